@@ -1,0 +1,111 @@
+/**
+ * Configuration resolution, in one visible order (lowest first):
+ *   config/default.yaml  →  the user's YAML file  →  environment  →  explicit overrides.
+ * The user's file is merged over the defaults key by key, then the whole is decoded by
+ * the Schema in config/schema.ts. A bad value fails fast with every problem listed, each
+ * naming its path and the file and line it came from.
+ * Does not open connections or start servers.
+ */
+import { readFileSync } from "node:fs"
+import { fileURLToPath } from "node:url"
+import { Schema, SchemaIssue } from "effect"
+import { LineCounter, parseDocument, type Document } from "yaml"
+import { Config } from "./schema.ts"
+
+export const DEFAULT_CONFIG_PATH = fileURLToPath(new URL("./default.yaml", import.meta.url))
+
+export class ConfigError extends Error {
+  override readonly name = "ConfigError"
+  constructor(readonly problems: readonly string[]) {
+    super(`invalid configuration:\n  - ${problems.join("\n  - ")}`)
+  }
+}
+
+interface Source { readonly name: string; readonly doc: Document; readonly lines: LineCounter }
+
+const parseSource = (name: string, text: string): Source => {
+  const lines = new LineCounter()
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false })
+  if (doc.errors.length > 0) {
+    throw new ConfigError(doc.errors.map((e) => {
+      const pos = e.linePos?.[0]
+      return `${name}${pos ? `:${pos.line}:${pos.col}` : ""}: YAML: ${e.message.split("\n")[0]}`
+    }))
+  }
+  return { name, doc, lines }
+}
+
+const isPlainObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === "object" && v !== null && !Array.isArray(v)
+
+/** Deep merge of plain objects; arrays and scalars of `over` replace those of `base`. */
+export const mergeConfig = (base: unknown, over: unknown): unknown => {
+  if (!isPlainObject(base) || !isPlainObject(over)) return over === undefined ? base : over
+  const out: Record<string, unknown> = { ...base }
+  for (const [k, v] of Object.entries(over)) out[k] = mergeConfig(base[k], v)
+  return out
+}
+
+/** Where a config path was written: the last source whose document has it. */
+const locate = (sources: readonly Source[], path: readonly PropertyKey[]): string => {
+  for (let depth = path.length; depth >= 0; depth--) {
+    for (const src of [...sources].reverse()) {
+      const node = depth === 0 ? src.doc.contents : src.doc.getIn(path.slice(0, depth) as unknown[], true)
+      const range = (node as { range?: [number, number, number] } | null | undefined)?.range
+      if (range) {
+        const { line, col } = src.lines.linePos(range[0])
+        return `${src.name}:${line}:${col}`
+      }
+    }
+  }
+  return "(environment)"
+}
+
+export interface LoadOptions {
+  /** Path of a user YAML file merged over the defaults. */
+  readonly file?: string | undefined
+  /** Environment to read REDIS_URL, DATABASE_URL, STRATA_PREFIX and STRATA_CONFIG from. */
+  readonly env?: NodeJS.ProcessEnv
+  /** Last-word overrides (CLI flags, tests), merged over everything else. */
+  readonly overrides?: unknown
+}
+
+const formatter = SchemaIssue.makeFormatterStandardSchemaV1()
+
+/** Decode an already-merged config object; `sources` only serve to name lines. */
+export const decodeConfig = (raw: unknown, sources: readonly Source[] = []): Config => {
+  const result = Schema.decodeUnknownExit(Config)(raw, { errors: "all", onExcessProperty: "error" })
+  if (result._tag === "Success") return result.value
+  const failure = (result.cause as unknown as { reasons?: ReadonlyArray<{ error?: unknown }> }).reasons?.[0]?.error
+  const issue = (failure as { issue?: SchemaIssue.Issue } | undefined)?.issue
+  if (!issue) throw new ConfigError([String(result.cause)])
+  const problems = formatter(issue).issues.map((i) => {
+    const path = (i.path ?? []).map((p) => (typeof p === "object" && p !== null && "key" in p ? p.key : p)) as PropertyKey[]
+    return `${path.map(String).join(".") || "(root)"} (${locate(sources, path)}): ${i.message}`
+  })
+  throw new ConfigError(problems)
+}
+
+export const loadConfig = (options: LoadOptions = {}): Config => {
+  const env = options.env ?? process.env
+  const sources: Source[] = [parseSource(DEFAULT_CONFIG_PATH, readFileSync(DEFAULT_CONFIG_PATH, "utf8"))]
+  const file = options.file ?? env["STRATA_CONFIG"]
+  if (file) {
+    let text: string
+    try {
+      text = readFileSync(file, "utf8")
+    } catch (e) {
+      throw new ConfigError([`cannot read config file ${file}: ${(e as Error).message}`])
+    }
+    sources.push(parseSource(file, text))
+  }
+  let merged: unknown = {}
+  for (const s of sources) merged = mergeConfig(merged, s.doc.toJS() ?? {})
+  const fromEnv: Record<string, Record<string, string>> = {}
+  if (env["REDIS_URL"]) fromEnv["redis"] = { url: env["REDIS_URL"] }
+  if (env["STRATA_PREFIX"]) fromEnv["redis"] = { ...fromEnv["redis"], prefix: env["STRATA_PREFIX"] }
+  if (env["DATABASE_URL"]) fromEnv["postgres"] = { url: env["DATABASE_URL"] }
+  if (env["STRATA_PG_SCHEMA"]) fromEnv["postgres"] = { ...fromEnv["postgres"], schema: env["STRATA_PG_SCHEMA"] }
+  merged = mergeConfig(mergeConfig(merged, fromEnv), options.overrides)
+  return decodeConfig(merged, sources)
+}

@@ -1,0 +1,79 @@
+/**
+ * The configuration's Effect Schema: the one home of every option's type and range.
+ * Decoding only; reading files and the environment is config/load.ts.
+ */
+import { Schema } from "effect"
+import { parseDuration } from "../src/domain/time.ts"
+
+export const INTERVALS = ["1day", "1hour", "5min", "1min", "tick"] as const
+export type Interval = (typeof INTERVALS)[number]
+export const DATA_TYPES = ["market_data", "intraday", "news", "corporate_actions", "social_sentiment"] as const
+export type DataType = (typeof DATA_TYPES)[number]
+
+const Unit = Schema.Number.check(Schema.isFinite(), Schema.isBetween({ minimum: 0, maximum: 1 }))
+const PositiveInt = Schema.Int.check(Schema.isGreaterThanOrEqualTo(1))
+const Days = Schema.Int.check(Schema.isGreaterThanOrEqualTo(0))
+const ScoreName = Schema.String.check(Schema.isPattern(/^[a-z][a-z0-9_]{0,31}$/, { message: "a score name is lower case letters, digits and _ (at most 32)" }))
+
+const DurationText = Schema.String.check(
+  Schema.makeFilter((s: string) => parseDuration(s) !== undefined || `expected a duration such as 15m, 90s, 2h or 1d, got "${s}"`)
+)
+
+export const LayerRule = Schema.Struct({
+  score: ScoreName,
+  promote_at: Unit,
+  demote_below: Unit
+}).check(
+  Schema.makeFilter((r) => r.demote_below <= r.promote_at || `demote_below (${r.demote_below}) must not exceed promote_at (${r.promote_at})`)
+)
+
+export const Lifecycle = Schema.Struct({
+  layers: Schema.Struct({ L1: LayerRule, L2: LayerRule, L3: LayerRule }),
+  confirmations: PositiveInt,
+  min_dwell: DurationText
+})
+
+const Interval = Schema.Literals(INTERVALS)
+export const DataTypePolicy = Schema.Struct({
+  hot_days: Schema.Union([Days, Schema.Struct({
+    "1day": Schema.optionalKey(Days),
+    "1hour": Schema.optionalKey(Days),
+    "5min": Schema.optionalKey(Days),
+    "1min": Schema.optionalKey(Days),
+    tick: Schema.optionalKey(Days)
+  })]),
+  cold_days: Days,
+  intervals: Schema.optionalKey(Schema.Array(Interval))
+})
+const LayerPolicy = Schema.Struct({
+  market_data: Schema.optionalKey(DataTypePolicy),
+  intraday: Schema.optionalKey(DataTypePolicy),
+  news: Schema.optionalKey(DataTypePolicy),
+  corporate_actions: Schema.optionalKey(DataTypePolicy),
+  social_sentiment: Schema.optionalKey(DataTypePolicy)
+})
+
+export const Config = Schema.Struct({
+  lifecycle: Lifecycle,
+  retention: Schema.Struct({ L0: LayerPolicy, L1: LayerPolicy, L2: LayerPolicy, L3: LayerPolicy }),
+  redis: Schema.Struct({
+    url: Schema.String,
+    prefix: Schema.String.check(Schema.isPattern(/^[a-zA-Z0-9_.\-]{1,64}$/, { message: "a prefix is 1-64 letters, digits, _ . -" }))
+  }),
+  postgres: Schema.Struct({
+    url: Schema.String,
+    schema: Schema.String.check(Schema.isPattern(/^[a-z_][a-z0-9_]{0,62}$/, { message: "a schema name is lower case letters, digits and _" }))
+  }),
+  ingest: Schema.Struct({
+    batch_size: PositiveInt,
+    block_ms: PositiveInt,
+    max_fields: PositiveInt,
+    max_value_length: PositiveInt,
+    snapshot_cache: PositiveInt
+  }),
+  projector: Schema.Struct({ batch_size: PositiveInt }),
+  data_dir: Schema.String
+})
+export type Config = typeof Config.Type
+export type LifecycleConfig = typeof Lifecycle.Type
+export type RetentionPolicy = Config["retention"]

@@ -1,0 +1,14 @@
+/** Lifecycle rules from the decoded configuration. */
+import type { LifecycleConfig } from "../config/schema.ts"
+import { parseDuration } from "../src/domain/time.ts"
+import type { LifecycleRules, LayerThreshold } from "./rules.ts"
+
+const threshold = (l: LifecycleConfig["layers"]["L1"]): LayerThreshold => ({
+  score: l.score, promoteAt: l.promote_at, demoteBelow: l.demote_below
+})
+
+export const rulesFromConfig = (c: LifecycleConfig): LifecycleRules => ({
+  layers: [threshold(c.layers.L1), threshold(c.layers.L2), threshold(c.layers.L3)],
+  confirmations: c.confirmations,
+  minDwellMs: parseDuration(c.min_dwell) ?? 0
+})

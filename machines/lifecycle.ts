@@ -1,0 +1,128 @@
+/**
+ * The per-symbol lifecycle as one XState v5 machine: states unqualified, L1, L2, L3;
+ * thresholds injected from config. Transitions are computed with XState's pure
+ * `transition(machine, snapshot, event)`, so the same machine runs live, in replay and in
+ * the bench, and a snapshot is a plain value that can be persisted and restored.
+ * Imports xstate and domain types only: no Redis, no SQL, no wall clock.
+ */
+import { assign, setup, transition, type SnapshotFrom } from "xstate"
+import { LAYER_NAMES, layerOfName, type Layer, type LayerName } from "../src/domain/layers.ts"
+import { decide, type ActorState, type Decision, type LifecycleRules, type ScoreEvent } from "./rules.ts"
+
+export type LifecycleContext = Omit<ActorState, "layer">
+
+export const initialContext = (): LifecycleContext => ({
+  scores: {}, streak: [], enteredAt: null, lastAt: null, lastCause: null, late: 0
+})
+
+export const createLifecycleMachine = (rules: LifecycleRules) => {
+  // Guards of one state each ask the same question of the same event: answer it once.
+  let memoContext: LifecycleContext | undefined
+  let memoEvent: ScoreEvent | undefined
+  let memoLayer: Layer = 0
+  let memo: Decision = { kind: "late" }
+  const decision = (layer: Layer, context: LifecycleContext, event: ScoreEvent): Decision => {
+    if (context !== memoContext || event !== memoEvent || layer !== memoLayer) {
+      memo = decide({ ...context, layer }, event, rules)
+      memoContext = context
+      memoEvent = event
+      memoLayer = layer
+    }
+    return memo
+  }
+
+  const machine = setup({
+    types: {} as { context: LifecycleContext; events: ScoreEvent },
+    guards: {
+      isLate: ({ context, event }, p: { from: Layer }) => decision(p.from, context, event).kind === "late",
+      movesTo: ({ context, event }, p: { from: Layer; to: Layer }) => {
+        const d = decision(p.from, context, event)
+        return d.kind === "move" && d.to === p.to
+      }
+    },
+    actions: {
+      countLate: assign({ late: ({ context }) => context.late + 1 }),
+      apply: assign(({ context, event }, p: { from: Layer }) => {
+        const d = decision(p.from, context, event)
+        return d.kind === "late" ? context : d.next
+      })
+    }
+  }).createMachine({
+    id: "lifecycle",
+    initial: "unqualified",
+    context: initialContext,
+    states: Object.fromEntries(
+      LAYER_NAMES.map((name, from) => [
+        name,
+        {
+          on: {
+            score: [
+              { guard: { type: "isLate", params: { from: from as Layer } }, actions: "countLate" },
+              ...LAYER_NAMES.flatMap((target, to) =>
+                to === from
+                  ? []
+                  : [{
+                      guard: { type: "movesTo", params: { from: from as Layer, to: to as Layer } },
+                      target,
+                      actions: { type: "apply", params: { from: from as Layer } }
+                    }]
+              ),
+              { actions: { type: "apply", params: { from: from as Layer } } }
+            ]
+          }
+        }
+      ])
+    ) as Record<LayerName, object>
+  })
+  return machine
+}
+
+export type LifecycleMachine = ReturnType<typeof createLifecycleMachine>
+export type LifecycleSnapshot = SnapshotFrom<LifecycleMachine>
+
+/** The persisted form of an actor: its layer and context, nothing else. */
+export interface PersistedActor {
+  readonly layer: Layer
+  readonly context: LifecycleContext
+}
+
+export interface StepResult {
+  readonly snapshot: LifecycleSnapshot
+  readonly from: Layer
+  readonly to: Layer
+  readonly late: boolean
+}
+
+/** A machine with the operations the engine, replay and bench share. */
+export interface Lifecycle {
+  readonly machine: LifecycleMachine
+  readonly initial: () => LifecycleSnapshot
+  readonly step: (snapshot: LifecycleSnapshot, event: ScoreEvent) => StepResult
+  readonly layerOf: (snapshot: LifecycleSnapshot) => Layer
+  readonly persist: (snapshot: LifecycleSnapshot) => PersistedActor
+  readonly restore: (persisted: PersistedActor) => LifecycleSnapshot
+}
+
+export const createLifecycle = (rules: LifecycleRules): Lifecycle => {
+  const machine = createLifecycleMachine(rules)
+  const layerOf = (s: LifecycleSnapshot): Layer => layerOfName(s.value as string)
+  const restore = (p: PersistedActor): LifecycleSnapshot =>
+    machine.resolveState({ value: LAYER_NAMES[p.layer], context: p.context })
+  const initialSnapshot = restore({ layer: 0, context: initialContext() })
+  return {
+    machine,
+    initial: () => initialSnapshot,
+    step: (snapshot, event) => {
+      const [next] = transition(machine, snapshot, event)
+      return {
+        snapshot: next,
+        from: layerOf(snapshot),
+        to: layerOf(next),
+        late: next.context.late !== snapshot.context.late
+      }
+    },
+    layerOf,
+    persist: (s) => ({ layer: layerOf(s), context: s.context }),
+    restore
+  }
+}

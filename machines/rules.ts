@@ -1,0 +1,94 @@
+/**
+ * The lifecycle rules as pure functions of scores and event time (DESIGN §4):
+ * promote and hold targets, confirmations, minimum dwell. The XState machine in
+ * lifecycle.ts calls these from its guards and actions.
+ * Knows nothing of Redis, SQL or the wall clock.
+ */
+import type { Layer } from "../src/domain/layers.ts"
+
+export interface LayerThreshold {
+  readonly score: string
+  readonly promoteAt: number
+  readonly demoteBelow: number
+}
+
+export interface LifecycleRules {
+  /** Thresholds of L1, L2, L3, in that order. */
+  readonly layers: readonly [LayerThreshold, LayerThreshold, LayerThreshold]
+  readonly confirmations: number
+  readonly minDwellMs: number
+}
+
+/** Score names the rules read; the only ones an actor remembers (bounded memory). */
+export const scoreNames = (rules: LifecycleRules): readonly string[] => [...new Set(rules.layers.map((l) => l.score))]
+
+const highestLayer = (scores: Readonly<Record<string, number>>, rules: LifecycleRules, bar: "promoteAt" | "demoteBelow"): Layer => {
+  let layer = 0
+  for (const threshold of rules.layers) {
+    const value = scores[threshold.score]
+    // An unknown score qualifies for nothing; a higher layer needs every lower one.
+    if (value === undefined || value < threshold[bar]) break
+    layer++
+  }
+  return layer as Layer
+}
+
+/** Highest layer k whose score and every lower layer's score are at or above promote_at. */
+export const promoteTarget = (scores: Readonly<Record<string, number>>, rules: LifecycleRules): Layer =>
+  highestLayer(scores, rules, "promoteAt")
+
+/** Highest layer k whose scores are all at or above demote_below. */
+export const holdTarget = (scores: Readonly<Record<string, number>>, rules: LifecycleRules): Layer =>
+  highestLayer(scores, rules, "demoteBelow")
+
+export interface ActorState {
+  readonly layer: Layer
+  /** Last known value of each score the rules read. */
+  readonly scores: Readonly<Record<string, number>>
+  /** Promote targets of the consecutive qualifying events since the last transition (at most `confirmations`). */
+  readonly streak: readonly Layer[]
+  /** Event time the current layer was entered; null while never qualified. */
+  readonly enteredAt: number | null
+  /** Event time and cause of the last applied event. */
+  readonly lastAt: number | null
+  readonly lastCause: string | null
+  /** Events ignored because they were older than lastAt. */
+  readonly late: number
+}
+
+export interface ScoreEvent {
+  readonly type: "score"
+  readonly at: number
+  readonly cause: string
+  readonly scores: Readonly<Record<string, number>>
+}
+
+export type Decision =
+  | { readonly kind: "late" }
+  | { readonly kind: "stay"; readonly next: Omit<ActorState, "layer"> }
+  | { readonly kind: "move"; readonly to: Layer; readonly next: Omit<ActorState, "layer"> }
+
+/** What one event does to one actor. Promotion is checked before demotion. */
+export const decide = (state: ActorState, event: ScoreEvent, rules: LifecycleRules): Decision => {
+  if (state.lastAt !== null && event.at < state.lastAt) return { kind: "late" }
+  let scores = state.scores
+  for (const threshold of rules.layers) {
+    const v = event.scores[threshold.score]
+    if (v !== undefined && scores[threshold.score] !== v) {
+      if (scores === state.scores) scores = { ...state.scores }
+      ;(scores as Record<string, number>)[threshold.score] = v
+    }
+  }
+  const promote = promoteTarget(scores, rules)
+  const streak = promote > state.layer ? [...state.streak, promote].slice(-rules.confirmations) : []
+  const base = { scores, lastAt: event.at, lastCause: event.cause, late: state.late }
+  if (streak.length >= rules.confirmations) {
+    const to = Math.min(...streak) as Layer
+    return { kind: "move", to, next: { ...base, streak: [], enteredAt: event.at } }
+  }
+  const hold = holdTarget(scores, rules)
+  if (hold < state.layer && state.enteredAt !== null && event.at - state.enteredAt >= rules.minDwellMs) {
+    return { kind: "move", to: hold, next: { ...base, streak: [], enteredAt: event.at } }
+  }
+  return { kind: "stay", next: { ...base, streak, enteredAt: state.enteredAt } }
+}

@@ -1,0 +1,37 @@
+/**
+ * Connections for one-shot commands (reconcile, status, …): the same resolution as the
+ * engine (configured URLs, else the private servers under the data folder, reused when
+ * running), without the engine's loops. Private servers started here are left running
+ * only if they were already running; otherwise they are stopped on close.
+ */
+import { Effect, Exit, Scope } from "effect"
+import type { Config } from "../../config/schema.ts"
+import { infrastructure } from "../services/infrastructure.ts"
+import { createLogger } from "../services/logger.ts"
+import { migrate, openPostgres, type Sql } from "../services/postgres.ts"
+import { openRedis, type Redis } from "../services/redis.ts"
+import { COMPANIES_DDL } from "../engine/companies-schema.ts"
+
+export interface Connections {
+  readonly redis: Redis
+  readonly sql: Sql
+  readonly close: () => Promise<void>
+}
+
+export const infrastructureOnly = async (config: Config): Promise<Connections> => {
+  const scope = Effect.runSync(Scope.make())
+  const log = createLogger("strata-cli", process.env["LOG_LEVEL"] ?? "warn")
+  const infra = await Effect.runPromise(Scope.provide(scope)(infrastructure(config, log)))
+  const redis = openRedis(infra.redisUrl, "strata-cli")
+  const sql = openPostgres(infra.databaseUrl, config.postgres.schema, 2)
+  await migrate(sql, config.postgres.schema, COMPANIES_DDL)
+  return {
+    redis,
+    sql,
+    close: async () => {
+      await redis.quit().catch(() => redis.disconnect())
+      await sql.end({ timeout: 2 })
+      await Effect.runPromise(Scope.close(scope, Exit.void))
+    }
+  }
+}

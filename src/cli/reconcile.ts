@@ -1,0 +1,34 @@
+/**
+ * `strata reconcile`: compare actor layers with the companies projection; exit 1 on any
+ * divergence. With --wait it first waits (up to --timeout) for the projector to catch up.
+ */
+import { infrastructureOnly } from "./connect.ts"
+import { reconcile } from "../engine/reconcile.ts"
+import { partitionKeys } from "../../streams/keys.ts"
+import { configOrExit } from "./shared.ts"
+
+export const reconcileCommand = async (opts: { config?: string; wait?: boolean; timeout: string; json?: boolean }): Promise<void> => {
+  const config = configOrExit(opts.config)
+  const conn = await infrastructureOnly(config)
+  try {
+    const keys = partitionKeys(config.redis.prefix, 0)
+    const deadline = performance.now() + Number(opts.timeout) * 1000
+    let report = await reconcile(conn.redis, conn.sql, keys)
+    while (opts.wait && (report.projectorBehind > 0 || report.divergent.length > 0) && performance.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 200))
+      report = await reconcile(conn.redis, conn.sql, keys)
+    }
+    if (opts.json) {
+      process.stdout.write(`${JSON.stringify(report)}\n`)
+    } else {
+      process.stdout.write(`actors: ${report.actors}  companies rows: ${report.companies}  projector behind: ${report.projectorBehind}  divergent: ${report.divergent.length}\n`)
+      for (const d of report.divergent.slice(0, 50)) {
+        process.stdout.write(`  ${d.symbol}: actor layer ${d.actorLayer}, companies layer ${d.companiesLayer}\n`)
+      }
+      if (report.divergent.length > 50) process.stdout.write(`  … and ${report.divergent.length - 50} more\n`)
+    }
+    process.exitCode = report.divergent.length === 0 ? 0 : 1
+  } finally {
+    await conn.close()
+  }
+}

@@ -1,0 +1,59 @@
+/**
+ * Actor snapshots of one partition: an in-memory cache over the snapshots hash in Redis.
+ * Idle actors are passivated (only their persisted snapshot remains, in Redis) once the
+ * cache is full, and rehydrated on their next event. The cache only ever holds what the
+ * atomic step has committed; after a failed step it is dropped and read back lazily.
+ */
+import type { Redis } from "ioredis"
+import type { Lifecycle, LifecycleSnapshot } from "../../machines/lifecycle.ts"
+import { parsePersisted } from "./batch.ts"
+
+export class ActorStore {
+  private readonly cache = new Map<string, LifecycleSnapshot>()
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly snapshotsKey: string,
+    private readonly lifecycle: Lifecycle,
+    private readonly capacity: number
+  ) {}
+
+  get size(): number {
+    return this.cache.size
+  }
+
+  /** Make sure every symbol is in the cache (read from Redis, or initial). */
+  async load(symbols: Iterable<string>): Promise<void> {
+    const missing = [...new Set(symbols)].filter((s) => !this.cache.has(s))
+    if (missing.length === 0) return
+    const values = await this.redis.hmget(this.snapshotsKey, ...missing)
+    missing.forEach((symbol, i) => {
+      const json = values[i]
+      this.cache.set(symbol, json ? this.lifecycle.restore(parsePersisted(json)) : this.lifecycle.initial())
+    })
+  }
+
+  /** The cached snapshot; call `load` first. */
+  get(symbol: string): LifecycleSnapshot {
+    return this.cache.get(symbol) ?? this.lifecycle.initial()
+  }
+
+  /** Record snapshots the atomic step has committed, then passivate the least recently touched. */
+  commit(snapshots: Map<string, LifecycleSnapshot>): void {
+    for (const [symbol, snap] of snapshots) {
+      // Re-inserting moves the symbol to the end: Map order is least-recently-touched first.
+      this.cache.delete(symbol)
+      this.cache.set(symbol, snap)
+    }
+    let excess = this.cache.size - this.capacity
+    if (excess <= 0) return
+    for (const symbol of this.cache.keys()) {
+      if (excess-- <= 0) break
+      this.cache.delete(symbol)
+    }
+  }
+
+  clear(): void {
+    this.cache.clear()
+  }
+}

@@ -1,0 +1,85 @@
+/**
+ * One batch of scores entries through the lifecycle machine: decode each entry (or reject
+ * it with a reason), step its symbol's actor, and collect everything the atomic step must
+ * write. Pure and synchronous: the live engine, replay and the bench all call it, so they
+ * produce the same outputs for the same input whatever the batch boundaries.
+ */
+import type { RetentionPolicy } from "../../config/schema.ts"
+import type { Lifecycle, LifecycleSnapshot, PersistedActor } from "../../machines/lifecycle.ts"
+import { decodeScoresEntry, type DecodeLimits } from "../../streams/scores-wire.ts"
+import { backfillFields, lifecycleFields, type Transition } from "./outputs.ts"
+
+export interface StreamEntry {
+  readonly id: string
+  readonly fields: readonly string[]
+}
+
+export interface BatchContext {
+  readonly lifecycle: Lifecycle
+  readonly scoreNames: readonly string[]
+  readonly retention: RetentionPolicy
+  readonly limits: DecodeLimits
+  /** The current snapshot of a symbol (the initial one when it was never seen). */
+  readonly snapshotOf: (symbol: string) => LifecycleSnapshot
+}
+
+export interface BatchOutputs {
+  readonly ids: string[]
+  /** Snapshots of the actors this batch changed, after the batch. */
+  readonly snapshots: Map<string, LifecycleSnapshot>
+  readonly transitions: Transition[]
+  readonly lifecycle: string[][]
+  readonly backfill: string[][]
+  readonly dead: string[][]
+  readonly applied: number
+  readonly late: number
+}
+
+/** Fields of a dead-letter entry: the reason, the source entry ID, then the original fields. */
+export const deadFields = (entry: StreamEntry, reason: string): string[] => [
+  "reason", reason, "source_id", entry.id, ...entry.fields
+]
+
+export const processBatch = (entries: readonly StreamEntry[], ctx: BatchContext): BatchOutputs => {
+  const out: BatchOutputs = {
+    ids: [], snapshots: new Map(), transitions: [], lifecycle: [], backfill: [], dead: [], applied: 0, late: 0
+  }
+  let late = 0
+  let applied = 0
+  for (const entry of entries) {
+    out.ids.push(entry.id)
+    const decoded = decodeScoresEntry(entry.id, entry.fields, ctx.limits)
+    if (!decoded.ok) {
+      out.dead.push(deadFields(entry, decoded.reason))
+      continue
+    }
+    const before = out.snapshots.get(decoded.symbol) ?? ctx.snapshotOf(decoded.symbol)
+    const step = ctx.lifecycle.step(before, { type: "score", at: decoded.at, cause: entry.id, scores: decoded.scores })
+    out.snapshots.set(decoded.symbol, step.snapshot)
+    if (step.late) {
+      late++
+      continue
+    }
+    applied++
+    if (step.from !== step.to) {
+      const t: Transition = {
+        symbol: decoded.symbol, from: step.from, to: step.to, at: decoded.at, cause: entry.id,
+        scores: step.snapshot.context.scores
+      }
+      out.transitions.push(t)
+      out.lifecycle.push(lifecycleFields(t, ctx.scoreNames))
+      const command = backfillFields(t, ctx.retention)
+      if (command) out.backfill.push(command)
+    }
+  }
+  return { ...out, applied, late }
+}
+
+/** The persisted (JSON) form of the batch's changed snapshots, as HSET arguments. */
+export const snapshotArgs = (lifecycle: Lifecycle, snapshots: Map<string, LifecycleSnapshot>): string[] => {
+  const args: string[] = []
+  for (const [symbol, snap] of snapshots) args.push(symbol, JSON.stringify(lifecycle.persist(snap)))
+  return args
+}
+
+export const parsePersisted = (json: string): PersistedActor => JSON.parse(json) as PersistedActor

@@ -1,0 +1,58 @@
+/**
+ * The engine as a long-running service: resolves Redis and PostgreSQL (private servers
+ * when none is configured), migrates the companies tables, then runs the ingest loop and
+ * the projector as Effect fibers until interrupted. Each loop retries a failed step on a
+ * capped, jittered exponential schedule; the step itself is atomic, so an interrupt or a
+ * crash never leaves a batch half applied. Closing the scope stops the loops, closes the
+ * connections and stops the private servers, in that order.
+ */
+import { Effect, Schedule } from "effect"
+import type { Config } from "../../config/schema.ts"
+import { infrastructure } from "../services/infrastructure.ts"
+import type { Logger } from "../services/logger.ts"
+import { migrate, scopedPostgres } from "../services/postgres.ts"
+import { scopedRedis } from "../services/redis.ts"
+import { COMPANIES_DDL } from "./companies-schema.ts"
+import { Ingest } from "./ingest.ts"
+import { Projector } from "./projector.ts"
+
+/** Retry a failing step with backoff (50 ms doubling, jittered, capped at 5 s), forever. */
+export const RETRY_STEP = Schedule.min([Schedule.exponential("50 millis").pipe(Schedule.jittered), Schedule.spaced("5 seconds")])
+
+export const loopForever = (name: string, once: () => Promise<number>, log: Logger) =>
+  Effect.tryPromise({ try: once, catch: (e) => e as Error }).pipe(
+    Effect.tapError((e) => Effect.sync(() => log.warn({ loop: name, err: e.message }, "step failed, retrying"))),
+    Effect.retry(RETRY_STEP),
+    Effect.forever
+  )
+
+export interface EngineHandles {
+  readonly ingest: Ingest
+  readonly projector: Projector
+  readonly redisUrl: string
+  readonly databaseUrl: string
+}
+
+/** Build and start the engine inside the current scope; returns once its fibers run. */
+export const startEngine = (config: Config, log: Logger) =>
+  Effect.gen(function* () {
+    const infra = yield* infrastructure(config, log)
+    const reads = yield* scopedRedis(infra.redisUrl, "strata-ingest-reads")
+    const writes = yield* scopedRedis(infra.redisUrl, "strata-ingest-writes")
+    const projectorRedis = yield* scopedRedis(infra.redisUrl, "strata-projector")
+    const sql = yield* scopedPostgres(infra.databaseUrl, config.postgres.schema, 4)
+    yield* Effect.tryPromise(() => migrate(sql, config.postgres.schema, COMPANIES_DDL))
+    const ingest = new Ingest(reads, writes, config, log)
+    const projector = new Projector(projectorRedis, sql, ingest.keys.lifecycle, log, config.projector.batch_size, config.ingest.block_ms)
+    yield* Effect.tryPromise(() => ingest.init())
+    yield* Effect.tryPromise(() => projector.init())
+    yield* Effect.forkScoped(loopForever("ingest", () => ingest.runOnce(), log))
+    yield* Effect.forkScoped(loopForever("projector", () => projector.runOnce(), log))
+    yield* Effect.forkScoped(
+      Effect.sync(() => log.info({ ...ingest.stats, actorsCached: ingest.store.size, projected: projector.projected }, "engine stats")).pipe(
+        Effect.repeat(Schedule.spaced("30 seconds"))
+      )
+    )
+    log.info({ scores: ingest.ingress.scores, lifecycle: ingest.keys.lifecycle, backfill: ingest.keys.backfill }, "engine running")
+    return { ingest, projector, redisUrl: infra.redisUrl, databaseUrl: infra.databaseUrl } satisfies EngineHandles
+  })

@@ -1,0 +1,68 @@
+/**
+ * Consumer-group plumbing shared by every reader of a stream: create the group, read this
+ * consumer's own pending entries first (what a crash left unacknowledged), then new ones.
+ * Batches are whatever has arrived: a read returns as soon as anything is there.
+ */
+import type { Redis } from "ioredis"
+
+export interface Entry {
+  readonly id: string
+  readonly fields: string[]
+}
+
+/** Create the group at the stream's start (entries written before the first run count too). */
+export const ensureGroup = async (redis: Redis, stream: string, group: string, start = "0"): Promise<void> => {
+  try {
+    await redis.xgroup("CREATE", stream, group, start, "MKSTREAM")
+  } catch (e) {
+    if (!String((e as Error).message).includes("BUSYGROUP")) throw e
+  }
+}
+
+type XReadReply = [string, [string, string[]][]][] | null
+
+const entriesOf = (reply: XReadReply): Entry[] =>
+  reply?.[0]?.[1].map(([id, fields]) => ({ id, fields: fields ?? [] })) ?? []
+
+/** Read a batch: `cursor` "0" re-reads this consumer's pending entries, ">" reads new ones. */
+export const readGroup = async (
+  redis: Redis, stream: string, group: string, consumer: string, count: number, blockMs: number, cursor: string
+): Promise<Entry[]> => {
+  const reply = (cursor === ">"
+    ? await redis.xreadgroup("GROUP", group, consumer, "COUNT", count, "BLOCK", blockMs, "STREAMS", stream, ">")
+    : await redis.xreadgroup("GROUP", group, consumer, "COUNT", count, "STREAMS", stream, cursor)) as XReadReply
+  return entriesOf(reply)
+}
+
+/**
+ * A reader that drains its consumer's pending entries before reading new ones; after any
+ * failure the caller calls `rewind()` and the pending entries are read again.
+ */
+export class GroupReader {
+  private cursor = "0"
+  constructor(
+    private readonly redis: Redis,
+    readonly stream: string,
+    readonly group: string,
+    readonly consumer: string,
+    private readonly count: number,
+    private readonly blockMs: number
+  ) {}
+
+  async next(): Promise<Entry[]> {
+    if (this.cursor !== ">") {
+      const pending = await readGroup(this.redis, this.stream, this.group, this.consumer, this.count, 0, this.cursor)
+      const last = pending.at(-1)
+      if (last) {
+        this.cursor = last.id
+        return pending
+      }
+      this.cursor = ">"
+    }
+    return readGroup(this.redis, this.stream, this.group, this.consumer, this.count, this.blockMs, ">")
+  }
+
+  rewind(): void {
+    this.cursor = "0"
+  }
+}

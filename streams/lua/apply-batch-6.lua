@@ -1,0 +1,46 @@
+--[[
+  The atomic step: apply one batch of scores entries, all or nothing.
+
+  KEYS[1] scores stream (input)          KEYS[4] lifecycle stream
+  KEYS[2] scores dead-letter stream      KEYS[5] backfill stream
+  KEYS[3] snapshots hash                 KEYS[6] stats hash
+  ARGV[1] consumer group name
+  ARGV[2] JSON: { ids = [entry IDs], snaps = [symbol, json, ...],
+                  lifecycle = [[field, value, ...], ...], backfill = [...], dead = [...],
+                  stats = [field, increment, ...] }
+
+  Returns the number of entries applied, or 0 when every entry was already acknowledged
+  (a batch that was applied before: nothing is written twice).
+  Nothing is written unless every entry is still pending in the group, so a batch is never
+  half applied and never applied twice. Scale-out checks owner and epoch here too.
+]]
+local p = cjson.decode(ARGV[2])
+local ids = p.ids
+local n = #ids
+if n == 0 then return 0 end
+
+-- Which of this batch's entries are still pending? (IDs ascend within a batch.)
+local pending = redis.call('XPENDING', KEYS[1], ARGV[1], ids[1], ids[n], n)
+local still = {}
+for _, e in ipairs(pending) do still[e[1]] = true end
+local found = 0
+for _, id in ipairs(ids) do if still[id] then found = found + 1 end end
+if found == 0 then return 0 end
+if found ~= n then
+  return redis.error_reply('STRATA_PARTIAL batch has ' .. (n - found) .. ' of ' .. n .. ' entries already acknowledged')
+end
+
+local CHUNK = 1000
+local function each_chunk(list, fn)
+  for i = 1, #list, CHUNK do fn(unpack(list, i, math.min(i + CHUNK - 1, #list))) end
+end
+
+if #p.snaps > 0 then
+  each_chunk(p.snaps, function(...) redis.call('HSET', KEYS[3], ...) end)
+end
+for _, fields in ipairs(p.lifecycle) do redis.call('XADD', KEYS[4], '*', unpack(fields)) end
+for _, fields in ipairs(p.backfill) do redis.call('XADD', KEYS[5], '*', unpack(fields)) end
+for _, fields in ipairs(p.dead) do redis.call('XADD', KEYS[2], '*', unpack(fields)) end
+for i = 1, #p.stats, 2 do redis.call('HINCRBY', KEYS[6], p.stats[i], p.stats[i + 1]) end
+each_chunk(ids, function(...) redis.call('XACK', KEYS[1], ARGV[1], ...) end)
+return n

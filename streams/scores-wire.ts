@@ -1,0 +1,91 @@
+/**
+ * Decoding of one `strata:scores` entry (flat field/value pairs) into a score event, or
+ * a rejection with a reason for the dead-letter stream. Structure limits (field count,
+ * value length, duplicate or malformed names) are checked first, cheaply; values are
+ * then decoded by an Effect Schema. Pure: no Redis here.
+ */
+import { Schema, SchemaIssue } from "effect"
+import { isValidSymbol, normaliseSymbol } from "../src/domain/symbols.ts"
+import { entryIdMs, parseEventTime } from "../src/domain/time.ts"
+
+export interface DecodeLimits {
+  readonly maxFields: number
+  readonly maxValueLength: number
+}
+
+export interface DecodedScores {
+  readonly ok: true
+  readonly symbol: string
+  /** Event time (ms): the `ts` field, else the entry ID's milliseconds. */
+  readonly at: number
+  readonly scores: Readonly<Record<string, number>>
+}
+
+export interface Rejected {
+  readonly ok: false
+  readonly reason: string
+}
+
+const FIELD_NAME = /^[a-z][a-z0-9_]{0,31}$/
+// Plain decimal notation only: Number() would also take "0x10", "0b1" and "1_0".
+const DECIMAL = /^\s*[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?\s*$/
+
+const Score = Schema.FiniteFromString
+const ScoreMap = Schema.Record(Schema.String, Score)
+const decodeScores = Schema.decodeUnknownExit(ScoreMap)
+const formatter = SchemaIssue.makeFormatterStandardSchemaV1()
+
+const showValue = (v: string): string => JSON.stringify(v.length > 24 ? `${v.slice(0, 24)}…` : v)
+
+export const decodeScoresEntry = (id: string, fields: readonly string[], limits: DecodeLimits): DecodedScores | Rejected => {
+  const pairs = fields.length >> 1
+  if (pairs > limits.maxFields) return { ok: false, reason: `too many fields: ${pairs} > ${limits.maxFields}` }
+  let symbolRaw: string | undefined
+  let tsRaw: string | undefined
+  const raw: Record<string, string> = {}
+  const seen = new Set<string>()
+  for (let i = 0; i + 1 < fields.length; i += 2) {
+    const name = fields[i] as string
+    const value = fields[i + 1] as string
+    if (seen.has(name)) return { ok: false, reason: `duplicate field ${showValue(name)}` }
+    seen.add(name)
+    if (!FIELD_NAME.test(name)) return { ok: false, reason: `invalid field name ${showValue(name)}: lower case letters, digits and _ (at most 32)` }
+    if (value.length > limits.maxValueLength) {
+      return { ok: false, reason: `value of ${name} too long: ${value.length} > ${limits.maxValueLength} characters` }
+    }
+    if (name === "symbol") symbolRaw = value
+    else if (name === "ts") tsRaw = value
+    else raw[name] = value
+  }
+  if (symbolRaw === undefined) return { ok: false, reason: "missing symbol" }
+  const symbol = normaliseSymbol(symbolRaw)
+  if (symbol === "") return { ok: false, reason: "empty symbol" }
+  if (!isValidSymbol(symbol)) return { ok: false, reason: `invalid symbol ${showValue(symbolRaw)}: expected ^[A-Z0-9][A-Z0-9.-]{0,14}$ after trim and upper-case` }
+  let at: number
+  if (tsRaw !== undefined) {
+    const parsed = parseEventTime(tsRaw)
+    if (parsed === undefined) return { ok: false, reason: `invalid ts ${showValue(tsRaw)}: expected ms since epoch or ISO-8601, between 1990 and 2200` }
+    at = parsed
+  } else {
+    at = entryIdMs(id)
+  }
+  const names = Object.keys(raw)
+  if (names.length === 0) return { ok: false, reason: "no score fields" }
+  for (const n of names) {
+    const v = raw[n] as string
+    // Blank strings decode to 0 with Number(); a score must say a number.
+    if (v.trim() === "") return { ok: false, reason: `score ${n} is empty` }
+    if (!DECIMAL.test(v) && !/^\s*[-+]?(?:Infinity|NaN)\s*$/.test(v)) {
+      return { ok: false, reason: `score ${n} is not a decimal number: ${showValue(v)}` }
+    }
+  }
+  const decoded = decodeScores(raw)
+  if (decoded._tag === "Failure") {
+    const error = (decoded.cause as unknown as { reasons?: ReadonlyArray<{ error?: { issue?: SchemaIssue.Issue } }> }).reasons?.[0]?.error
+    const first = error?.issue ? formatter(error.issue).issues[0] : undefined
+    const field = first?.path?.[0]
+    const name = typeof field === "object" && field !== null && "key" in field ? String(field.key) : String(field ?? "?")
+    return { ok: false, reason: `score ${name} is not a finite number: ${showValue(raw[name] ?? "")}` }
+  }
+  return { ok: true, symbol, at, scores: decoded.value }
+}

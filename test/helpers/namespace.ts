@@ -1,0 +1,56 @@
+/**
+ * A private namespace per test: its own Redis key prefix and PostgreSQL schema on the
+ * shared test servers, a config pointing at them, and a cleanup that removes both.
+ */
+import { randomBytes } from "node:crypto"
+import { inject } from "vitest"
+import { loadConfig } from "../../config/load.ts"
+import type { Config } from "../../config/schema.ts"
+import { openPostgres, type Sql } from "../../src/services/postgres.ts"
+import { openRedis, type Redis } from "../../src/services/redis.ts"
+
+export interface TestNamespace {
+  readonly prefix: string
+  readonly schema: string
+  readonly config: Config
+  readonly redisUrl: string
+  readonly databaseUrl: string
+  readonly redis: Redis
+  readonly sql: Sql
+  /** Environment for a child process (engine, CLI) bound to this namespace. */
+  readonly env: NodeJS.ProcessEnv
+  readonly cleanup: () => Promise<void>
+}
+
+export const testNamespace = async (overrides: Record<string, unknown> = {}): Promise<TestNamespace> => {
+  const id = randomBytes(5).toString("hex")
+  const prefix = `t${id}`
+  const schema = `t_${id}`
+  const redisUrl = inject("redisUrl")
+  const databaseUrl = inject("databaseUrl")
+  const config = loadConfig({
+    env: {},
+    overrides: { ...overrides, redis: { url: redisUrl, prefix }, postgres: { url: databaseUrl, schema } }
+  })
+  const redis = openRedis(redisUrl, `test-${id}`)
+  const sql = openPostgres(databaseUrl, schema, 4)
+  await sql.unsafe(`CREATE SCHEMA IF NOT EXISTS "${schema}"`)
+  const env = {
+    ...process.env, REDIS_URL: redisUrl, DATABASE_URL: databaseUrl, STRATA_PREFIX: prefix,
+    STRATA_PG_SCHEMA: schema, LOG_LEVEL: process.env["LOG_LEVEL"] ?? "warn"
+  }
+  return {
+    prefix, schema, config, redisUrl, databaseUrl, redis, sql, env,
+    cleanup: async () => {
+      let cursor = "0"
+      do {
+        const [next, keys] = await redis.scan(cursor, "MATCH", `${prefix}:*`, "COUNT", 1000)
+        if (keys.length > 0) await redis.del(...keys)
+        cursor = next
+      } while (cursor !== "0")
+      await sql.unsafe(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`)
+      await sql.end({ timeout: 2 })
+      await redis.quit()
+    }
+  }
+}
