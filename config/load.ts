@@ -25,11 +25,11 @@ interface Source { readonly name: string; readonly doc: Document; readonly lines
 
 const parseSource = (name: string, text: string): Source => {
   const lines = new LineCounter()
-  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false })
+  const doc = parseDocument(text, { lineCounter: lines })
   if (doc.errors.length > 0) {
     throw new ConfigError(doc.errors.map((e) => {
       const pos = e.linePos?.[0]
-      return `${name}${pos ? `:${pos.line}:${pos.col}` : ""}: YAML: ${e.message.split("\n")[0]}`
+      return `${name}${pos ? `:${pos.line}:${pos.col}` : ""}: YAML: ${(e.message.split("\n")[0] ?? "").replace(/ at line \d+, column \d+:?$/, "")}`
     }))
   }
   return { name, doc, lines }
