@@ -53,6 +53,43 @@ const LayerPolicy = Schema.Struct({
   social_sentiment: Schema.optionalKey(DataTypePolicy)
 })
 
+/** Cold tier (object store) and tiering schedule; see docs/storage.md. */
+export const Storage = Schema.Struct({
+  lake: Schema.String.check(Schema.isNonEmpty({ message: "storage.lake is the local lake folder; it may not be empty" })),
+  s3: Schema.Struct({
+    bucket: Schema.String,
+    prefix: Schema.String,
+    endpoint: Schema.String,
+    region: Schema.String,
+    force_path_style: Schema.Boolean
+  }),
+  tiering: Schema.Struct({
+    every: DurationText,
+    on_demotion: Schema.Boolean
+  })
+})
+export type StorageConfig = typeof Storage.Type
+
+/** Backfill workers (src/backfill); see docs/backfill.md. */
+const NonNegInt = Schema.Int.check(Schema.isGreaterThanOrEqualTo(0))
+export const Backfill = Schema.Struct({
+  enabled: Schema.Boolean,
+  workers: NonNegInt,
+  provider: Schema.Literals(["synthetic", "polygon"]),
+  max_deliveries: PositiveInt,
+  claim_idle_ms: PositiveInt,
+  block_ms: PositiveInt,
+  retry: Schema.Struct({ base_ms: PositiveInt, max_delay_ms: PositiveInt, max_attempts: NonNegInt, max_rate_limited_waits: NonNegInt }),
+  chunk_days: Schema.Struct({ "1day": PositiveInt, "1hour": PositiveInt, "5min": PositiveInt, "1min": PositiveInt, tick: PositiveInt, events: PositiveInt })
+})
+const RateLimit = Schema.Struct({ requests_per_second: Schema.Number.check(Schema.isFinite(), Schema.isGreaterThanOrEqualTo(0)), max_concurrent: NonNegInt })
+export const Providers = Schema.Struct({
+  synthetic: Schema.Struct({ seed: Schema.Int, rate_limit: RateLimit }),
+  polygon: Schema.Struct({ base_url: Schema.String, page_limit: PositiveInt, timeout_ms: PositiveInt, rate_limit: RateLimit })
+})
+export type BackfillConfig = typeof Backfill.Type
+export type ProvidersConfig = typeof Providers.Type
+
 export const Config = Schema.Struct({
   lifecycle: Lifecycle,
   retention: Schema.Struct({ L0: LayerPolicy, L1: LayerPolicy, L2: LayerPolicy, L3: LayerPolicy }),
@@ -72,6 +109,9 @@ export const Config = Schema.Struct({
     snapshot_cache: PositiveInt
   }),
   projector: Schema.Struct({ batch_size: PositiveInt }),
+  backfill: Backfill,
+  providers: Providers,
+  storage: Storage,
   data_dir: Schema.String
 })
 export type Config = typeof Config.Type
