@@ -3,6 +3,8 @@
 import { Command } from "commander"
 import { engineCommand } from "./engine.ts"
 import { reconcileCommand } from "./reconcile.ts"
+import { recordCommand } from "./record.ts"
+import { replayCommand } from "./replay.ts"
 
 const program = new Command()
   .name("strata")
@@ -21,5 +23,32 @@ program.command("reconcile")
   .option("--timeout <seconds>", "how long --wait waits", "30")
   .option("--json", "print the report as JSON")
   .action((opts) => reconcileCommand(opts))
+
+program.command("record")
+  .description("write a scanner stream to an NDJSON file (gzip when it ends in .gz), keeping entry IDs and fields")
+  .option("-c, --config <file>", "YAML file merged over config/default.yaml (or STRATA_CONFIG)")
+  .option("--stream <key>", "stream to record (default: <prefix>:scores)")
+  .option("--from <id|time>", "first entry: an entry ID, milliseconds or ISO-8601 time (inclusive)")
+  .option("--to <id|time>", "last entry: an entry ID, milliseconds or ISO-8601 time (inclusive)")
+  .requiredOption("-o, --out <file>", "file to write (.ndjson or .ndjson.gz)")
+  .option("--json", "print the result as JSON")
+  .option("--no-progress", "no progress bar")
+  .action((opts) => recordCommand(opts))
+
+program.command("replay")
+  .description("replay recorded scores through the engine's code: in memory (--dry-run) or in an isolated namespace")
+  .argument("[file]", "a recording written by `strata record`")
+  .option("-c, --config <file>", "YAML file merged over config/default.yaml (or STRATA_CONFIG)")
+  .option("--stream <key>", "replay a stream instead of a file (read with XRANGE, never consumed)")
+  .option("--from <id|time>", "with --stream: first entry (entry ID, milliseconds or ISO-8601)")
+  .option("--to <id|time>", "with --stream: last entry (entry ID, milliseconds or ISO-8601)")
+  .option("--dry-run", "run in memory, write nothing (the default)")
+  .option("--namespace <name>", "run the real engine under key prefix <name> and PostgreSQL schema <name>")
+  .option("--reset", "with --namespace: clear the namespace first if it holds data")
+  .option("--speed <speed>", "event-time pacing: 1x, 10x, any N x, or max", "max")
+  .option("--diff <file>", "what-if: replay again under this config and report the differences")
+  .option("--json", "print the summary (or the what-if report) as JSON")
+  .option("--no-progress", "no progress bar")
+  .action((file, opts) => replayCommand(file, opts))
 
 await program.parseAsync(process.argv)

@@ -1,0 +1,111 @@
+/**
+ * `strata replay FILE|--stream KEY`: run the engine's code over recorded scores, either in
+ * memory (--dry-run, the default) or through the real engine in an isolated namespace
+ * (--namespace NAME: own key prefix, own PostgreSQL schema), paced by event time
+ * (--speed), and print a summary; with --diff B.yaml, replay under both configurations and
+ * print the what-if report.
+ */
+import { Effect, Exit, Scope } from "effect"
+import type { Config } from "../../config/schema.ts"
+import type { StreamEntry } from "../engine/batch.ts"
+import { whatIf } from "../replay/diff.ts"
+import { dryRunReplay } from "../replay/dry-run.ts"
+import { namespaceConfig, namespaceReplay } from "../replay/namespace.ts"
+import { parseSpeed, showSpeed, type Speed } from "../replay/pacing.ts"
+import { summaryText, whatIfText } from "../replay/report.ts"
+import { countEntries, entriesOf, parseBound, type ReplaySource } from "../replay/source.ts"
+import { summarise, type ReplayRun } from "../replay/summary.ts"
+import { infrastructure } from "../services/infrastructure.ts"
+import { createLogger } from "../services/logger.ts"
+import { openRedis, type Redis } from "../services/redis.ts"
+import { progressBar } from "./progress.ts"
+import { configOrExit } from "./shared.ts"
+
+export interface ReplayFlags {
+  readonly config?: string
+  readonly stream?: string
+  readonly from?: string
+  readonly to?: string
+  readonly dryRun?: boolean
+  readonly namespace?: string
+  readonly reset?: boolean
+  readonly speed: string
+  readonly diff?: string
+  readonly json?: boolean
+  readonly progress?: boolean
+}
+
+const usage = (message: string): never => {
+  process.stderr.write(`strata replay: ${message}\n`)
+  process.exit(2)
+}
+
+export const replayCommand = async (file: string | undefined, opts: ReplayFlags): Promise<void> => {
+  if ((file === undefined) === (opts.stream === undefined)) usage("give a recording FILE or --stream KEY (one of them)")
+  if (opts.dryRun && opts.namespace) usage("--dry-run and --namespace exclude each other")
+  let speed: Speed = { kind: "max" }
+  let from = "-", to = "+"
+  try {
+    speed = parseSpeed(opts.speed)
+    from = parseBound("--from", opts.from, "-")
+    to = parseBound("--to", opts.to, "+")
+  } catch (e) {
+    usage((e as Error).message)
+  }
+  const configA = configOrExit(opts.config)
+  const configB = opts.diff ? configOrExit(opts.diff) : undefined
+  const showProgress = opts.progress !== false && !opts.json && process.stderr.isTTY === true
+
+  const scope = Effect.runSync(Scope.make())
+  let redis: Redis | undefined
+  try {
+    let source: ReplaySource
+    if (file !== undefined) {
+      source = { kind: "file", path: file }
+    } else {
+      const log = createLogger("strata-replay", process.env["LOG_LEVEL"] ?? "warn")
+      const infra = await Effect.runPromise(Scope.provide(scope)(infrastructure(configA, log)))
+      redis = openRedis(infra.redisUrl, "strata-replay-source")
+      source = { kind: "stream", redis, key: opts.stream as string, from, to }
+    }
+    const total = await countEntries(source)
+
+    const run = async (config: Config, label: string, namespace: string | undefined): Promise<ReplayRun> => {
+      const bar = progressBar(`replay ${label}`, total, showProgress)
+      try {
+        const entries: AsyncIterable<StreamEntry> = entriesOf(source)
+        return namespace === undefined
+          ? await dryRunReplay(entries, config, { speed, onProgress: bar.update })
+          : await namespaceReplay(entries, namespaceConfig(config, namespace), { speed, onProgress: bar.update, reset: opts.reset ?? false })
+      } finally {
+        bar.stop()
+      }
+    }
+
+    const labelA = opts.config ?? "default config"
+    const runA = await run(configA, labelA, opts.namespace)
+    if (!configB) {
+      const summary = summarise(runA, configA.retention)
+      if (opts.json) {
+        process.stdout.write(`${JSON.stringify({
+          mode: opts.namespace ? "namespace" : "dry-run", namespace: opts.namespace ?? null, speed: showSpeed(speed), summary
+        })}\n`)
+      } else {
+        process.stdout.write(`replay (${opts.namespace ? `namespace ${opts.namespace}` : "dry run"}, speed ${showSpeed(speed)})\n${summaryText(summary)}`)
+      }
+      return
+    }
+    const runB = await run(configB, opts.diff as string, opts.namespace ? `${opts.namespace}-b` : undefined)
+    const report = whatIf(
+      { label: labelA, run: runA, retention: configA.retention },
+      { label: opts.diff as string, run: runB, retention: configB.retention }
+    )
+    process.stdout.write(opts.json ? `${JSON.stringify(report)}\n` : whatIfText(report))
+  } catch (e) {
+    process.stderr.write(`strata replay: ${(e as Error).message}\n`)
+    process.exitCode = 1
+  } finally {
+    if (redis) await redis.quit().catch(() => redis?.disconnect())
+    await Effect.runPromise(Scope.close(scope, Exit.void))
+  }
+}

@@ -1,0 +1,78 @@
+/**
+ * The what-if report: the same entries replayed under two configurations, compared.
+ * Symbols whose final layer differs, transitions present only under one of them (a
+ * transition is its symbol, layer pair, event time and cause), and backfill commands with
+ * their estimated provider requests under each. Pure.
+ */
+import type { RetentionPolicy } from "../../config/schema.ts"
+import type { Layer } from "../domain/layers.ts"
+import { fieldMap, summarise, type ReplayRun, type ReplaySummary } from "./summary.ts"
+
+export interface TransitionRef {
+  readonly symbol: string
+  readonly from: number
+  readonly to: number
+  readonly at: number
+  readonly cause: string
+}
+
+export interface LayerChange {
+  readonly symbol: string
+  readonly a: Layer
+  readonly b: Layer
+}
+
+export interface WhatIfReport {
+  readonly a: { readonly label: string; readonly summary: ReplaySummary }
+  readonly b: { readonly label: string; readonly summary: ReplaySummary }
+  readonly layerChanges: readonly LayerChange[]
+  /** Transitions under B that A does not make. */
+  readonly gained: readonly TransitionRef[]
+  /** Transitions under A that B does not make. */
+  readonly lost: readonly TransitionRef[]
+}
+
+const refOf = (fields: readonly string[]): TransitionRef => {
+  const f = fieldMap(fields)
+  return { symbol: f["symbol"] ?? "", from: Number(f["from"]), to: Number(f["to"]), at: Number(f["at"]), cause: f["cause"] ?? "" }
+}
+
+const keyOf = (t: TransitionRef): string => `${t.symbol}|${t.from}|${t.to}|${t.at}|${t.cause}`
+
+const only = (xs: readonly TransitionRef[], ys: readonly TransitionRef[]): TransitionRef[] => {
+  const counts = new Map<string, number>()
+  for (const y of ys) counts.set(keyOf(y), (counts.get(keyOf(y)) ?? 0) + 1)
+  const out: TransitionRef[] = []
+  for (const x of xs) {
+    const k = keyOf(x)
+    const n = counts.get(k) ?? 0
+    if (n > 0) counts.set(k, n - 1)
+    else out.push(x)
+  }
+  return out
+}
+
+export interface Side {
+  readonly label: string
+  readonly run: ReplayRun
+  readonly retention: RetentionPolicy
+}
+
+export const whatIf = (a: Side, b: Side): WhatIfReport => {
+  const symbols = new Set([...a.run.finalLayers.keys(), ...b.run.finalLayers.keys()])
+  const layerChanges: LayerChange[] = []
+  for (const symbol of [...symbols].sort()) {
+    const la = a.run.finalLayers.get(symbol) ?? 0
+    const lb = b.run.finalLayers.get(symbol) ?? 0
+    if (la !== lb) layerChanges.push({ symbol, a: la, b: lb })
+  }
+  const ta = a.run.lifecycle.map(refOf)
+  const tb = b.run.lifecycle.map(refOf)
+  return {
+    a: { label: a.label, summary: summarise(a.run, a.retention) },
+    b: { label: b.label, summary: summarise(b.run, b.retention) },
+    layerChanges,
+    gained: only(tb, ta),
+    lost: only(ta, tb)
+  }
+}

@@ -1,0 +1,161 @@
+/**
+ * Namespace replay: the real engine (startEngine: ingest, atomic step, projector) runs
+ * against its own key prefix and its own PostgreSQL schema, fed the recorded entries under
+ * their original entry IDs, so causes and command IDs equal the live ones and a live
+ * install is untouched. Returns what the engine wrote, read back from its streams.
+ * Refuses a namespace that already holds data unless asked to reset it.
+ */
+import { Effect, Exit, Scope } from "effect"
+import type { Redis } from "ioredis"
+import type { Config } from "../../config/schema.ts"
+import type { Layer } from "../domain/layers.ts"
+import { startEngine } from "../engine/runtime.ts"
+import { actorLayers, projectorBehind } from "../engine/reconcile.ts"
+import type { StreamEntry } from "../engine/batch.ts"
+import { infrastructure } from "../services/infrastructure.ts"
+import { createLogger } from "../services/logger.ts"
+import { openPostgres } from "../services/postgres.ts"
+import { openRedis } from "../services/redis.ts"
+import { ingressKeys, partitionKeys } from "../../streams/keys.ts"
+import { MAX_SPEED, Pacer, pacingTime, systemClock } from "./pacing.ts"
+import type { ReplayOptions } from "./dry-run.ts"
+import type { ReplayRun } from "./summary.ts"
+
+const NAME = /^[a-z][a-z0-9_-]{0,39}$/
+
+export class NamespaceError extends Error {
+  override readonly name = "NamespaceError"
+}
+
+/** The config of namespace `name`: prefix `name`, schema `name` with `-` as `_`. */
+export const namespaceConfig = (base: Config, name: string): Config => {
+  if (!NAME.test(name)) throw new NamespaceError(`--namespace ${JSON.stringify(name)}: use 1-40 lower case letters, digits, _ or -, starting with a letter`)
+  const schema = name.replaceAll("-", "_")
+  if (name === base.redis.prefix || schema === base.postgres.schema || schema === "public") {
+    throw new NamespaceError(`--namespace ${name} is the configured live prefix or schema; pick another name`)
+  }
+  return { ...base, redis: { ...base.redis, prefix: name }, postgres: { ...base.postgres, schema } }
+}
+
+/** Delete every key of the namespace and drop its schema. */
+export const resetNamespace = async (redis: Redis, databaseUrl: string, config: Config): Promise<void> => {
+  let cursor = "0"
+  do {
+    const [next, keys] = await redis.scan(cursor, "MATCH", `${config.redis.prefix}:*`, "COUNT", 1000)
+    if (keys.length > 0) await redis.del(...keys)
+    cursor = next
+  } while (cursor !== "0")
+  const sql = openPostgres(databaseUrl, config.postgres.schema, 1)
+  try {
+    await sql.unsafe(`DROP SCHEMA IF EXISTS "${config.postgres.schema}" CASCADE`)
+  } finally {
+    await sql.end({ timeout: 2 })
+  }
+}
+
+export interface NamespaceOptions extends ReplayOptions {
+  /** Clear the namespace first when it holds data. */
+  readonly reset?: boolean
+  /** Give up when the engine makes no progress for this long (default 60 s). */
+  readonly stallTimeoutMs?: number
+}
+
+const fieldsOf = async (redis: Redis, key: string): Promise<string[][]> => {
+  const out: string[][] = []
+  let start = "-"
+  for (;;) {
+    const rows = await redis.xrange(key, start, "+", "COUNT", 5000)
+    for (const [, f] of rows) out.push(f)
+    const last = rows.at(-1)
+    if (rows.length < 5000 || !last) return out
+    start = `(${last[0]}`
+  }
+}
+
+/** Replay `entries` through the real engine in the namespace `config` describes. */
+export const namespaceReplay = async (
+  entries: AsyncIterable<StreamEntry> | Iterable<StreamEntry>, config: Config, options: NamespaceOptions = {}
+): Promise<ReplayRun> => {
+  const ingress = ingressKeys(config.redis.prefix)
+  const keys = partitionKeys(config.redis.prefix, 0)
+  const log = createLogger("strata-replay", process.env["LOG_LEVEL"] ?? "warn")
+  const scope = Effect.runSync(Scope.make())
+  let redis: Redis | undefined
+  try {
+    const infra = await Effect.runPromise(Scope.provide(scope)(infrastructure(config, log)))
+    redis = openRedis(infra.redisUrl, "strata-replay")
+    if ((await redis.exists(keys.snapshots, keys.lifecycle, keys.backfill, ingress.scores)) > 0) {
+      if (!options.reset) throw new NamespaceError(`namespace ${config.redis.prefix} already holds data; pass --reset to clear it`)
+      await resetNamespace(redis, infra.databaseUrl, config)
+    }
+    await Effect.runPromise(Scope.provide(scope)(startEngine(config, log)))
+    const speed = options.speed ?? MAX_SPEED
+    const pacer = new Pacer(speed, options.clock ?? systemClock)
+    const batchSize = options.batchSize ?? config.ingest.batch_size
+    let sent = 0
+    let batch: StreamEntry[] = []
+    const flush = async () => {
+      if (batch.length === 0) return
+      const pipe = (redis as Redis).pipeline()
+      for (const e of batch) pipe.xadd(ingress.scores, e.id, ...e.fields)
+      const replies = (await pipe.exec()) ?? []
+      const failed = replies.findIndex(([err]) => err)
+      if (failed >= 0) {
+        throw new NamespaceError(`cannot append entry ${batch[failed]?.id}: ${String(replies[failed]?.[0])} (entries must be in ascending ID order)`)
+      }
+      sent += batch.length
+      batch = []
+      options.onProgress?.(await applied(redis as Redis, keys.stats))
+    }
+    for await (const entry of entries) {
+      if (speed.kind !== "max") {
+        const wait = pacer.delay(pacingTime(entry.id, entry.fields))
+        if (wait > 0) {
+          await flush()
+          await pacer.sleep(wait)
+        }
+      }
+      batch.push(entry)
+      if (batch.length >= batchSize) await flush()
+    }
+    await flush()
+    // Wait for the engine to apply everything and the projector to catch up.
+    const stall = options.stallTimeoutMs ?? 60_000
+    let last = -1
+    let since = performance.now()
+    for (;;) {
+      const done = await applied(redis, keys.stats)
+      options.onProgress?.(done)
+      if (done >= sent && (await projectorBehind(redis, keys.lifecycle)) === 0) break
+      if (done !== last) {
+        last = done
+        since = performance.now()
+      } else if (performance.now() - since > stall) {
+        throw new NamespaceError(`engine stalled at ${done} of ${sent} entries`)
+      }
+      await new Promise((r) => setTimeout(r, 25))
+    }
+    const stats = await redis.hgetall(keys.stats)
+    const layers = await actorLayers(redis, keys.snapshots)
+    const finalLayers = new Map<string, Layer>()
+    for (const [symbol, layer] of [...layers].sort(([a], [b]) => (a < b ? -1 : 1))) finalLayers.set(symbol, layer as Layer)
+    return {
+      counts: {
+        events: Number(stats["entries"] ?? 0),
+        applied: Number(stats["applied"] ?? 0),
+        late: Number(stats["late"] ?? 0),
+        dead: Number(stats["dead"] ?? 0)
+      },
+      lifecycle: await fieldsOf(redis, keys.lifecycle),
+      backfill: await fieldsOf(redis, keys.backfill),
+      dead: await fieldsOf(redis, ingress.scoresDead),
+      finalLayers
+    }
+  } finally {
+    if (redis) await redis.quit().catch(() => redis?.disconnect())
+    await Effect.runPromise(Scope.close(scope, Exit.void))
+  }
+}
+
+const applied = async (redis: Redis, statsKey: string): Promise<number> =>
+  Number((await redis.hget(statsKey, "entries")) ?? 0)
