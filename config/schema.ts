@@ -5,10 +5,10 @@
 import { Schema } from "effect"
 import { parseDuration } from "../src/domain/time.ts"
 
-export const INTERVALS = ["1day", "1hour", "5min", "1min", "tick"] as const
-export type Interval = (typeof INTERVALS)[number]
-export const DATA_TYPES = ["market_data", "intraday", "news", "corporate_actions", "social_sentiment"] as const
-export type DataType = (typeof DATA_TYPES)[number]
+import { DATA_TYPES, INTERVALS } from "../src/domain/data-types.ts"
+
+export { DATA_TYPES, INTERVALS }
+export type { DataType, Interval } from "../src/domain/data-types.ts"
 
 const Unit = Schema.Number.check(Schema.isFinite(), Schema.isBetween({ minimum: 0, maximum: 1 }))
 const PositiveInt = Schema.Int.check(Schema.isGreaterThanOrEqualTo(1))

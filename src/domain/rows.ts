@@ -3,7 +3,7 @@
  * tables hold and what cold Parquet objects hold, with each kind's natural key.
  * Times are UTC milliseconds since the epoch. Pure types and key functions.
  */
-import type { Interval } from "../../config/schema.ts"
+import type { Interval } from "./data-types.ts"
 
 /** Storage kinds. `market_data` and `intraday` are both bars: one table, one cold prefix, one coverage. */
 export type StorageKind = "bars" | "news" | "corporate_actions" | "social_sentiment"
