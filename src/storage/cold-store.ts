@@ -1,0 +1,114 @@
+/**
+ * The cold tier: rows as Parquet objects in the object store, one object per series and
+ * period (layout.ts), one interval per object.
+ * A write groups rows by object; an object that already exists is read, united with the
+ * new rows, de-duplicated by natural key (the stored row wins, as in the hot tier's
+ * ON CONFLICT DO NOTHING) and written whole, so re-running a write adds nothing.
+ * Read-modify-write of one object must not interleave with another writer of the same
+ * object: callers that may race pass `lock` (write-router.ts passes a PostgreSQL advisory
+ * lock, which holds across processes).
+ * Does not decide which rows are cold, nor record coverage.
+ */
+import type { RowsOf, StorageKind } from "../domain/rows.ts"
+import { naturalKey, rowTime } from "../domain/rows.ts"
+import { objectAsyncBuffer, type ObjectStore } from "./object-store.ts"
+import { objectKey, objectSpan, overlappingKeys, seriesPrefix } from "./layout.ts"
+import { decodeParquet, encodeParquet, parquetRowCount } from "./parquet.ts"
+
+/** Runs `fn` while holding an exclusive lock named `name`. */
+export type Lock = <T>(name: string, fn: () => Promise<T>) => Promise<T>
+
+const noLock: Lock = (_name, fn) => fn()
+
+const intervalOf = (row: object): string => ("interval" in row ? String(row.interval) : "")
+
+/** Rows grouped by the object that holds them. */
+export const groupByObject = <K extends StorageKind>(kind: K, rows: readonly RowsOf[K][]): Map<string, RowsOf[K][]> => {
+  const time = rowTime[kind] as (r: RowsOf[K]) => number
+  const groups = new Map<string, RowsOf[K][]>()
+  for (const r of rows) {
+    const key = objectKey(kind, r.symbol, intervalOf(r), time(r))
+    const g = groups.get(key)
+    if (g) g.push(r)
+    else groups.set(key, [r])
+  }
+  return groups
+}
+
+/** Every row of one object, undefined when the object does not exist. */
+export const readObject = async <K extends StorageKind>(
+  store: ObjectStore, kind: K, key: string, window?: { from: number; to: number }
+): Promise<RowsOf[K][] | undefined> => {
+  const file = await objectAsyncBuffer(store, key)
+  return file ? decodeParquet(kind, file, window) : undefined
+}
+
+export interface ColdWrite {
+  /** Rows the store did not hold before. */
+  readonly rows: number
+  /** Keys of the objects written. */
+  readonly objects: string[]
+}
+
+/**
+ * Merge `rows` into the objects that hold them. With `verify`, each written object is
+ * read back and its row count checked (tiering deletes hot rows only after this).
+ */
+export const writeCold = async <K extends StorageKind>(
+  store: ObjectStore, kind: K, rows: readonly RowsOf[K][], options: { lock?: Lock; verify?: boolean } = {}
+): Promise<ColdWrite> => {
+  const lock = options.lock ?? noLock
+  const key = naturalKey[kind] as (r: RowsOf[K]) => string
+  let added = 0
+  const objects: string[] = []
+  for (const [objKey, group] of groupByObject(kind, rows)) {
+    await lock(`object|${store.location}|${objKey}`, async () => {
+      const existing = (await readObject(store, kind, objKey)) ?? []
+      const byKey = new Map<string, RowsOf[K]>()
+      for (const r of existing) byKey.set(key(r), r)
+      const before = byKey.size
+      for (const r of group) if (!byKey.has(key(r))) byKey.set(key(r), r)
+      const fresh = byKey.size - before
+      // Nothing new: leave the object alone (a rerun writes no object at all).
+      if (fresh === 0 && existing.length === byKey.size) return
+      const bytes = encodeParquet(kind, [...byKey.values()])
+      await store.put(objKey, bytes)
+      if (options.verify) {
+        const file = await objectAsyncBuffer(store, objKey)
+        const n = file ? await parquetRowCount(file) : -1
+        const back = file ? (await decodeParquet(kind, file)).length : -1
+        if (n !== byKey.size || back !== byKey.size) {
+          throw new Error(`object ${objKey} read back ${back} rows (footer ${n}), expected ${byKey.size}`)
+        }
+      }
+      added += fresh
+      objects.push(objKey)
+    })
+  }
+  return { rows: added, objects: objects.sort() }
+}
+
+/** Keys of one series' objects overlapping [from, to). */
+export const coldKeys = async (
+  store: ObjectStore, kind: StorageKind, symbol: string, interval: string, from: number, to: number
+): Promise<string[]> => overlappingKeys(kind, interval, await store.list(seriesPrefix(kind, symbol, interval)), from, to)
+
+/** Rows of one series with time in [from, to) held cold, in object order (unsorted within). */
+export const readCold = async <K extends StorageKind>(
+  store: ObjectStore, kind: K, symbol: string, interval: string, from: number, to: number
+): Promise<RowsOf[K][]> => {
+  const time = rowTime[kind] as (r: RowsOf[K]) => number
+  const keys = await coldKeys(store, kind, symbol, interval, from, to)
+  const parts = await Promise.all(keys.map(async (k) => {
+    const span = objectSpan(kind, interval, k)
+    // A query covering the whole object needs no row-group pruning.
+    const window = span && span.from >= from && span.to <= to ? undefined : { from, to }
+    return (await readObject(store, kind, k, window)) ?? []
+  }))
+  const out: RowsOf[K][] = []
+  for (const rows of parts) for (const r of rows) {
+    const t = time(r)
+    if (t >= from && t < to && r.symbol === symbol && intervalOf(r) === interval) out.push(r)
+  }
+  return out
+}

@@ -1,0 +1,205 @@
+/**
+ * The hot tier: PostgreSQL tables of the public data contract (DESIGN §6), one per storage
+ * kind, each keyed on its natural key, and the bulk write, ranged read and ranged delete
+ * on them.
+ * Writes COPY into a session-local staging table, then `INSERT … SELECT … ON CONFLICT DO
+ * NOTHING`: COPY is the fast path, the staging table is what makes it idempotent (a
+ * plain COPY into the keyed table fails the whole batch on one duplicate).
+ * Does not decide which rows are hot (write-router.ts, tiering.ts).
+ */
+import { Readable } from "node:stream"
+import { pipeline } from "node:stream/promises"
+import type { RowsOf, StorageKind } from "../domain/rows.ts"
+import type { Sql } from "../services/postgres.ts"
+
+type ColumnKind = "text" | "float8" | "int8" | "timestamptz" | "date"
+interface HotColumn { readonly name: string; readonly type: ColumnKind }
+
+export interface HotTable {
+  readonly table: string
+  readonly columns: readonly HotColumn[]
+  readonly key: readonly string[]
+  /** The column rows are routed, tiered and ordered by. */
+  readonly time: string
+  /** Whether the table has an `interval` column (bars only). */
+  readonly hasInterval: boolean
+}
+
+const col = (name: string, type: ColumnKind): HotColumn => ({ name, type })
+
+export const HOT_TABLES: { readonly [K in StorageKind]: HotTable } = {
+  bars: {
+    table: "market_data",
+    columns: [
+      col("symbol", "text"), col("interval", "text"), col("ts", "timestamptz"), col("open", "float8"),
+      col("high", "float8"), col("low", "float8"), col("close", "float8"), col("volume", "float8"),
+      col("vwap", "float8"), col("trades", "int8")
+    ],
+    key: ["symbol", "interval", "ts"], time: "ts", hasInterval: true
+  },
+  news: {
+    table: "news",
+    columns: [
+      col("symbol", "text"), col("id", "text"), col("published_at", "timestamptz"), col("title", "text"),
+      col("publisher", "text"), col("url", "text")
+    ],
+    key: ["symbol", "id"], time: "published_at", hasInterval: false
+  },
+  corporate_actions: {
+    table: "corporate_actions",
+    columns: [col("symbol", "text"), col("kind", "text"), col("ex_date", "date"), col("value", "float8")],
+    key: ["symbol", "kind", "ex_date"], time: "ex_date", hasInterval: false
+  },
+  social_sentiment: {
+    table: "social_sentiment",
+    columns: [
+      col("symbol", "text"), col("source", "text"), col("ts", "timestamptz"), col("score", "float8"),
+      col("mentions", "int8")
+    ],
+    key: ["symbol", "source", "ts"], time: "ts", hasInterval: false
+  }
+}
+
+const q = (name: string) => `"${name}"`
+
+const SQL_TYPE: Record<ColumnKind, string> = {
+  text: "text", float8: "double precision", int8: "bigint", timestamptz: "timestamptz", date: "date"
+}
+
+const tableDdl = (t: HotTable): string[] => [
+  `CREATE TABLE IF NOT EXISTS ${t.table} (
+     ${t.columns.map((c) => `${q(c.name)} ${SQL_TYPE[c.type]} NOT NULL`).join(",\n     ")},
+     PRIMARY KEY (${t.key.map(q).join(", ")})
+   )`,
+  // Tiering and retention scan by time across symbols; the key index serves per-symbol reads.
+  `CREATE INDEX IF NOT EXISTS ${t.table}_${t.time}_idx ON ${t.table} (${q(t.time)})`
+]
+
+/** Idempotent DDL of the hot tables. */
+export const HOT_DDL: readonly string[] = Object.values(HOT_TABLES).flatMap(tableDdl)
+
+// ---------------------------------------------------------------- write
+
+// Times travel through COPY as integer milliseconds and become timestamptz in SQL: exact,
+// and much cheaper than formatting ISO strings per row.
+const stageType = (c: HotColumn) => (c.type === "timestamptz" || c.type === "date" ? "bigint" : SQL_TYPE[c.type])
+const fromStage = (c: HotColumn) => {
+  if (c.type === "timestamptz") return `'epoch'::timestamptz + ${q(c.name)} * interval '1 millisecond'`
+  if (c.type === "date") return `('epoch'::timestamp + ${q(c.name)} * interval '1 millisecond')::date`
+  return q(c.name)
+}
+const stageName = (t: HotTable) => `strata_stage_${t.table}`
+
+const stageDdl = (t: HotTable) =>
+  `CREATE TEMP TABLE IF NOT EXISTS ${stageName(t)} (${t.columns.map((c) => `${q(c.name)} ${stageType(c)}`).join(", ")}) ON COMMIT DELETE ROWS`
+
+const insertSql = (t: HotTable) =>
+  `INSERT INTO ${t.table} (${t.columns.map((c) => q(c.name)).join(", ")})
+   SELECT ${t.columns.map(fromStage).join(", ")} FROM ${stageName(t)}
+   ON CONFLICT DO NOTHING`
+
+/** COPY text format: backslash, tab, newline and carriage return are escaped. */
+const copyText = (v: unknown): string => {
+  if (typeof v === "number") return Number.isFinite(v) ? String(v) : Number.isNaN(v) ? "NaN" : v > 0 ? "Infinity" : "-Infinity"
+  const s = String(v)
+  return /[\\\t\n\r]/.test(s) ? s.replace(/[\\\t\n\r]/g, (c) => (c === "\\" ? "\\\\" : c === "\t" ? "\\t" : c === "\n" ? "\\n" : "\\r")) : s
+}
+
+const CHUNK_ROWS = 2_000
+
+function* copyChunks(t: HotTable, rows: readonly object[]): Generator<string> {
+  const names = t.columns.map((c) => c.name)
+  for (let i = 0; i < rows.length; i += CHUNK_ROWS) {
+    let out = ""
+    const end = Math.min(rows.length, i + CHUNK_ROWS)
+    for (let j = i; j < end; j++) {
+      const r = rows[j] as Record<string, unknown>
+      let line = ""
+      for (let k = 0; k < names.length; k++) line += (k === 0 ? "" : "\t") + copyText(r[names[k] as string])
+      out += `${line}\n`
+    }
+    yield out
+  }
+}
+
+/** Insert rows not held yet; returns how many were inserted. Idempotent on the natural key. */
+export const writeHot = async <K extends StorageKind>(sql: Sql, kind: K, rows: readonly RowsOf[K][]): Promise<number> => {
+  if (rows.length === 0) return 0
+  const t = HOT_TABLES[kind]
+  const inserted = await sql.begin(async (tx) => {
+    await tx.unsafe(stageDdl(t))
+    const writable = await tx.unsafe(`COPY ${stageName(t)} (${t.columns.map((c) => q(c.name)).join(", ")}) FROM STDIN`).writable()
+    await pipeline(Readable.from(copyChunks(t, rows)), writable)
+    const r = await tx.unsafe(insertSql(t))
+    return r.count
+  })
+  return inserted as unknown as number
+}
+
+// ---------------------------------------------------------------- read and delete
+
+/** One series of one kind: a symbol, and for bars an interval. */
+export interface Series { readonly symbol: string; readonly interval: string }
+
+const selectList = (t: HotTable) =>
+  t.columns.map((c) => {
+    if (c.type === "timestamptz" || c.type === "date") return `(extract(epoch from ${q(c.name)}) * 1000)::float8 AS ${q(c.name)}`
+    // bigint comes back as a string by default; these counts fit a double exactly.
+    if (c.type === "int8") return `${q(c.name)}::float8 AS ${q(c.name)}`
+    return q(c.name)
+  }).join(", ")
+
+const timeParam = (t: HotTable, n: number) =>
+  t.columns.find((c) => c.name === t.time)?.type === "date"
+    ? `('epoch'::timestamp + $${n}::bigint * interval '1 millisecond')::date`
+    : `'epoch'::timestamptz + $${n}::bigint * interval '1 millisecond'`
+
+const seriesWhere = (t: HotTable) => {
+  const n = t.hasInterval ? 3 : 2
+  return `symbol = $1${t.hasInterval ? " AND interval = $2" : ""} AND ${q(t.time)} >= ${timeParam(t, n)} AND ${q(t.time)} < ${timeParam(t, n + 1)}`
+}
+
+// Infinite bounds ("everything") become far dates timestamptz can hold.
+const clampMs = (ms: number) => Math.trunc(Math.max(-2_208_988_800_000, Math.min(ms, 7_258_118_400_000)))
+
+// A date column holds day starts: d ∈ [from, to) ⇔ ceilDay(from) ≤ d < ceilDay(to).
+const DAY_MS = 86_400_000
+const bound = (t: HotTable, ms: number) => {
+  const c = clampMs(ms)
+  return t.columns.find((x) => x.name === t.time)?.type === "date" ? Math.ceil(c / DAY_MS) * DAY_MS : c
+}
+
+const params = (t: HotTable, s: Series, from: number, to: number) =>
+  t.hasInterval ? [s.symbol, s.interval, bound(t, from), bound(t, to)] : [s.symbol, bound(t, from), bound(t, to)]
+
+/** Rows of one series with time in [from, to), ordered by time then key. */
+export const readHot = async <K extends StorageKind>(sql: Sql, kind: K, s: Series, from: number, to: number): Promise<RowsOf[K][]> => {
+  const t = HOT_TABLES[kind]
+  const order = [t.time, ...t.key.filter((k) => k !== t.time)].map(q).join(", ")
+  const rows = await sql.unsafe(`SELECT ${selectList(t)} FROM ${t.table} WHERE ${seriesWhere(t)} ORDER BY ${order}`, params(t, s, from, to))
+  return rows as unknown as RowsOf[K][]
+}
+
+/** Delete the rows of one series with time in [from, to); returns how many. */
+export const deleteHot = async (sql: Sql, kind: StorageKind, s: Series, from: number, to: number): Promise<number> => {
+  const t = HOT_TABLES[kind]
+  const r = await sql.unsafe(`DELETE FROM ${t.table} WHERE ${seriesWhere(t)}`, params(t, s, from, to))
+  return r.count
+}
+
+/** Count of rows of one series with time in [from, to) (tiering checks before deleting). */
+export const countHot = async (sql: Sql, kind: StorageKind, s: Series, from: number, to: number): Promise<number> => {
+  const t = HOT_TABLES[kind]
+  const r = await sql.unsafe(`SELECT count(*)::int AS n FROM ${t.table} WHERE ${seriesWhere(t)}`, params(t, s, from, to))
+  return (r[0] as unknown as { n: number }).n
+}
+
+/** Every series held hot with its oldest row time (tiering's work list). */
+export const hotSeries = async (sql: Sql, kind: StorageKind): Promise<(Series & { oldest: number })[]> => {
+  const t = HOT_TABLES[kind]
+  const rows = await sql.unsafe(
+    `SELECT symbol, ${t.hasInterval ? "interval" : "''::text AS interval"}, (extract(epoch from min(${q(t.time)})) * 1000)::float8 AS oldest
+     FROM ${t.table} GROUP BY 1, 2 ORDER BY 1, 2`
+  )
+  return rows as unknown as (Series & { oldest: number })[]
+}

@@ -1,0 +1,174 @@
+/**
+ * The storage write path against real servers: hot tables in PostgreSQL (COPY, idempotent),
+ * cold Parquet objects in a local folder and in s3rver (same objects, re-runs add
+ * nothing), the coverage ledger, and routing by the hot window.
+ */
+import { mkdtempSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { naturalKey } from "../../src/domain/rows.ts"
+import type { RowsOf, StorageKind } from "../../src/domain/rows.ts"
+import { migrate } from "../../src/services/postgres.ts"
+import {
+  STORAGE_DDL, clearCoverage, coverageByTier, coveredRanges, localObjectStore, readCold, readHot, recordCoverage,
+  retierCoverage, writeCold, writeHot, writeRows, type ObjectStore
+} from "../../src/storage/index.ts"
+import { sampleActions, sampleBars, sampleNews, sampleSentiment } from "../../src/storage/sample.ts"
+import { startS3, type TestS3 } from "../helpers/s3.ts"
+import { testNamespace, type TestNamespace } from "../helpers/namespace.ts"
+
+const DAY = 86_400_000
+const T0 = Date.UTC(2024, 0, 1)
+const ALL = { from: -Infinity, to: Infinity }
+
+const sortByKey = <K extends StorageKind>(kind: K, rows: readonly RowsOf[K][]) => {
+  const key = naturalKey[kind] as (r: RowsOf[K]) => string
+  return [...rows].sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0))
+}
+
+let ns: TestNamespace
+let s3: TestS3
+let dir: string
+let local: ObjectStore
+
+beforeAll(async () => {
+  ns = await testNamespace()
+  await migrate(ns.sql, ns.schema, STORAGE_DDL)
+  await migrate(ns.sql, ns.schema, STORAGE_DDL) // idempotent
+  s3 = await startS3()
+  dir = mkdtempSync(join(tmpdir(), "strata-lake-"))
+  local = localObjectStore(dir)
+})
+
+afterAll(async () => {
+  await s3?.stop()
+  rmSync(dir, { recursive: true, force: true })
+  await ns?.cleanup()
+})
+
+describe("hot store", () => {
+  it("writes each kind through COPY, reads it back exactly, and is idempotent", async () => {
+    const bars = sampleBars("AAPL", "1min", T0, 3_000)
+    expect(await writeHot(ns.sql, "bars", bars)).toBe(3_000)
+    expect(await writeHot(ns.sql, "bars", bars)).toBe(0)
+    expect(await writeHot(ns.sql, "bars", [...bars.slice(0, 10), ...sampleBars("AAPL", "1min", T0 + 3_000 * 60_000, 5)])).toBe(5)
+    const back = await readHot(ns.sql, "bars", { symbol: "AAPL", interval: "1min" }, T0, T0 + 10 * DAY)
+    expect(back).toEqual([...bars, ...sampleBars("AAPL", "1min", T0 + 3_000 * 60_000, 5)])
+
+    const news = sampleNews("AAPL", T0, T0 + 30 * DAY, 50)
+    expect(await writeHot(ns.sql, "news", [...news, ...news])).toBe(50)
+    expect(sortByKey("news", await readHot(ns.sql, "news", { symbol: "AAPL", interval: "" }, T0, T0 + 30 * DAY)))
+      .toEqual(sortByKey("news", news))
+
+    const actions = sampleActions("AAPL", T0, T0 + 3650 * DAY)
+    expect(await writeHot(ns.sql, "corporate_actions", actions)).toBe(actions.length)
+    expect(await readHot(ns.sql, "corporate_actions", { symbol: "AAPL", interval: "" }, T0, T0 + 3650 * DAY)).toEqual(actions)
+    // A date column bounded mid-day: the action on day T0 is before T0 + 1h.
+    expect((await readHot(ns.sql, "corporate_actions", { symbol: "AAPL", interval: "" }, T0 + 3_600_000, T0 + 91 * DAY)).length).toBe(1)
+
+    const sentiment = sampleSentiment("AAPL", T0, T0 + 2 * DAY)
+    expect(await writeHot(ns.sql, "social_sentiment", sentiment)).toBe(48)
+    expect(await readHot(ns.sql, "social_sentiment", { symbol: "AAPL", interval: "" }, ALL.from, ALL.to)).toEqual(sentiment)
+  })
+})
+
+describe("object stores", () => {
+  it("local folder and S3 behave alike: whole puts, explicit ranges, listing, deletes", async () => {
+    for (const store of [local, s3.store("x/")]) {
+      const bytes = new Uint8Array(1000).map((_, i) => i % 251)
+      await store.put("a/b/one.bin", bytes)
+      await store.put("a/c/two.bin", bytes.subarray(0, 10))
+      expect(await store.get("a/b/one.bin")).toEqual(bytes)
+      expect(await store.get("a/b/one.bin", { start: 990, end: 1000 })).toEqual(bytes.subarray(990, 1000))
+      expect(await store.get("a/b/one.bin", { start: 5, end: 5 })).toEqual(new Uint8Array(0))
+      expect(await store.size("a/b/one.bin")).toBe(1000)
+      expect(await store.get("a/missing")).toBeUndefined()
+      expect(await store.size("a/missing")).toBeUndefined()
+      expect(await store.list("a/")).toEqual(["a/b/one.bin", "a/c/two.bin"])
+      expect(await store.list("a/b")).toEqual(["a/b/one.bin"])
+      await store.delete("a/b/one.bin")
+      await store.delete("a/b/one.bin")
+      expect(await store.list("a/")).toEqual(["a/c/two.bin"])
+      await store.delete("a/c/two.bin")
+    }
+  })
+})
+
+describe("cold store", () => {
+  it("writes the same objects to the local folder and to S3; re-runs add nothing; unions on overlap", async () => {
+    const s3store = s3.store("lake/")
+    const daily = sampleBars("MSFT", "1day", Date.UTC(2022, 5, 1), 600)
+    const hourly = sampleBars("MSFT", "1hour", Date.UTC(2023, 11, 20), 24 * 20)
+    const minute = sampleBars("MSFT", "1min", Date.UTC(2024, 1, 28), 3 * 1440)
+    const news = sampleNews("MSFT", Date.UTC(2023, 0, 1), Date.UTC(2023, 3, 1), 40)
+    for (const store of [local, s3store]) {
+      const w = await writeCold(store, "bars", [...daily, ...hourly, ...minute])
+      expect(w.rows).toBe(daily.length + hourly.length + minute.length)
+      expect(await writeCold(store, "news", news)).toMatchObject({ rows: 40 })
+      // Re-run: nothing new, no object rewritten.
+      expect(await writeCold(store, "bars", [...minute, ...daily])).toEqual({ rows: 0, objects: [] })
+    }
+    const keys = await local.list("")
+    expect(await s3store.list("")).toEqual(keys)
+    expect(keys).toContain("market_data/MSFT/1day/2022/data.parquet")
+    expect(keys).toContain("market_data/MSFT/1hour/2024/01/data.parquet")
+    expect(keys).toContain("market_data/MSFT/1min/2024/02/29/data.parquet")
+    expect(keys).toContain("news/MSFT/2023/02/data.parquet")
+    expect(keys.filter((k) => k.startsWith("market_data/MSFT/1day/"))).toHaveLength(3)
+    for (const k of keys) expect(await s3store.get(k)).toEqual(await local.get(k))
+
+    // Union on overlap: half old, half new rows in one object.
+    const more = sampleBars("MSFT", "1day", Date.UTC(2024, 0, 10), 60)
+    const w = await writeCold(local, "bars", more)
+    expect(w.objects).toEqual(["market_data/MSFT/1day/2024/data.parquet"])
+    const union = new Map([...daily, ...more].map((b) => [b.ts, b]))
+    expect(w.rows).toBe(union.size - daily.length)
+    const back = await readCold(local, "bars", "MSFT", "1day", ALL.from, ALL.to)
+    expect(new Set(back.map((b) => b.ts)).size).toBe(back.length)
+    expect(back.length).toBe(union.size)
+
+    // A narrow read returns exactly the rows inside the window.
+    const from = Date.UTC(2024, 1, 29, 3)
+    const to = Date.UTC(2024, 1, 29, 5)
+    for (const store of [local, s3store]) {
+      expect(await readCold(store, "bars", "MSFT", "1min", from, to)).toEqual(minute.filter((b) => b.ts >= from && b.ts < to))
+    }
+  })
+})
+
+describe("coverage ledger", () => {
+  it("merges, clears and moves ranges between tiers", async () => {
+    const c = (from: number, to: number, tier: "hot" | "cold") =>
+      recordCoverage(ns.sql, { kind: "bars", symbol: "IBM", interval: "1day", from: T0 + from * DAY, to: T0 + to * DAY, tier })
+    await Promise.all([c(0, 10, "cold"), c(10, 20, "cold"), c(25, 30, "hot"), c(30, 40, "hot"), c(5, 12, "cold")])
+    const r = (from: number, to: number) => ({ from: T0 + from * DAY, to: T0 + to * DAY })
+    expect(await coveredRanges(ns.sql, "bars", "IBM", "1day")).toEqual([r(0, 20), r(25, 40)])
+    await retierCoverage(ns.sql, "bars", "IBM", "1day", r(15, 32), "hot", "cold")
+    expect(await coverageByTier(ns.sql, "bars", "IBM", "1day")).toEqual({ hot: [r(32, 40)], cold: [r(0, 20), r(25, 32)] })
+    expect(await coveredRanges(ns.sql, "bars", "IBM", "1day")).toEqual([r(0, 20), r(25, 40)])
+    await clearCoverage(ns.sql, "bars", "IBM", "1day", r(5, 27))
+    expect(await coveredRanges(ns.sql, "bars", "IBM", "1day")).toEqual([r(0, 5), r(27, 40)])
+    expect(await coveredRanges(ns.sql, "bars", "IBM", "1hour")).toEqual([])
+    await clearCoverage(ns.sql, "bars", "IBM", "1day")
+    expect(await coveredRanges(ns.sql, "bars", "IBM", "1day")).toEqual([])
+  })
+})
+
+describe("write router", () => {
+  it("sends rows at or after hotFrom to PostgreSQL and older rows to Parquet, idempotently", async () => {
+    const bars = sampleBars("NVDA", "1hour", Date.UTC(2024, 2, 1), 24 * 40)
+    const hotFrom = Date.UTC(2024, 2, 20, 7)
+    const deps = { sql: ns.sql, store: local }
+    const first = await writeRows(deps, "bars", bars, hotFrom)
+    const hot = bars.filter((b) => b.ts >= hotFrom)
+    expect(first.hot).toBe(hot.length)
+    expect(first.cold).toBe(bars.length - hot.length)
+    expect(first.objects).toEqual(["market_data/NVDA/1hour/2024/03/data.parquet"])
+    // Concurrent repeats of the same batch store nothing twice.
+    const again = await Promise.all([writeRows(deps, "bars", bars, hotFrom), writeRows(deps, "bars", bars, hotFrom)])
+    expect(again.map((a) => a.hot + a.cold)).toEqual([0, 0])
+    expect(await readHot(ns.sql, "bars", { symbol: "NVDA", interval: "1hour" }, ALL.from, ALL.to)).toEqual(hot)
+    expect(await readCold(local, "bars", "NVDA", "1hour", ALL.from, ALL.to)).toEqual(bars.filter((b) => b.ts < hotFrom))
+  })
+})
