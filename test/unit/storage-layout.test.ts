@@ -1,0 +1,82 @@
+/**
+ * Pure storage units: object layout (every row lands in the object whose span holds it),
+ * range arithmetic, and the Parquet codec round trip (in memory, no I/O).
+ */
+import { fc, test } from "@fast-check/vitest"
+import { describe, expect, it } from "vitest"
+import type { StorageKind } from "../../src/domain/rows.ts"
+import { objectKey, objectSpan, overlappingKeys } from "../../src/storage/layout.ts"
+import { bufferOf, decodeParquet, encodeParquet } from "../../src/storage/parquet.ts"
+import { intersectRange, mergeRanges, subtractRange, type Range } from "../../src/storage/ranges.ts"
+import { sampleActions, sampleBars, sampleNews, sampleSentiment } from "../../src/storage/sample.ts"
+
+const T_MIN = Date.UTC(1990, 0, 1)
+const T_MAX = Date.UTC(2100, 0, 1)
+const series = fc.constantFrom<[StorageKind, string]>(
+  ["bars", "1day"], ["bars", "1hour"], ["bars", "5min"], ["bars", "1min"], ["news", ""], ["corporate_actions", ""], ["social_sentiment", ""]
+)
+
+describe("layout", () => {
+  test.prop([series, fc.integer({ min: T_MIN, max: T_MAX })])("a row's object span holds the row", ([kind, interval], ms) => {
+    const key = objectKey(kind, "BRK.B", interval, ms)
+    const span = objectSpan(kind, interval, key)
+    expect(span).toBeDefined()
+    expect(span!.from <= ms && ms < span!.to).toBe(true)
+    expect(objectKey(kind, "BRK.B", interval, span!.from)).toBe(key)
+    expect(objectKey(kind, "BRK.B", interval, span!.to - 1)).toBe(key)
+  })
+
+  it("uses coarse folders for coarse intervals", () => {
+    const t = Date.UTC(2024, 2, 5, 13, 30)
+    expect(objectKey("bars", "AAPL", "1day", t)).toBe("market_data/AAPL/1day/2024/data.parquet")
+    expect(objectKey("bars", "AAPL", "1hour", t)).toBe("market_data/AAPL/1hour/2024/03/data.parquet")
+    expect(objectKey("bars", "AAPL", "1min", t)).toBe("market_data/AAPL/1min/2024/03/05/data.parquet")
+    expect(objectKey("news", "AAPL", "", t)).toBe("news/AAPL/2024/03/data.parquet")
+    expect(objectKey("corporate_actions", "AAPL", "", t)).toBe("corporate_actions/AAPL/2024/data.parquet")
+  })
+
+  test.prop([series, fc.array(fc.integer({ min: T_MIN, max: T_MAX }), { maxLength: 30 }), fc.integer({ min: T_MIN, max: T_MAX }), fc.integer({ min: 0, max: 400 * 86_400_000 })])(
+    "overlappingKeys keeps exactly the objects that may hold rows of the window",
+    ([kind, interval], times, from, length) => {
+      const keys = [...new Set(times.map((t) => objectKey(kind, "X", interval, t)))]
+      const chosen = new Set(overlappingKeys(kind, interval, keys, from, from + length))
+      for (const t of times) {
+        if (t >= from && t < from + length) expect(chosen.has(objectKey(kind, "X", interval, t))).toBe(true)
+      }
+    }
+  )
+})
+
+const rangeArb = fc.tuple(fc.integer({ min: 0, max: 1000 }), fc.integer({ min: 0, max: 100 })).map(([f, l]): Range => ({ from: f, to: f + l }))
+const inside = (rs: readonly Range[], x: number) => rs.some((r) => r.from <= x && x < r.to)
+
+describe("ranges", () => {
+  test.prop([fc.array(rangeArb), rangeArb, fc.integer({ min: 0, max: 1100 })])("merge, subtract and intersect agree with membership", (rs, cut, x) => {
+    const merged = mergeRanges(rs)
+    expect(inside(merged, x)).toBe(inside(rs, x))
+    for (let i = 1; i < merged.length; i++) expect(merged[i]!.from > merged[i - 1]!.to).toBe(true)
+    expect(inside(subtractRange(rs, cut), x)).toBe(inside(rs, x) && !inside([cut], x))
+    expect(inside(intersectRange(rs, cut), x)).toBe(inside(rs, x) && inside([cut], x))
+  })
+})
+
+describe("parquet codec", () => {
+  it("round-trips every kind exactly, in time order", async () => {
+    const t = Date.UTC(2024, 0, 1)
+    const bars = sampleBars("AAPL", "1min", t, 25_000)
+    const shuffled = [...bars].reverse()
+    const file = bufferOf(encodeParquet("bars", shuffled))
+    expect(await decodeParquet("bars", file)).toEqual(bars)
+    // Row-group pruning: fewer rows fetched, and every row of the window among them.
+    const from = t + 21_000 * 60_000
+    const some = await decodeParquet("bars", file, { from, to: from + 60_000 * 10 })
+    expect(some.length).toBeLessThan(bars.length)
+    expect(some.filter((b) => b.ts >= from && b.ts < from + 600_000)).toEqual(bars.slice(21_000, 21_010))
+    const news = sampleNews("AAPL", t, t + 86_400_000 * 30, 20).sort((a, b) => a.published_at - b.published_at)
+    expect(await decodeParquet("news", bufferOf(encodeParquet("news", news)))).toEqual(news)
+    const actions = sampleActions("AAPL", t, t + 86_400_000 * 900)
+    expect(await decodeParquet("corporate_actions", bufferOf(encodeParquet("corporate_actions", actions)))).toEqual(actions)
+    const sent = sampleSentiment("AAPL", t, t + 86_400_000)
+    expect(await decodeParquet("social_sentiment", bufferOf(encodeParquet("social_sentiment", sent)))).toEqual(sent)
+  })
+})
