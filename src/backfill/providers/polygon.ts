@@ -1,0 +1,157 @@
+/**
+ * The Polygon REST provider: aggregates (`/v2/aggs/ticker/{t}/range/{m}/{span}/{from}/{to}`
+ * with adjusted, sort and limit), news (`/v2/reference/news`), splits and dividends
+ * (`/v3/reference/splits`, `/v3/reference/dividends`), following `next_url` page by page,
+ * each page through the shared limiter. The API key goes in the Authorization header,
+ * never in a URL. Maps HTTP outcomes to tagged errors: 429 → RateLimited (Retry-After),
+ * 5xx / 408 / network / timeout → Retryable, other 4xx → Terminal.
+ * Has no sentiment source and no tick aggregates: `supports` says so.
+ */
+import type { Interval } from "../../../config/schema.ts"
+import type { Bar, CorporateAction, NewsItem, RowsOf, StorageKind } from "../../domain/rows.ts"
+import { RateLimited, Retryable, Terminal, parseRetryAfter } from "../errors.ts"
+import type { Limiter } from "../rate-limit.ts"
+import type { FetchRequest, FetchResult, Provider } from "./provider.ts"
+
+export interface PolygonOptions {
+  readonly baseUrl: string
+  readonly apiKey: string
+  readonly pageLimit: number
+  readonly timeoutMs: number
+}
+
+const SPANS: Record<Exclude<Interval, "tick">, [number, string]> = {
+  "1day": [1, "day"],
+  "1hour": [1, "hour"],
+  "5min": [5, "minute"],
+  "1min": [1, "minute"]
+}
+
+const isoDate = (ms: number): string => new Date(ms).toISOString().slice(0, 10)
+const dateMs = (date: string): number => Date.parse(`${date.slice(0, 10)}T00:00:00Z`)
+
+interface Page { readonly results?: unknown[]; readonly next_url?: string; readonly status?: string }
+
+interface AggResult { t: number; o: number; h: number; l: number; c: number; v: number; vw?: number; n?: number }
+interface NewsResult { id: string; published_utc: string; title?: string; article_url?: string; publisher?: { name?: string } }
+interface SplitResult { execution_date: string; split_from: number; split_to: number }
+interface DividendResult { ex_dividend_date: string; cash_amount: number }
+
+export const polygonProvider = (opts: PolygonOptions, limiter: Limiter): Provider => {
+  if (opts.apiKey === "") throw new Error("the polygon provider needs an API key: set POLYGON_API_KEY")
+  const base = new URL(opts.baseUrl)
+
+  const getPage = async (url: URL): Promise<Page> => {
+    let res: Response
+    try {
+      res = await fetch(url, {
+        headers: { Authorization: `Bearer ${opts.apiKey}`, Accept: "application/json" },
+        signal: AbortSignal.timeout(opts.timeoutMs)
+      })
+    } catch (e) {
+      throw new Retryable({ message: `GET ${url.pathname}: ${(e as Error).message}` })
+    }
+    if (res.status === 429) {
+      await res.body?.cancel()
+      throw new RateLimited({ message: `GET ${url.pathname}: 429`, retryAfterMs: parseRetryAfter(res.headers.get("retry-after"), Date.now()) })
+    }
+    if (res.status >= 500 || res.status === 408) {
+      await res.body?.cancel()
+      throw new Retryable({ message: `GET ${url.pathname}: ${res.status}`, status: res.status })
+    }
+    if (res.status !== 200) {
+      const text = await res.text().catch(() => "")
+      const hint = res.status === 401 || res.status === 403 ? " (check POLYGON_API_KEY)" : ""
+      throw new Terminal({ message: `GET ${url.pathname}: ${res.status}${hint} ${text.slice(0, 200)}`, status: res.status })
+    }
+    try {
+      return (await res.json()) as Page
+    } catch (e) {
+      throw new Retryable({ message: `GET ${url.pathname}: unreadable JSON: ${(e as Error).message}` })
+    }
+  }
+
+  /** Every page's results, following next_url (same origin only). */
+  const getAll = async <T>(first: URL): Promise<{ results: T[]; requests: number }> => {
+    const results: T[] = []
+    let requests = 0
+    let url: URL | undefined = first
+    while (url) {
+      const page = await limiter.schedule(() => getPage(url as URL))
+      requests++
+      for (const r of page.results ?? []) results.push(r as T)
+      if (!page.next_url) break
+      const next: URL = new URL(page.next_url, base)
+      if (next.origin !== base.origin) throw new Terminal({ message: `next_url leaves ${base.origin}: ${next.origin}` })
+      url = next
+    }
+    return { results, requests }
+  }
+
+  const endpoint = (path: string, params: Record<string, string | number>): URL => {
+    const url = new URL(path.replace(/^\//, ""), base.href.endsWith("/") ? base : new URL(`${base.href}/`))
+    for (const [k, v] of Object.entries(params)) url.searchParams.set(k, String(v))
+    return url
+  }
+
+  const bars = async (req: FetchRequest): Promise<FetchResult<"bars">> => {
+    const interval = req.interval as Interval
+    const span = interval === "tick" ? undefined : SPANS[interval]
+    if (!span) throw new Terminal({ message: `no aggregates for interval ${interval}` })
+    const url = endpoint(`/v2/aggs/ticker/${encodeURIComponent(req.symbol)}/range/${span[0]}/${span[1]}/${req.from}/${req.to - 1}`, {
+      adjusted: "true", sort: "asc", limit: opts.pageLimit
+    })
+    const { results, requests } = await getAll<AggResult>(url)
+    const rows: Bar[] = results.map((r) => ({
+      symbol: req.symbol, interval, ts: r.t, open: r.o, high: r.h, low: r.l, close: r.c,
+      volume: r.v, vwap: r.vw ?? 0, trades: r.n ?? 0
+    }))
+    return { rows, requests }
+  }
+
+  const news = async (req: FetchRequest): Promise<FetchResult<"news">> => {
+    const url = endpoint("/v2/reference/news", {
+      ticker: req.symbol, "published_utc.gte": new Date(req.from).toISOString(), "published_utc.lt": new Date(req.to).toISOString(),
+      order: "asc", sort: "published_utc", limit: 1000
+    })
+    const { results, requests } = await getAll<NewsResult>(url)
+    const rows: NewsItem[] = results.map((r) => ({
+      symbol: req.symbol, id: r.id, published_at: Date.parse(r.published_utc),
+      title: r.title ?? "", publisher: r.publisher?.name ?? "", url: r.article_url ?? ""
+    }))
+    return { rows, requests }
+  }
+
+  const actions = async (req: FetchRequest): Promise<FetchResult<"corporate_actions">> => {
+    const range = { ticker: req.symbol, limit: 1000 }
+    const splits = await getAll<SplitResult>(endpoint("/v3/reference/splits", {
+      ...range, "execution_date.gte": isoDate(req.from), "execution_date.lt": isoDate(req.to)
+    }))
+    const dividends = await getAll<DividendResult>(endpoint("/v3/reference/dividends", {
+      ...range, "ex_dividend_date.gte": isoDate(req.from), "ex_dividend_date.lt": isoDate(req.to)
+    }))
+    const rows: CorporateAction[] = [
+      ...splits.results.map((s): CorporateAction => ({ symbol: req.symbol, kind: "split", ex_date: dateMs(s.execution_date), value: s.split_to / s.split_from })),
+      ...dividends.results.map((d): CorporateAction => ({ symbol: req.symbol, kind: "dividend", ex_date: dateMs(d.ex_dividend_date), value: d.cash_amount }))
+    ]
+    return { rows, requests: splits.requests + dividends.requests }
+  }
+
+  const supports = (kind: StorageKind, interval: string): boolean =>
+    kind === "news" || kind === "corporate_actions" || (kind === "bars" && interval !== "tick" && interval !== "")
+
+  return {
+    name: "polygon",
+    supports,
+    fetch: async <K extends StorageKind>(req: FetchRequest & { readonly kind: K }): Promise<FetchResult<K>> => {
+      if (!supports(req.kind, req.interval)) throw new Terminal({ message: `polygon has no ${req.kind} ${req.interval}` })
+      const result = req.kind === "bars" ? await bars(req) : req.kind === "news" ? await news(req) : await actions(req)
+      // Keep only what was asked for: a provider may answer a little outside the range.
+      const inRange = (result.rows as readonly RowsOf[StorageKind][]).filter((row) => {
+        const t = "ts" in row ? row.ts : "published_at" in row ? row.published_at : row.ex_date
+        return t >= req.from && t < req.to && row.symbol === req.symbol
+      })
+      return { rows: inRange as RowsOf[K][], requests: result.requests }
+    }
+  }
+}

@@ -1,0 +1,70 @@
+/**
+ * Per-provider request limits shared by every worker process: a bottleneck limiter on the
+ * Redis datastore, one limiter id per (key prefix, provider), so N processes together
+ * never start more than `requests_per_second` requests in any second nor run more than
+ * `max_concurrent` at once. Redis' own clock spaces the requests, not the processes'.
+ * Does not retry or wait on 429s: the worker's schedule does, reading the tagged error.
+ */
+import Bottleneck from "bottleneck"
+import { Redis } from "ioredis"
+
+export interface RateLimitSettings {
+  /** 0 = no limit. */
+  readonly requests_per_second: number
+  /** 0 = no limit. */
+  readonly max_concurrent: number
+}
+
+export interface Limiter {
+  /** Run `fn` once the shared limit allows one more request. */
+  readonly schedule: <T>(fn: () => Promise<T>) => Promise<T>
+  readonly close: () => Promise<void>
+}
+
+export const unlimited: Limiter = { schedule: (fn) => fn(), close: async () => {} }
+
+/** The bottleneck id of a provider's limiter; its keys in Redis are `b_<id>_…`. */
+export const limiterId = (prefix: string, provider: string): string => `${prefix}:ratelimit:${provider}`
+
+/**
+ * Spacing between request starts: 1000/N ms plus 10% headroom, so that the jitter between
+ * a start (taken on Redis' clock) and its arrival at the provider (first connection, a
+ * busy event loop) cannot put N+1 arrivals inside one second at the provider.
+ */
+export const minTimeMs = (requestsPerSecond: number): number =>
+  requestsPerSecond > 0 ? Math.ceil((1000 / requestsPerSecond) * 1.1) : 0
+
+export const openLimiter = (redisUrl: string, prefix: string, provider: string, settings: RateLimitSettings): Limiter => {
+  if (settings.requests_per_second <= 0 && settings.max_concurrent <= 0) return unlimited
+  const client = new Redis(redisUrl, { connectionName: `strata-ratelimit-${provider}`, maxRetriesPerRequest: 20 })
+  const connection = new Bottleneck.IORedisConnection({ client })
+  connection.on("error", () => {})
+  const limiter = new Bottleneck({
+    id: limiterId(prefix, provider),
+    datastore: "ioredis",
+    connection,
+    // Settings written by the first process are kept; an operator changes them in config
+    // for every process at once, and a changed config is written again on start.
+    clearDatastore: false,
+    minTime: minTimeMs(settings.requests_per_second),
+    maxConcurrent: settings.max_concurrent > 0 ? settings.max_concurrent : null
+  })
+  limiter.on("error", () => {})
+  let settingsWritten: Promise<void> | undefined
+  const ready = () => (settingsWritten ??= limiter.ready().then(() => limiter.updateSettings({
+    minTime: minTimeMs(settings.requests_per_second),
+    maxConcurrent: settings.max_concurrent > 0 ? settings.max_concurrent : null
+  })).then(() => undefined))
+  return {
+    schedule: async (fn) => {
+      await ready()
+      // A job's slot is freed after `expiration` even if its process died holding it.
+      return limiter.schedule({ expiration: 120_000 }, fn)
+    },
+    close: async () => {
+      // The connection was passed in, so the limiter leaves it open: close both its clients.
+      await Promise.resolve(connection.disconnect(false)).catch(() => {})
+      client.disconnect()
+    }
+  }
+}
