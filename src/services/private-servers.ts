@@ -30,7 +30,7 @@ export const freePort = (): Promise<number> =>
 
 const which = (bin: string): string | undefined => {
   const r = spawnSync("sh", ["-c", `command -v ${bin}`], { encoding: "utf8" })
-  const out = r.stdout.trim()
+  const out = (r.stdout ?? "").trim()
   return r.status === 0 && out ? out : undefined
 }
 
