@@ -64,7 +64,7 @@ const locate = (sources: readonly Source[], path: readonly PropertyKey[]): strin
 export interface LoadOptions {
   /** Path of a user YAML file merged over the defaults. */
   readonly file?: string | undefined
-  /** Environment to read REDIS_URL, DATABASE_URL, STRATA_PREFIX and STRATA_CONFIG from. */
+  /** Environment to read REDIS_URL, DATABASE_URL, STRATA_PREFIX, STRATA_PG_SCHEMA, STRATA_HTTP_PORT and STRATA_CONFIG from. */
   readonly env?: NodeJS.ProcessEnv
   /** Last-word overrides (CLI flags, tests), merged over everything else. */
   readonly overrides?: unknown
@@ -106,6 +106,13 @@ export const loadConfig = (options: LoadOptions = {}): Config => {
   if (env["STRATA_PREFIX"]) fromEnv["redis"] = { ...fromEnv["redis"], prefix: env["STRATA_PREFIX"] }
   if (env["DATABASE_URL"]) fromEnv["postgres"] = { url: env["DATABASE_URL"] }
   if (env["STRATA_PG_SCHEMA"]) fromEnv["postgres"] = { ...fromEnv["postgres"], schema: env["STRATA_PG_SCHEMA"] }
-  merged = mergeConfig(mergeConfig(merged, fromEnv), options.overrides)
+  let overEnv: unknown = fromEnv
+  // A port is a number: decode it here so a typo fails with the variable's name.
+  if (env["STRATA_HTTP_PORT"] !== undefined) {
+    const port = Number(env["STRATA_HTTP_PORT"])
+    if (!Number.isInteger(port)) throw new ConfigError([`STRATA_HTTP_PORT (environment): expected an integer, got "${env["STRATA_HTTP_PORT"]}"`])
+    overEnv = mergeConfig(fromEnv, { http: { port } })
+  }
+  merged = mergeConfig(mergeConfig(merged, overEnv), options.overrides)
   return decodeConfig(merged, sources)
 }

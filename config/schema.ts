@@ -109,6 +109,10 @@ export const Config = Schema.Struct({
     snapshot_cache: PositiveInt
   }),
   projector: Schema.Struct({ batch_size: PositiveInt }),
+  http: Schema.Struct({
+    port: Schema.Int.check(Schema.isBetween({ minimum: 0, maximum: 65535 })),
+    host: Schema.String
+  }),
   backfill: Backfill,
   providers: Providers,
   storage: Storage,

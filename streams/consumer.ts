@@ -66,3 +66,15 @@ export class GroupReader {
     this.cursor = "0"
   }
 }
+
+/** pending + lag of a consumer group, or undefined when the stream or the group does not exist yet. */
+export const groupBacklog = async (redis: Redis, stream: string, group: string): Promise<number | undefined> => {
+  if ((await redis.exists(stream)) === 0) return undefined
+  const groups = (await redis.xinfo("GROUPS", stream)) as unknown[][]
+  for (const g of groups) {
+    const info: Record<string, unknown> = {}
+    for (let i = 0; i + 1 < g.length; i += 2) info[String(g[i])] = g[i + 1]
+    if (info["name"] === group) return Number(info["pending"] ?? 0) + Number(info["lag"] ?? 0)
+  }
+  return undefined
+}

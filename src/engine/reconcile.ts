@@ -7,6 +7,7 @@
 import type { Redis } from "ioredis"
 import type { Sql } from "../services/postgres.ts"
 import type { PartitionKeys } from "../../streams/keys.ts"
+import { groupBacklog } from "../../streams/consumer.ts"
 import { GROUPS } from "../../streams/keys.ts"
 import { parsePersisted } from "./batch.ts"
 
@@ -37,14 +38,8 @@ export const actorLayers = async (redis: Redis, snapshotsKey: string): Promise<M
 
 export const projectorBehind = async (redis: Redis, lifecycleStream: string): Promise<number> => {
   if ((await redis.exists(lifecycleStream)) === 0) return 0
-  const groups = (await redis.xinfo("GROUPS", lifecycleStream)) as unknown[][]
-  for (const g of groups) {
-    const info: Record<string, unknown> = {}
-    for (let i = 0; i + 1 < g.length; i += 2) info[String(g[i])] = g[i + 1]
-    if (info["name"] === GROUPS.projector) return Number(info["pending"] ?? 0) + Number(info["lag"] ?? 0)
-  }
   // No projector group yet: every entry is still to be projected.
-  return Number(await redis.xlen(lifecycleStream))
+  return (await groupBacklog(redis, lifecycleStream, GROUPS.projector)) ?? Number(await redis.xlen(lifecycleStream))
 }
 
 export const reconcile = async (redis: Redis, sql: Sql, keys: PartitionKeys): Promise<ReconcileReport> => {

@@ -12,7 +12,9 @@ import { infrastructure } from "../services/infrastructure.ts"
 import type { Logger } from "../services/logger.ts"
 import { migrate, scopedPostgres } from "../services/postgres.ts"
 import { scopedRedis } from "../services/redis.ts"
+import { sendJson, startOpsServer, type RouteHandler } from "../http/ops-server.ts"
 import { COMPANIES_DDL } from "./companies-schema.ts"
+import { engineMetrics } from "./metrics.ts"
 import { Ingest } from "./ingest.ts"
 import { Projector } from "./projector.ts"
 
@@ -31,10 +33,12 @@ export interface EngineHandles {
   readonly projector: Projector
   readonly redisUrl: string
   readonly databaseUrl: string
+  /** The port the HTTP server listens on (http.port, or the one picked for 0). */
+  readonly httpPort: number
 }
 
 /** Build and start the engine inside the current scope; returns once its fibers run. */
-export const startEngine = (config: Config, log: Logger) =>
+export const startEngine = (config: Config, log: Logger, routes: Readonly<Record<string, RouteHandler>> = {}) =>
   Effect.gen(function* () {
     const infra = yield* infrastructure(config, log)
     const reads = yield* scopedRedis(infra.redisUrl, "strata-ingest-reads")
@@ -53,6 +57,25 @@ export const startEngine = (config: Config, log: Logger) =>
         Effect.repeat(Schedule.spaced("30 seconds"))
       )
     )
-    log.info({ scores: ingest.ingress.scores, lifecycle: ingest.keys.lifecycle, backfill: ingest.keys.backfill }, "engine running")
-    return { ingest, projector, redisUrl: infra.redisUrl, databaseUrl: infra.databaseUrl } satisfies EngineHandles
+    const http = yield* Effect.acquireRelease(
+      Effect.tryPromise({
+        try: () => startOpsServer({
+          host: config.http.host,
+          port: config.http.port,
+          registry: engineMetrics(ingest, projector, writes),
+          readiness: {
+            redis: async () => (await writes.ping()) === "PONG",
+            postgres: async () => (await sql`select 1 as ok`).length === 1
+          },
+          routes: {
+            "/api/status": (_req, res) => sendJson(res, 200, { ingest: ingest.stats, actorsInMemory: ingest.store.size, projected: projector.projected }),
+            ...routes
+          }
+        }),
+        catch: (e) => e as Error
+      }),
+      (h) => Effect.promise(() => h.close())
+    )
+    log.info({ scores: ingest.ingress.scores, lifecycle: ingest.keys.lifecycle, backfill: ingest.keys.backfill, http: `http://${config.http.host}:${http.port}` }, "engine running")
+    return { ingest, projector, redisUrl: infra.redisUrl, databaseUrl: infra.databaseUrl, httpPort: http.port } satisfies EngineHandles
   })

@@ -30,14 +30,14 @@ export const testNamespace = async (overrides: Record<string, unknown> = {}): Pr
   const databaseUrl = inject("databaseUrl")
   const config = loadConfig({
     env: {},
-    overrides: { ...overrides, redis: { url: redisUrl, prefix }, postgres: { url: databaseUrl, schema } }
+    overrides: { http: { port: 0 }, ...overrides, redis: { url: redisUrl, prefix }, postgres: { url: databaseUrl, schema } }
   })
   const redis = openRedis(redisUrl, `test-${id}`)
   const sql = openPostgres(databaseUrl, schema, 4)
   await sql.unsafe(`CREATE SCHEMA IF NOT EXISTS "${schema}"`)
   const env = {
     ...process.env, REDIS_URL: redisUrl, DATABASE_URL: databaseUrl, STRATA_PREFIX: prefix,
-    STRATA_PG_SCHEMA: schema, LOG_LEVEL: process.env["LOG_LEVEL"] ?? "warn"
+    STRATA_PG_SCHEMA: schema, STRATA_HTTP_PORT: "0", LOG_LEVEL: process.env["LOG_LEVEL"] ?? "warn"
   }
   return {
     prefix, schema, config, redisUrl, databaseUrl, redis, sql, env,

@@ -95,4 +95,26 @@ describe("engine end to end", () => {
     expect(event?.["type"]).toBe("SymbolQualified")
     expect(Number(event?.["at"])).toBe(T0 + MIN)
   })
+
+  it("serves /healthz, /readyz, /metrics and /api/status on its HTTP port", async () => {
+    engine = await runEngine(ns.config)
+    const base = `http://127.0.0.1:${engine.handles.httpPort}`
+    await xadd("symbol", "NVDA", "liquidity", "0.9", "ts", T0)
+    await xadd("symbol", "NVDA", "liquidity", "0.9", "ts", T0 + MIN)
+    await xadd("symbol", "", "liquidity", "0.9")
+    const keys = partitionKeys(ns.prefix, 0)
+    await waitUntil("applied", async () => (await ns.redis.hget(keys.stats, "entries")) === "3")
+    expect((await fetch(`${base}/healthz`)).status).toBe(200)
+    const ready = await fetch(`${base}/readyz`)
+    expect(ready.status).toBe(200)
+    expect(await ready.json()).toEqual({ status: "ready", checks: { redis: true, postgres: true } })
+    const metrics = await (await fetch(`${base}/metrics`)).text()
+    expect(metrics).toMatch(/^strata_ingest_entries_total 3$/m)
+    expect(metrics).toMatch(/^strata_ingest_dead_total 1$/m)
+    expect(metrics).toMatch(/^strata_ingest_transitions_total 1$/m)
+    expect(metrics).toMatch(new RegExp(`^strata_group_backlog\\{stream="${ns.prefix}:scores",group="strata-engine"\\} 0$`, "m"))
+    const status = (await (await fetch(`${base}/api/status`)).json()) as { ingest: { applied: number } }
+    expect(status.ingest.applied).toBe(2)
+    expect((await fetch(`${base}/nope`)).status).toBe(404)
+  })
 })

@@ -29,7 +29,7 @@ const isAlive = (pid: number) => {
 }
 
 const baseEnv = (): NodeJS.ProcessEnv => {
-  const env = { ...process.env, LOG_LEVEL: "info" }
+  const env: NodeJS.ProcessEnv = { ...process.env, LOG_LEVEL: "info" }
   for (const k of ["REDIS_URL", "DATABASE_URL", "STRATA_PREFIX", "STRATA_PG_SCHEMA", "STRATA_CONFIG"]) delete env[k]
   return env
 }
@@ -43,7 +43,7 @@ describe("engine on embedded defaults", () => {
   const configIn = (d: string): string => {
     const file = join(d, "strata.yaml")
     // A Redis URL nothing answers on stands for "no local Redis": the engine must start its own.
-    writeFileSync(file, `data_dir: ${join(d, "data")}\nredis:\n  url: redis://127.0.0.1:6379\n  prefix: embedded\n`)
+    writeFileSync(file, `data_dir: ${join(d, "data")}\nhttp:\n  port: 0\nredis:\n  url: redis://127.0.0.1:6379\n  prefix: embedded\n`)
     return file
   }
 

@@ -1,0 +1,83 @@
+/**
+ * The engine's HTTP port: `/healthz` (the process answers), `/readyz` (Redis and
+ * PostgreSQL answer and the loops run), `/metrics` (Prometheus text, prom-client) and any
+ * routes the caller adds (JSON API). Knows nothing of how the figures are computed: the
+ * caller passes probes and metric sources.
+ * Does not serve the dashboard's assets.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http"
+import type { AddressInfo } from "node:net"
+import type { Registry } from "prom-client"
+
+export type RouteHandler = (req: IncomingMessage, res: ServerResponse, url: URL) => Promise<void> | void
+
+export interface OpsServerOptions {
+  readonly host: string
+  readonly port: number
+  readonly registry: Registry
+  /** Each probe resolves true when its dependency is ready. */
+  readonly readiness: Readonly<Record<string, () => Promise<boolean>>>
+  /** Extra GET routes by exact path, e.g. "/api/bars". */
+  readonly routes?: Readonly<Record<string, RouteHandler>>
+}
+
+export const sendJson = (res: ServerResponse, status: number, body: unknown): void => {
+  res.writeHead(status, { "content-type": "application/json; charset=utf-8" })
+  res.end(JSON.stringify(body))
+}
+
+const probeAll = async (readiness: OpsServerOptions["readiness"]): Promise<Record<string, boolean>> => {
+  const entries = await Promise.all(
+    Object.entries(readiness).map(async ([name, probe]) => [name, await probe().catch(() => false)] as const)
+  )
+  return Object.fromEntries(entries)
+}
+
+export const startOpsServer = (options: OpsServerOptions): Promise<{ server: Server; port: number; close: () => Promise<void> }> => {
+  const server = createServer((req, res) => {
+    const url = new URL(req.url ?? "/", "http://localhost")
+    const handle = async () => {
+      if (req.method !== "GET" && req.method !== "HEAD") return sendJson(res, 405, { error: "only GET" })
+      switch (url.pathname) {
+        case "/healthz":
+          return sendJson(res, 200, { status: "ok" })
+        case "/readyz": {
+          const checks = await probeAll(options.readiness)
+          const ready = Object.values(checks).every(Boolean)
+          return sendJson(res, ready ? 200 : 503, { status: ready ? "ready" : "not ready", checks })
+        }
+        case "/metrics": {
+          const text = await options.registry.metrics()
+          res.writeHead(200, { "content-type": options.registry.contentType })
+          return res.end(text)
+        }
+        default: {
+          const route = options.routes?.[url.pathname]
+          if (route) return route(req, res, url)
+          return sendJson(res, 404, { error: `no route ${url.pathname}` })
+        }
+      }
+    }
+    handle().catch((e: unknown) => {
+      if (!res.headersSent) sendJson(res, 500, { error: (e as Error).message })
+      else res.end()
+    })
+  })
+  return new Promise((resolve, reject) => {
+    server.once("error", (e: NodeJS.ErrnoException) =>
+      reject(e.code === "EADDRINUSE"
+        ? new Error(`http.port ${options.port} on ${options.host} is in use (set http.port or STRATA_HTTP_PORT; 0 picks a free port)`)
+        : e))
+    server.listen(options.port, options.host, () => {
+      const port = (server.address() as AddressInfo).port
+      resolve({
+        server,
+        port,
+        close: () => new Promise<void>((done) => {
+          server.close(() => done())
+          server.closeAllConnections()
+        })
+      })
+    })
+  })
+}
