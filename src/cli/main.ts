@@ -5,6 +5,7 @@ import { engineCommand } from "./engine.ts"
 import { reconcileCommand } from "./reconcile.ts"
 import { recordCommand } from "./record.ts"
 import { replayCommand } from "./replay.ts"
+import { tierCommand } from "./tier.ts"
 
 const program = new Command()
   .name("strata")
@@ -50,5 +51,13 @@ program.command("replay")
   .option("--json", "print the summary (or the what-if report) as JSON")
   .option("--no-progress", "no progress bar")
   .action((file, opts) => replayCommand(file, opts))
+
+program.command("tier")
+  .description("move hot rows past their hot days to Parquet, expire data past retention, apply demotions")
+  .option("-c, --config <file>", "YAML file merged over config/default.yaml (or STRATA_CONFIG)")
+  .option("--now", "run one pass now and print what it did")
+  .option("--symbols <list>", "only these symbols, comma-separated (default: every symbol held)")
+  .option("--json", "print the report as JSON")
+  .action((opts) => tierCommand(opts))
 
 await program.parseAsync(process.argv)

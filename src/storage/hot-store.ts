@@ -203,3 +203,22 @@ export const hotSeries = async (sql: Sql, kind: StorageKind): Promise<(Series & 
   )
   return rows as unknown as (Series & { oldest: number })[]
 }
+
+/**
+ * Delete the rows of one series with time in [from, to) and return them, in one statement:
+ * inside a transaction the caller commits only once the rows are safe elsewhere.
+ */
+export const takeHot = async <K extends StorageKind>(sql: Sql, kind: K, s: Series, from: number, to: number): Promise<RowsOf[K][]> => {
+  const t = HOT_TABLES[kind]
+  const rows = await sql.unsafe(`DELETE FROM ${t.table} WHERE ${seriesWhere(t)} RETURNING ${selectList(t)}`, params(t, s, from, to))
+  return rows as unknown as RowsOf[K][]
+}
+
+/** Time of the oldest row of one series in [from, to), undefined when none. */
+export const firstHotTime = async (sql: Sql, kind: StorageKind, s: Series, from: number, to: number): Promise<number | undefined> => {
+  const t = HOT_TABLES[kind]
+  const r = await sql.unsafe(
+    `SELECT (extract(epoch from min(${q(t.time)})) * 1000)::float8 AS t FROM ${t.table} WHERE ${seriesWhere(t)}`, params(t, s, from, to))
+  const v = (r[0] as unknown as { t: number | null } | undefined)?.t
+  return v === null || v === undefined ? undefined : v
+}

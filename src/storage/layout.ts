@@ -85,3 +85,12 @@ export const overlappingKeys = (
     const span = objectSpan(kind, interval, k)
     return span !== undefined && span.to > from && span.from < to
   })
+
+/** The series (symbol, interval) an object key belongs to, undefined when the key is not ours. */
+export const seriesOfKey = (kind: StorageKind, key: string): { symbol: string; interval: string } | undefined => {
+  const parts = key.split("/")
+  if (parts[0] !== COLD_PREFIX[kind] || parts[parts.length - 1] !== "data.parquet" || !parts[1]) return undefined
+  const interval = kind === "bars" ? parts[2] ?? "" : ""
+  if (kind === "bars" && interval === "") return undefined
+  return objectSpan(kind, interval, key) ? { symbol: parts[1], interval } : undefined
+}

@@ -1,0 +1,198 @@
+/**
+ * Tiering and retention: for every series held (hot rows or cold objects), apply the
+ * symbol's layer's policy at `now` (retention.ts):
+ *   1. move hot rows older than the hot window into Parquet, one object period at a time:
+ *      in one transaction, DELETE … RETURNING the rows, merge them into their object,
+ *      read the object back and check its row count, then COMMIT. A crash before the
+ *      commit rolls the delete back; the object may already hold the rows, which the next
+ *      run merges again by natural key — so rows are never lost and end up once per tier;
+ *   2. expire what is older than the whole window: hot rows deleted, cold objects wholly
+ *      older deleted, an object straddling the boundary rewritten without its old rows;
+ *      a series the layer no longer keeps at all is removed from both tiers;
+ *   3. update the coverage ledger: the moved range becomes cold, expired ranges are cleared.
+ * Each step is idempotent, so a rerun after any crash finishes the job. A demotion is the
+ * same run restricted to the demoted symbols (with their new layer).
+ * Symbols whose layer is unknown are left untouched and reported: tiering never deletes
+ * data it cannot attribute to a policy.
+ * Does not know where layers come from (`layersOf` is injected by the entry point).
+ */
+import { Effect, Schedule } from "effect"
+import type { Config, RetentionPolicy } from "../../config/schema.ts"
+import type { Layer } from "../domain/layers.ts"
+import type { RowsOf, StorageKind } from "../domain/rows.ts"
+import { rowTime } from "../domain/rows.ts"
+import { parseDuration } from "../domain/time.ts"
+import type { Logger } from "../services/logger.ts"
+import type { Sql } from "../services/postgres.ts"
+import { readObject, writeCold } from "./cold-store.ts"
+import { clearCoverage, retierCoverage } from "./coverage.ts"
+import { deleteHot, firstHotTime, hotSeries, takeHot, type Series } from "./hot-store.ts"
+import { COLD_PREFIX, objectSpan, periodEnd, periodOf, periodStart, seriesOfKey, seriesPrefix } from "./layout.ts"
+import { advisoryLock } from "./locks.ts"
+import type { ObjectStore } from "./object-store.ts"
+import { encodeParquet } from "./parquet.ts"
+import { keptWindows, seriesKey, type KeptWindow } from "./retention.ts"
+
+export interface TieringDeps {
+  readonly sql: Sql
+  readonly store: ObjectStore
+  /** Current layer of each symbol asked about; symbols absent from the map are unknown. */
+  readonly layersOf: (symbols: readonly string[]) => Promise<ReadonlyMap<string, Layer>>
+  readonly log?: Logger
+}
+
+export interface TieringReport {
+  /** Rows moved from PostgreSQL to Parquet. */
+  moved: number
+  /** Hot rows deleted as past retention. */
+  hotExpired: number
+  /** Cold objects deleted whole, and rewritten without their expired rows. */
+  objectsDeleted: number
+  objectsTrimmed: number
+  /** Series visited. */
+  series: number
+  /** Symbols left untouched because their layer is unknown. */
+  unknown: string[]
+}
+
+const KINDS: readonly StorageKind[] = ["bars", "news", "corporate_actions", "social_sentiment"]
+
+/** Series of a kind held in either tier, optionally only of some symbols. */
+const seriesHeld = async (deps: TieringDeps, kind: StorageKind, only?: ReadonlySet<string>): Promise<Series[]> => {
+  const byKey = new Map<string, Series>()
+  for (const s of await hotSeries(deps.sql, kind)) {
+    if (!only || only.has(s.symbol)) byKey.set(`${s.symbol}|${s.interval}`, { symbol: s.symbol, interval: s.interval })
+  }
+  const prefixes = only ? [...only].map((sym) => `${COLD_PREFIX[kind]}/${sym}/`) : [`${COLD_PREFIX[kind]}/`]
+  for (const prefix of prefixes) {
+    for (const key of await deps.store.list(prefix)) {
+      const s = seriesOfKey(kind, key)
+      if (s) byKey.set(`${s.symbol}|${s.interval}`, s)
+    }
+  }
+  return [...byKey.values()]
+}
+
+/** Step 1: hot rows in [from, to) → Parquet, one object period per transaction. */
+const moveToCold = async (deps: TieringDeps, kind: StorageKind, s: Series, from: number, to: number): Promise<number> => {
+  const period = periodOf(kind, s.interval)
+  const lock = advisoryLock(deps.sql)
+  let moved = 0
+  let cursor = from
+  for (;;) {
+    const next = await firstHotTime(deps.sql, kind, s, cursor, to)
+    if (next === undefined) break
+    const lo = Math.max(periodStart(period, next), from)
+    const hi = Math.min(periodEnd(period, periodStart(period, next)), to)
+    moved += await deps.sql.begin(async (tx) => {
+      const rows = await takeHot(tx as unknown as Sql, kind, s, lo, hi)
+      if (rows.length > 0) await writeCold(deps.store, kind, rows, { lock, verify: true })
+      return rows.length
+    }) as unknown as number
+    cursor = hi
+  }
+  return moved
+}
+
+/** Step 2, cold side: objects wholly before `keepFrom` deleted, straddling ones trimmed. */
+const expireCold = async (
+  deps: TieringDeps, kind: StorageKind, s: Series, keepFrom: number, report: TieringReport
+): Promise<void> => {
+  const lock = advisoryLock(deps.sql)
+  const time = rowTime[kind] as (r: RowsOf[typeof kind]) => number
+  for (const key of await deps.store.list(seriesPrefix(kind, s.symbol, s.interval))) {
+    const span = objectSpan(kind, s.interval, key)
+    if (!span || span.from >= keepFrom) continue
+    await lock(`object|${deps.store.location}|${key}`, async () => {
+      if (span.to <= keepFrom) {
+        await deps.store.delete(key)
+        report.objectsDeleted++
+        return
+      }
+      const rows = (await readObject(deps.store, kind, key)) ?? []
+      const kept = rows.filter((r) => time(r) >= keepFrom)
+      if (kept.length === rows.length) return
+      if (kept.length === 0) {
+        await deps.store.delete(key)
+        report.objectsDeleted++
+      } else {
+        await deps.store.put(key, encodeParquet(kind, kept))
+        report.objectsTrimmed++
+      }
+    })
+  }
+}
+
+const tierSeries = async (
+  deps: TieringDeps, kind: StorageKind, s: Series, w: KeptWindow | undefined, report: TieringReport
+): Promise<void> => {
+  // A series the layer does not keep at all expires entirely.
+  const keepFrom = w?.keepFrom ?? Number.POSITIVE_INFINITY
+  const hotFrom = w?.hotFrom ?? Number.POSITIVE_INFINITY
+  if (w && hotFrom > keepFrom) {
+    report.moved += await moveToCold(deps, kind, s, keepFrom, hotFrom)
+    await retierCoverage(deps.sql, kind, s.symbol, s.interval, { from: keepFrom, to: hotFrom }, "hot", "cold")
+  }
+  report.hotExpired += await deleteHot(deps.sql, kind, s, Number.NEGATIVE_INFINITY, keepFrom)
+  await expireCold(deps, kind, s, keepFrom, report)
+  await clearCoverage(deps.sql, kind, s.symbol, s.interval, w ? { from: Number.NEGATIVE_INFINITY, to: keepFrom } : undefined)
+}
+
+/** One tiering pass at `now`, over every series held or only over `symbols`. */
+export const runTiering = async (
+  deps: TieringDeps, policy: RetentionPolicy, now: number, symbols?: readonly string[]
+): Promise<TieringReport> => {
+  const report: TieringReport = { moved: 0, hotExpired: 0, objectsDeleted: 0, objectsTrimmed: 0, series: 0, unknown: [] }
+  const only = symbols ? new Set(symbols) : undefined
+  const windowsByLayer = new Map<Layer, Map<string, KeptWindow>>()
+  const unknown = new Set<string>()
+  for (const kind of KINDS) {
+    const series = await seriesHeld(deps, kind, only)
+    const layers = await deps.layersOf([...new Set(series.map((s) => s.symbol))])
+    for (const s of series) {
+      const layer = layers.get(s.symbol)
+      if (layer === undefined) {
+        unknown.add(s.symbol)
+        continue
+      }
+      let windows = windowsByLayer.get(layer)
+      if (!windows) windowsByLayer.set(layer, (windows = keptWindows(policy, layer, now)))
+      await tierSeries(deps, kind, s, windows.get(seriesKey(kind, s.interval)), report)
+      report.series++
+    }
+  }
+  report.unknown = [...unknown].sort()
+  return report
+}
+
+/**
+ * The tiering fiber: a full pass every `storage.tiering.every`, and, when `demotions` is
+ * given and `storage.tiering.on_demotion` is on, a pass over each batch of demoted or
+ * disqualified symbols as soon as it arrives. Failures are logged and the next pass retries.
+ */
+export const tieringFiber = (
+  deps: TieringDeps & { readonly demotions?: () => Promise<readonly string[]> },
+  config: Pick<Config, "retention" | "storage">,
+  clock: () => number = Date.now
+) =>
+  Effect.gen(function* () {
+    const every = parseDuration(config.storage.tiering.every) ?? 3_600_000
+    const pass = (symbols?: readonly string[]) =>
+      Effect.tryPromise(() => runTiering(deps, config.retention, clock(), symbols)).pipe(
+        Effect.tap((r) => Effect.sync(() => deps.log?.info({ ...r, symbols }, "tiering pass done"))),
+        Effect.catchCause((cause) => Effect.sync(() => deps.log?.error({ cause: String(cause) }, "tiering pass failed")))
+      )
+    yield* Effect.forkScoped(pass().pipe(Effect.repeat(Schedule.spaced(every))))
+    const demotions = deps.demotions
+    if (demotions && config.storage.tiering.on_demotion) {
+      yield* Effect.forkScoped(
+        Effect.tryPromise(() => demotions()).pipe(
+          Effect.flatMap((symbols) => (symbols.length > 0 ? pass(symbols) : Effect.void)),
+          // A broken feed (Redis away) is retried after a pause rather than spun on.
+          Effect.catchCause((cause) => Effect.sync(() => deps.log?.error({ cause: String(cause) }, "demotion feed failed")).pipe(
+            Effect.andThen(Effect.sleep("1 second")))),
+          Effect.forever
+        )
+      )
+    }
+  })
