@@ -1,0 +1,63 @@
+/**
+ * A private namespace for one bench measurement: its own key prefix and PostgreSQL schema
+ * on the bench's servers, a config (and a YAML file for child engines) with the given
+ * overrides, the environment a child engine needs, and a cleanup that removes both.
+ */
+import { randomBytes } from "node:crypto"
+import { writeFileSync } from "node:fs"
+import { join } from "node:path"
+import { stringify } from "yaml"
+import { loadConfig } from "../../config/load.ts"
+import type { Config } from "../../config/schema.ts"
+import { openPostgres } from "../../src/services/postgres.ts"
+import { openRedis, type Redis } from "../../src/services/redis.ts"
+import type { BenchContext } from "../scenario.ts"
+
+export interface BenchNamespace {
+  readonly prefix: string
+  readonly schema: string
+  readonly config: Config
+  readonly redis: Redis
+  /** Environment for a child `strata engine` bound to this namespace. */
+  readonly env: NodeJS.ProcessEnv
+  readonly cleanup: () => Promise<void>
+}
+
+export const deleteKeys = async (redis: Redis, pattern: string): Promise<void> => {
+  let cursor = "0"
+  do {
+    const [next, keys] = await redis.scan(cursor, "MATCH", pattern, "COUNT", 2000)
+    if (keys.length > 0) await redis.unlink(...keys)
+    cursor = next
+  } while (cursor !== "0")
+}
+
+export const benchNamespace = async (ctx: BenchContext, label: string, overrides: Record<string, unknown> = {}): Promise<BenchNamespace> => {
+  const id = randomBytes(4).toString("hex")
+  const prefix = `bench-${label}-${id}`
+  const schema = `bench_${label.replace(/[^a-z0-9]/g, "_")}_${id}`
+  const config = loadConfig({
+    env: {},
+    overrides: { ...overrides, redis: { url: ctx.redisUrl, prefix }, postgres: { url: ctx.databaseUrl, schema } }
+  })
+  const file = join(ctx.tmpDir, `${prefix}.yaml`)
+  writeFileSync(file, stringify(overrides))
+  const redis = openRedis(ctx.redisUrl, `bench-${label}`)
+  const env: NodeJS.ProcessEnv = {
+    ...process.env, REDIS_URL: ctx.redisUrl, DATABASE_URL: ctx.databaseUrl, STRATA_PREFIX: prefix,
+    STRATA_PG_SCHEMA: schema, STRATA_CONFIG: file, LOG_LEVEL: "info"
+  }
+  return {
+    prefix, schema, config, redis, env,
+    cleanup: async () => {
+      await deleteKeys(redis, `${prefix}:*`)
+      const sql = openPostgres(ctx.databaseUrl, "public", 1)
+      try {
+        await sql.unsafe(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`)
+      } finally {
+        await sql.end({ timeout: 2 })
+      }
+      await redis.quit().catch(() => redis.disconnect())
+    }
+  }
+}
