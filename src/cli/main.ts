@@ -2,10 +2,14 @@
 /** The one CLI entry: `strata <command>`; each command has --help. */
 import { Command } from "commander"
 import { engineCommand } from "./engine.ts"
+import { migrateCompareCommand } from "./migrate.ts"
 import { reconcileCommand } from "./reconcile.ts"
 import { recordCommand } from "./record.ts"
 import { replayCommand } from "./replay.ts"
 import { tierCommand } from "./tier.ts"
+import { backfillCommand } from "./backfill.ts"
+import { statusCommand } from "./status.ts"
+import { workersCommand } from "./workers.ts"
 
 const program = new Command()
   .name("strata")
@@ -57,7 +61,44 @@ program.command("tier")
   .option("-c, --config <file>", "YAML file merged over config/default.yaml (or STRATA_CONFIG)")
   .option("--now", "run one pass now and print what it did")
   .option("--symbols <list>", "only these symbols, comma-separated (default: every symbol held)")
+  .option("--at <time>", "apply the policy as of this time (ms or ISO-8601) instead of the clock")
   .option("--json", "print the report as JSON")
   .action((opts) => tierCommand(opts))
+
+program.command("workers")
+  .description("run the backfill worker fibers alone (no ingest) until SIGINT/SIGTERM")
+  .option("-c, --config <file>", "YAML file merged over config/default.yaml (or STRATA_CONFIG)")
+  .option("--workers <n>", "worker fibers in this process (default: backfill.workers)")
+  .action((opts) => workersCommand(opts))
+
+program.command("backfill")
+  .description("issue backfill commands by hand and show their progress until the workers finish")
+  .requiredOption("--symbols <list>", "layer1 | layer2 | layer3 (symbols the companies table marks qualified) or a list: AAPL,MSFT")
+  .option("-c, --config <file>", "YAML file merged over config/default.yaml (or STRATA_CONFIG)")
+  .option("--data-types <list>", "comma-separated data types (default: every one the layer's policy owes)")
+  .option("--layer <n>", "layer whose policy is applied, 1-3 (default: the layerN set's N, else the symbol's current layer, at least 1)")
+  .option("--at <time>", "the window ends at this day (ms or ISO-8601; default: today)")
+  .option("--no-wait", "issue the commands and return")
+  .option("--timeout <seconds>", "give up waiting after this long (0: wait until done)", "0")
+  .option("--json", "print the result as JSON")
+  .option("--no-progress", "no progress bar")
+  .action((opts) => backfillCommand(opts))
+
+program.command("status")
+  .description("queues, backfill progress per command and dead letters")
+  .option("-c, --config <file>", "YAML file merged over config/default.yaml (or STRATA_CONFIG)")
+  .option("--limit <n>", "commands listed", "20")
+  .option("--json", "print as JSON")
+  .action((opts) => statusCommand(opts))
+
+program.command("migrate")
+  .description("migration checks against the legacy pipeline's tables")
+  .command("compare")
+  .description("compare legacy scanner_qualifications with companies; exit 1 when they differ")
+  .option("-c, --config <file>", "YAML file merged over config/default.yaml (or STRATA_CONFIG)")
+  .option("--table <name>", "the legacy table", "scanner_qualifications")
+  .option("--limit <n>", "differing symbols to list", "50")
+  .option("--json", "print the report as JSON")
+  .action((opts) => migrateCompareCommand(opts))
 
 await program.parseAsync(process.argv)

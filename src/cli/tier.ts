@@ -8,6 +8,7 @@ import type { Redis } from "ioredis"
 import { partitionKeys } from "../../streams/keys.ts"
 import type { Config } from "../../config/schema.ts"
 import type { Layer } from "../domain/layers.ts"
+import { parseEventTime } from "../domain/time.ts"
 import type { Logger } from "../services/logger.ts"
 import { migrate, type Sql } from "../services/postgres.ts"
 import { STORAGE_DDL } from "../storage/index.ts"
@@ -83,9 +84,15 @@ export const engineTiering = (
     demotions: demotionFeed(deps.feedRedis, config.redis.prefix)
   }, config)
 
-export const tierCommand = async (opts: { config?: string; now?: boolean; symbols?: string; json?: boolean }): Promise<void> => {
+export const tierCommand = async (opts: { config?: string; now?: boolean; at?: string; symbols?: string; json?: boolean }): Promise<void> => {
   if (!opts.now) {
     process.stderr.write("strata tier runs one pass with --now; the engine runs tiering on its schedule (storage.tiering.every)\n")
+    process.exitCode = 2
+    return
+  }
+  const at = opts.at === undefined ? Date.now() : parseEventTime(opts.at)
+  if (at === undefined) {
+    process.stderr.write(`--at: expected ms since the epoch or an ISO-8601 time, got "${opts.at}"\n`)
     process.exitCode = 2
     return
   }
@@ -97,7 +104,7 @@ export const tierCommand = async (opts: { config?: string; now?: boolean; symbol
     const symbols = opts.symbols ? opts.symbols.split(",").map((s) => s.trim().toUpperCase()).filter(Boolean) : undefined
     const report = await runTiering(
       { sql: conn.sql, store, layersOf: symbolLayers(conn.redis, conn.sql, config.redis.prefix) },
-      config.retention, Date.now(), symbols
+      config.retention, at, symbols
     )
     if (opts.json) process.stdout.write(`${JSON.stringify(report)}\n`)
     else {

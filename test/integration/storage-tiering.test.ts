@@ -139,3 +139,27 @@ it("leaves symbols of unknown layer untouched", async () => {
   expect(report.unknown).toEqual(["ZZZZ"])
   expect((await held("ZZZZ", "1day")).hot).toHaveLength(rows.length)
 })
+
+it("a failure after the object is written but before the rows are deleted leaves every row once after the next run", async () => {
+  const policy = loadConfig({ env: {} }).retention
+  await setLayer("AMZN", 1)
+  const minute = barsBetween("AMZN", "1min", END - 9 * DAY_MS, END)
+  await writeHot(ns.sql, "bars", minute)
+  // The store writes the object, then the process "dies" before the delete commits.
+  let failures = 1
+  const failing: ObjectStore = {
+    ...store,
+    put: async (key, bytes) => {
+      await store.put(key, bytes)
+      if (failures-- > 0) throw new Error("crash after the object was written")
+    }
+  }
+  await expect(runTiering({ ...deps, store: failing }, policy, NOW, ["AMZN"])).rejects.toThrow(/crash after/)
+  const between = await held("AMZN", "1min")
+  expect(between.hot).toHaveLength(minute.length)
+  expect(between.cold.length).toBeGreaterThan(0)
+  await runTiering(deps, policy, NOW, ["AMZN"])
+  const after = await held("AMZN", "1min")
+  expect(after.hot).toEqual(minute.filter((b) => b.ts >= END - 7 * DAY_MS).map((b) => b.ts))
+  expect(after.cold).toEqual(minute.filter((b) => b.ts < END - 7 * DAY_MS).map((b) => b.ts))
+})

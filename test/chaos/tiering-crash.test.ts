@@ -1,0 +1,109 @@
+/**
+ * Crash test for tiering: `strata tier --now` runs as a real process and is killed with
+ * SIGKILL at random instants — while rows are moving (triggered by the hot row count
+ * falling past a random mark) and at random delays — then rerun to completion. Every row
+ * must end up exactly once: hot rows inside the hot window, cold rows in the rest of the
+ * kept window, nothing in both tiers, nothing lost, nothing duplicated.
+ */
+import { spawn, spawnSync } from "node:child_process"
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { fileURLToPath } from "node:url"
+import { afterAll, beforeAll, expect, it } from "vitest"
+import { partitionKeys } from "../../streams/keys.ts"
+import type { Bar } from "../../src/domain/rows.ts"
+import { naturalKey } from "../../src/domain/rows.ts"
+import { DAY_MS, utcDay } from "../../src/domain/time.ts"
+import { migrate } from "../../src/services/postgres.ts"
+import { STORAGE_DDL, localObjectStore, readCold, readHot, writeHot, writeRows, type ObjectStore } from "../../src/storage/index.ts"
+import { sampleBars } from "../../src/storage/sample.ts"
+import { testNamespace, type TestNamespace } from "../helpers/namespace.ts"
+
+const ROOT = fileURLToPath(new URL("../..", import.meta.url))
+const AT = Date.UTC(2024, 5, 15, 12)
+const END = utcDay(AT) + DAY_MS
+const ALL = [Number.NEGATIVE_INFINITY, Number.POSITIVE_INFINITY] as const
+const KILLS = 6
+
+let ns: TestNamespace
+let dir: string
+let store: ObjectStore
+let env: NodeJS.ProcessEnv
+
+beforeAll(async () => {
+  ns = await testNamespace()
+  await migrate(ns.sql, ns.schema, STORAGE_DDL)
+  dir = mkdtempSync(join(tmpdir(), "strata-tier-crash-"))
+  const configFile = join(dir, "strata.yaml")
+  writeFileSync(configFile, `storage:\n  lake: ${join(dir, "lake")}\n`)
+  store = localObjectStore(join(dir, "lake"))
+  env = { ...ns.env, STRATA_CONFIG: configFile, LOG_LEVEL: "silent" }
+})
+
+afterAll(async () => {
+  rmSync(dir, { recursive: true, force: true })
+  await ns?.cleanup()
+})
+
+const tierArgs = ["--import", "tsx", "src/cli/main.ts", "tier", "--now", "--at", String(AT), "--json"]
+
+const hotCount = async (): Promise<number> =>
+  Number((await ns.sql`SELECT count(*)::int AS n FROM market_data WHERE symbol = 'AAPL'`)[0]?.["n"] ?? 0)
+
+it(`leaves every row exactly once after ${KILLS} kill -9 during tiering and a rerun`, async () => {
+  await ns.redis.hset(partitionKeys(ns.prefix, 0).snapshots, "AAPL", JSON.stringify({ layer: 1 }))
+  // L1 defaults: 1min hot 7 days, 1hour and 1day hot 30 days, all kept 365 days.
+  const minute = sampleBars("AAPL", "1min", END - 25 * DAY_MS, 25 * 1440)
+  const hourly = sampleBars("AAPL", "1hour", END - 90 * DAY_MS, 90 * 24)
+  const daily = sampleBars("AAPL", "1day", END - 500 * DAY_MS, 500)
+  await writeHot(ns.sql, "bars", minute)
+  await writeHot(ns.sql, "bars", hourly)
+  // Daily: the recent part hot, the rest (some past retention) already cold.
+  await writeRows({ sql: ns.sql, store }, "bars", daily, END - 200 * DAY_MS)
+
+  let kills = 0
+  let midMove = 0
+  for (let attempt = 0; kills < KILLS && attempt < KILLS * 3; attempt++) {
+    const before = await hotCount()
+    const child = spawn(process.execPath, tierArgs, { cwd: ROOT, env, stdio: "ignore" })
+    const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()))
+    let done = false
+    void exited.then(() => { done = true })
+    if (attempt % 2 === 0) {
+      // Kill once a random number of rows (one to a few objects' worth) has moved.
+      const mark = before - 1 - Math.floor(Math.random() * 3000)
+      while (!done && (await hotCount()) > mark) await new Promise((r) => setTimeout(r, 5))
+      await new Promise((r) => setTimeout(r, Math.random() * 40))
+    } else {
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 400 + Math.random() * 2500))])
+    }
+    if (!done) {
+      child.kill("SIGKILL")
+      kills++
+      await exited
+      const after = await hotCount()
+      if (after < before) midMove++
+    }
+  }
+  expect(kills).toBeGreaterThanOrEqual(KILLS)
+  expect(midMove).toBeGreaterThanOrEqual(2)
+
+  const final = spawnSync(process.execPath, tierArgs, { cwd: ROOT, env, encoding: "utf8" })
+  expect(final.status, final.stderr).toBe(0)
+
+  const check = async (interval: string, rows: Bar[], hotDays: number) => {
+    const hotFrom = END - hotDays * DAY_MS
+    const keepFrom = END - 365 * DAY_MS
+    const hot = await readHot(ns.sql, "bars", { symbol: "AAPL", interval }, ...ALL)
+    const cold = (await readCold(store, "bars", "AAPL", interval, ...ALL)).sort((a, b) => a.ts - b.ts)
+    const keys = [...hot, ...cold].map(naturalKey.bars)
+    expect(new Set(keys).size, `${interval}: a row held twice`).toBe(keys.length)
+    expect(hot).toEqual(rows.filter((b) => b.ts >= hotFrom))
+    expect(cold).toEqual(rows.filter((b) => b.ts >= keepFrom && b.ts < hotFrom))
+  }
+  await check("1min", minute, 7)
+  await check("1hour", hourly, 30)
+  await check("1day", daily, 30)
+  console.info(`tiering crash test: ${kills} kills, ${midMove} while rows were moving`)
+}, 240_000)
