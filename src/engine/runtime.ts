@@ -17,6 +17,7 @@ import { COMPANIES_DDL } from "./companies-schema.ts"
 import { engineMetrics } from "./metrics.ts"
 import { Ingest } from "./ingest.ts"
 import { Projector } from "./projector.ts"
+import { startWorkers } from "../backfill/runtime.ts"
 
 /** Retry a failing step with backoff (50 ms doubling, jittered, capped at 5 s), forever. */
 export const RETRY_STEP = Schedule.min([Schedule.exponential("50 millis").pipe(Schedule.jittered), Schedule.spaced("5 seconds")])
@@ -52,6 +53,7 @@ export const startEngine = (config: Config, log: Logger, routes: Readonly<Record
     yield* Effect.tryPromise(() => projector.init())
     yield* Effect.forkScoped(loopForever("ingest", () => ingest.runOnce(), log))
     yield* Effect.forkScoped(loopForever("projector", () => projector.runOnce(), log))
+    if (config.backfill.enabled) yield* startWorkers(config, log, infra)
     yield* Effect.forkScoped(
       Effect.sync(() => log.info({ ...ingest.stats, actorsCached: ingest.store.size, projected: projector.projected }, "engine stats")).pipe(
         Effect.repeat(Schedule.spaced("30 seconds"))

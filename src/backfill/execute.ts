@@ -1,0 +1,112 @@
+/**
+ * Carrying out one backfill command: plan against the coverage held now, fetch the first
+ * task, route its rows (hot → PostgreSQL, older → Parquet), record the fetched range as
+ * coverage, count progress, and plan again, until nothing is owed. Re-planning after
+ * every task makes a crash, a repeat or a later demotion cost nothing extra: coverage is
+ * the only truth, and a demoted symbol is planned at its current layer (shrunk or
+ * cancelled work). Retries: RateLimited waits its Retry-After and is not an attempt;
+ * Retryable follows a capped, jittered exponential schedule; Terminal is not retried.
+ * Does not read the stream, acknowledge or dead-letter: worker.ts does.
+ */
+import { Duration, Effect, Schedule } from "effect"
+import type { BackfillConfig, RetentionPolicy } from "../../config/schema.ts"
+import type { Layer } from "../domain/layers.ts"
+import type { StorageKind } from "../domain/rows.ts"
+import type { Redis } from "../services/redis.ts"
+import type { Sql } from "../services/postgres.ts"
+import { coveredRanges } from "../storage/coverage.ts"
+import type { ObjectStore } from "../storage/object-store.ts"
+import { writeRows } from "../storage/write-router.ts"
+import { MANUAL_CAUSE, type BackfillCommand } from "./command.ts"
+import { asFetchError, RateLimited, type FetchError } from "./errors.ts"
+import { coverageKey, effectiveLayer, owedTargets, tasksFor, type Coverage, type FetchTask } from "./planner.ts"
+import { recordCoverage } from "../storage/coverage.ts"
+import { setPlanned, taskDone, attemptFailed, type CommandStatus } from "./progress.ts"
+import type { Provider } from "./providers/provider.ts"
+
+export interface ExecuteDeps {
+  readonly sql: Sql
+  readonly store: ObjectStore
+  readonly redis: Redis
+  /** The partition's snapshots hash (symbol → actor JSON with its `layer`). */
+  readonly snapshotsKey: string
+  readonly provider: Provider
+  readonly policy: RetentionPolicy
+  readonly backfill: BackfillConfig
+}
+
+const attempt = <A>(what: () => Promise<A>): Effect.Effect<A, FetchError> =>
+  Effect.tryPromise({ try: what, catch: asFetchError })
+
+/** The symbol's layer now, from its persisted actor; undefined when it has none. */
+export const currentLayer = (redis: Redis, snapshotsKey: string, symbol: string): Effect.Effect<Layer | undefined, FetchError> =>
+  attempt(async () => {
+    const json = await redis.hget(snapshotsKey, symbol)
+    if (!json) return undefined
+    const layer = (JSON.parse(json) as { layer?: unknown }).layer
+    return typeof layer === "number" && layer >= 0 && layer <= 3 ? (layer as Layer) : undefined
+  })
+
+const coverageFor = (sql: Sql, symbol: string, keys: readonly { kind: StorageKind; interval: string }[]): Effect.Effect<Coverage, FetchError> =>
+  attempt(async () => {
+    const m = new Map<string, { from: number; to: number }[]>()
+    for (const k of keys) m.set(coverageKey(k.kind, k.interval as ""), await coveredRanges(sql, k.kind, symbol, k.interval))
+    return m
+  })
+
+/** Waits on 429s (Retry-After each time), up to a cap; a wait is not an attempt. */
+const rateLimitedWaits = (max: number) =>
+  Schedule.recurs(max).pipe(
+    Schedule.modifyDelay((meta) => Effect.succeed(Duration.millis(meta.input instanceof RateLimited ? meta.input.retryAfterMs : 1000)))
+  )
+
+/** Retryable failures: exponential from base, jittered, capped, at most `max_attempts` retries. */
+export const retrySchedule = (b: BackfillConfig) =>
+  Schedule.min([Schedule.exponential(Duration.millis(b.retry.base_ms)).pipe(Schedule.jittered), Schedule.spaced(Duration.millis(b.retry.max_delay_ms))])
+    .pipe(Schedule.upTo({ times: b.retry.max_attempts }))
+
+/** One task: fetch (through the limiter), write routed by the hot boundary, record coverage. */
+export const runTask = (deps: ExecuteDeps, commandId: string, task: FetchTask) => {
+  const fetch = attempt(() => deps.provider.fetch({ symbol: task.symbol, kind: task.kind, interval: task.interval, from: task.from, to: task.to }))
+    .pipe(Effect.retry({ while: (e: FetchError) => e._tag === "RateLimited", schedule: rateLimitedWaits(deps.backfill.retry.max_rate_limited_waits) }))
+  const once = Effect.gen(function* () {
+    const res = yield* fetch
+    const written = yield* attempt(() => writeRows({ sql: deps.sql, store: deps.store }, task.kind, res.rows, task.hotFrom))
+    yield* attempt(() => recordCoverage(deps.sql, { kind: task.kind, symbol: task.symbol, interval: task.interval, from: task.from, to: task.to, tier: task.tier }))
+    const outcome = { fetched: res.rows.length, hot: written.hot, cold: written.cold, objects: written.objects.length, requests: res.requests }
+    yield* attempt(() => taskDone(deps.sql, commandId, outcome))
+    return outcome
+  })
+  return once.pipe(
+    Effect.tapError((e) => Effect.promise(() => attemptFailed(deps.sql, commandId, `${e._tag}: ${e.message}`).catch(() => {}))),
+    Effect.retry({ while: (e: FetchError) => e._tag === "Retryable", schedule: retrySchedule(deps.backfill) })
+  )
+}
+
+export interface CommandResult {
+  readonly status: CommandStatus
+  readonly effectiveLayer: Layer
+  readonly tasks: number
+}
+
+/** Plan, run the first task, plan again … until the command owes nothing. */
+export const executeCommand = (deps: ExecuteDeps, cmd: BackfillCommand): Effect.Effect<CommandResult, FetchError> =>
+  Effect.gen(function* () {
+    let tasks = 0
+    for (;;) {
+      const current = yield* currentLayer(deps.redis, deps.snapshotsKey, cmd.symbol)
+      const layer = effectiveLayer(cmd.layer, current, cmd.cause === MANUAL_CAUSE)
+      const targets = owedTargets(deps.policy, layer, cmd.dataTypes, cmd.at)
+      const coverage = yield* coverageFor(deps.sql, cmd.symbol, targets)
+      const planned = tasksFor(cmd.symbol, targets, coverage, deps.backfill.chunk_days, cmd.priority)
+      const todo = planned.filter((t) => deps.provider.supports(t.kind, t.interval))
+      yield* attempt(() => setPlanned(deps.sql, cmd.id, todo.length, planned.length - todo.length, layer))
+      const next = todo[0]
+      if (!next) {
+        const status: CommandStatus = layer === cmd.layer ? "done" : targets.length === 0 ? "cancelled" : "shrunk"
+        return { status, effectiveLayer: layer, tasks }
+      }
+      yield* runTask(deps, cmd.id, next)
+      tasks++
+    }
+  })

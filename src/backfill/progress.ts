@@ -1,0 +1,139 @@
+/**
+ * Per-command progress in PostgreSQL (`backfill_progress`): planned and done tasks, rows
+ * fetched and written, requests, failed attempts, deliveries, last error and status, for
+ * the CLI's progress bar, `strata status` and the dashboard. Counters are informational:
+ * a task repeated after a crash counts again; what is stored is decided by coverage.
+ * Does not decide anything itself.
+ */
+import type { Sql } from "../services/postgres.ts"
+import type { BackfillCommand } from "./command.ts"
+
+export type CommandStatus = "queued" | "running" | "done" | "shrunk" | "cancelled" | "dead"
+export const FINAL_STATUSES: readonly CommandStatus[] = ["done", "shrunk", "cancelled", "dead"]
+
+export const PROGRESS_DDL: readonly string[] = [
+  `CREATE TABLE IF NOT EXISTS backfill_progress (
+     command_id      text PRIMARY KEY,
+     symbol          text NOT NULL,
+     layer           smallint NOT NULL,
+     effective_layer smallint,
+     data_types      text NOT NULL,
+     at_ms           bigint NOT NULL,
+     cause           text NOT NULL DEFAULT '',
+     entry_id        text,
+     status          text NOT NULL DEFAULT 'queued',
+     planned         integer NOT NULL DEFAULT 0,
+     done            integer NOT NULL DEFAULT 0,
+     skipped         integer NOT NULL DEFAULT 0,
+     fetched         bigint NOT NULL DEFAULT 0,
+     written         bigint NOT NULL DEFAULT 0,
+     hot_rows        bigint NOT NULL DEFAULT 0,
+     cold_rows       bigint NOT NULL DEFAULT 0,
+     objects         integer NOT NULL DEFAULT 0,
+     requests        integer NOT NULL DEFAULT 0,
+     failed          integer NOT NULL DEFAULT 0,
+     deliveries      integer NOT NULL DEFAULT 0,
+     last_error      text,
+     created_at      timestamptz NOT NULL DEFAULT now(),
+     started_at      timestamptz,
+     finished_at     timestamptz,
+     updated_at      timestamptz NOT NULL DEFAULT now()
+   )`,
+  `CREATE INDEX IF NOT EXISTS backfill_progress_status ON backfill_progress (status, updated_at DESC)`
+]
+
+export interface Progress {
+  readonly command_id: string
+  readonly symbol: string
+  readonly layer: number
+  readonly effective_layer: number | null
+  readonly status: CommandStatus
+  readonly planned: number
+  readonly done: number
+  readonly skipped: number
+  readonly fetched: number
+  readonly written: number
+  readonly hot_rows: number
+  readonly cold_rows: number
+  readonly objects: number
+  readonly requests: number
+  readonly failed: number
+  readonly deliveries: number
+  readonly last_error: string | null
+}
+
+const COLUMNS = `command_id, symbol, layer, effective_layer, status, planned, done, skipped, fetched::float8 AS fetched,
+  written::float8 AS written, hot_rows::float8 AS hot_rows, cold_rows::float8 AS cold_rows, objects, requests, failed,
+  deliveries, last_error`
+
+/** A command known before any worker took it (the CLI registers what it issues). */
+export const registerCommand = async (sql: Sql, c: BackfillCommand): Promise<void> => {
+  await sql`
+    INSERT INTO backfill_progress (command_id, symbol, layer, data_types, at_ms, cause)
+    VALUES (${c.id}, ${c.symbol}, ${c.layer}, ${c.dataTypes.join(",")}, ${c.at}, ${c.cause})
+    ON CONFLICT (command_id) DO NOTHING`
+}
+
+export const startCommand = async (sql: Sql, c: BackfillCommand, entryId: string, deliveries: number): Promise<void> => {
+  await sql`
+    INSERT INTO backfill_progress (command_id, symbol, layer, data_types, at_ms, cause, entry_id, status, deliveries, started_at)
+    VALUES (${c.id}, ${c.symbol}, ${c.layer}, ${c.dataTypes.join(",")}, ${c.at}, ${c.cause}, ${entryId}, 'running', ${deliveries}, now())
+    ON CONFLICT (command_id) DO UPDATE SET
+      status = 'running', entry_id = EXCLUDED.entry_id, deliveries = EXCLUDED.deliveries,
+      started_at = coalesce(backfill_progress.started_at, now()), finished_at = NULL, updated_at = now()`
+}
+
+export const setPlanned = async (sql: Sql, id: string, planned: number, skipped: number, effectiveLayer: number): Promise<void> => {
+  await sql`
+    UPDATE backfill_progress SET planned = done + ${planned}, skipped = ${skipped}, effective_layer = ${effectiveLayer}, updated_at = now()
+    WHERE command_id = ${id}`
+}
+
+export interface TaskOutcome {
+  readonly fetched: number
+  readonly hot: number
+  readonly cold: number
+  readonly objects: number
+  readonly requests: number
+}
+
+export const taskDone = async (sql: Sql, id: string, o: TaskOutcome): Promise<void> => {
+  await sql`
+    UPDATE backfill_progress SET done = done + 1, fetched = fetched + ${o.fetched}, written = written + ${o.hot + o.cold},
+      hot_rows = hot_rows + ${o.hot}, cold_rows = cold_rows + ${o.cold}, objects = objects + ${o.objects},
+      requests = requests + ${o.requests}, updated_at = now()
+    WHERE command_id = ${id}`
+}
+
+export const attemptFailed = async (sql: Sql, id: string, error: string): Promise<void> => {
+  await sql`
+    UPDATE backfill_progress SET failed = failed + 1, last_error = ${error.slice(0, 2000)}, updated_at = now()
+    WHERE command_id = ${id}`
+}
+
+export const finishCommand = async (sql: Sql, id: string, status: CommandStatus, error?: string): Promise<void> => {
+  await sql`
+    UPDATE backfill_progress SET status = ${status}, finished_at = now(), updated_at = now(),
+      last_error = coalesce(${error ?? null}, last_error)
+    WHERE command_id = ${id}`
+}
+
+export const lastError = async (sql: Sql, id: string): Promise<string | undefined> => {
+  const rows = await sql<{ last_error: string | null }[]>`SELECT last_error FROM backfill_progress WHERE command_id = ${id}`
+  return rows[0]?.last_error ?? undefined
+}
+
+export const progressOf = async (sql: Sql, ids: readonly string[]): Promise<Progress[]> =>
+  ids.length === 0 ? [] : (await sql.unsafe(`SELECT ${COLUMNS} FROM backfill_progress WHERE command_id = ANY($1) ORDER BY command_id`, [ids as string[]])) as unknown as Progress[]
+
+/** Unfinished commands first, then the most recently updated. */
+export const recentProgress = async (sql: Sql, limit: number): Promise<Progress[]> =>
+  (await sql.unsafe(
+    `SELECT ${COLUMNS} FROM backfill_progress
+     ORDER BY (status IN ('done', 'shrunk', 'cancelled', 'dead')), updated_at DESC LIMIT $1`, [limit]
+  )) as unknown as Progress[]
+
+export const progressTotals = async (sql: Sql): Promise<Record<string, number>> => {
+  const rows = await sql<{ status: string; n: number }[]>`SELECT status, count(*)::int AS n FROM backfill_progress GROUP BY status`
+  return Object.fromEntries(rows.map((r) => [r.status, r.n]))
+}

@@ -1,0 +1,53 @@
+/**
+ * The backfill workers as a service inside a scope: migrates the storage and progress
+ * tables, opens the object store, the provider and its shared rate limiter, and forks
+ * `backfill.workers` worker fibers (each with its own Redis connection for blocking
+ * reads). Closing the scope stops the fibers, then releases the clients.
+ * Used by `npm run engine` (when `backfill.enabled`) and alone by `npm run workers`.
+ * Does not resolve or start Redis/PostgreSQL: the caller passes their URLs.
+ */
+import { Effect, Schedule } from "effect"
+import type { Config } from "../../config/schema.ts"
+import type { Logger } from "../services/logger.ts"
+import { migrate, scopedPostgres } from "../services/postgres.ts"
+import { scopedRedis } from "../services/redis.ts"
+import { STORAGE_DDL } from "../storage/index.ts"
+import { openObjectStore } from "../storage/object-store.ts"
+import { partitionKeys } from "../../streams/keys.ts"
+import { PROGRESS_DDL } from "./progress.ts"
+import { openProvider } from "./providers/index.ts"
+import { workerLoop, type WorkerDeps } from "./worker.ts"
+
+/** A failed worker step (Redis or PostgreSQL away) is retried: 50 ms doubling, jittered, capped at 5 s. */
+const STEP_RETRY = Schedule.min([Schedule.exponential("50 millis").pipe(Schedule.jittered), Schedule.spaced("5 seconds")])
+
+export interface WorkerUrls {
+  readonly redisUrl: string
+  readonly databaseUrl: string
+}
+
+export const BACKFILL_DDL: readonly string[] = [...STORAGE_DDL, ...PROGRESS_DDL]
+
+export const startWorkers = (config: Config, log: Logger, urls: WorkerUrls, env: NodeJS.ProcessEnv = process.env) =>
+  Effect.gen(function* () {
+    const n = config.backfill.workers
+    if (n === 0) return
+    const sql = yield* scopedPostgres(urls.databaseUrl, config.postgres.schema, Math.min(10, n + 2))
+    yield* Effect.tryPromise(() => migrate(sql, config.postgres.schema, BACKFILL_DDL))
+    const store = yield* Effect.acquireRelease(Effect.sync(() => openObjectStore(config.storage)), (s) => Effect.promise(() => s.close()))
+    const { provider, limiter } = yield* Effect.acquireRelease(
+      Effect.sync(() => openProvider(config, urls.redisUrl, env)),
+      (p) => Effect.promise(() => p.limiter.close())
+    )
+    const control = yield* scopedRedis(urls.redisUrl, "strata-backfill-control")
+    const keys = partitionKeys(config.redis.prefix, 0)
+    const deps: WorkerDeps = {
+      sql, store, redis: control, snapshotsKey: keys.snapshots, provider, policy: config.retention,
+      backfill: config.backfill, keys, log
+    }
+    for (let i = 0; i < n; i++) {
+      const reads = yield* scopedRedis(urls.redisUrl, `strata-backfill-${i}`)
+      yield* Effect.forkScoped(workerLoop(reads, control, deps, i, STEP_RETRY))
+    }
+    log.info({ workers: n, provider: provider.name, stream: keys.backfill, lake: store.location }, "backfill workers running")
+  })

@@ -1,0 +1,68 @@
+/**
+ * `strata status`: queues (scores and backfill streams: length, pending, consumers),
+ * backfill progress per command, and the latest dead letters. Read-only.
+ */
+import { PROGRESS_DDL, progressTotals, recentProgress } from "../backfill/progress.ts"
+import { fieldMap } from "../backfill/command.ts"
+import { migrate } from "../services/postgres.ts"
+import type { Redis } from "../services/redis.ts"
+import { GROUPS, ingressKeys, partitionKeys } from "../../streams/keys.ts"
+import { infrastructureOnly } from "./connect.ts"
+import { configOrExit } from "./shared.ts"
+
+interface GroupInfo { readonly name: string; readonly consumers: number; readonly pending: number; readonly lag: number | null }
+
+const groupsOf = async (redis: Redis, stream: string): Promise<GroupInfo[]> => {
+  try {
+    const raw = (await redis.xinfo("GROUPS", stream)) as unknown[][]
+    return raw.map((g) => {
+      const m = fieldMap(g.map(String))
+      return { name: m["name"] ?? "", consumers: Number(m["consumers"]), pending: Number(m["pending"]), lag: m["lag"] === undefined || m["lag"] === "" ? null : Number(m["lag"]) }
+    })
+  } catch {
+    return []
+  }
+}
+
+const deadLetters = async (redis: Redis, stream: string, count: number) =>
+  (await redis.xrevrange(stream, "+", "-", "COUNT", count)).map(([id, fields]): Record<string, string> => ({ ...fieldMap(fields), id }))
+
+export const statusCommand = async (opts: { config?: string; json?: boolean; limit: string }): Promise<void> => {
+  const config = configOrExit(opts.config)
+  const limit = Math.max(1, Number(opts.limit) || 20)
+  const conn = await infrastructureOnly(config)
+  try {
+    await migrate(conn.sql, config.postgres.schema, PROGRESS_DDL)
+    const ingress = ingressKeys(config.redis.prefix)
+    const keys = partitionKeys(config.redis.prefix, 0)
+    const streams = await Promise.all([ingress.scores, keys.lifecycle, keys.backfill].map(async (key) => ({
+      key, length: await conn.redis.xlen(key), groups: await groupsOf(conn.redis, key)
+    })))
+    const dead = {
+      scores: { key: ingress.scoresDead, length: await conn.redis.xlen(ingress.scoresDead) },
+      backfill: { key: keys.backfillDead, length: await conn.redis.xlen(keys.backfillDead), latest: await deadLetters(conn.redis, keys.backfillDead, 5) }
+    }
+    const totals = await progressTotals(conn.sql)
+    const commands = await recentProgress(conn.sql, limit)
+    if (opts.json) {
+      process.stdout.write(`${JSON.stringify({ streams, dead, progress: { totals, commands } })}\n`)
+      return
+    }
+    const out: string[] = ["queues"]
+    for (const s of streams) {
+      const groups = s.groups.map((g) => `${g.name}: ${g.pending} pending, lag ${g.lag ?? "?"}, ${g.consumers} consumers`).join("; ")
+      out.push(`  ${s.key}  length ${s.length}${groups ? `  (${groups})` : ""}`)
+    }
+    out.push(`dead letters`, `  ${dead.scores.key}  ${dead.scores.length}`, `  ${dead.backfill.key}  ${dead.backfill.length}`)
+    for (const d of dead.backfill.latest) out.push(`    ${d.id} ${d["symbol"] ?? "?"} L${d["layer"] ?? "?"} after ${d["deliveries"] ?? "?"} deliveries: ${d["error"] ?? ""}`)
+    out.push(`backfill commands  ${Object.entries(totals).map(([k, v]) => `${k} ${v}`).join(", ") || "none"}`)
+    for (const c of commands) {
+      out.push(`  ${c.command_id}  ${c.symbol} L${c.layer}${c.effective_layer !== null && c.effective_layer !== c.layer ? `→L${c.effective_layer}` : ""}  ${c.status}` +
+        `  tasks ${c.done}/${c.planned}${c.skipped ? ` (+${c.skipped} skipped)` : ""}  fetched ${c.fetched}  written ${c.written}` +
+        `  requests ${c.requests}  failed ${c.failed}${c.last_error && c.status !== "done" ? `  last error: ${c.last_error}` : ""}`)
+    }
+    process.stdout.write(`${out.join("\n")}\n`)
+  } finally {
+    await conn.close()
+  }
+}

@@ -1,0 +1,79 @@
+/**
+ * What the backfill tests share: a small retention policy, the rows a finished backfill
+ * must have stored (recomputed from the synthetic generator, split at the hot boundary),
+ * the rows actually stored in each tier, and waiting on command progress.
+ */
+import type { DataType, RetentionPolicy } from "../../config/schema.ts"
+import { owedTargets, type CoverageInterval } from "../../src/backfill/planner.ts"
+import { rowsOf } from "../../src/backfill/providers/synthetic.ts"
+import type { Layer } from "../../src/domain/layers.ts"
+import { naturalKey, type RowsOf, type StorageKind } from "../../src/domain/rows.ts"
+import type { Sql } from "../../src/services/postgres.ts"
+import { readCold } from "../../src/storage/cold-store.ts"
+import { readHot } from "../../src/storage/hot-store.ts"
+import type { ObjectStore } from "../../src/storage/object-store.ts"
+import { waitUntil } from "./engine.ts"
+
+/** L2 owes every kind, a few days each, with both tiers non-empty. */
+export const SMALL_RETENTION = {
+  L2: {
+    market_data: { hot_days: 3, cold_days: 12, intervals: ["1day", "1hour", "5min"] },
+    intraday: { hot_days: { "1min": 2, "5min": 4 }, cold_days: 6, intervals: ["1min", "5min"] },
+    news: { hot_days: 5, cold_days: 20 },
+    corporate_actions: { hot_days: 30, cold_days: 200 },
+    social_sentiment: { hot_days: 2, cold_days: 6 }
+  }
+}
+
+export const SMALL_CHUNKS = { "1day": 5, "1hour": 4, "5min": 3, "1min": 2, tick: 1, events: 7 }
+
+const byKey = <K extends StorageKind>(kind: K, rows: readonly RowsOf[K][]): RowsOf[K][] => {
+  const key = naturalKey[kind] as (r: RowsOf[K]) => string
+  return [...rows].sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0))
+}
+
+export interface SeriesRows {
+  readonly kind: StorageKind
+  readonly interval: CoverageInterval
+  readonly hot: readonly unknown[]
+  readonly cold: readonly unknown[]
+}
+
+/** The rows a finished command must have stored, per series, sorted by natural key. */
+export const expectedRows = (
+  policy: RetentionPolicy, layer: Layer, dataTypes: readonly DataType[], at: number, symbol: string, seed: number,
+  supports: (kind: StorageKind) => boolean = () => true
+): SeriesRows[] =>
+  owedTargets(policy, layer, dataTypes, at).filter((t) => supports(t.kind)).map((t) => {
+    const rows = rowsOf(seed, { symbol, kind: t.kind, interval: t.interval, from: t.window.from, to: t.window.to })
+    const time = (r: unknown) => {
+      const o = r as { ts?: number; published_at?: number; ex_date?: number }
+      return o.ts ?? o.published_at ?? o.ex_date ?? 0
+    }
+    return {
+      kind: t.kind, interval: t.interval,
+      hot: byKey(t.kind, rows.filter((r) => time(r) >= t.hotFrom)),
+      cold: byKey(t.kind, rows.filter((r) => time(r) < t.hotFrom))
+    }
+  })
+
+const ALL = { from: 0, to: Date.UTC(2200, 0, 1) }
+
+/** Everything stored of one series, in each tier, sorted by natural key. */
+export const storedRows = async (sql: Sql, store: ObjectStore, kind: StorageKind, symbol: string, interval: CoverageInterval): Promise<SeriesRows> => ({
+  kind, interval,
+  hot: byKey(kind, await readHot(sql, kind, { symbol, interval }, ALL.from, ALL.to)),
+  cold: byKey(kind, await readCold(store, kind, symbol, interval, ALL.from, ALL.to))
+})
+
+export const finishedCommands = async (sql: Sql): Promise<{ command_id: string; status: string }[]> => {
+  try {
+    return await sql<{ command_id: string; status: string }[]>`
+      SELECT command_id, status FROM backfill_progress WHERE status IN ('done', 'shrunk', 'cancelled', 'dead') ORDER BY command_id`
+  } catch {
+    return []
+  }
+}
+
+export const waitForFinished = (sql: Sql, n: number, timeoutMs = 90_000) =>
+  waitUntil(`${n} backfill command(s) finished`, async () => (await finishedCommands(sql)).length >= n, timeoutMs)
