@@ -1,0 +1,63 @@
+/**
+ * Memory probe, run as a child process with --expose-gc so that nothing else shares its
+ * heap: applies one event per symbol for N symbols, then reports heap and RSS growth.
+ *   memory-probe.ts engine <N> <snapshotCache>   the real ingest over a pre-filled stream
+ *                                                 (env REDIS_URL, STRATA_PREFIX, …)
+ *   memory-probe.ts bare <N>                      one started XState actor per symbol
+ * Prints one JSON line: { heapBytes, rssBytes, cached }.
+ */
+import { createActor } from "xstate"
+import { loadConfig } from "../../config/load.ts"
+import { rulesFromConfig } from "../../machines/from-config.ts"
+import { createLifecycleMachine } from "../../machines/lifecycle.ts"
+import { Ingest } from "../../src/engine/ingest.ts"
+import { createLogger } from "../../src/services/logger.ts"
+import { openRedis } from "../../src/services/redis.ts"
+import { benchSymbol } from "./workload.ts"
+
+const gc = (globalThis as { gc?: () => void }).gc
+if (!gc) throw new Error("run with --expose-gc")
+const settle = async () => {
+  for (let i = 0; i < 3; i++) {
+    gc()
+    await new Promise((r) => setTimeout(r, 20))
+  }
+}
+const [mode, nText, cacheText] = process.argv.slice(2)
+const n = Number(nText)
+const config = loadConfig({ overrides: cacheText ? { ingest: { snapshot_cache: Number(cacheText) } } : {} })
+const keep: unknown[] = []
+
+let cached = 0
+if (mode === "bare") {
+  const machine = createLifecycleMachine(rulesFromConfig(config.lifecycle))
+  await settle()
+  const before = process.memoryUsage()
+  const actors = new Map<string, unknown>()
+  for (let i = 0; i < n; i++) {
+    const a = createActor(machine).start()
+    a.send({ type: "score", at: 1_767_600_000_000 + i, cause: `${i}-0`, scores: { liquidity: 0.7, catalyst: 0.4 } })
+    actors.set(benchSymbol(i), a)
+  }
+  keep.push(actors)
+  cached = actors.size
+  await settle()
+  const after = process.memoryUsage()
+  process.stdout.write(`${JSON.stringify({ heapBytes: after.heapUsed - before.heapUsed, rssBytes: after.rss - before.rss, cached })}\n`)
+} else {
+  const reads = openRedis(config.redis.url, "probe-reads")
+  const writes = openRedis(config.redis.url, "probe-writes")
+  const ingest = new Ingest(reads, writes, config, createLogger("probe", "silent"))
+  await ingest.init()
+  await ingest.runOnce()
+  await settle()
+  const before = process.memoryUsage()
+  while (ingest.stats.entries + 1 < n) await ingest.runOnce()
+  cached = ingest.store.size
+  await settle()
+  const after = process.memoryUsage()
+  keep.push(ingest)
+  process.stdout.write(`${JSON.stringify({ heapBytes: after.heapUsed - before.heapUsed, rssBytes: after.rss - before.rss, cached })}\n`)
+  reads.disconnect()
+  writes.disconnect()
+}
