@@ -116,6 +116,10 @@ export const Config = Schema.Struct({
   backfill: Backfill,
   providers: Providers,
   storage: Storage,
+  bench: Schema.Struct({
+    /** `npm run bench:slo` fails when corrected e2e p99 at 5k events/s exceeds this. */
+    slo_p99_ms: Schema.Number.check(Schema.isGreaterThan(0))
+  }),
   data_dir: Schema.String
 })
 export type Config = typeof Config.Type
