@@ -6,6 +6,7 @@ import { migrateCompareCommand } from "./migrate.ts"
 import { reconcileCommand } from "./reconcile.ts"
 import { recordCommand } from "./record.ts"
 import { replayCommand } from "./replay.ts"
+import { queryCommand } from "./query.ts"
 import { tierCommand } from "./tier.ts"
 import { backfillCommand } from "./backfill.ts"
 import { statusCommand } from "./status.ts"
@@ -55,6 +56,17 @@ program.command("replay")
   .option("--json", "print the summary (or the what-if report) as JSON")
   .option("--no-progress", "no progress bar")
   .action((file, opts) => replayCommand(file, opts))
+
+program.command("query")
+  .description("read stored data over both tiers (PostgreSQL + Parquet): bars, news, actions or sentiment")
+  .argument("<what>", "bars | news | actions | sentiment")
+  .option("-c, --config <file>", "YAML file merged over config/default.yaml (or STRATA_CONFIG)")
+  .requiredOption("-s, --symbol <symbol>", "the symbol, e.g. AAPL")
+  .option("-i, --interval <interval>", "bar interval (bars only): 1day, 1hour, 5min, 1min")
+  .option("--from <time>", "start, inclusive (ms or ISO-8601; default 30 days before --to)")
+  .option("--to <time>", "end, exclusive (ms or ISO-8601; default now)")
+  .option("-f, --format <format>", "table, csv or json", "table")
+  .action((what, opts) => queryCommand(what, opts))
 
 program.command("tier")
   .description("move hot rows past their hot days to Parquet, expire data past retention, apply demotions")
