@@ -1,8 +1,14 @@
 /**
  * What the backfill tests share: a small retention policy, the rows a finished backfill
  * must have stored (recomputed from the synthetic generator, split at the hot boundary),
- * the rows actually stored in each tier, and waiting on command progress.
+ * the rows actually stored in each tier, waiting on command progress, and `strata workers`
+ * child processes.
  */
+import { spawn, type ChildProcess } from "node:child_process"
+import { writeFileSync } from "node:fs"
+import { join } from "node:path"
+import { fileURLToPath } from "node:url"
+import { stringify } from "yaml"
 import type { DataType, RetentionPolicy } from "../../config/schema.ts"
 import { owedTargets, type CoverageInterval } from "../../src/backfill/planner.ts"
 import { rowsOf } from "../../src/backfill/providers/synthetic.ts"
@@ -77,3 +83,45 @@ export const finishedCommands = async (sql: Sql): Promise<{ command_id: string; 
 
 export const waitForFinished = (sql: Sql, n: number, timeoutMs = 90_000) =>
   waitUntil(`${n} backfill command(s) finished`, async () => (await finishedCommands(sql)).length >= n, timeoutMs)
+
+// ---------------------------------------------------------------- worker processes
+
+
+const MAIN = fileURLToPath(new URL("../../src/cli/main.ts", import.meta.url))
+
+/** Write config overrides as a YAML file a child process reads through STRATA_CONFIG. */
+export const writeConfigFile = (dir: string, overrides: Record<string, unknown>): string => {
+  const file = join(dir, `config-${Math.random().toString(36).slice(2)}.yaml`)
+  writeFileSync(file, stringify(overrides))
+  return file
+}
+
+export interface WorkerProcess {
+  readonly child: ChildProcess
+  readonly pid: number
+  readonly output: () => string
+  readonly exited: Promise<number | null>
+}
+
+/** `strata workers` in a child process bound to the test namespace's env. */
+export const spawnWorkers = (env: NodeJS.ProcessEnv, configFile: string, extra: NodeJS.ProcessEnv = {}): WorkerProcess => {
+  const child = spawn(process.execPath, ["--import", "tsx", MAIN, "workers"], {
+    env: { ...env, ...extra, STRATA_CONFIG: configFile, NODE_NO_WARNINGS: "1" },
+    stdio: ["ignore", "pipe", "pipe"]
+  })
+  let out = ""
+  child.stdout?.on("data", (d: Buffer) => { out += d.toString() })
+  child.stderr?.on("data", (d: Buffer) => { out += d.toString() })
+  const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)))
+  if (child.pid === undefined) throw new Error("worker process did not start")
+  return { child, pid: child.pid, output: () => out, exited }
+}
+
+export const progressDone = async (sql: Sql, id: string): Promise<number> => {
+  try {
+    const rows = await sql<{ done: number }[]>`SELECT done FROM backfill_progress WHERE command_id = ${id}`
+    return rows[0]?.done ?? 0
+  } catch {
+    return 0
+  }
+}
