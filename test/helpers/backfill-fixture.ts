@@ -9,7 +9,10 @@ import { writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { stringify } from "yaml"
-import type { DataType, RetentionPolicy } from "../../config/schema.ts"
+import { Effect, Exit, Scope } from "effect"
+import type { Config, DataType, RetentionPolicy } from "../../config/schema.ts"
+import { startWorkers, type WorkerUrls } from "../../src/backfill/runtime.ts"
+import { createLogger } from "../../src/services/logger.ts"
 import { owedTargets, type CoverageInterval } from "../../src/backfill/planner.ts"
 import { rowsOf } from "../../src/backfill/providers/synthetic.ts"
 import type { Layer } from "../../src/domain/layers.ts"
@@ -124,4 +127,12 @@ export const progressDone = async (sql: Sql, id: string): Promise<number> => {
   } catch {
     return 0
   }
+}
+
+/** The worker fibers inside the test process; `stop` closes their scope. */
+export const runWorkers = async (config: Config, urls: WorkerUrls, env: NodeJS.ProcessEnv = {}): Promise<{ stop: () => Promise<void> }> => {
+  const scope = Effect.runSync(Scope.make())
+  const log = createLogger("test-workers", process.env["LOG_LEVEL"] ?? "silent")
+  await Effect.runPromise(Scope.provide(scope)(startWorkers(config, log, urls, env)))
+  return { stop: () => Effect.runPromise(Scope.close(scope, Exit.void)) }
 }
