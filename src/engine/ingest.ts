@@ -37,6 +37,8 @@ export class Ingest {
   readonly stats: IngestStats = { batches: 0, entries: 0, applied: 0, late: 0, dead: 0, transitions: 0, commands: 0, duplicates: 0 }
   private readonly reader: GroupReader
   private readonly ctx: BatchContext
+  /** Called after each committed batch with its first (oldest) entry ID; metrics listen here. */
+  readonly onCommit: ((oldestId: string) => void)[] = []
 
   constructor(
     private readonly reads: Redis,
@@ -88,6 +90,7 @@ export class Ingest {
         return entries.length
       }
       this.store.commit(out.snapshots)
+      for (const listener of this.onCommit) listener(out.ids[0] as string)
       const s = this.stats
       s.batches++; s.entries += out.ids.length; s.applied += out.applied; s.late += out.late
       s.dead += out.dead.length; s.transitions += out.lifecycle.length; s.commands += out.backfill.length

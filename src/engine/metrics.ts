@@ -4,14 +4,34 @@
  * collected when scraped, so the hot path pays nothing for them.
  */
 import type { Redis } from "ioredis"
-import { Gauge, Registry, collectDefaultMetrics } from "prom-client"
+import { Gauge, Registry, Summary, collectDefaultMetrics } from "prom-client"
+import { entryIdMs } from "../domain/time.ts"
 import { groupBacklog } from "../../streams/consumer.ts"
 import { GROUPS } from "../../streams/keys.ts"
 import type { Ingest } from "./ingest.ts"
 import type { Projector } from "./projector.ts"
 
-export const engineMetrics = (ingest: Ingest, projector: Projector, redis: Redis): Registry => {
+// Entries whose IDs were not assigned by Redis on arrival (replays of old streams, explicit
+// IDs) would read as hours of latency: they are left out of the latency figure.
+const MAX_MEANINGFUL_LATENCY_MS = 3_600_000
+
+export interface EngineMetrics {
+  readonly registry: Registry
+  /** Commit latency of the last minute, ms: entry ID time → batch committed. */
+  readonly latency: () => Promise<{ p50: number; p99: number; count: number }>
+}
+
+export const engineMetrics = (ingest: Ingest, projector: Projector, redis: Redis, clock: () => number = Date.now): EngineMetrics => {
   const registry = new Registry()
+  const commitLatency = new Summary({
+    name: "strata_ingest_commit_latency_seconds",
+    help: "time from a scores entry's arrival (its entry ID) to the commit of its batch, oldest entry of each batch, last 60 s",
+    percentiles: [0.5, 0.99, 0.999], maxAgeSeconds: 60, ageBuckets: 6, registers: [registry]
+  })
+  ingest.onCommit.push((oldestId) => {
+    const ms = clock() - entryIdMs(oldestId)
+    if (ms >= 0 && ms < MAX_MEANINGFUL_LATENCY_MS) commitLatency.observe(ms / 1000)
+  })
   collectDefaultMetrics({ register: registry, prefix: "strata_process_" })
   const counters = [
     ["entries", "scores entries handled"],
@@ -39,5 +59,13 @@ export const engineMetrics = (ingest: Ingest, projector: Projector, redis: Redis
       }
     }
   })
-  return registry
+  return {
+    registry,
+    latency: async () => {
+      const { values } = await commitLatency.get()
+      const at = (q: number) => (values.find((v) => v.labels["quantile"] === q)?.value ?? 0) * 1000
+      const count = values.find((v) => v.metricName?.endsWith("_count"))?.value ?? 0
+      return { p50: at(0.5), p99: at(0.99), count }
+    }
+  }
 }

@@ -14,7 +14,9 @@ import { migrate, scopedPostgres } from "../services/postgres.ts"
 import { scopedRedis } from "../services/redis.ts"
 import { sendJson, startOpsServer, type RouteHandler } from "../http/ops-server.ts"
 import { COMPANIES_DDL } from "./companies-schema.ts"
+import { dashboardHandler } from "../http/dashboard.ts"
 import { engineMetrics } from "./metrics.ts"
+import { overview } from "./overview.ts"
 import { Ingest } from "./ingest.ts"
 import { Projector } from "./projector.ts"
 import { startWorkers } from "../backfill/runtime.ts"
@@ -59,17 +61,20 @@ export const startEngine = (config: Config, log: Logger, routes: Readonly<Record
         Effect.repeat(Schedule.spaced("30 seconds"))
       )
     )
+    const metrics = engineMetrics(ingest, projector, writes)
     const http = yield* Effect.acquireRelease(
       Effect.tryPromise({
         try: () => startOpsServer({
           host: config.http.host,
           port: config.http.port,
-          registry: engineMetrics(ingest, projector, writes),
+          registry: metrics.registry,
           readiness: {
             redis: async () => (await writes.ping()) === "PONG",
             postgres: async () => (await sql`select 1 as ok`).length === 1
           },
           routes: {
+            "/": dashboardHandler,
+            "/api/overview": async (_req, res) => sendJson(res, 200, await overview({ redis: writes, sql, ingest, projector, latency: metrics.latency })),
             "/api/status": (_req, res) => sendJson(res, 200, { ingest: ingest.stats, actorsInMemory: ingest.store.size, projected: projector.projected }),
             ...routes
           }

@@ -6,11 +6,14 @@
  * entry was applied exactly once, and `strata reconcile` reports zero divergence.
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process"
+import { mkdtempSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { GROUPS, ingressKeys, partitionKeys } from "../../streams/keys.ts"
 import { runEngine, streamFields, waitUntil } from "../helpers/engine.ts"
-import { testNamespace, type TestNamespace } from "../helpers/namespace.ts"
+import { ENGINE_ONLY, testNamespace, type TestNamespace } from "../helpers/namespace.ts"
 import { prng, scannerStream, xaddAll } from "../helpers/scanner-stream.ts"
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url))
@@ -29,11 +32,16 @@ const hashAll = async (ns: TestNamespace, key: string) => ns.redis.hgetall(key)
 describe("engine crash safety", () => {
   let crash: TestNamespace
   let ref: TestNamespace
+  let crashEnv: NodeJS.ProcessEnv
   const entries = scannerStream({ events: EVENTS, symbols: SYMBOLS, seed: 7, start: Date.UTC(2026, 0, 5, 14, 30), stepMs: 1_000, lateShare: 0.01, badShare: 0.005 })
 
   beforeAll(async () => {
-    crash = await testNamespace()
-    ref = await testNamespace()
+    crash = await testNamespace(ENGINE_ONLY)
+    ref = await testNamespace(ENGINE_ONLY)
+    // The engine processes read the same override from a file: this test is about the core.
+    const dir = mkdtempSync(join(tmpdir(), "strata-crash-"))
+    writeFileSync(join(dir, "engine-only.yaml"), "backfill:\n  enabled: false\n")
+    crashEnv = { ...crash.env, STRATA_CONFIG: join(dir, "engine-only.yaml") }
   })
   afterAll(async () => {
     await crash?.cleanup()
@@ -61,7 +69,7 @@ describe("engine crash safety", () => {
     let kills = 0
     let midStream = 0 // kills that left entries of the segment unapplied
     let withPending = 0 // kills that left entries read but not acknowledged
-    let child = startEngineProcess(crash.env)
+    let child = startEngineProcess(crashEnv)
     for (let from = 0; from < EVENTS; from += segment) {
       const before = await progress()
       await xaddAll(crash.redis, scores, entries.slice(from, from + segment), 250)
@@ -74,7 +82,7 @@ describe("engine crash safety", () => {
       const applied = await progress()
       if (applied < from + segment) midStream++
       if (((await crash.redis.xpending(scores, GROUPS.engine)) as unknown[])[0] !== 0) withPending++
-      child = startEngineProcess(crash.env)
+      child = startEngineProcess(crashEnv)
     }
     await waitUntil("the crashing run applied everything", async () => (await progress()) >= EVENTS, 120_000)
     await waitUntil("the projector caught up", async () => {
@@ -101,7 +109,7 @@ describe("engine crash safety", () => {
     expect(await streamFields(crash.redis, keys.backfill)).toEqual(await streamFields(ref.redis, refKeys.backfill))
     expect(await streamFields(crash.redis, ingressKeys(crash.prefix).scoresDead)).toEqual(await streamFields(ref.redis, ingressKeys(ref.prefix).scoresDead))
 
-    const reconcile = spawnSync(process.execPath, ["--import", "tsx", "src/cli/main.ts", "reconcile", "--json"], { cwd: ROOT, env: crash.env, encoding: "utf8" })
+    const reconcile = spawnSync(process.execPath, ["--import", "tsx", "src/cli/main.ts", "reconcile", "--json"], { cwd: ROOT, env: crashEnv, encoding: "utf8" })
     expect(reconcile.status, reconcile.stderr).toBe(0)
     const report = JSON.parse(reconcile.stdout) as { divergent: unknown[]; actors: number; projectorBehind: number }
     expect(report.divergent).toEqual([])

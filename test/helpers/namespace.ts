@@ -22,6 +22,9 @@ export interface TestNamespace {
   readonly cleanup: () => Promise<void>
 }
 
+/** Overrides for tests of the engine core alone: no backfill workers in the engine process. */
+export const ENGINE_ONLY = { backfill: { enabled: false } } as const
+
 export const testNamespace = async (overrides: Record<string, unknown> = {}): Promise<TestNamespace> => {
   const id = randomBytes(5).toString("hex")
   const prefix = `t${id}`

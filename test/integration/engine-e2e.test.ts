@@ -7,7 +7,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest"
 import { GROUPS, ingressKeys, partitionKeys } from "../../streams/keys.ts"
 import { reconcile } from "../../src/engine/reconcile.ts"
 import { runEngine, streamFields, waitUntil, type RunningEngine } from "../helpers/engine.ts"
-import { testNamespace, type TestNamespace } from "../helpers/namespace.ts"
+import { ENGINE_ONLY, testNamespace, type TestNamespace } from "../helpers/namespace.ts"
 
 const T0 = Date.UTC(2026, 0, 5, 14, 30)
 const MIN = 60_000
@@ -17,7 +17,7 @@ describe("engine end to end", () => {
   let engine: RunningEngine | undefined
 
   beforeEach(async () => {
-    ns = await testNamespace()
+    ns = await testNamespace(ENGINE_ONLY)
   })
   afterEach(async () => {
     await engine?.stop()
@@ -96,7 +96,7 @@ describe("engine end to end", () => {
     expect(Number(event?.["at"])).toBe(T0 + MIN)
   })
 
-  it("serves /healthz, /readyz, /metrics and /api/status on its HTTP port", async () => {
+  it("serves /healthz, /readyz, /metrics, /api/status, /api/overview and the dashboard on its HTTP port", async () => {
     engine = await runEngine(ns.config)
     const base = `http://127.0.0.1:${engine.handles.httpPort}`
     await xadd("symbol", "NVDA", "liquidity", "0.9", "ts", T0)
@@ -116,5 +116,19 @@ describe("engine end to end", () => {
     const status = (await (await fetch(`${base}/api/status`)).json()) as { ingest: { applied: number } }
     expect(status.ingest.applied).toBe(2)
     expect((await fetch(`${base}/nope`)).status).toBe(404)
+    await waitUntil("projected", async () => (await ns.sql`SELECT count(*)::int AS n FROM companies`)[0]?.["n"] === 1)
+    const o = (await (await fetch(`${base}/api/overview`)).json()) as {
+      layers: Record<string, number>; actors: number; transitions: { symbol: string; from: number; to: number }[]
+      backlog: Record<string, number | null>; latencyMs: { count: number }
+    }
+    expect(o.layers).toEqual({ "0": 0, "1": 1, "2": 0, "3": 0 })
+    expect(o.actors).toBe(1)
+    expect(o.transitions).toEqual([{ symbol: "NVDA", type: "SymbolQualified", from: 0, to: 1, at: T0 + MIN }])
+    expect(o.backlog[`${ns.prefix}:scores (strata-engine)`]).toBe(0)
+    // Entries were stamped by Redis on arrival, so their commit latency counts.
+    expect(o.latencyMs.count).toBeGreaterThan(0)
+    const page = await fetch(`${base}/`)
+    expect(page.headers.get("content-type")).toMatch(/text\/html/)
+    expect(await page.text()).toContain("api/overview")
   })
 })

@@ -43,7 +43,8 @@ describe("engine on embedded defaults", () => {
   const configIn = (d: string): string => {
     const file = join(d, "strata.yaml")
     // A Redis URL nothing answers on stands for "no local Redis": the engine must start its own.
-    writeFileSync(file, `data_dir: ${join(d, "data")}\nhttp:\n  port: 0\nredis:\n  url: redis://127.0.0.1:6379\n  prefix: embedded\n`)
+    // Backfill workers are left out: this test is about the embedded servers.
+    writeFileSync(file, `data_dir: ${join(d, "data")}\nbackfill:\n  enabled: false\nhttp:\n  port: 0\nredis:\n  url: redis://127.0.0.1:6379\n  prefix: embedded\n`)
     return file
   }
 

@@ -8,7 +8,7 @@ import { afterEach, describe, expect, it } from "vitest"
 import { decodeScoresEntry } from "../../streams/scores-wire.ts"
 import { GROUPS, ingressKeys, partitionKeys } from "../../streams/keys.ts"
 import { runEngine, waitUntil, type RunningEngine } from "../helpers/engine.ts"
-import { testNamespace, type TestNamespace } from "../helpers/namespace.ts"
+import { ENGINE_ONLY, testNamespace, type TestNamespace } from "../helpers/namespace.ts"
 
 const N = 10_000
 
@@ -36,7 +36,7 @@ describe("engine fuzz", () => {
   })
 
   it(`applies or dead-letters each of ${N} random field maps, and keeps running`, async () => {
-    ns = await testNamespace()
+    ns = await testNamespace(ENGINE_ONLY)
     const stream = ingressKeys(ns.prefix).scores
     const maps = fc.sample(arbFieldMap, { numRuns: N, seed: 42 })
     engine = await runEngine(ns.config)
