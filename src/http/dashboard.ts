@@ -29,7 +29,8 @@ const PAGE = `<!doctype html>
   table { width:100%; border-collapse:collapse; font-variant-numeric:tabular-nums; }
   td, th { padding:.25rem .4rem; text-align:left; border-bottom:1px solid #26313c; }
   th { color:var(--dim); font-weight:normal; }
-  td.n { text-align:right; }
+  td.n, td.up, td.down { text-align:right; white-space:nowrap; }
+  td.up, td.down { text-align:left; }
   .bar { height:6px; background:#26313c; border-radius:3px; overflow:hidden; min-width:60px; }
   .bar i { display:block; height:100%; background:var(--accent); }
   .up { color:var(--ok); } .down { color:var(--warn); } .dead { color:var(--bad); }
