@@ -65,10 +65,18 @@ export const retrySchedule = (b: BackfillConfig) =>
   Schedule.min([Schedule.exponential(Duration.millis(b.retry.base_ms)).pipe(Schedule.jittered), Schedule.spaced(Duration.millis(b.retry.max_delay_ms))])
     .pipe(Schedule.upTo({ times: b.retry.max_attempts }))
 
+/** Retry a RateLimited failure after its Retry-After; other failures pass through. */
+export const waitOnRateLimits = (b: BackfillConfig) => <A, R>(self: Effect.Effect<A, FetchError, R>) =>
+  self.pipe(Effect.retry({ while: (e: FetchError) => e._tag === "RateLimited", schedule: rateLimitedWaits(b.retry.max_rate_limited_waits) }))
+
+/** Retry a Retryable failure on the capped schedule; Terminal (and RateLimited past its cap) pass through. */
+export const retryRetryable = (b: BackfillConfig) => <A, R>(self: Effect.Effect<A, FetchError, R>) =>
+  self.pipe(Effect.retry({ while: (e: FetchError) => e._tag === "Retryable", schedule: retrySchedule(b) }))
+
 /** One task: fetch (through the limiter), write routed by the hot boundary, record coverage. */
 export const runTask = (deps: ExecuteDeps, commandId: string, task: FetchTask) => {
   const fetch = attempt(() => deps.provider.fetch({ symbol: task.symbol, kind: task.kind, interval: task.interval, from: task.from, to: task.to }))
-    .pipe(Effect.retry({ while: (e: FetchError) => e._tag === "RateLimited", schedule: rateLimitedWaits(deps.backfill.retry.max_rate_limited_waits) }))
+    .pipe(waitOnRateLimits(deps.backfill))
   const once = Effect.gen(function* () {
     const res = yield* fetch
     const written = yield* attempt(() => writeRows({ sql: deps.sql, store: deps.store }, task.kind, res.rows, task.hotFrom))
@@ -79,7 +87,7 @@ export const runTask = (deps: ExecuteDeps, commandId: string, task: FetchTask) =
   })
   return once.pipe(
     Effect.tapError((e) => Effect.promise(() => attemptFailed(deps.sql, commandId, `${e._tag}: ${e.message}`).catch(() => {}))),
-    Effect.retry({ while: (e: FetchError) => e._tag === "Retryable", schedule: retrySchedule(deps.backfill) })
+    retryRetryable(deps.backfill)
   )
 }
 
