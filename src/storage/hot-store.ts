@@ -2,14 +2,14 @@
  * The hot tier: PostgreSQL tables of the public data contract (DESIGN §6), one per storage
  * kind, each keyed on its natural key, and the bulk write, ranged read and ranged delete
  * on them.
- * Writes COPY into a session-local staging table, then `INSERT … SELECT … ON CONFLICT DO
- * NOTHING`: COPY is the fast path, the staging table is what makes it idempotent (a
- * plain COPY into the keyed table fails the whole batch on one duplicate).
+ * Writes are COPY: fresh bars straight into market_data (under a per-series lock, after
+ * checking nothing can conflict), anything else into a session-local staging table then
+ * `INSERT … SELECT … ON CONFLICT DO NOTHING`, which is what makes a write idempotent.
  * Does not decide which rows are hot (write-router.ts, tiering.ts).
  */
 import { Readable } from "node:stream"
 import { pipeline } from "node:stream/promises"
-import type { RowsOf, StorageKind } from "../domain/rows.ts"
+import type { Bar, RowsOf, StorageKind } from "../domain/rows.ts"
 import type { Sql } from "../services/postgres.ts"
 
 type ColumnKind = "text" | "float8" | "int8" | "timestamptz" | "date"
@@ -80,12 +80,15 @@ export const HOT_DDL: readonly string[] = Object.values(HOT_TABLES).flatMap(tabl
 
 // ---------------------------------------------------------------- write
 
-// Times travel through COPY as integer milliseconds and become timestamptz in SQL: exact,
-// and much cheaper than formatting ISO strings per row.
-const stageType = (c: HotColumn) => (c.type === "timestamptz" || c.type === "date" ? "bigint" : SQL_TYPE[c.type])
+// The staging table holds every number as double precision (times as ms), so COPY into
+// it cannot fail on a value; conversion and checks happen in the INSERT. Converting ms in
+// SQL is exact, and cheaper than formatting ISO strings per row.
+const stageType = (c: HotColumn) => (c.type === "text" ? "text" : "double precision")
 const fromStage = (c: HotColumn) => {
   if (c.type === "timestamptz") return `'epoch'::timestamptz + ${q(c.name)} * interval '1 millisecond'`
   if (c.type === "date") return `('epoch'::timestamp + ${q(c.name)} * interval '1 millisecond')::date`
+  // A fractional count is refused rather than rounded silently.
+  if (c.type === "int8") return `CASE WHEN ${q(c.name)} = trunc(${q(c.name)}) THEN ${q(c.name)}::bigint ELSE (${q(c.name)}::text || ' is not a whole number')::bigint END`
   return q(c.name)
 }
 const stageName = (t: HotTable) => `strata_stage_${t.table}`
@@ -122,11 +125,76 @@ function* copyChunks(t: HotTable, rows: readonly object[]): Generator<string> {
   }
 }
 
-/** Insert rows not held yet; returns how many were inserted. Idempotent on the natural key. */
+/** Bars as COPY text for the keyed table itself: times as ISO-8601. */
+function* barChunks(rows: readonly Bar[]): Generator<string> {
+  for (let i = 0; i < rows.length; i += CHUNK_ROWS) {
+    let out = ""
+    const end = Math.min(rows.length, i + CHUNK_ROWS)
+    for (let j = i; j < end; j++) {
+      const b = rows[j] as Bar
+      out += `${copyText(b.symbol)}\t${copyText(b.interval)}\t${new Date(b.ts).toISOString()}\t${copyText(b.open)}\t${copyText(b.high)}\t` +
+        `${copyText(b.low)}\t${copyText(b.close)}\t${copyText(b.volume)}\t${copyText(b.vwap)}\t${b.trades}\n`
+    }
+    yield out
+  }
+}
+
+const MAX_TS = 7_258_118_400_000
+const isNum = (v: unknown) => typeof v === "number"
+/** Whether COPY into market_data cannot fail on a value of this bar. */
+const copyableBar = (b: Bar) =>
+  typeof b.symbol === "string" && typeof b.interval === "string" && Number.isSafeInteger(b.ts) && b.ts >= 0 && b.ts < MAX_TS &&
+  isNum(b.open) && isNum(b.high) && isNum(b.low) && isNum(b.close) && isNum(b.volume) && isNum(b.vwap) && Number.isSafeInteger(b.trades)
+
+/**
+ * Bars: lock each series of the batch (so no other writer inserts into it meanwhile) and,
+ * when none of the batch's keys can be held yet — no internal duplicate, no stored row in
+ * any series' time span, every value valid — COPY straight into market_data. Returns
+ * undefined when the batch must take the staging path (the locks stay held till commit).
+ */
+const copyBarsDirect = async (tx: Sql, rows: readonly Bar[]): Promise<number | undefined> => {
+  const spans = new Map<string, { symbol: string; interval: string; min: number; max: number }>()
+  for (const b of rows) {
+    const k = `${b.symbol}|${b.interval}`
+    const s = spans.get(k)
+    if (!s) spans.set(k, { symbol: b.symbol, interval: b.interval, min: b.ts, max: b.ts })
+    else {
+      if (b.ts < s.min) s.min = b.ts
+      if (b.ts > s.max) s.max = b.ts
+    }
+  }
+  // Sorted, so two writers of overlapping series take the locks in the same order.
+  for (const k of [...spans.keys()].sort()) await tx`SELECT pg_advisory_xact_lock(hashtext(${`hot|market_data|${k}`}))`
+  if (!rows.every(copyableBar)) return undefined
+  if (new Set(rows.map((b) => `${b.symbol}|${b.interval}|${b.ts}`)).size !== rows.length) return undefined
+  for (const s of spans.values()) {
+    const held = await tx.unsafe(
+      `SELECT 1 FROM market_data WHERE symbol = $1 AND interval = $2
+         AND ts BETWEEN 'epoch'::timestamptz + $3::bigint * interval '1 millisecond' AND 'epoch'::timestamptz + $4::bigint * interval '1 millisecond'
+       LIMIT 1`, [s.symbol, s.interval, s.min, s.max])
+    if (held.length > 0) return undefined
+  }
+  const writable = await tx.unsafe(`COPY market_data (${HOT_TABLES.bars.columns.map((c) => q(c.name)).join(", ")}) FROM STDIN`).writable()
+  await pipeline(Readable.from(barChunks(rows)), writable)
+  return rows.length
+}
+
+/**
+ * Insert rows not held yet; returns how many were inserted. Idempotent on the natural key.
+ * Fresh bars (the usual backfill) are COPYed straight into market_data; everything else
+ * goes through the staging table. A COPY must never fail: a failed COPY never settles
+ * postgres.js's writable (porsager/postgres#1173) and would hang the transaction. So the
+ * direct COPY runs only once nothing can conflict, and the staging table takes any number:
+ * a bad value (a fractional count, say) fails the INSERT with PostgreSQL's error instead.
+ */
 export const writeHot = async <K extends StorageKind>(sql: Sql, kind: K, rows: readonly RowsOf[K][]): Promise<number> => {
   if (rows.length === 0) return 0
   const t = HOT_TABLES[kind]
   const inserted = await sql.begin(async (tx) => {
+    if (kind === "bars") {
+      const direct = await copyBarsDirect(tx as unknown as Sql, rows as readonly Bar[])
+      if (direct !== undefined) return direct
+    }
     await tx.unsafe(stageDdl(t))
     const writable = await tx.unsafe(`COPY ${stageName(t)} (${t.columns.map((c) => q(c.name)).join(", ")}) FROM STDIN`).writable()
     await pipeline(Readable.from(copyChunks(t, rows)), writable)

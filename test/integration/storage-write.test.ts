@@ -73,6 +73,14 @@ describe("hot store", () => {
   })
 })
 
+describe("hot store errors", () => {
+  it("refuses a bad value with PostgreSQL's error, without hanging or leaking the connection", async () => {
+    const [bar] = sampleBars("BAD", "1day", T0, 1)
+    await expect(writeHot(ns.sql, "bars", [{ ...bar!, trades: 12.5 }])).rejects.toThrow(/12\.5 is not a whole number/)
+    expect(await writeHot(ns.sql, "bars", [bar!])).toBe(1)
+  })
+})
+
 describe("object stores", () => {
   it("local folder and S3 behave alike: whole puts, explicit ranges, listing, deletes", async () => {
     for (const store of [local, s3.store("x/")]) {
