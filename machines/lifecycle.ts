@@ -5,7 +5,7 @@
  * the bench, and a snapshot is a plain value that can be persisted and restored.
  * Imports xstate and domain types only: no Redis, no SQL, no wall clock.
  */
-import { assign, setup, transition, type SnapshotFrom } from "xstate"
+import { assign, createActor, setup, type SnapshotFrom } from "xstate"
 import { LAYER_NAMES, layerOfName, type Layer, type LayerName } from "../src/domain/layers.ts"
 import { decide, type ActorState, type Decision, type LifecycleRules, type ScoreEvent } from "./rules.ts"
 
@@ -103,17 +103,33 @@ export interface Lifecycle {
   readonly restore: (persisted: PersistedActor) => LifecycleSnapshot
 }
 
+/**
+ * The actor scope every step runs in. XState's `transition()` builds a throwaway actor
+ * (with its own system) per call just to serve as this scope; this machine spawns no child
+ * and has no side-effect action (only `assign`), so one inert scope serves every step and
+ * XState's own `machine.transition` (its macrostep) still computes each one.
+ */
+const inertScope = (machine: LifecycleMachine): Parameters<LifecycleMachine["transition"]>[2] => {
+  const self = createActor(machine)
+  const scope = {
+    self, id: "", sessionId: "", system: self.system,
+    logger: () => {}, defer: () => {}, emit: () => {}, stopChild: () => {}, actionExecutor: () => {}
+  }
+  return scope as unknown as Parameters<LifecycleMachine["transition"]>[2]
+}
+
 export const createLifecycle = (rules: LifecycleRules): Lifecycle => {
   const machine = createLifecycleMachine(rules)
   const layerOf = (s: LifecycleSnapshot): Layer => layerOfName(s.value as string)
   const restore = (p: PersistedActor): LifecycleSnapshot =>
     machine.resolveState({ value: LAYER_NAMES[p.layer], context: p.context })
   const initialSnapshot = restore({ layer: 0, context: initialContext() })
+  const scope = inertScope(machine)
   return {
     machine,
     initial: () => initialSnapshot,
     step: (snapshot, event) => {
-      const [next] = transition(machine, snapshot, event)
+      const next = machine.transition(snapshot, event, scope)
       return {
         snapshot: next,
         from: layerOf(snapshot),

@@ -1,0 +1,35 @@
+/**
+ * The shared-scope step (Lifecycle.step) gives exactly what XState's public pure
+ * `transition(machine, snapshot, event)` gives, state and context, event after event,
+ * over a synthetic stream with late events, so replay and the engine may use it.
+ */
+import { describe, expect, it } from "vitest"
+import { transition } from "xstate"
+import { loadConfig } from "../../config/load.ts"
+import { rulesFromConfig } from "../../machines/from-config.ts"
+import { createLifecycle, type LifecycleSnapshot } from "../../machines/lifecycle.ts"
+import { decodeScoresEntry } from "../../streams/scores-wire.ts"
+import { workload } from "../../bench/lib/workload.ts"
+
+describe("Lifecycle.step", () => {
+  it("equals xstate's transition() on every event", () => {
+    const config = loadConfig({ env: {}, overrides: { lifecycle: { min_dwell: "2m" } } })
+    const lc = createLifecycle(rulesFromConfig(config.lifecycle))
+    const ours = new Map<string, LifecycleSnapshot>()
+    const theirs = new Map<string, LifecycleSnapshot>()
+    let moves = 0
+    for (const e of workload({ events: 5_000, symbols: 50, seed: 21, start: Date.UTC(2026, 0, 5), stepMs: 2_000, lateShare: 0.03 })) {
+      const d = decodeScoresEntry(e.id, e.fields, { maxFields: 32, maxValueLength: 64 })
+      if (!d.ok) continue
+      const event = { type: "score" as const, at: d.at, cause: e.id, scores: d.scores }
+      const a = lc.step(ours.get(d.symbol) ?? lc.initial(), event)
+      const [b] = transition(lc.machine, theirs.get(d.symbol) ?? lc.initial(), event)
+      expect(a.snapshot.value).toBe(b.value)
+      expect(a.snapshot.context).toEqual(b.context)
+      if (a.from !== a.to) moves++
+      ours.set(d.symbol, a.snapshot)
+      theirs.set(d.symbol, b)
+    }
+    expect(moves).toBeGreaterThan(50)
+  })
+})
