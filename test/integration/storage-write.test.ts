@@ -73,6 +73,16 @@ describe("hot store", () => {
   })
 })
 
+describe("hot store concurrency", () => {
+  it("concurrent writers of the same fresh and overlapping batches insert each row once, without hanging", async () => {
+    const a = sampleBars("CONC", "5min", T0, 2_000)
+    const b = sampleBars("CONC", "5min", T0 + 1_000 * 300_000, 2_000)
+    const counts = await Promise.all([writeHot(ns.sql, "bars", a), writeHot(ns.sql, "bars", a), writeHot(ns.sql, "bars", b)])
+    expect(counts.reduce((x, y) => x + y, 0)).toBe(3_000)
+    expect(await readHot(ns.sql, "bars", { symbol: "CONC", interval: "5min" }, ALL.from, ALL.to)).toHaveLength(3_000)
+  })
+})
+
 describe("hot store errors", () => {
   it("refuses a bad value with PostgreSQL's error, without hanging or leaking the connection", async () => {
     const [bar] = sampleBars("BAD", "1day", T0, 1)
