@@ -12,8 +12,8 @@
 import type { RowsOf, StorageKind } from "../domain/rows.ts"
 import { naturalKey, rowTime } from "../domain/rows.ts"
 import { objectAsyncBuffer, type ObjectStore } from "./object-store.ts"
-import { objectKey, objectSpan, overlappingKeys, seriesPrefix } from "./layout.ts"
-import { decodeParquet, encodeParquet, parquetRowCount } from "./parquet.ts"
+import { listPrefixes, objectKey, objectSpan, overlappingKeys } from "./layout.ts"
+import { bufferOf, decodeParquet, encodeParquet, parquetRowCount } from "./parquet.ts"
 
 /** Runs `fn` while holding an exclusive lock named `name`. */
 export type Lock = <T>(name: string, fn: () => Promise<T>) => Promise<T>
@@ -88,12 +88,32 @@ export const writeCold = async <K extends StorageKind>(
   return { rows: added, objects: objects.sort() }
 }
 
-/** Keys of one series' objects overlapping [from, to). */
+/** Keys of one series' objects overlapping [from, to), listing only the folders that may hold them. */
 export const coldKeys = async (
   store: ObjectStore, kind: StorageKind, symbol: string, interval: string, from: number, to: number
-): Promise<string[]> => overlappingKeys(kind, interval, await store.list(seriesPrefix(kind, symbol, interval)), from, to)
+): Promise<string[]> => {
+  const listed = await Promise.all(listPrefixes(kind, symbol, interval, from, to).map((p) => store.list(p)))
+  return overlappingKeys(kind, interval, listed.flat(), from, to)
+}
 
-/** Rows of one series with time in [from, to) held cold, in object order (unsorted within). */
+// Objects up to this size are fetched in one ranged read: fewer round trips than reading
+// footer and row groups apart. Larger ones are read footer first, then only the row groups
+// whose time statistics overlap the query.
+const WHOLE_OBJECT_BYTES = 4 * 1024 * 1024
+
+const readWindow = async <K extends StorageKind>(
+  store: ObjectStore, kind: K, key: string, window: { from: number; to: number } | undefined
+): Promise<RowsOf[K][]> => {
+  const size = await store.size(key)
+  if (size === undefined) return []
+  if (size <= WHOLE_OBJECT_BYTES || window === undefined) {
+    const bytes = await store.get(key, { start: 0, end: size })
+    return bytes ? decodeParquet(kind, bufferOf(bytes), window) : []
+  }
+  return (await readObject(store, kind, key, window)) ?? []
+}
+
+/** Rows of one series with time in [from, to) held cold, object by object, each in time order. */
 export const readCold = async <K extends StorageKind>(
   store: ObjectStore, kind: K, symbol: string, interval: string, from: number, to: number
 ): Promise<RowsOf[K][]> => {
@@ -103,7 +123,7 @@ export const readCold = async <K extends StorageKind>(
     const span = objectSpan(kind, interval, k)
     // A query covering the whole object needs no row-group pruning.
     const window = span && span.from >= from && span.to <= to ? undefined : { from, to }
-    return (await readObject(store, kind, k, window)) ?? []
+    return readWindow(store, kind, k, window)
   }))
   const out: RowsOf[K][] = []
   for (const rows of parts) for (const r of rows) {

@@ -94,3 +94,24 @@ export const seriesOfKey = (kind: StorageKind, key: string): { symbol: string; i
   if (kind === "bars" && interval === "") return undefined
   return objectSpan(kind, interval, key) ? { symbol: parts[1], interval } : undefined
 }
+
+/**
+ * Folders to list for the objects of one series overlapping [from, to): the month folders
+ * of day objects, the year folders of month objects, else the series folder — so a
+ * one-month query lists one or two folders, not years of them. Unbounded or very long
+ * ranges list the series folder.
+ */
+export const listPrefixes = (kind: StorageKind, symbol: string, interval: string, from: number, to: number): string[] => {
+  const base = seriesPrefix(kind, symbol, interval)
+  const period = periodOf(kind, interval)
+  if (period === "year" || !Number.isFinite(from) || !Number.isFinite(to) || to <= from) return [base]
+  const folder: Period = period === "day" ? "month" : "year"
+  const out: string[] = []
+  for (let p = periodStart(folder, from); p < to; p = periodEnd(folder, p)) {
+    if (out.length >= 36) return [base]
+    const d = new Date(p)
+    const year = String(d.getUTCFullYear()).padStart(4, "0")
+    out.push(folder === "month" ? `${base}${year}/${pad(d.getUTCMonth() + 1)}/` : `${base}${year}/`)
+  }
+  return out
+}

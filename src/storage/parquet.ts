@@ -9,7 +9,7 @@
 import { parquetMetadataAsync, parquetReadObjects, type AsyncBuffer, type FileMetaData } from "hyparquet"
 import { parquetWriteBuffer, type ColumnSource, type SchemaElement } from "hyparquet-writer"
 import type { Bar, CorporateAction, NewsItem, RowsOf, SentimentPoint, StorageKind } from "../domain/rows.ts"
-import { rowTime } from "../domain/rows.ts"
+import { naturalKey, rowTime } from "../domain/rows.ts"
 
 type Kind = "STRING" | "DOUBLE" | "INT64" | "TIMESTAMP"
 interface Column<R> { readonly name: string; readonly type: Kind; readonly get: (r: R) => string | number }
@@ -66,10 +66,12 @@ const schemaElement = (c: Column<never>): SchemaElement => {
 /** Rows per row group: small enough that a narrow query skips most of a year of 1-minute bars. */
 const ROW_GROUP_ROWS = 10_000
 
-/** Encode rows (any order) as one Parquet file, sorted by time then natural key order of arrival. */
+/** Encode rows (any order) as one Parquet file, sorted by time then natural key. */
 export const encodeParquet = <K extends StorageKind>(kind: K, rows: readonly RowsOf[K][]): Uint8Array => {
   const time = rowTime[kind] as (r: RowsOf[K]) => number
-  const sorted = [...rows].sort((a, b) => time(a) - time(b))
+  const key = naturalKey[kind] as (r: RowsOf[K]) => string
+  // Time, then natural key: the order the read path merges in.
+  const sorted = [...rows].sort((a, b) => time(a) - time(b) || (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0))
   const columns = PARQUET_COLUMNS[kind] as readonly Column<RowsOf[K]>[]
   const columnData: ColumnSource[] = columns.map((c) => {
     const n = sorted.length

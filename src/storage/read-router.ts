@@ -12,16 +12,46 @@ import { readCold } from "./cold-store.ts"
 import { readHot } from "./hot-store.ts"
 import type { StorageDeps } from "./write-router.ts"
 
-/** Merge rows of both tiers: unique by natural key (hot first), ordered by time then key. */
+/**
+ * Merge rows of both tiers, each already ordered by time then natural key: one linear
+ * pass, the hot row kept where both tiers hold the same key.
+ */
 export const mergeTiers = <K extends StorageKind>(kind: K, hot: readonly RowsOf[K][], cold: readonly RowsOf[K][]): RowsOf[K][] => {
+  if (cold.length === 0) return [...hot]
+  if (hot.length === 0) return [...cold]
   const key = naturalKey[kind] as (r: RowsOf[K]) => string
   const time = rowTime[kind] as (r: RowsOf[K]) => number
-  const byKey = new Map<string, RowsOf[K]>()
-  for (const r of hot) byKey.set(key(r), r)
-  for (const r of cold) if (!byKey.has(key(r))) byKey.set(key(r), r)
-  return [...byKey.entries()]
-    .sort(([ka, a], [kb, b]) => time(a) - time(b) || (ka < kb ? -1 : ka > kb ? 1 : 0))
-    .map(([, r]) => r)
+  const out: RowsOf[K][] = []
+  let i = 0
+  let j = 0
+  while (i < hot.length || j < cold.length) {
+    const h = hot[i]
+    const c = cold[j]
+    if (h === undefined) { out.push(c as RowsOf[K]); j++; continue }
+    if (c === undefined) { out.push(h); i++; continue }
+    const dt = time(h) - time(c)
+    const order = dt !== 0 ? dt : compareKeys(key(h), key(c))
+    if (order < 0) { out.push(h); i++ }
+    else if (order > 0) { out.push(c); j++ }
+    else { out.push(h); i++; j++ }
+  }
+  return out
+}
+
+const compareKeys = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0)
+
+/** Sort rows by time then natural key (cold rows come object by object). */
+export const sortRows = <K extends StorageKind>(kind: K, rows: RowsOf[K][]): RowsOf[K][] => {
+  const key = naturalKey[kind] as (r: RowsOf[K]) => string
+  const time = rowTime[kind] as (r: RowsOf[K]) => number
+  let sorted = true
+  for (let i = 1; i < rows.length && sorted; i++) {
+    const a = rows[i - 1] as RowsOf[K]
+    const b = rows[i] as RowsOf[K]
+    const dt = time(a) - time(b)
+    sorted = dt < 0 || (dt === 0 && compareKeys(key(a), key(b)) < 0)
+  }
+  return sorted ? rows : rows.sort((a, b) => time(a) - time(b) || compareKeys(key(a), key(b)))
 }
 
 /** Rows of one series with time in [from, to), from both tiers. */
@@ -33,7 +63,7 @@ export const readSeries = async <K extends StorageKind>(
     readHot(deps.sql, kind, { symbol, interval }, from, to),
     readCold(deps.store, kind, symbol, interval, from, to)
   ])
-  return mergeTiers(kind, hot, cold)
+  return mergeTiers(kind, sortRows(kind, hot), sortRows(kind, cold))
 }
 
 export const bars = (deps: StorageDeps, symbol: string, interval: string, from: number, to: number): Promise<Bar[]> =>

@@ -5,7 +5,7 @@
 import { fc, test } from "@fast-check/vitest"
 import { describe, expect, it } from "vitest"
 import type { StorageKind } from "../../src/domain/rows.ts"
-import { objectKey, objectSpan, overlappingKeys } from "../../src/storage/layout.ts"
+import { listPrefixes, objectKey, objectSpan, overlappingKeys } from "../../src/storage/layout.ts"
 import { bufferOf, decodeParquet, encodeParquet } from "../../src/storage/parquet.ts"
 import { intersectRange, mergeRanges, subtractRange, type Range } from "../../src/storage/ranges.ts"
 import { sampleActions, sampleBars, sampleNews, sampleSentiment } from "../../src/storage/sample.ts"
@@ -25,6 +25,16 @@ describe("layout", () => {
     expect(objectKey(kind, "BRK.B", interval, span!.from)).toBe(key)
     expect(objectKey(kind, "BRK.B", interval, span!.to - 1)).toBe(key)
   })
+
+  test.prop([series, fc.integer({ min: T_MIN, max: T_MAX }), fc.integer({ min: 1, max: 1200 * 86_400_000 }), fc.integer({ min: -400, max: 400 })])(
+    "the folders listed for a window hold every object overlapping it",
+    ([kind, interval], from, length, offsetDays) => {
+      const prefixes = listPrefixes(kind, "X", interval, from, from + length)
+      const t = Math.min(Math.max(from + offsetDays * 86_400_000, from), from + length - 1)
+      const key = objectKey(kind, "X", interval, t)
+      expect(prefixes.some((p) => key.startsWith(p))).toBe(true)
+    }
+  )
 
   it("uses coarse folders for coarse intervals", () => {
     const t = Date.UTC(2024, 2, 5, 13, 30)
