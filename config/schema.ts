@@ -82,7 +82,11 @@ export const Backfill = Schema.Struct({
   retry: Schema.Struct({ base_ms: PositiveInt, max_delay_ms: PositiveInt, max_attempts: NonNegInt, max_rate_limited_waits: NonNegInt }),
   chunk_days: Schema.Struct({ "1day": PositiveInt, "1hour": PositiveInt, "5min": PositiveInt, "1min": PositiveInt, tick: PositiveInt, events: PositiveInt })
 })
-const RateLimit = Schema.Struct({ requests_per_second: Schema.Number.check(Schema.isFinite(), Schema.isGreaterThanOrEqualTo(0)), max_concurrent: NonNegInt })
+const RateLimit = Schema.Struct({
+  requests_per_second: Schema.Number.check(Schema.isFinite(), Schema.isGreaterThanOrEqualTo(0)),
+  max_concurrent: NonNegInt,
+  headroom: Schema.optionalKey(Schema.Number.check(Schema.isFinite(), Schema.isBetween({ minimum: 0, maximum: 1 })))
+})
 export const Providers = Schema.Struct({
   synthetic: Schema.Struct({ seed: Schema.Int, rate_limit: RateLimit }),
   polygon: Schema.Struct({ base_url: Schema.String, page_limit: PositiveInt, timeout_ms: PositiveInt, rate_limit: RateLimit })

@@ -13,6 +13,8 @@ export interface RateLimitSettings {
   readonly requests_per_second: number
   /** 0 = no limit. */
   readonly max_concurrent: number
+  /** Extra spacing as a fraction of 1000/N (default DEFAULT_HEADROOM). */
+  readonly headroom?: number
 }
 
 export interface Limiter {
@@ -26,13 +28,17 @@ export const unlimited: Limiter = { schedule: (fn) => fn(), close: async () => {
 /** The bottleneck id of a provider's limiter; its keys in Redis are `b_<id>_…`. */
 export const limiterId = (prefix: string, provider: string): string => `${prefix}:ratelimit:${provider}`
 
+/** Default headroom: see minTimeMs. */
+export const DEFAULT_HEADROOM = 0.2
+
 /**
- * Spacing between request starts: 1000/N ms plus 10% headroom, so that the jitter between
- * a start (taken on Redis' clock) and its arrival at the provider (first connection, a
- * busy event loop) cannot put N+1 arrivals inside one second at the provider.
+ * Spacing between request starts: 1000/N ms plus `headroom`, so that the delay between a
+ * start (taken on Redis' clock) and its arrival at the provider (first connection, an
+ * event loop busy encoding Parquet) cannot put N+1 arrivals inside one second at the
+ * provider: a headroom h tolerates delays up to h × 1 s.
  */
-export const minTimeMs = (requestsPerSecond: number): number =>
-  requestsPerSecond > 0 ? Math.ceil((1000 / requestsPerSecond) * 1.1) : 0
+export const minTimeMs = (requestsPerSecond: number, headroom = DEFAULT_HEADROOM): number =>
+  requestsPerSecond > 0 ? Math.ceil((1000 / requestsPerSecond) * (1 + headroom)) : 0
 
 export const openLimiter = (redisUrl: string, prefix: string, provider: string, settings: RateLimitSettings): Limiter => {
   if (settings.requests_per_second <= 0 && settings.max_concurrent <= 0) return unlimited
@@ -46,13 +52,13 @@ export const openLimiter = (redisUrl: string, prefix: string, provider: string, 
     // Settings written by the first process are kept; an operator changes them in config
     // for every process at once, and a changed config is written again on start.
     clearDatastore: false,
-    minTime: minTimeMs(settings.requests_per_second),
+    minTime: minTimeMs(settings.requests_per_second, settings.headroom),
     maxConcurrent: settings.max_concurrent > 0 ? settings.max_concurrent : null
   })
   limiter.on("error", () => {})
   let settingsWritten: Promise<void> | undefined
   const ready = () => (settingsWritten ??= limiter.ready().then(() => limiter.updateSettings({
-    minTime: minTimeMs(settings.requests_per_second),
+    minTime: minTimeMs(settings.requests_per_second, settings.headroom),
     maxConcurrent: settings.max_concurrent > 0 ? settings.max_concurrent : null
   })).then(() => undefined))
   return {

@@ -13,10 +13,11 @@ import { migrate, scopedPostgres } from "../services/postgres.ts"
 import { scopedRedis } from "../services/redis.ts"
 import { STORAGE_DDL } from "../storage/index.ts"
 import { openObjectStore } from "../storage/object-store.ts"
-import { partitionKeys } from "../../streams/keys.ts"
+import { ensureGroup } from "../../streams/consumer.ts"
+import { GROUPS, partitionKeys } from "../../streams/keys.ts"
 import { PROGRESS_DDL } from "./progress.ts"
 import { openProvider } from "./providers/index.ts"
-import { workerLoop, type WorkerDeps } from "./worker.ts"
+import { forgetIdleConsumers, workerLoop, type WorkerDeps } from "./worker.ts"
 
 /** A failed worker step (Redis or PostgreSQL away) is retried: 50 ms doubling, jittered, capped at 5 s. */
 const STEP_RETRY = Schedule.min([Schedule.exponential("50 millis").pipe(Schedule.jittered), Schedule.spaced("5 seconds")])
@@ -45,6 +46,10 @@ export const startWorkers = (config: Config, log: Logger, urls: WorkerUrls, env:
       sql, store, redis: control, snapshotsKey: keys.snapshots, provider, policy: config.retention,
       backfill: config.backfill, keys, log
     }
+    yield* Effect.tryPromise(async () => {
+      await ensureGroup(control, keys.backfill, GROUPS.workers)
+      await forgetIdleConsumers(control, keys.backfill, Math.max(3_600_000, 10 * config.backfill.claim_idle_ms))
+    })
     for (let i = 0; i < n; i++) {
       const reads = yield* scopedRedis(urls.redisUrl, `strata-backfill-${i}`)
       yield* Effect.forkScoped(workerLoop(reads, control, deps, i, STEP_RETRY))

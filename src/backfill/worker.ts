@@ -132,6 +132,24 @@ const handle = (redis: Redis, control: Redis, deps: WorkerDeps, consumer: string
   })
 
 /**
+ * Forget consumers of the group that hold nothing and have been silent for a long while
+ * (processes that stopped or died; each process names its consumers after its pid).
+ */
+export const forgetIdleConsumers = async (redis: Redis, stream: string, idleMs: number): Promise<number> => {
+  const consumers = (await redis.xinfo("CONSUMERS", stream, GROUPS.workers)) as unknown[][]
+  let removed = 0
+  for (const c of consumers) {
+    const m: Record<string, string> = {}
+    for (let i = 0; i + 1 < c.length; i += 2) m[String(c[i])] = String(c[i + 1])
+    if (Number(m["pending"]) === 0 && Number(m["idle"]) > idleMs && m["name"]) {
+      await redis.xgroup("DELCONSUMER", stream, GROUPS.workers, m["name"])
+      removed++
+    }
+  }
+  return removed
+}
+
+/**
  * The fiber: `reads` is this fiber's own connection (its reads block), `control` a shared
  * one for acks and heartbeats. Runs until interrupted; a failed step is retried on `retry`.
  */

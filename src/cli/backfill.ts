@@ -17,7 +17,7 @@ import { parseEventTime } from "../domain/time.ts"
 import { owedDataTypes } from "../engine/outputs.ts"
 import { migrate, type Sql } from "../services/postgres.ts"
 import type { Redis } from "../services/redis.ts"
-import { partitionKeys } from "../../streams/keys.ts"
+import { GROUPS, partitionKeys } from "../../streams/keys.ts"
 import { infrastructureOnly } from "./connect.ts"
 import { configOrExit } from "./shared.ts"
 
@@ -68,6 +68,16 @@ const parseDataTypes = (text: string | undefined): DataType[] | undefined => {
   return list as DataType[]
 }
 
+const workerConsumers = async (redis: Redis, stream: string): Promise<number> => {
+  try {
+    const groups = (await redis.xinfo("GROUPS", stream)) as unknown[][]
+    const g = groups.find((x) => x[1] === GROUPS.workers)
+    return g ? Number(g[3]) : 0
+  } catch {
+    return 0
+  }
+}
+
 const summary = (rows: readonly Progress[]) => ({
   commands: rows.length,
   finished: rows.filter((r) => FINAL_STATUSES.includes(r.status)).length,
@@ -107,6 +117,9 @@ export const backfillCommand = async (opts: BackfillOptions): Promise<void> => {
       return
     }
     const ids = commands.map((c) => c.id)
+    if (!opts.json && (await workerConsumers(conn.redis, keys.backfill)) === 0) {
+      process.stdout.write(`no worker has joined group ${GROUPS.workers} yet: start \`npm run engine\` or \`npm run workers\`\n`)
+    }
     const bar = opts.progress && !opts.json && process.stdout.isTTY
       ? new cliProgress.SingleBar({ format: "backfill [{bar}] {value}/{total} tasks | {finished}/{commands} commands | {written} rows written", hideCursor: true }, cliProgress.Presets.shades_classic)
       : undefined
