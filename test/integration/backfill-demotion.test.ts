@@ -10,9 +10,12 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest"
 import type { DataType } from "../../config/schema.ts"
 import { commandFields, MANUAL_CAUSE } from "../../src/backfill/command.ts"
 import type { Layer } from "../../src/domain/layers.ts"
+import { DAY_MS } from "../../src/domain/time.ts"
+import { coveredRanges } from "../../src/storage/coverage.ts"
 import { openObjectStore, type ObjectStore } from "../../src/storage/object-store.ts"
 import { partitionKeys } from "../../streams/keys.ts"
-import { expectedRows, finishedCommands, runWorkers, storedRows, waitForFinished } from "../helpers/backfill-fixture.ts"
+import { expectedRows, finishedCommands, progressDone, runWorkers, storedRows, waitForFinished } from "../helpers/backfill-fixture.ts"
+import { waitUntil } from "../helpers/engine.ts"
 import { testNamespace, type TestNamespace } from "../helpers/namespace.ts"
 
 const AT = Date.UTC(2026, 0, 7, 15, 1)
@@ -36,7 +39,9 @@ describe("backfill after a demotion", () => {
         }
       },
       storage: { lake: join(dir, "lake") },
-      backfill: { workers: 1, block_ms: 100 }
+      backfill: { workers: 1, block_ms: 100, chunk_days: { "1day": 1, "1hour": 1, "5min": 1, "1min": 1, tick: 1, events: 1 } },
+      // Slow enough to demote a symbol while its command runs.
+      providers: { synthetic: { rate_limit: { requests_per_second: 8, max_concurrent: 0 } } }
     })
     workers = await runWorkers(ns.config, ns)
     store = openObjectStore(ns.config.storage)
@@ -91,5 +96,30 @@ describe("backfill after a demotion", () => {
       expect(stored.hot).toEqual(series.hot)
       expect(stored.cold).toEqual(series.cold)
     }
+  })
+
+  it("shrinks the rest of a running command when the symbol is demoted mid-way", async () => {
+    await demoteTo("AMD", 3)
+    await issue("bf-d", "AMD", "1767798000000-2")
+    await waitUntil("a few tasks done", async () => (await progressDone(ns.sql, "bf-d")) >= 3)
+    await demoteTo("AMD", 1)
+    await waitForFinished(ns.sql, 1)
+    const [row] = await ns.sql<{ status: string; effective_layer: number; done: number }[]>`
+      SELECT status, effective_layer, done FROM backfill_progress WHERE command_id = 'bf-d'`
+    expect(row?.status).toBe("shrunk")
+    expect(row?.effective_layer).toBe(1)
+    // L3 owed 10 days of 1day bars, 10 of 1hour bars and 8 of news, one task a day.
+    expect(row?.done).toBeLessThan(28)
+    // Everything L1 owes is there …
+    for (const series of expectedRows(ns.config.retention, 1, TYPES, AT, "AMD", 42)) {
+      const stored = await storedRows(ns.sql, store, series.kind, "AMD", series.interval)
+      expect(stored.hot).toEqual(series.hot)
+      expect(stored.cold).toEqual(series.cold)
+    }
+    // … and what only L3 owed was cut short.
+    const hourly = await coveredRanges(ns.sql, "bars", "AMD", "1hour")
+    const news = await coveredRanges(ns.sql, "news", "AMD", "")
+    const days = [...hourly, ...news].reduce((n, r) => n + (r.to - r.from) / DAY_MS, 0)
+    expect(days).toBeLessThan(18)
   })
 })
