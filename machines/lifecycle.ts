@@ -7,7 +7,7 @@
  */
 import { assign, createActor, setup, type SnapshotFrom } from "xstate"
 import { LAYER_NAMES, layerOfName, type Layer, type LayerName } from "../src/domain/layers.ts"
-import { decide, type ActorState, type Decision, type LifecycleRules, type ScoreEvent } from "./rules.ts"
+import { decideAt, type ActorState, type Decision, type LifecycleRules, type ScoreEvent } from "./rules.ts"
 
 export type LifecycleContext = Omit<ActorState, "layer">
 
@@ -23,7 +23,7 @@ export const createLifecycleMachine = (rules: LifecycleRules) => {
   let memo: Decision = { kind: "late" }
   const decision = (layer: Layer, context: LifecycleContext, event: ScoreEvent): Decision => {
     if (context !== memoContext || event !== memoEvent || layer !== memoLayer) {
-      memo = decide({ ...context, layer }, event, rules)
+      memo = decideAt(layer, context, event, rules)
       memoContext = context
       memoEvent = event
       memoLayer = layer
@@ -35,6 +35,7 @@ export const createLifecycleMachine = (rules: LifecycleRules) => {
     types: {} as { context: LifecycleContext; events: ScoreEvent },
     guards: {
       isLate: ({ context, event }, p: { from: Layer }) => decision(p.from, context, event).kind === "late",
+      stays: ({ context, event }, p: { from: Layer }) => decision(p.from, context, event).kind === "stay",
       movesTo: ({ context, event }, p: { from: Layer; to: Layer }) => {
         const d = decision(p.from, context, event)
         return d.kind === "move" && d.to === p.to

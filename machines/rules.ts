@@ -69,7 +69,16 @@ export type Decision =
   | { readonly kind: "move"; readonly to: Layer; readonly next: Omit<ActorState, "layer"> }
 
 /** What one event does to one actor. Promotion is checked before demotion. */
-export const decide = (state: ActorState, event: ScoreEvent, rules: LifecycleRules): Decision => {
+export const decide = (state: ActorState, event: ScoreEvent, rules: LifecycleRules): Decision =>
+  decideAt(state.layer, state, event, rules)
+
+/**
+ * `decide` for an actor in `layer` with `context`, without building the combined state.
+ * Runs once per event on the hot path: plain loops and literals, no spreads.
+ */
+export const decideAt = (
+  layer: Layer, state: Omit<ActorState, "layer">, event: ScoreEvent, rules: LifecycleRules
+): Decision => {
   if (state.lastAt !== null && event.at < state.lastAt) return { kind: "late" }
   let scores = state.scores
   for (const threshold of rules.layers) {
@@ -80,15 +89,25 @@ export const decide = (state: ActorState, event: ScoreEvent, rules: LifecycleRul
     }
   }
   const promote = promoteTarget(scores, rules)
-  const streak = promote > state.layer ? [...state.streak, promote].slice(-rules.confirmations) : []
-  const base = { scores, lastAt: event.at, lastCause: event.cause, late: state.late }
+  let streak: readonly Layer[]
+  if (promote > layer) {
+    // The last `confirmations` promote targets, this one included.
+    const prev = state.streak
+    const keep = Math.min(prev.length, rules.confirmations - 1)
+    const next: Layer[] = prev.slice(prev.length - keep)
+    next.push(promote)
+    streak = next
+  } else {
+    streak = state.streak.length === 0 ? state.streak : []
+  }
   if (streak.length >= rules.confirmations) {
-    const to = Math.min(...streak) as Layer
-    return { kind: "move", to, next: { ...base, streak: [], enteredAt: event.at } }
+    let to = streak[0] as Layer
+    for (const l of streak) if (l < to) to = l
+    return { kind: "move", to, next: { scores, lastAt: event.at, lastCause: event.cause, late: state.late, streak: [], enteredAt: event.at } }
   }
   const hold = holdTarget(scores, rules)
-  if (hold < state.layer && state.enteredAt !== null && event.at - state.enteredAt >= rules.minDwellMs) {
-    return { kind: "move", to: hold, next: { ...base, streak: [], enteredAt: event.at } }
+  if (hold < layer && state.enteredAt !== null && event.at - state.enteredAt >= rules.minDwellMs) {
+    return { kind: "move", to: hold, next: { scores, lastAt: event.at, lastCause: event.cause, late: state.late, streak: [], enteredAt: event.at } }
   }
-  return { kind: "stay", next: { ...base, streak, enteredAt: state.enteredAt } }
+  return { kind: "stay", next: { scores, lastAt: event.at, lastCause: event.cause, late: state.late, streak, enteredAt: state.enteredAt } }
 }
