@@ -113,6 +113,20 @@ describe("object stores", () => {
   })
 })
 
+describe("large objects", () => {
+  it("puts an object larger than one part as a multipart upload to S3 and reads it back whole and by range", async () => {
+    const store = s3.store("big/")
+    const bytes = new Uint8Array(9 * 1024 * 1024 + 123).map((_, i) => (i * 7) % 256)
+    await store.put("blob.bin", bytes)
+    expect(await store.size("blob.bin")).toBe(bytes.length)
+    // Buffer.equals: a deep toEqual over 9 M elements takes minutes.
+    expect(Buffer.from((await store.get("blob.bin"))!).equals(Buffer.from(bytes))).toBe(true)
+    expect(await store.get("blob.bin", { start: 8 * 1024 * 1024 - 5, end: 8 * 1024 * 1024 + 5 }))
+      .toEqual(bytes.subarray(8 * 1024 * 1024 - 5, 8 * 1024 * 1024 + 5))
+    await store.delete("blob.bin")
+  })
+})
+
 describe("cold store", () => {
   it("writes the same objects to the local folder and to S3; re-runs add nothing; unions on overlap", async () => {
     const s3store = s3.store("lake/")
