@@ -43,6 +43,7 @@ export const minTimeMs = (requestsPerSecond: number, headroom = DEFAULT_HEADROOM
 export const openLimiter = (redisUrl: string, prefix: string, provider: string, settings: RateLimitSettings): Limiter => {
   if (settings.requests_per_second <= 0 && settings.max_concurrent <= 0) return unlimited
   const client = new Redis(redisUrl, { connectionName: `strata-ratelimit-${provider}`, maxRetriesPerRequest: 20 })
+  client.on("error", () => {})
   const connection = new Bottleneck.IORedisConnection({ client })
   connection.on("error", () => {})
   const limiter = new Bottleneck({

@@ -41,6 +41,9 @@ export const startWorkers = (config: Config, log: Logger, urls: WorkerUrls, env:
       (p) => Effect.promise(() => p.limiter.close())
     )
     const control = yield* scopedRedis(urls.redisUrl, "strata-backfill-control")
+    // Connection errors surface as failed steps (retried); the events need a listener.
+    const quiet = (e: Error) => log.debug({ err: e.message }, "backfill redis connection error")
+    control.on("error", quiet)
     const keys = partitionKeys(config.redis.prefix, 0)
     const deps: WorkerDeps = {
       sql, store, redis: control, snapshotsKey: keys.snapshots, provider, policy: config.retention,
@@ -52,6 +55,7 @@ export const startWorkers = (config: Config, log: Logger, urls: WorkerUrls, env:
     })
     for (let i = 0; i < n; i++) {
       const reads = yield* scopedRedis(urls.redisUrl, `strata-backfill-${i}`)
+      reads.on("error", quiet)
       yield* Effect.forkScoped(workerLoop(reads, control, deps, i, STEP_RETRY))
     }
     log.info({ workers: n, provider: provider.name, stream: keys.backfill, lake: store.location }, "backfill workers running")
