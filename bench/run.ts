@@ -33,6 +33,13 @@ chmodSync(dir, 0o755)
 const [redis, pg] = await Promise.all([startRedis(join(dir, "redis")), startPostgres(join(dir, "pg"))])
 log(`private redis-server pid ${redis.pid}, PostgreSQL pid ${pg.pid}`)
 const outcomes: ScenarioOutcome[] = []
+// Interrupted: stop the private servers by pid before leaving.
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  process.once(signal, () => {
+    log(`${signal}: stopping the private servers`)
+    void Promise.all([redis.stop(), pg.stop()]).finally(() => process.exit(130))
+  })
+}
 try {
   for (const { file, scenarios } of await loadScenarios()) {
     for (const s of scenarios) {

@@ -7,7 +7,7 @@ import { randomBytes } from "node:crypto"
 import { writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { stringify } from "yaml"
-import { loadConfig } from "../../config/load.ts"
+import { loadConfig, mergeConfig } from "../../config/load.ts"
 import type { Config } from "../../config/schema.ts"
 import { openPostgres } from "../../src/services/postgres.ts"
 import { openRedis, type Redis } from "../../src/services/redis.ts"
@@ -32,7 +32,15 @@ export const deleteKeys = async (redis: Redis, pattern: string): Promise<void> =
   } while (cursor !== "0")
 }
 
-export const benchNamespace = async (ctx: BenchContext, label: string, overrides: Record<string, unknown> = {}): Promise<BenchNamespace> => {
+/**
+ * What every bench engine runs with: the engine alone (ingest, atomic step, projector);
+ * backfill workers (benchmarked on their own) would compete for the same CPU; HTTP on a
+ * free port so that engines never collide.
+ */
+export const ENGINE_ALONE = { backfill: { enabled: false }, http: { port: 0 } } as const
+
+export const benchNamespace = async (ctx: BenchContext, label: string, extra: Record<string, unknown> = {}): Promise<BenchNamespace> => {
+  const overrides = mergeConfig(ENGINE_ALONE, extra) as Record<string, unknown>
   const id = randomBytes(4).toString("hex")
   const prefix = `bench-${label}-${id}`
   const schema = `bench_${label.replace(/[^a-z0-9]/g, "_")}_${id}`
