@@ -8,6 +8,7 @@
  * Outcomes: done/shrunk/cancelled → XACK; Terminal error, undecodable entry, or more than
  * `max_deliveries` deliveries → the dead-letter stream (original fields + error) and XACK;
  * a Retryable error left after the retries → left pending, so a later reclaim retries it.
+ * On shutdown the entry in hand is marked idle, so another worker reclaims it at once.
  * Does not plan or fetch: execute.ts does.
  */
 import { hostname } from "node:os"
@@ -105,6 +106,10 @@ const handle = (redis: Redis, control: Redis, deps: WorkerDeps, consumer: string
       Effect.map((r) => ({ _tag: "Finished" as const, result: r }))
     )
     const outcome = yield* Effect.raceFirst(work, heartbeat(control, deps, consumer, taken.id)).pipe(
+      // Stopped (shutdown): mark the entry idle so another worker takes it at once.
+      Effect.onInterrupt(() => Effect.promise(() =>
+        control.xclaim(deps.keys.backfill, GROUPS.workers, consumer, 0, taken.id, "IDLE", deps.backfill.claim_idle_ms, "JUSTID").catch(() => [])
+      )),
       Effect.result
     )
     if (outcome._tag === "Success") {
