@@ -7,7 +7,7 @@
  * Does not know about Parquet or key layout (parquet.ts, layout.ts).
  */
 import { randomBytes } from "node:crypto"
-import { mkdir, open, readdir, rename, rm, stat, writeFile } from "node:fs/promises"
+import { mkdir, open, readdir, rename, rm, stat } from "node:fs/promises"
 import { dirname, join, relative, resolve, sep } from "node:path"
 import {
   DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, S3Client, type S3ClientConfig
@@ -127,13 +127,6 @@ export const localObjectStore = (root: string): ObjectStore => {
     },
     async close() {}
   }
-}
-
-/** Write a file atomically outside the store (CLI exports); same temp + rename rule. */
-export const writeFileAtomic = async (path: string, bytes: Uint8Array | string): Promise<void> => {
-  const tmp = `${path}${TMP_MARK}${process.pid}`
-  await writeFile(tmp, bytes)
-  await rename(tmp, path)
 }
 
 // ---------------------------------------------------------------- S3
