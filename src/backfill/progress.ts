@@ -66,12 +66,15 @@ const COLUMNS = `command_id, symbol, layer, effective_layer, status, planned, do
   written::float8 AS written, hot_rows::float8 AS hot_rows, cold_rows::float8 AS cold_rows, objects, requests, failed,
   deliveries, last_error`
 
-/** A command known before any worker took it (the CLI registers what it issues). */
-export const registerCommand = async (sql: Sql, c: BackfillCommand): Promise<void> => {
-  await sql`
-    INSERT INTO backfill_progress (command_id, symbol, layer, data_types, at_ms, cause)
-    VALUES (${c.id}, ${c.symbol}, ${c.layer}, ${c.dataTypes.join(",")}, ${c.at}, ${c.cause})
-    ON CONFLICT (command_id) DO NOTHING`
+/** Commands known before any worker took them (the CLI registers what it issues). */
+export const registerCommands = async (sql: Sql, commands: readonly BackfillCommand[]): Promise<void> => {
+  for (let i = 0; i < commands.length; i += 1000) {
+    const rows = commands.slice(i, i + 1000).map((c) => ({
+      command_id: c.id, symbol: c.symbol, layer: c.layer, data_types: c.dataTypes.join(","), at_ms: c.at, cause: c.cause
+    }))
+    await sql`INSERT INTO backfill_progress ${sql(rows, "command_id", "symbol", "layer", "data_types", "at_ms", "cause")}
+      ON CONFLICT (command_id) DO NOTHING`
+  }
 }
 
 export const startCommand = async (sql: Sql, c: BackfillCommand, entryId: string, deliveries: number): Promise<void> => {

@@ -10,7 +10,7 @@ import cliProgress from "cli-progress"
 import { Effect, Schedule } from "effect"
 import { DATA_TYPES, type Config, type DataType } from "../../config/schema.ts"
 import { commandFields, MANUAL_CAUSE, type BackfillCommand } from "../backfill/command.ts"
-import { FINAL_STATUSES, PROGRESS_DDL, progressOf, registerCommand, type Progress } from "../backfill/progress.ts"
+import { FINAL_STATUSES, PROGRESS_DDL, progressOf, registerCommands, type Progress } from "../backfill/progress.ts"
 import type { Layer } from "../domain/layers.ts"
 import { isValidSymbol, normaliseSymbol } from "../domain/symbols.ts"
 import { parseEventTime } from "../domain/time.ts"
@@ -107,10 +107,11 @@ export const backfillCommand = async (opts: BackfillOptions): Promise<void> => {
       return [{ id: `bf-manual-${at}-${nonce}-${symbol}`, symbol, layer, from: 0 as Layer, dataTypes, at: at as number, cause: MANUAL_CAUSE, priority: layer }]
     })
     const keys = partitionKeys(config.redis.prefix, 0)
-    for (const c of commands) {
-      await registerCommand(conn.sql, c)
-      await conn.redis.xadd(keys.backfill, "*", ...commandFields(c))
-    }
+    // Registered first, so progress shows them queued from the moment they are on the stream.
+    await registerCommands(conn.sql, commands)
+    const pipeline = conn.redis.pipeline()
+    for (const c of commands) pipeline.xadd(keys.backfill, "*", ...commandFields(c))
+    for (const [err] of (await pipeline.exec()) ?? []) if (err) throw err
     if (!opts.json) process.stdout.write(`issued ${commands.length} backfill command(s) to ${keys.backfill}\n`)
     if (!opts.wait || commands.length === 0) {
       if (opts.json) process.stdout.write(`${JSON.stringify({ issued: commands.map((c) => c.id) })}\n`)
