@@ -4,10 +4,10 @@
  * symbol and `actor.send` of the same, already decoded events. Goal: ≥ 150k events/s.
  */
 import { join } from "node:path"
-import { createActor } from "xstate"
+import { createActor, transition } from "xstate"
 import { loadConfig } from "../../config/load.ts"
 import { rulesFromConfig } from "../../machines/from-config.ts"
-import { createLifecycleMachine } from "../../machines/lifecycle.ts"
+import { createLifecycle, createLifecycleMachine, type LifecycleSnapshot } from "../../machines/lifecycle.ts"
 import type { ScoreEvent } from "../../machines/rules.ts"
 import { decodeScoresEntry } from "../../streams/scores-wire.ts"
 import { dryRunReplay } from "../../src/replay/dry-run.ts"
@@ -38,6 +38,20 @@ export const bareActorSend = (events: readonly { symbol: string; event: ScoreEve
   return events.length / seconds
 }
 
+/** The machine alone: Lifecycle.step (one shared inert actor scope) vs xstate's public transition(). */
+export const stepRates = (events: readonly { symbol: string; event: ScoreEvent }[]): { step: number; pure: number } => {
+  const lifecycle = createLifecycle(rulesFromConfig(loadConfig({ env: {} }).lifecycle))
+  const time = (next: (s: LifecycleSnapshot, e: ScoreEvent) => LifecycleSnapshot): number => {
+    const snaps = new Map<string, LifecycleSnapshot>()
+    const started = performance.now()
+    for (const { symbol, event } of events) snaps.set(symbol, next(snaps.get(symbol) ?? lifecycle.initial(), event))
+    return events.length / ((performance.now() - started) / 1000)
+  }
+  const pure = time((s, e) => transition(lifecycle.machine, s, e)[0])
+  const step = time((s, e) => lifecycle.step(s, e).snapshot)
+  return { step, pure }
+}
+
 export const scenario: Scenario = {
   name: "replay",
   description: "dry-run replay events/s (file and in-memory) vs bare createActor + actor.send",
@@ -65,13 +79,18 @@ export const scenario: Scenario = {
       if (d.ok) decoded.push({ symbol: d.symbol, event: { type: "score", at: d.at, cause: e.id, scores: d.scores } })
     }
     const bareRate = bareActorSend(decoded)
-    ctx.log(`file ${Math.round(fileRate)} ev/s, memory ${Math.round(memoryRate)} ev/s, bare actor.send ${Math.round(bareRate)} ev/s; ${fromFile.lifecycle.length} transitions`)
+    const { step, pure } = stepRates(decoded)
+    ctx.log(`file ${Math.round(fileRate)} ev/s, memory ${Math.round(memoryRate)} ev/s, bare actor.send ${Math.round(bareRate)} ev/s; ${fromFile.lifecycle.length} transitions; Lifecycle.step ${Math.round(step)} ev/s, xstate transition() ${Math.round(pure)} ev/s`)
     const goal = `≥ ${GOAL_EVENTS_PER_S.toLocaleString("en-US")} ev/s`
     return [
       {
         scenario: "replay", metric: `dry-run replay from file, ${n.toLocaleString("en-US")} events`, value: fileRate, unit: "ev/s",
         baseline: { name: "bare createActor + actor.send (pre-decoded)", value: bareRate }, ratio: fileRate / bareRate,
         goal, pass: fileRate >= GOAL_EVENTS_PER_S
+      },
+      {
+        scenario: "replay", metric: "machine step alone (Lifecycle.step)", value: step, unit: "ev/s",
+        baseline: { name: "xstate transition() on the same machine", value: pure }, ratio: step / pure
       },
       {
         scenario: "replay", metric: `dry-run replay in memory, ${n.toLocaleString("en-US")} events`, value: memoryRate, unit: "ev/s",
