@@ -79,6 +79,20 @@ export const decodeScoresEntry = (id: string, fields: readonly string[], limits:
       return { ok: false, reason: `score ${n} is not a decimal number: ${showValue(v)}` }
     }
   }
+  // Fast path: FiniteFromString is Number() then a finiteness check; when every value
+  // passes it, the Schema would return exactly these numbers. Otherwise the Schema decodes
+  // and names the failing field.
+  const fast: Record<string, number> = {}
+  let allFinite = true
+  for (const n of names) {
+    const v = Number(raw[n])
+    if (!Number.isFinite(v)) {
+      allFinite = false
+      break
+    }
+    fast[n] = v
+  }
+  if (allFinite) return { ok: true, symbol, at, scores: fast }
   const decoded = decodeScores(raw)
   if (decoded._tag === "Failure") {
     const error = (decoded.cause as unknown as { reasons?: ReadonlyArray<{ error?: { issue?: SchemaIssue.Issue } }> }).reasons?.[0]?.error

@@ -1,8 +1,11 @@
 /**
- * The shared-scope step (Lifecycle.step) gives exactly what XState's public pure
- * `transition(machine, snapshot, event)` gives, state and context, event after event,
- * over a synthetic stream with late events, so replay and the engine may use it.
+ * The hot path's shortcuts equal what they stand for: the shared-scope step
+ * (Lifecycle.step) gives exactly what XState's public pure `transition(machine, snapshot,
+ * event)` gives, state and context, event after event; the decoder's fast path gives
+ * exactly the numbers the Effect Schema (FiniteFromString) gives, or the same rejection.
  */
+import { fc, test } from "@fast-check/vitest"
+import { Schema } from "effect"
 import { describe, expect, it } from "vitest"
 import { transition } from "xstate"
 import { loadConfig } from "../../config/load.ts"
@@ -32,4 +35,26 @@ describe("Lifecycle.step", () => {
     }
     expect(moves).toBeGreaterThan(50)
   })
+})
+
+describe("decodeScoresEntry", () => {
+  const viaSchema = Schema.decodeUnknownExit(Schema.Record(Schema.String, Schema.FiniteFromString))
+  const value = fc.oneof(
+    fc.double({ noNaN: false }).map(String),
+    fc.integer().map(String),
+    fc.constantFrom("1e308", "1e309", "-1e999", " 0.5 ", "+.5", "5.", "00.100", "1E-7", "Infinity", "-Infinity", "NaN")
+  )
+  test.prop([fc.dictionary(fc.constantFrom("liquidity", "catalyst", "activity", "x_1"), value, { minKeys: 1 })])(
+    "returns the Schema's numbers, or rejects where the Schema does",
+    (scores) => {
+      const fields = ["symbol", "AAPL", ...Object.entries(scores).flat()]
+      const ours = decodeScoresEntry("1767623400000-0", fields, { maxFields: 32, maxValueLength: 64 })
+      const theirs = viaSchema(scores)
+      if (theirs._tag === "Success") {
+        expect(ours).toEqual({ ok: true, symbol: "AAPL", at: 1767623400000, scores: theirs.value })
+      } else {
+        expect(ours.ok).toBe(false)
+      }
+    }
+  )
 })
