@@ -7,6 +7,7 @@
  * Does not open connections or start servers.
  */
 import { readFileSync } from "node:fs"
+import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { Schema, SchemaIssue } from "effect"
 import { LineCounter, parseDocument, type Document } from "yaml"
@@ -64,7 +65,7 @@ const locate = (sources: readonly Source[], path: readonly PropertyKey[]): strin
 export interface LoadOptions {
   /** Path of a user YAML file merged over the defaults. */
   readonly file?: string | undefined
-  /** Environment to read REDIS_URL, DATABASE_URL, STRATA_PREFIX, STRATA_PG_SCHEMA, STRATA_HTTP_PORT and STRATA_CONFIG from. */
+  /** Environment to read REDIS_URL, DATABASE_URL, STRATA_PREFIX, STRATA_PG_SCHEMA, STRATA_HTTP_PORT, STRATA_DATA_DIR and STRATA_CONFIG from. */
   readonly env?: NodeJS.ProcessEnv
   /** Last-word overrides (CLI flags, tests), merged over everything else. */
   readonly overrides?: unknown
@@ -75,7 +76,11 @@ const formatter = SchemaIssue.makeFormatterStandardSchemaV1()
 /** Decode an already-merged config object; `sources` only serve to name lines. */
 export const decodeConfig = (raw: unknown, sources: readonly Source[] = []): Config => {
   const result = Schema.decodeUnknownExit(Config)(raw, { errors: "all", onExcessProperty: "error" })
-  if (result._tag === "Success") return result.value
+  if (result._tag === "Success") {
+    const c = result.value
+    // The lake follows the data folder unless it is set on its own.
+    return c.storage.lake === "" ? { ...c, storage: { ...c.storage, lake: join(c.data_dir, "lake") } } : c
+  }
   const failure = (result.cause as unknown as { reasons?: ReadonlyArray<{ error?: unknown }> }).reasons?.[0]?.error
   const issue = (failure as { issue?: SchemaIssue.Issue } | undefined)?.issue
   if (!issue) throw new ConfigError([String(result.cause)])
@@ -106,12 +111,12 @@ export const loadConfig = (options: LoadOptions = {}): Config => {
   if (env["STRATA_PREFIX"]) fromEnv["redis"] = { ...fromEnv["redis"], prefix: env["STRATA_PREFIX"] }
   if (env["DATABASE_URL"]) fromEnv["postgres"] = { url: env["DATABASE_URL"] }
   if (env["STRATA_PG_SCHEMA"]) fromEnv["postgres"] = { ...fromEnv["postgres"], schema: env["STRATA_PG_SCHEMA"] }
-  let overEnv: unknown = fromEnv
+  let overEnv: unknown = env["STRATA_DATA_DIR"] ? { ...fromEnv, data_dir: env["STRATA_DATA_DIR"] } : fromEnv
   // A port is a number: decode it here so a typo fails with the variable's name.
   if (env["STRATA_HTTP_PORT"] !== undefined) {
     const port = Number(env["STRATA_HTTP_PORT"])
     if (!Number.isInteger(port)) throw new ConfigError([`STRATA_HTTP_PORT (environment): expected an integer, got "${env["STRATA_HTTP_PORT"]}"`])
-    overEnv = mergeConfig(fromEnv, { http: { port } })
+    overEnv = mergeConfig(overEnv, { http: { port } })
   }
   merged = mergeConfig(mergeConfig(merged, overEnv), options.overrides)
   return decodeConfig(merged, sources)

@@ -55,7 +55,8 @@ const LayerPolicy = Schema.Struct({
 
 /** Cold tier (object store) and tiering schedule; see docs/storage.md. */
 export const Storage = Schema.Struct({
-  lake: Schema.String.check(Schema.isNonEmpty({ message: "storage.lake is the local lake folder; it may not be empty" })),
+  /** Empty in the file means `<data_dir>/lake`; the loader fills it in. */
+  lake: Schema.String,
   s3: Schema.Struct({
     bucket: Schema.String,
     prefix: Schema.String,

@@ -1,8 +1,8 @@
 /**
  * Connections for one-shot commands (reconcile, status, …): the same resolution as the
  * engine (configured URLs, else the private servers under the data folder, reused when
- * running), without the engine's loops. Private servers started here are left running
- * only if they were already running; otherwise they are stopped on close.
+ * running), without the engine's loops. A private server found running (an engine's) is
+ * left running on close; one started for this command alone is stopped.
  */
 import { Effect, Exit, Scope } from "effect"
 import type { Config } from "../../config/schema.ts"

@@ -1,7 +1,8 @@
 /**
  * The engine as a long-running service: resolves Redis and PostgreSQL (private servers
- * when none is configured), migrates the companies tables, then runs the ingest loop and
- * the projector as Effect fibers until interrupted. Each loop retries a failed step on a
+ * when none is configured), migrates the tables, then runs the ingest loop, the companies
+ * projector, the backfill workers (backfill.enabled) and tiering as Effect fibers, and
+ * serves the HTTP port (dashboard, JSON API, metrics, health) until interrupted. Each loop retries a failed step on a
  * capped, jittered exponential schedule; the step itself is atomic, so an interrupt or a
  * crash never leaves a batch half applied. Closing the scope stops the loops, closes the
  * connections and stops the private servers, in that order.
@@ -20,6 +21,10 @@ import { overview } from "./overview.ts"
 import { Ingest } from "./ingest.ts"
 import { Projector } from "./projector.ts"
 import { startWorkers } from "../backfill/runtime.ts"
+import { apiBarsHandler } from "../http/api-bars.ts"
+import { STORAGE_DDL } from "../storage/index.ts"
+import { openObjectStore } from "../storage/object-store.ts"
+import { engineTiering } from "./tiering.ts"
 
 /** Retry a failing step with backoff (50 ms doubling, jittered, capped at 5 s), forever. */
 export const RETRY_STEP = Schedule.min([Schedule.exponential("50 millis").pipe(Schedule.jittered), Schedule.spaced("5 seconds")])
@@ -47,8 +52,10 @@ export const startEngine = (config: Config, log: Logger, routes: Readonly<Record
     const reads = yield* scopedRedis(infra.redisUrl, "strata-ingest-reads")
     const writes = yield* scopedRedis(infra.redisUrl, "strata-ingest-writes")
     const projectorRedis = yield* scopedRedis(infra.redisUrl, "strata-projector")
-    const sql = yield* scopedPostgres(infra.databaseUrl, config.postgres.schema, 4)
-    yield* Effect.tryPromise(() => migrate(sql, config.postgres.schema, COMPANIES_DDL))
+    const sql = yield* scopedPostgres(infra.databaseUrl, config.postgres.schema, 6)
+    // One migration at a time: concurrent CREATE TABLE IF NOT EXISTS of one table can collide.
+    yield* Effect.tryPromise(() => migrate(sql, config.postgres.schema, [...COMPANIES_DDL, ...STORAGE_DDL]))
+    const store = yield* Effect.acquireRelease(Effect.sync(() => openObjectStore(config.storage)), (s) => Effect.promise(() => s.close()))
     const ingest = new Ingest(reads, writes, config, log)
     const projector = new Projector(projectorRedis, sql, ingest.keys.lifecycle, log, config.projector.batch_size, config.ingest.block_ms)
     yield* Effect.tryPromise(() => ingest.init())
@@ -56,6 +63,8 @@ export const startEngine = (config: Config, log: Logger, routes: Readonly<Record
     yield* Effect.forkScoped(loopForever("ingest", () => ingest.runOnce(), log))
     yield* Effect.forkScoped(loopForever("projector", () => projector.runOnce(), log))
     if (config.backfill.enabled) yield* startWorkers(config, log, infra)
+    const tieringFeed = yield* scopedRedis(infra.redisUrl, "strata-tiering-feed")
+    yield* engineTiering(config, { redis: writes, feedRedis: tieringFeed, sql, store, log })
     yield* Effect.forkScoped(
       Effect.sync(() => log.info({ ...ingest.stats, actorsCached: ingest.store.size, projected: projector.projected }, "engine stats")).pipe(
         Effect.repeat(Schedule.spaced("30 seconds"))
@@ -74,6 +83,7 @@ export const startEngine = (config: Config, log: Logger, routes: Readonly<Record
           },
           routes: {
             "/": dashboardHandler,
+            "/api/bars": apiBarsHandler({ sql, store }),
             "/api/overview": async (_req, res) => sendJson(res, 200, await overview({ redis: writes, sql, ingest, projector, latency: metrics.latency })),
             "/api/status": (_req, res) => sendJson(res, 200, { ingest: ingest.stats, actorsInMemory: ingest.store.size, projected: projector.projected }),
             ...routes

@@ -48,9 +48,13 @@ const postgresAnswers = async (url: string): Promise<boolean> => {
 const privateServer = (what: string, start: () => Promise<PrivateServer>, log: Logger) =>
   Effect.acquireRelease(
     Effect.tryPromise({ try: start, catch: (e) => e as Error }).pipe(
-      Effect.tap((s) => Effect.sync(() => log.info({ url: s.url, pid: s.pid }, `private ${what} running`)))
+      Effect.tap((s) => Effect.sync(() => log.info({ url: s.url, serverPid: s.pid, reused: s.reused }, `private ${what} running`)))
     ),
-    (s) => Effect.promise(() => s.stop()).pipe(Effect.tap(() => Effect.sync(() => log.info({ pid: s.pid }, `private ${what} stopped`))))
+    // Only a server this process started is stopped: one it found running belongs to
+    // whoever started it (an engine beside a CLI command, say) and is left alone.
+    (s) => s.reused
+      ? Effect.sync(() => log.info({ serverPid: s.pid }, `private ${what} left running (it was already running)`))
+      : Effect.promise(() => s.stop()).pipe(Effect.tap(() => Effect.sync(() => log.info({ serverPid: s.pid }, `private ${what} stopped`))))
   )
 
 /** Resolve both stores; private servers started here are stopped when the scope closes. */

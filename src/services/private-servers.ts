@@ -56,6 +56,8 @@ export interface PrivateServer {
   readonly url: string
   readonly port: number
   readonly pid: number
+  /** True when an instance already running in the folder was reused rather than started. */
+  readonly reused: boolean
   readonly stop: () => Promise<void>
 }
 
@@ -81,7 +83,7 @@ export const startRedis = async (dir: string, options: { reuse?: boolean } = {})
   if (options.reuse && existsSync(stateFile)) {
     const prev = JSON.parse(readFileSync(stateFile, "utf8")) as { port: number; pid: number }
     if (isAlive(prev.pid) && redisPing(prev.port)) {
-      return { url: `redis://127.0.0.1:${prev.port}`, port: prev.port, pid: prev.pid, stop: () => stopPid(prev.pid) }
+      return { url: `redis://127.0.0.1:${prev.port}`, port: prev.port, pid: prev.pid, reused: true, stop: () => stopPid(prev.pid) }
     }
   }
   const port = await freePort()
@@ -95,7 +97,7 @@ export const startRedis = async (dir: string, options: { reuse?: boolean } = {})
   if (pid === undefined) throw new Error("redis-server did not start")
   await waitFor(`redis-server on port ${port}`, () => redisPing(port), 15_000)
   writeFileSync(stateFile, JSON.stringify({ port, pid }))
-  return { url: `redis://127.0.0.1:${port}`, port, pid, stop: () => stopPid(pid) }
+  return { url: `redis://127.0.0.1:${port}`, port, pid, reused: false, stop: () => stopPid(pid) }
 }
 
 const stopPid = async (pid: number): Promise<void> => {
@@ -157,7 +159,7 @@ export const startPostgres = async (dir: string, options: { reuse?: boolean } = 
   if (options.reuse && existsSync(stateFile)) {
     const prev = JSON.parse(readFileSync(stateFile, "utf8")) as { port: number }
     const pid = postmasterPid(dataDir)
-    if (pid !== undefined) return pgHandle(binDir, dataDir, prev.port, pid)
+    if (pid !== undefined) return pgHandle(binDir, dataDir, prev.port, pid, true)
   }
   if (!existsSync(join(dataDir, "PG_VERSION"))) {
     runPg(join(binDir, "initdb"), ["-D", dataDir, "-U", "postgres", "--auth=trust", "--encoding=UTF8", "--no-sync"])
@@ -172,13 +174,14 @@ export const startPostgres = async (dir: string, options: { reuse?: boolean } = 
   if (pid === undefined) throw new Error(`PostgreSQL did not start; see ${join(dir, "postgres.log")}`)
   // The state file is written as root; pg reads nothing from it.
   writeFileSync(stateFile, JSON.stringify({ port, pid }))
-  return pgHandle(binDir, dataDir, port, pid)
+  return pgHandle(binDir, dataDir, port, pid, false)
 }
 
-const pgHandle = (binDir: string, dataDir: string, port: number, pid: number): PrivateServer => ({
+const pgHandle = (binDir: string, dataDir: string, port: number, pid: number, reused: boolean): PrivateServer => ({
   url: `postgres://postgres@127.0.0.1:${port}/postgres`,
   port,
   pid,
+  reused,
   stop: async () => {
     if (postmasterPid(dataDir) === undefined) return
     try {

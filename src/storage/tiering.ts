@@ -188,9 +188,9 @@ export const tieringFiber = (
       yield* Effect.forkScoped(
         Effect.tryPromise(() => demotions()).pipe(
           Effect.flatMap((symbols) => (symbols.length > 0 ? pass(symbols) : Effect.void)),
-          // A broken feed (Redis away) is retried after a pause rather than spun on.
-          Effect.catchCause((cause) => Effect.sync(() => deps.log?.error({ cause: String(cause) }, "demotion feed failed")).pipe(
-            Effect.andThen(Effect.sleep("1 second")))),
+          Effect.tapError((e) => Effect.sync(() => deps.log?.error({ err: String(e) }, "demotion feed failed"))),
+          // A broken feed (Redis away) is retried on a schedule rather than spun on.
+          Effect.retry(Schedule.spaced("1 second")),
           Effect.forever
         )
       )

@@ -3,6 +3,9 @@
  * shared test servers, a config pointing at them, and a cleanup that removes both.
  */
 import { randomBytes } from "node:crypto"
+import { mkdtempSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
 import { inject } from "vitest"
 import { loadConfig } from "../../config/load.ts"
 import type { Config } from "../../config/schema.ts"
@@ -31,16 +34,18 @@ export const testNamespace = async (overrides: Record<string, unknown> = {}): Pr
   const schema = `t_${id}`
   const redisUrl = inject("redisUrl")
   const databaseUrl = inject("databaseUrl")
+  // Its own data folder, so its lake (data_dir/lake) is nobody else's.
+  const dataDir = mkdtempSync(join(tmpdir(), `strata-${prefix}-`))
   const config = loadConfig({
     env: {},
-    overrides: { http: { port: 0 }, ...overrides, redis: { url: redisUrl, prefix }, postgres: { url: databaseUrl, schema } }
+    overrides: { http: { port: 0 }, data_dir: dataDir, ...overrides, redis: { url: redisUrl, prefix }, postgres: { url: databaseUrl, schema } }
   })
   const redis = openRedis(redisUrl, `test-${id}`)
   const sql = openPostgres(databaseUrl, schema, 4)
   await sql.unsafe(`CREATE SCHEMA IF NOT EXISTS "${schema}"`)
   const env = {
     ...process.env, REDIS_URL: redisUrl, DATABASE_URL: databaseUrl, STRATA_PREFIX: prefix,
-    STRATA_PG_SCHEMA: schema, STRATA_HTTP_PORT: "0", LOG_LEVEL: process.env["LOG_LEVEL"] ?? "warn"
+    STRATA_PG_SCHEMA: schema, STRATA_HTTP_PORT: "0", STRATA_DATA_DIR: dataDir, LOG_LEVEL: process.env["LOG_LEVEL"] ?? "warn"
   }
   return {
     prefix, schema, config, redisUrl, databaseUrl, redis, sql, env,
@@ -54,6 +59,7 @@ export const testNamespace = async (overrides: Record<string, unknown> = {}): Pr
       await sql.unsafe(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`)
       await sql.end({ timeout: 2 })
       await redis.quit()
+      rmSync(dataDir, { recursive: true, force: true })
     }
   }
 }

@@ -74,6 +74,16 @@ describe("engine on embedded defaults", () => {
     const redisPid = usedPrivateRedis ? (JSON.parse(readFileSync(redisState, "utf8")) as { pid: number }).pid : undefined
     expect(isAlive(pgPid)).toBe(true)
 
+    // A one-shot command beside the running engine reuses its servers and leaves them running.
+    const reconcile = spawnSync(process.execPath, ["--import", "tsx", "src/cli/main.ts", "reconcile", "--wait", "--config", join(dir, "strata.yaml")], { cwd: ROOT, env: baseEnv(), encoding: "utf8", timeout: 60_000 })
+    expect(reconcile.status, reconcile.stderr).toBe(0)
+    expect(reconcile.stdout).toContain("divergent: 0")
+    expect(isAlive(pgPid)).toBe(true)
+    if (redisPid !== undefined) expect(isAlive(redisPid)).toBe(true)
+    cli("XADD", "embedded:scores", "*", "symbol", "MSFT", "liquidity", "0.91")
+    cli("XADD", "embedded:scores", "*", "symbol", "MSFT", "liquidity", "0.92")
+    await waitUntil("the engine still applying", () => cli("XLEN", "embedded:{0}:lifecycle") === "2")
+
     child.kill("SIGTERM")
     expect(await exit).toBe(0)
     expect(out).toContain("stopped")

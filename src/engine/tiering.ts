@@ -1,0 +1,83 @@
+/**
+ * Tiering as the engine runs it: where a symbol's layer comes from (the actor snapshot in
+ * Redis, else the companies table), the feed of demotions read from the lifecycle stream,
+ * and the fiber that runs scheduled passes plus a pass per batch of demotions.
+ * The passes themselves are storage's (src/storage/tiering.ts).
+ */
+import type { Redis } from "ioredis"
+import { partitionKeys } from "../../streams/keys.ts"
+import type { Config } from "../../config/schema.ts"
+import type { Layer } from "../domain/layers.ts"
+import type { Logger } from "../services/logger.ts"
+import type { Sql } from "../services/postgres.ts"
+import type { ObjectStore } from "../storage/object-store.ts"
+import { tieringFiber } from "../storage/tiering.ts"
+
+const isLayer = (n: unknown): n is Layer => n === 0 || n === 1 || n === 2 || n === 3
+
+/**
+ * Layers of symbols: the actor's persisted snapshot (the source of truth) first, the
+ * companies projection for symbols without one. Unknown symbols are absent.
+ */
+export const symbolLayers = (redis: Redis, sql: Sql, prefix: string) =>
+  async (symbols: readonly string[]): Promise<ReadonlyMap<string, Layer>> => {
+    const out = new Map<string, Layer>()
+    if (symbols.length === 0) return out
+    const snapshots = await redis.hmget(partitionKeys(prefix, 0).snapshots, ...symbols)
+    const missing: string[] = []
+    symbols.forEach((s, i) => {
+      const json = snapshots[i]
+      const layer = json ? (JSON.parse(json) as { layer?: unknown }).layer : undefined
+      if (isLayer(layer)) out.set(s, layer)
+      else missing.push(s)
+    })
+    if (missing.length > 0) {
+      try {
+        const rows = await sql<{ symbol: string; layer: number }[]>`SELECT symbol, layer FROM companies WHERE symbol = ANY(${missing})`
+        for (const r of rows) if (isLayer(r.layer)) out.set(r.symbol, r.layer)
+      } catch (e) {
+        // No companies table yet (storage used without the engine): nothing more is known.
+        if ((e as { code?: string }).code !== "42P01") throw e
+      }
+    }
+    return out
+  }
+
+const DEMOTIONS = new Set(["SymbolDemoted", "SymbolDisqualified"])
+
+/**
+ * Demoted and disqualified symbols as they appear on the lifecycle stream, from entries
+ * added after the feed starts (a full pass at start-up covers anything earlier). Needs a
+ * connection of its own: each call blocks up to `blockMs`.
+ */
+export const demotionFeed = (redis: Redis, prefix: string, blockMs = 5_000) => {
+  const stream = partitionKeys(prefix, 0).lifecycle
+  let last = "$"
+  return async (): Promise<readonly string[]> => {
+    const res = await redis.xread("COUNT", 500, "BLOCK", blockMs, "STREAMS", stream, last)
+    const entries = res?.[0]?.[1] ?? []
+    const symbols = new Set<string>()
+    for (const [id, fields] of entries) {
+      last = id
+      const f: Record<string, string> = {}
+      for (let i = 0; i + 1 < fields.length; i += 2) f[fields[i] as string] = fields[i + 1] as string
+      if (DEMOTIONS.has(f["type"] ?? "") && f["symbol"]) symbols.add(f["symbol"])
+    }
+    return [...symbols]
+  }
+}
+
+/**
+ * The tiering fiber as the engine runs it: scheduled passes plus a pass per batch of
+ * demotions. `feedRedis` must be a connection used for nothing else (it blocks).
+ */
+export const engineTiering = (
+  config: Config, deps: { redis: Redis; feedRedis: Redis; sql: Sql; store: ObjectStore; log: Logger }
+) =>
+  tieringFiber({
+    sql: deps.sql, store: deps.store, log: deps.log,
+    layersOf: symbolLayers(deps.redis, deps.sql, config.redis.prefix),
+    // The feed's blocking read bounds how long shutdown waits for it: keep it as short as ingest's.
+    demotions: demotionFeed(deps.feedRedis, config.redis.prefix, config.ingest.block_ms)
+  }, config)
+
