@@ -7,11 +7,12 @@
  * chunks aligned to the epoch, so a re-plan after a crash asks for the same chunks.
  * Does not fetch, write or read coverage: the worker does, and re-plans after each task.
  */
+import { policyWindows, seriesKey } from "../../config/retention.ts"
 import type { DataType, Interval, RetentionPolicy } from "../../config/schema.ts"
 import type { Layer } from "../domain/layers.ts"
-import { storageKindOf, type StorageKind } from "../domain/rows.ts"
-import { DAY_MS, utcDay } from "../domain/time.ts"
-import { mergeRanges, splitAligned, subtractRanges, type Range } from "./ranges.ts"
+import type { StorageKind } from "../domain/rows.ts"
+import { DAY_MS } from "../domain/time.ts"
+import { mergeRanges, splitAligned, subtractRanges, type Range } from "../domain/ranges.ts"
 
 export type Tier = "hot" | "cold"
 /** Coverage key interval: a bar interval, or "" for news, corporate actions and sentiment. */
@@ -41,55 +42,18 @@ export interface FetchTask {
 /** Days per task by bar interval; `events` for the kinds without bars. */
 export type ChunkDays = Readonly<Record<Interval | "events", number>>
 
-export const coverageKey = (kind: StorageKind, interval: CoverageInterval): string => `${kind}|${interval}`
-
-const BAR_TYPES: readonly DataType[] = ["market_data", "intraday"]
-
-const intervalsOf = (dataType: DataType, intervals: readonly Interval[] | undefined): readonly CoverageInterval[] => {
-  if (!BAR_TYPES.includes(dataType)) return [""]
-  return intervals ?? (dataType === "market_data" ? ["1day"] : [])
-}
-
-const hotDaysOf = (hot: number | Readonly<Partial<Record<Interval, number>>>, interval: CoverageInterval): number => {
-  if (typeof hot === "number") return hot
-  if (interval === "") return Math.max(0, ...Object.values(hot).map(Number))
-  return hot[interval] ?? 0
-}
+export const coverageKey = (kind: StorageKind, interval: CoverageInterval): string => seriesKey(kind, interval)
 
 /**
- * What `layer` owes, per coverage key, for the command's data types and event time.
- * Data types sharing a key (market_data and intraday both hold 5min bars, say) are joined:
- * the widest window and the widest hot part win.
+ * What `layer` owes, per coverage key, for the command's data types and event time
+ * (config/retention.ts: data types sharing a key are joined, the widest window wins).
  */
 export const owedTargets = (
   policy: RetentionPolicy, layer: Layer, dataTypes: readonly DataType[], at: number
-): Target[] => {
-  const end = utcDay(at) + DAY_MS
-  const byKey = new Map<string, Target>()
-  for (const dataType of dataTypes) {
-    const p = policy[`L${layer}`][dataType]
-    if (!p) continue
-    const kind = storageKindOf(dataType)
-    for (const interval of intervalsOf(dataType, p.intervals)) {
-      const hotDays = hotDaysOf(p.hot_days, interval)
-      const days = Math.max(p.cold_days, hotDays)
-      if (days <= 0) continue
-      const key = coverageKey(kind, interval)
-      const prev = byKey.get(key)
-      const from = end - days * DAY_MS
-      const hotFrom = end - hotDays * DAY_MS
-      byKey.set(key, prev
-        ? {
-            kind, interval,
-            dataTypes: [...prev.dataTypes, dataType],
-            window: { from: Math.min(prev.window.from, from), to: end },
-            hotFrom: Math.min(prev.hotFrom, hotFrom)
-          }
-        : { kind, interval, dataTypes: [dataType], window: { from, to: end }, hotFrom })
-    }
-  }
-  return [...byKey.values()]
-}
+): Target[] =>
+  [...policyWindows(policy, layer, dataTypes, at).values()].map((w) => ({
+    kind: w.kind, interval: w.interval, dataTypes: w.dataTypes, window: { from: w.from, to: w.to }, hotFrom: w.hotFrom
+  }))
 
 /** Coverage already held, by `coverageKey`; absent keys hold nothing. */
 export type Coverage = ReadonlyMap<string, readonly Range[]>

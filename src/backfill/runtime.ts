@@ -6,11 +6,12 @@
  * Used by `npm run engine` (when `backfill.enabled`) and alone by `npm run workers`.
  * Does not resolve or start Redis/PostgreSQL: the caller passes their URLs.
  */
-import { Effect, Schedule } from "effect"
+import { Effect } from "effect"
 import type { Config } from "../../config/schema.ts"
 import type { Logger } from "../services/logger.ts"
 import { migrate, scopedPostgres } from "../services/postgres.ts"
 import { scopedRedis } from "../services/redis.ts"
+import { RETRY_STEP } from "../services/retry.ts"
 import { STORAGE_DDL } from "../storage/index.ts"
 import { openObjectStore } from "../storage/object-store.ts"
 import { ensureGroup } from "../../streams/consumer.ts"
@@ -19,8 +20,6 @@ import { PROGRESS_DDL } from "./progress.ts"
 import { openProvider } from "./providers/index.ts"
 import { forgetIdleConsumers, workerLoop, type WorkerDeps } from "./worker.ts"
 
-/** A failed worker step (Redis or PostgreSQL away) is retried: 50 ms doubling, jittered, capped at 5 s. */
-const STEP_RETRY = Schedule.min([Schedule.exponential("50 millis").pipe(Schedule.jittered), Schedule.spaced("5 seconds")])
 
 export interface WorkerUrls {
   readonly redisUrl: string
@@ -36,7 +35,7 @@ export const startWorkers = (config: Config, log: Logger, urls: WorkerUrls, env:
     const sql = yield* scopedPostgres(urls.databaseUrl, config.postgres.schema, Math.min(10, n + 2))
     yield* Effect.tryPromise(() => migrate(sql, config.postgres.schema, BACKFILL_DDL))
     const store = yield* Effect.acquireRelease(Effect.sync(() => openObjectStore(config.storage)), (s) => Effect.promise(() => s.close()))
-    const { provider, limiter } = yield* Effect.acquireRelease(
+    const { provider } = yield* Effect.acquireRelease(
       Effect.sync(() => openProvider(config, urls.redisUrl, env)),
       (p) => Effect.promise(() => p.limiter.close())
     )
@@ -56,7 +55,7 @@ export const startWorkers = (config: Config, log: Logger, urls: WorkerUrls, env:
     for (let i = 0; i < n; i++) {
       const reads = yield* scopedRedis(urls.redisUrl, `strata-backfill-${i}`)
       reads.on("error", quiet)
-      yield* Effect.forkScoped(workerLoop(reads, control, deps, i, STEP_RETRY))
+      yield* Effect.forkScoped(workerLoop(reads, control, deps, i, RETRY_STEP))
     }
     log.info({ workers: n, provider: provider.name, stream: keys.backfill, lake: store.location }, "backfill workers running")
   })

@@ -6,7 +6,7 @@ import { PROGRESS_DDL, progressTotals, recentProgress } from "../backfill/progre
 import { fieldMap } from "../backfill/command.ts"
 import { migrate } from "../services/postgres.ts"
 import type { Redis } from "../services/redis.ts"
-import { GROUPS, ingressKeys, partitionKeys } from "../../streams/keys.ts"
+import { ingressKeys, partitionKeys } from "../../streams/keys.ts"
 import { infrastructureOnly } from "./connect.ts"
 import { configOrExit } from "./shared.ts"
 

@@ -41,7 +41,7 @@ export class Ingest {
   readonly onCommit: ((oldestId: string) => void)[] = []
 
   constructor(
-    private readonly reads: Redis,
+    reads: Redis,
     private readonly writes: Redis,
     config: Config,
     private readonly log: Logger,

@@ -13,6 +13,7 @@ import { infrastructure } from "../services/infrastructure.ts"
 import type { Logger } from "../services/logger.ts"
 import { migrate, scopedPostgres } from "../services/postgres.ts"
 import { scopedRedis } from "../services/redis.ts"
+import { RETRY_STEP } from "../services/retry.ts"
 import { sendJson, startOpsServer, type RouteHandler } from "../http/ops-server.ts"
 import { COMPANIES_DDL } from "./companies-schema.ts"
 import { dashboardHandler } from "../http/dashboard.ts"
@@ -26,8 +27,6 @@ import { STORAGE_DDL } from "../storage/index.ts"
 import { openObjectStore } from "../storage/object-store.ts"
 import { engineTiering } from "./tiering.ts"
 
-/** Retry a failing step with backoff (50 ms doubling, jittered, capped at 5 s), forever. */
-export const RETRY_STEP = Schedule.min([Schedule.exponential("50 millis").pipe(Schedule.jittered), Schedule.spaced("5 seconds")])
 
 export const loopForever = (name: string, once: () => Promise<number>, log: Logger) =>
   Effect.tryPromise({ try: once, catch: (e) => e as Error }).pipe(

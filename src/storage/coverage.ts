@@ -9,7 +9,7 @@
  */
 import type { StorageKind } from "../domain/rows.ts"
 import type { Sql } from "../services/postgres.ts"
-import { intersectRange, mergeRanges, subtractRange, type Range } from "./ranges.ts"
+import { clipRanges, mergeRanges, removeRange, type Range } from "../domain/ranges.ts"
 
 export type Tier = "hot" | "cold"
 
@@ -85,7 +85,7 @@ export const clearCoverage = async (
   sql: Sql, kind: StorageKind, symbol: string, interval: string, range?: Range
 ): Promise<void> => {
   await mutate(sql, kind, symbol, interval, (c) =>
-    range ? { hot: subtractRange(c.hot, range), cold: subtractRange(c.cold, range) } : { hot: [], cold: [] })
+    range ? { hot: removeRange(c.hot, range), cold: removeRange(c.cold, range) } : { hot: [], cold: [] })
 }
 
 /** Move the part of `range` held in tier `from` to tier `to` (tiering moved those rows). */
@@ -94,8 +94,8 @@ export const retierCoverage = async (
 ): Promise<void> => {
   if (from === to) return
   await mutate(sql, kind, symbol, interval, (c) => {
-    const moved = intersectRange(c[from], range)
-    return { [from]: subtractRange(c[from], range), [to]: [...c[to], ...moved] } as unknown as ByTier
+    const moved = clipRanges(c[from], range)
+    return { [from]: removeRange(c[from], range), [to]: [...c[to], ...moved] } as unknown as ByTier
   })
 }
 

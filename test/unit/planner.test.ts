@@ -12,7 +12,7 @@ import type { Layer } from "../../src/domain/layers.ts"
 import {
   coverageKey, effectiveLayer, owedTargets, plan, planMany, type ChunkDays, type Coverage, type FetchTask
 } from "../../src/backfill/planner.ts"
-import { intersectRange, mergeRanges, rangeLength, subtractRanges, type Range } from "../../src/backfill/ranges.ts"
+import { intersectRange, mergeRanges, rangeLength, subtractRanges, type Range } from "../../src/domain/ranges.ts"
 
 const DEFAULTS = loadConfig({ env: {} })
 const T_MIN = Date.UTC(2020, 0, 1)

@@ -7,7 +7,7 @@ import { describe, expect, it } from "vitest"
 import type { StorageKind } from "../../src/domain/rows.ts"
 import { listPrefixes, objectKey, objectSpan, overlappingKeys } from "../../src/storage/layout.ts"
 import { bufferOf, decodeParquet, encodeParquet } from "../../src/storage/parquet.ts"
-import { intersectRange, mergeRanges, subtractRange, type Range } from "../../src/storage/ranges.ts"
+import { clipRanges, mergeRanges, removeRange, type Range } from "../../src/domain/ranges.ts"
 import { sampleActions, sampleBars, sampleNews, sampleSentiment } from "../../src/storage/sample.ts"
 
 const T_MIN = Date.UTC(1990, 0, 1)
@@ -65,8 +65,8 @@ describe("ranges", () => {
     const merged = mergeRanges(rs)
     expect(inside(merged, x)).toBe(inside(rs, x))
     for (let i = 1; i < merged.length; i++) expect(merged[i]!.from > merged[i - 1]!.to).toBe(true)
-    expect(inside(subtractRange(rs, cut), x)).toBe(inside(rs, x) && !inside([cut], x))
-    expect(inside(intersectRange(rs, cut), x)).toBe(inside(rs, x) && inside([cut], x))
+    expect(inside(removeRange(rs, cut), x)).toBe(inside(rs, x) && !inside([cut], x))
+    expect(inside(clipRanges(rs, cut), x)).toBe(inside(rs, x) && inside([cut], x))
   })
 })
 

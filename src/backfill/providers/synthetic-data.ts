@@ -8,7 +8,7 @@
 import type { Interval } from "../../../config/schema.ts"
 import type { Bar, CorporateAction, NewsItem, SentimentPoint } from "../../domain/rows.ts"
 import { DAY_MS } from "../../domain/time.ts"
-import type { Range } from "../ranges.ts"
+import type { Range } from "../../domain/ranges.ts"
 
 const MIN = 60_000
 

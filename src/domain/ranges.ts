@@ -1,6 +1,7 @@
 /**
- * Half-open time ranges [from, to) in UTC milliseconds: merge, subtract, intersect, split
- * at aligned boundaries. Pure; the planner and the tests share them.
+ * Half-open time ranges [from, to) in UTC milliseconds: merge, subtract, intersect, clip,
+ * split at aligned boundaries. Pure; the backfill planner, the coverage ledger and
+ * tiering share them.
  */
 export interface Range {
   readonly from: number
@@ -57,3 +58,11 @@ export const splitAligned = (range: Range, step: number, cuts: readonly number[]
 }
 
 export const rangeLength = (ranges: readonly Range[]): number => ranges.reduce((n, r) => n + (r.to - r.from), 0)
+
+/** Every range of `ranges` minus `cut`, merged. */
+export const removeRange = (ranges: readonly Range[], cut: Range): Range[] =>
+  mergeRanges(ranges.flatMap((r) => subtractRanges(r, [cut])))
+
+/** The parts of `ranges` inside `window`, merged. */
+export const clipRanges = (ranges: readonly Range[], window: Range): Range[] =>
+  mergeRanges(ranges.flatMap((r) => intersectRange(r, window) ?? []))
