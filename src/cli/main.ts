@@ -18,7 +18,7 @@ const program = new Command()
   .showHelpAfterError()
 
 program.command("engine")
-  .description("run the engine (ingest + companies projector) until SIGINT/SIGTERM")
+  .description("run the engine (ingest, companies projector, backfill workers, tiering, HTTP) until SIGINT/SIGTERM")
   .option("-c, --config <file>", "YAML file merged over config/default.yaml (or STRATA_CONFIG)")
   .action((opts) => engineCommand(opts))
 
