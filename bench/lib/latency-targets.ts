@@ -52,9 +52,15 @@ const tailStream = (url: string, stream: string, onSeen: OnSeen) => {
 const idOf = (t: number, seq: number): string => `${t}-${seq + 1}`
 
 const SYMBOLS = 1000
-/** Even events qualify symbol (seq/2 mod SYMBOLS) for L1; odd ones disqualify it again. */
+/**
+ * Event `seq` is for symbol seq mod SYMBOLS; each symbol cycles through ten phases, offset
+ * per symbol so the mix is even over time: phase 0 qualifies it for L1 (one backfill
+ * command), phases 1-8 hold it there (no transition), phase 9 disqualifies it. One event in
+ * ten owes a command, one in five is a transition, like a scanner whose scores mostly hold.
+ */
+const phaseOf = (seq: number): number => (Math.floor(seq / SYMBOLS) + (seq % SYMBOLS)) % 10
 const scoreFields = (t: number, seq: number): string[] => [
-  "symbol", benchSymbol((seq >> 1) % SYMBOLS), "ts", String(t + seq), "liquidity", seq % 2 === 0 ? "0.9" : "0.1"
+  "symbol", benchSymbol(seq % SYMBOLS), "ts", String(t + seq), "liquidity", phaseOf(seq) === 9 ? "0.1" : "0.9"
 ]
 
 export const engineTarget = async (ctx: BenchContext, onSeen: OnSeen): Promise<LatencyTarget> => {
@@ -68,7 +74,7 @@ export const engineTarget = async (ctx: BenchContext, onSeen: OnSeen): Promise<L
   const t = Date.now()
   return {
     name: "engine",
-    emits: (seq) => seq % 2 === 0,
+    emits: (seq) => phaseOf(seq) === 0,
     send: async (events) => {
       const p = ns.redis.pipeline()
       for (const e of events) p.xadd(scores, idOf(t, e.seq), ...scoreFields(t, e.seq))

@@ -14,7 +14,7 @@ import type { Scenario } from "../scenario.ts"
 import { benchNamespace } from "../lib/bench-namespace.ts"
 import { ROOT, startChild } from "../lib/children.ts"
 import { timeProgress } from "../lib/fill.ts"
-import { workload } from "../lib/workload.ts"
+import { benchSymbol, workload } from "../lib/workload.ts"
 
 export const GOAL_SECONDS = 2
 
@@ -33,7 +33,10 @@ export const scenario: Scenario = {
       const actors = new Map<string, LifecycleSnapshot>()
       const initial = machine.lifecycle.initial()
       const ctxB = machine.context((s) => actors.get(s) ?? initial)
-      const batch = [...workload({ events: n * 3, symbols: n, seed: 9, start: Date.UTC(2026, 0, 5, 14, 30), stepMs: 10 })]
+      // Random scores, but every symbol gets three events, so exactly n actors are held.
+      const t0 = Date.UTC(2026, 0, 5, 14, 30)
+      const batch = [...workload({ events: n * 3, symbols: n, seed: 9, start: t0, stepMs: 10 })]
+        .map((e, i) => ({ id: e.id, fields: ["symbol", benchSymbol(i % n), ...e.fields.slice(2)] }))
       for (let i = 0; i < batch.length; i += 5_000) {
         for (const [s, snap] of processBatch(batch.slice(i, i + 5_000), ctxB).snapshots) actors.set(s, snap)
       }
