@@ -28,6 +28,14 @@ const size = opts.size
 const only = opts.only?.split(",").map((s) => s.trim()).filter(Boolean)
 const log = (m: string) => process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${m}\n`)
 
+const files = await loadScenarios()
+const known = files.flatMap((f) => f.scenarios.map((s) => s.name))
+const unknown = only?.filter((name) => !known.includes(name)) ?? []
+if (unknown.length > 0) {
+  process.stderr.write(`--only: no scenario named ${unknown.join(", ")}; known: ${known.join(", ")}\n`)
+  process.exit(2)
+}
+
 const dir = mkdtempSync(join(tmpdir(), "strata-bench-servers-"))
 chmodSync(dir, 0o755)
 const [redis, pg] = await Promise.all([startRedis(join(dir, "redis")), startPostgres(join(dir, "pg"))])
@@ -41,7 +49,7 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) {
   })
 }
 try {
-  for (const { file, scenarios } of await loadScenarios()) {
+  for (const { file, scenarios } of files) {
     for (const s of scenarios) {
       if (only && !only.includes(s.name)) continue
       log(`running ${s.name} (${file}, ${size})`)
