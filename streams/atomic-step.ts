@@ -22,7 +22,7 @@ export interface StepPayload {
 }
 
 type WithApply = Redis & {
-  strataApplyBatch(k1: string, k2: string, k3: string, k4: string, k5: string, k6: string, group: string, payload: string): Promise<number>
+  strataApplyBatch(k1: string, k2: string, k3: string, k4: string, k5: string, k6: string, group: string, payload: string, ...snaps: string[]): Promise<number>
 }
 
 export const defineAtomicStep = (redis: Redis): void => {
@@ -38,8 +38,11 @@ export const applyBatch = (
 ): Promise<number> => {
   defineAtomicStep(redis)
   // cjson turns an empty table into {} rather than []; the script only iterates, so either works.
+  // Snapshots travel as plain arguments after the JSON: they are JSON already, and nesting
+  // them would escape every quote on the way in and decode them again in the script.
+  const { snaps, ...rest } = payload
   return (redis as WithApply).strataApplyBatch(
     ingress.scores, ingress.scoresDead, keys.snapshots, keys.lifecycle, keys.backfill, keys.stats,
-    group, JSON.stringify(payload)
+    group, JSON.stringify(rest), ...snaps
   )
 }

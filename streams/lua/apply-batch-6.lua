@@ -5,9 +5,10 @@
   KEYS[2] scores dead-letter stream      KEYS[5] backfill stream
   KEYS[3] snapshots hash                 KEYS[6] stats hash
   ARGV[1] consumer group name
-  ARGV[2] JSON: { ids = [entry IDs], snaps = [symbol, json, ...],
+  ARGV[2] JSON: { ids = [entry IDs],
                   lifecycle = [[field, value, ...], ...], backfill = [...], dead = [...],
                   stats = [field, increment, ...] }
+  ARGV[3..] the changed snapshots as HSET arguments: symbol, snapshot JSON, ...
 
   Returns the number of entries applied, or 0 when every entry was already acknowledged
   (a batch that was applied before: nothing is written twice).
@@ -35,8 +36,8 @@ local function each_chunk(list, fn)
   for i = 1, #list, CHUNK do fn(unpack(list, i, math.min(i + CHUNK - 1, #list))) end
 end
 
-if #p.snaps > 0 then
-  each_chunk(p.snaps, function(...) redis.call('HSET', KEYS[3], ...) end)
+for i = 3, #ARGV, CHUNK do
+  redis.call('HSET', KEYS[3], unpack(ARGV, i, math.min(i + CHUNK - 1, #ARGV)))
 end
 for _, fields in ipairs(p.lifecycle) do redis.call('XADD', KEYS[4], '*', unpack(fields)) end
 for _, fields in ipairs(p.backfill) do redis.call('XADD', KEYS[5], '*', unpack(fields)) end
