@@ -33,14 +33,17 @@ export const deleteKeys = async (redis: Redis, pattern: string): Promise<void> =
 }
 
 /**
- * What every bench engine runs with: the engine alone (ingest, atomic step, projector);
- * backfill workers (benchmarked on their own) would compete for the same CPU; HTTP on a
- * free port so that engines never collide.
+ * What every bench engine runs with: the engine alone (ingest, atomic step, projector).
+ * Backfill workers and tiering after each demotion have scenarios of their own and would
+ * compete for the same CPU here; HTTP listens on a free port so that engines never collide.
  */
-export const ENGINE_ALONE = { backfill: { enabled: false }, http: { port: 0 } } as const
+export const ENGINE_ALONE = {
+  backfill: { enabled: false }, http: { port: 0 }, storage: { tiering: { on_demotion: false } }
+} as const
 
 export const benchNamespace = async (ctx: BenchContext, label: string, extra: Record<string, unknown> = {}): Promise<BenchNamespace> => {
-  const overrides = mergeConfig(ENGINE_ALONE, extra) as Record<string, unknown>
+  // The scratch folder holds anything the engine writes to disk (the local lake).
+  const overrides = mergeConfig({ ...ENGINE_ALONE, data_dir: ctx.tmpDir }, extra) as Record<string, unknown>
   const id = randomBytes(4).toString("hex")
   const prefix = `bench-${label}-${id}`
   const schema = `bench_${label.replace(/[^a-z0-9]/g, "_")}_${id}`
