@@ -20,7 +20,7 @@ import { recordStream } from "../../src/replay/record.ts"
 import { summarise, type ReplayRun } from "../../src/replay/summary.ts"
 import { workloadArray } from "../../bench/lib/workload.ts"
 import { runEngine, waitUntil } from "../helpers/engine.ts"
-import { testNamespace, type TestNamespace } from "../helpers/namespace.ts"
+import { ENGINE_ONLY, testNamespace, type TestNamespace } from "../helpers/namespace.ts"
 
 const run = promisify(execFile)
 
@@ -44,7 +44,7 @@ describe("replay equals the live engine", () => {
 
   beforeAll(async () => {
     // A short dwell so that demotions happen within the stream's 20 s of event time.
-    ns = await testNamespace({ lifecycle: { min_dwell: "2s" } })
+    ns = await testNamespace({ ...ENGINE_ONLY, lifecycle: { min_dwell: "2s" } })
     dir = mkdtempSync(join(tmpdir(), "strata-replay-"))
     file = join(dir, "scores.ndjson.gz")
     const engine = await runEngine(ns.config)
