@@ -14,7 +14,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { GROUPS, ingressKeys, partitionKeys } from "../../streams/keys.ts"
 import { runEngine, streamFields, waitUntil } from "../helpers/engine.ts"
 import { ENGINE_ONLY, testNamespace, type TestNamespace } from "../helpers/namespace.ts"
-import { prng, scannerStream, xaddAll } from "../helpers/scanner-stream.ts"
+import { prng, workloadArray } from "../../bench/lib/workload.ts"
+import { xaddAll } from "../helpers/scanner-stream.ts"
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url))
 const EVENTS = 20_000
@@ -33,7 +34,7 @@ describe("engine crash safety", () => {
   let crash: TestNamespace
   let ref: TestNamespace
   let crashEnv: NodeJS.ProcessEnv
-  const entries = scannerStream({ events: EVENTS, symbols: SYMBOLS, seed: 7, start: Date.UTC(2026, 0, 5, 14, 30), stepMs: 1_000, lateShare: 0.01, badShare: 0.005 })
+  const entries = workloadArray({ events: EVENTS, symbols: SYMBOLS, seed: 7, start: Date.UTC(2026, 0, 5, 14, 30), stepMs: 1_000, lateShare: 0.01, badShare: 0.005 })
 
   beforeAll(async () => {
     crash = await testNamespace(ENGINE_ONLY)

@@ -6,9 +6,6 @@
  * kept window, nothing in both tiers, nothing lost, nothing duplicated.
  */
 import { spawn, spawnSync } from "node:child_process"
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
-import { tmpdir } from "node:os"
-import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { afterAll, beforeAll, expect, it } from "vitest"
 import { partitionKeys } from "../../streams/keys.ts"
@@ -27,22 +24,18 @@ const ALL = [Number.NEGATIVE_INFINITY, Number.POSITIVE_INFINITY] as const
 const KILLS = 6
 
 let ns: TestNamespace
-let dir: string
 let store: ObjectStore
 let env: NodeJS.ProcessEnv
 
 beforeAll(async () => {
   ns = await testNamespace()
   await migrate(ns.sql, ns.schema, STORAGE_DDL)
-  dir = mkdtempSync(join(tmpdir(), "strata-tier-crash-"))
-  const configFile = join(dir, "strata.yaml")
-  writeFileSync(configFile, `storage:\n  lake: ${join(dir, "lake")}\n`)
-  store = localObjectStore(join(dir, "lake"))
-  env = { ...ns.env, STRATA_CONFIG: configFile, LOG_LEVEL: "silent" }
+  // The namespace's own data folder holds its lake; child processes find it through STRATA_DATA_DIR.
+  store = localObjectStore(ns.config.storage.lake)
+  env = { ...ns.env, LOG_LEVEL: "silent" }
 })
 
 afterAll(async () => {
-  rmSync(dir, { recursive: true, force: true })
   await ns?.cleanup()
 })
 

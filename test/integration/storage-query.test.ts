@@ -3,9 +3,6 @@
  * `GET /api/bars` over HTTP, both answering from hot and cold together.
  */
 import { spawnSync } from "node:child_process"
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
-import { tmpdir } from "node:os"
-import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { afterAll, beforeAll, expect, it } from "vitest"
 import { startApiServer } from "../../src/http/api-bars.ts"
@@ -20,24 +17,20 @@ const daily = sampleBars("AAPL", "1day", T0, 120)
 const HOT_FROM = Date.UTC(2024, 2, 1)
 
 let ns: TestNamespace
-let dir: string
 let store: ObjectStore
 let env: NodeJS.ProcessEnv
 
 beforeAll(async () => {
   ns = await testNamespace()
   await migrate(ns.sql, ns.schema, STORAGE_DDL)
-  dir = mkdtempSync(join(tmpdir(), "strata-query-"))
-  const configFile = join(dir, "strata.yaml")
-  writeFileSync(configFile, `storage:\n  lake: ${join(dir, "lake")}\n`)
-  store = localObjectStore(join(dir, "lake"))
-  env = { ...ns.env, STRATA_CONFIG: configFile, LOG_LEVEL: "silent" }
+  // The namespace's own data folder holds its lake; child processes find it through STRATA_DATA_DIR.
+  store = localObjectStore(ns.config.storage.lake)
+  env = { ...ns.env, LOG_LEVEL: "silent" }
   await writeRows({ sql: ns.sql, store }, "bars", daily, HOT_FROM)
   await writeRows({ sql: ns.sql, store }, "news", sampleNews("AAPL", T0, T0 + 60 * 86_400_000, 5), HOT_FROM)
 })
 
 afterAll(async () => {
-  rmSync(dir, { recursive: true, force: true })
   await ns?.cleanup()
 })
 
