@@ -41,9 +41,26 @@ const idParts = (id: string): [string, string] => {
 /** Write a batch of lifecycle events in one transaction. */
 export const projectBatch = async (sql: Sql, rows: readonly LifecycleRow[]): Promise<void> => {
   if (rows.length === 0) return
-  // Within a batch only the last event of a symbol decides its row; history keeps them all.
-  const last = new Map<string, LifecycleRow>()
-  for (const r of rows) last.set(r.symbol, r)
+  // One companies row per symbol: its last event in the batch decides the row, and each
+  // layer's *_updated is the time of the batch's last event that changed that layer's
+  // qualification. History (layer_transitions) keeps every event.
+  const bySymbol = new Map<string, Record<string, unknown>>()
+  for (const r of rows) {
+    const prev = bySymbol.get(r.symbol)
+    const [idMs, idSeq] = idParts(r.cause)
+    const at = new Date(r.at)
+    const changed = (k: number) => (r.from >= k) !== (r.to >= k)
+    bySymbol.set(r.symbol, {
+      symbol: r.symbol, layer: r.to,
+      layer1_qualified: r.to >= 1, layer2_qualified: r.to >= 2, layer3_qualified: r.to >= 3,
+      liquidity_score: r.scores["liquidity"] ?? null, catalyst_score: r.scores["catalyst"] ?? null, activity_score: r.scores["activity"] ?? null,
+      layer1_updated: changed(1) ? at : prev?.["layer1_updated"] ?? null,
+      layer2_updated: changed(2) ? at : prev?.["layer2_updated"] ?? null,
+      layer3_updated: changed(3) ? at : prev?.["layer3_updated"] ?? null,
+      last_event_type: r.type, last_event_at: at, last_event_ms: r.at, last_event_id: r.cause,
+      last_event_id_ms: idMs, last_event_id_seq: idSeq
+    })
+  }
   await sql.begin(async (tx) => {
     await tx`
       INSERT INTO layer_transitions ${tx(rows.map((r) => ({
@@ -51,47 +68,29 @@ export const projectBatch = async (sql: Sql, rows: readonly LifecycleRow[]): Pro
         at: new Date(r.at), at_ms: r.at, scores: JSON.stringify(r.scores)
       })))}
       ON CONFLICT (symbol, cause) DO NOTHING`
-    const values = [...last.values()].map((r) => {
-      const [idMs, idSeq] = idParts(r.cause)
-      return {
-        symbol: r.symbol, layer: r.to,
-        l1: r.to >= 1, l2: r.to >= 2, l3: r.to >= 3,
-        liquidity: r.scores["liquidity"] ?? null, catalyst: r.scores["catalyst"] ?? null, activity: r.scores["activity"] ?? null,
-        at: new Date(r.at), at_ms: r.at, type: r.type, cause: r.cause, id_ms: idMs, id_seq: idSeq,
-        // A layer's *_updated marks when its qualification last changed.
-        l1_changed: (r.from >= 1) !== (r.to >= 1), l2_changed: (r.from >= 2) !== (r.to >= 2), l3_changed: (r.from >= 3) !== (r.to >= 3)
-      }
-    })
-    for (const v of values) {
-      await tx`
-        INSERT INTO companies AS c (symbol, layer, layer1_qualified, layer2_qualified, layer3_qualified,
-          liquidity_score, catalyst_score, activity_score, layer1_updated, layer2_updated, layer3_updated,
-          last_event_type, last_event_at, last_event_ms, last_event_id, last_event_id_ms, last_event_id_seq, updated_at)
-        VALUES (${v.symbol}, ${v.layer}, ${v.l1}, ${v.l2}, ${v.l3}, ${v.liquidity}, ${v.catalyst}, ${v.activity},
-          ${v.l1_changed ? v.at : null}, ${v.l2_changed ? v.at : null}, ${v.l3_changed ? v.at : null},
-          ${v.type}, ${v.at}, ${v.at_ms}, ${v.cause}, ${v.id_ms}, ${v.id_seq}, now())
-        ON CONFLICT (symbol) DO UPDATE SET
-          layer = excluded.layer,
-          layer1_qualified = excluded.layer1_qualified,
-          layer2_qualified = excluded.layer2_qualified,
-          layer3_qualified = excluded.layer3_qualified,
-          liquidity_score = coalesce(excluded.liquidity_score, c.liquidity_score),
-          catalyst_score = coalesce(excluded.catalyst_score, c.catalyst_score),
-          activity_score = coalesce(excluded.activity_score, c.activity_score),
-          layer1_updated = coalesce(excluded.layer1_updated, c.layer1_updated),
-          layer2_updated = coalesce(excluded.layer2_updated, c.layer2_updated),
-          layer3_updated = coalesce(excluded.layer3_updated, c.layer3_updated),
-          last_event_type = excluded.last_event_type,
-          last_event_at = excluded.last_event_at,
-          last_event_ms = excluded.last_event_ms,
-          last_event_id = excluded.last_event_id,
-          last_event_id_ms = excluded.last_event_id_ms,
-          last_event_id_seq = excluded.last_event_id_seq,
-          updated_at = now()
-        WHERE (c.last_event_ms, c.last_event_id_ms, c.last_event_id_seq)
-            < (excluded.last_event_ms, excluded.last_event_id_ms, excluded.last_event_id_seq)
-           OR c.last_event_ms IS NULL`
-    }
+    await tx`
+      INSERT INTO companies ${tx([...bySymbol.values()])}
+      ON CONFLICT (symbol) DO UPDATE SET
+        layer = excluded.layer,
+        layer1_qualified = excluded.layer1_qualified,
+        layer2_qualified = excluded.layer2_qualified,
+        layer3_qualified = excluded.layer3_qualified,
+        liquidity_score = coalesce(excluded.liquidity_score, companies.liquidity_score),
+        catalyst_score = coalesce(excluded.catalyst_score, companies.catalyst_score),
+        activity_score = coalesce(excluded.activity_score, companies.activity_score),
+        layer1_updated = coalesce(excluded.layer1_updated, companies.layer1_updated),
+        layer2_updated = coalesce(excluded.layer2_updated, companies.layer2_updated),
+        layer3_updated = coalesce(excluded.layer3_updated, companies.layer3_updated),
+        last_event_type = excluded.last_event_type,
+        last_event_at = excluded.last_event_at,
+        last_event_ms = excluded.last_event_ms,
+        last_event_id = excluded.last_event_id,
+        last_event_id_ms = excluded.last_event_id_ms,
+        last_event_id_seq = excluded.last_event_id_seq,
+        updated_at = now()
+      WHERE (companies.last_event_ms, companies.last_event_id_ms, companies.last_event_id_seq)
+          < (excluded.last_event_ms, excluded.last_event_id_ms, excluded.last_event_id_seq)
+         OR companies.last_event_ms IS NULL`
   })
 }
 
