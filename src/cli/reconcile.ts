@@ -6,17 +6,22 @@ import { infrastructureOnly } from "./connect.ts"
 import { reconcile } from "../engine/reconcile.ts"
 import { partitionKeys } from "../../streams/keys.ts"
 import { configOrExit } from "./shared.ts"
+import { PollTimeout, pollUntil } from "../services/poll.ts"
 
 export const reconcileCommand = async (opts: { config?: string; wait?: boolean; timeout: string; json?: boolean }): Promise<void> => {
   const config = configOrExit(opts.config)
   const conn = await infrastructureOnly(config)
   try {
     const keys = partitionKeys(config.redis.prefix, 0)
-    const deadline = performance.now() + Number(opts.timeout) * 1000
     let report = await reconcile(conn.redis, conn.sql, keys)
-    while (opts.wait && (report.projectorBehind > 0 || report.divergent.length > 0) && performance.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 200))
-      report = await reconcile(conn.redis, conn.sql, keys)
+    if (opts.wait) {
+      // Wait for the projector to catch up; on timeout, report what is divergent then.
+      await pollUntil("the projector to catch up", async () => {
+        report = await reconcile(conn.redis, conn.sql, keys)
+        return report.projectorBehind === 0 && report.divergent.length === 0
+      }, Number(opts.timeout) * 1000, 200).catch((e: unknown) => {
+        if (!(e instanceof PollTimeout)) throw e
+      })
     }
     if (opts.json) {
       process.stdout.write(`${JSON.stringify(report)}\n`)

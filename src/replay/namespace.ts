@@ -5,6 +5,7 @@
  * install is untouched. Returns what the engine wrote, read back from its streams.
  * Refuses a namespace that already holds data unless asked to reset it.
  */
+import { pollUntil } from "../services/poll.ts"
 import { Effect, Exit, Scope } from "effect"
 import type { Redis } from "ioredis"
 import type { Config } from "../../config/schema.ts"
@@ -123,18 +124,20 @@ export const namespaceReplay = async (
     const stall = options.stallTimeoutMs ?? 60_000
     let last = -1
     let since = performance.now()
-    for (;;) {
-      const done = await applied(redis, keys.stats)
+    // No overall limit: the run fails only when the engine stops making progress.
+    const conn = redis as Redis
+    await pollUntil("the namespace engine to apply every entry", async () => {
+      const done = await applied(conn, keys.stats)
       options.onProgress?.(done)
-      if (done >= sent && (await projectorBehind(redis, keys.lifecycle)) === 0) break
+      if (done >= sent && (await projectorBehind(conn, keys.lifecycle)) === 0) return true
       if (done !== last) {
         last = done
         since = performance.now()
       } else if (performance.now() - since > stall) {
         throw new NamespaceError(`engine stalled at ${done} of ${sent} entries`)
       }
-      await new Promise((r) => setTimeout(r, 25))
-    }
+      return false
+    }, undefined, 25)
     const stats = await redis.hgetall(keys.stats)
     const layers = await actorLayers(redis, keys.snapshots)
     const finalLayers = new Map<string, Layer>()

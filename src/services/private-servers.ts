@@ -9,6 +9,7 @@ import { execFileSync, spawn, spawnSync } from "node:child_process"
 import { chownSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs"
 import { createServer } from "node:net"
 import { join } from "node:path"
+import { pollUntil } from "./poll.ts"
 
 export class MissingBinaryError extends Error {
   override readonly name = "MissingBinaryError"
@@ -40,15 +41,6 @@ const isAlive = (pid: number): boolean => {
     return true
   } catch {
     return false
-  }
-}
-
-const waitFor = async (what: string, ok: () => boolean | Promise<boolean>, timeoutMs: number): Promise<void> => {
-  const deadline = performance.now() + timeoutMs
-  for (;;) {
-    if (await ok()) return
-    if (performance.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 50))
   }
 }
 
@@ -95,7 +87,7 @@ export const startRedis = async (dir: string, options: { reuse?: boolean } = {})
   child.unref()
   const pid = child.pid
   if (pid === undefined) throw new Error("redis-server did not start")
-  await waitFor(`redis-server on port ${port}`, () => redisPing(port), 15_000)
+  await pollUntil(`redis-server on port ${port}`, () => redisPing(port), 15_000)
   writeFileSync(stateFile, JSON.stringify({ port, pid }))
   return { url: `redis://127.0.0.1:${port}`, port, pid, reused: false, stop: () => stopPid(pid) }
 }
@@ -103,7 +95,7 @@ export const startRedis = async (dir: string, options: { reuse?: boolean } = {})
 const stopPid = async (pid: number): Promise<void> => {
   if (!isAlive(pid)) return
   process.kill(pid, "SIGTERM")
-  await waitFor(`pid ${pid} to exit`, () => !isAlive(pid), 15_000).catch(() => {
+  await pollUntil(`pid ${pid} to exit`, () => !isAlive(pid), 15_000).catch(() => {
     if (isAlive(pid)) process.kill(pid, "SIGKILL")
   })
 }
