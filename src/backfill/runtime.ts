@@ -39,10 +39,7 @@ export const startWorkers = (config: Config, log: Logger, urls: WorkerUrls, env:
       Effect.sync(() => openProvider(config, urls.redisUrl, env)),
       (p) => Effect.promise(() => p.limiter.close())
     )
-    const control = yield* scopedRedis(urls.redisUrl, "strata-backfill-control")
-    // Connection errors surface as failed steps (retried); the events need a listener.
-    const quiet = (e: Error) => log.debug({ err: e.message }, "backfill redis connection error")
-    control.on("error", quiet)
+    const control = yield* scopedRedis(urls.redisUrl, "strata-backfill-control", log)
     const keys = partitionKeys(config.redis.prefix, 0)
     const deps: WorkerDeps = {
       sql, store, redis: control, snapshotsKey: keys.snapshots, provider, policy: config.retention,
@@ -53,8 +50,7 @@ export const startWorkers = (config: Config, log: Logger, urls: WorkerUrls, env:
       await forgetIdleConsumers(control, keys.backfill, Math.max(3_600_000, 10 * config.backfill.claim_idle_ms))
     })
     for (let i = 0; i < n; i++) {
-      const reads = yield* scopedRedis(urls.redisUrl, `strata-backfill-${i}`)
-      reads.on("error", quiet)
+      const reads = yield* scopedRedis(urls.redisUrl, `strata-backfill-${i}`, log)
       yield* Effect.forkScoped(workerLoop(reads, control, deps, i, RETRY_STEP))
     }
     log.info({ workers: n, provider: provider.name, stream: keys.backfill, lake: store.location }, "backfill workers running")

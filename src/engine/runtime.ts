@@ -48,9 +48,9 @@ export interface EngineHandles {
 export const startEngine = (config: Config, log: Logger, routes: Readonly<Record<string, RouteHandler>> = {}) =>
   Effect.gen(function* () {
     const infra = yield* infrastructure(config, log)
-    const reads = yield* scopedRedis(infra.redisUrl, "strata-ingest-reads")
-    const writes = yield* scopedRedis(infra.redisUrl, "strata-ingest-writes")
-    const projectorRedis = yield* scopedRedis(infra.redisUrl, "strata-projector")
+    const reads = yield* scopedRedis(infra.redisUrl, "strata-ingest-reads", log)
+    const writes = yield* scopedRedis(infra.redisUrl, "strata-ingest-writes", log)
+    const projectorRedis = yield* scopedRedis(infra.redisUrl, "strata-projector", log)
     const sql = yield* scopedPostgres(infra.databaseUrl, config.postgres.schema, 6)
     // One migration at a time: concurrent CREATE TABLE IF NOT EXISTS of one table can collide.
     yield* Effect.tryPromise(() => migrate(sql, config.postgres.schema, [...COMPANIES_DDL, ...STORAGE_DDL]))
@@ -62,7 +62,7 @@ export const startEngine = (config: Config, log: Logger, routes: Readonly<Record
     yield* Effect.forkScoped(loopForever("ingest", () => ingest.runOnce(), log))
     yield* Effect.forkScoped(loopForever("projector", () => projector.runOnce(), log))
     if (config.backfill.enabled) yield* startWorkers(config, log, infra)
-    const tieringFeed = yield* scopedRedis(infra.redisUrl, "strata-tiering-feed")
+    const tieringFeed = yield* scopedRedis(infra.redisUrl, "strata-tiering-feed", log)
     yield* engineTiering(config, { redis: writes, feedRedis: tieringFeed, sql, store, log })
     yield* Effect.forkScoped(
       Effect.sync(() => log.info({ ...ingest.stats, actorsCached: ingest.store.size, projected: projector.projected }, "engine stats")).pipe(

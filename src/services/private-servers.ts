@@ -68,7 +68,7 @@ const redisPing = (port: number): boolean =>
  * Start (or reuse, when its pid file names a live one) a private redis-server whose data,
  * with AOF on, lives in `dir`.
  */
-export const startRedis = async (dir: string, options: { reuse?: boolean } = {}): Promise<PrivateServer> => {
+export const startRedis = async (dir: string, options: { reuse?: boolean; port?: number } = {}): Promise<PrivateServer> => {
   const bin = redisServerBinary()
   mkdirSync(dir, { recursive: true })
   const stateFile = join(dir, "server.json")
@@ -78,7 +78,7 @@ export const startRedis = async (dir: string, options: { reuse?: boolean } = {})
       return { url: `redis://127.0.0.1:${prev.port}`, port: prev.port, pid: prev.pid, reused: true, stop: () => stopPid(prev.pid) }
     }
   }
-  const port = await freePort()
+  const port = options.port ?? (await freePort())
   const child = spawn(bin, [
     "--port", String(port), "--bind", "127.0.0.1", "--dir", dir,
     "--appendonly", "yes", "--appendfsync", "everysec", "--save", "",

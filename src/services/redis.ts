@@ -4,6 +4,7 @@
  */
 import { Effect } from "effect"
 import { Redis } from "ioredis"
+import type { Logger } from "./logger.ts"
 
 export { Redis }
 
@@ -17,9 +18,17 @@ export const openRedis = (url: string, name = "strata"): Redis =>
     lazyConnect: false
   })
 
-/** A connection released (QUIT, then disconnect) when its scope closes. */
-export const scopedRedis = (url: string, name: string) =>
+/**
+ * A connection released (QUIT, then disconnect) when its scope closes. Connection errors
+ * (Redis restarting, say) surface as failed commands, which the loops retry; the error
+ * events themselves are only logged at debug level.
+ */
+export const scopedRedis = (url: string, name: string, log?: Logger) =>
   Effect.acquireRelease(
-    Effect.sync(() => openRedis(url, name)),
+    Effect.sync(() => {
+      const r = openRedis(url, name)
+      r.on("error", (e: Error) => log?.debug({ connection: name, err: e.message }, "redis connection error"))
+      return r
+    }),
     (r) => Effect.promise(() => r.quit().then(() => undefined, () => r.disconnect()))
   )
