@@ -3,8 +3,9 @@
  * scope (loops stop, connections close, private servers stop) before the process exits.
  * A second signal exits at once.
  */
-import { Effect, Exit, Fiber } from "effect"
+import { Effect, Exit, Fiber, type Scope } from "effect"
 import type { Logger } from "../services/logger.ts"
+import { MissingBinaryError } from "../services/private-servers.ts"
 
 export const runMain = <A, E>(program: Effect.Effect<A, E>, log: Logger): void => {
   const fiber = Effect.runFork(program)
@@ -28,4 +29,19 @@ export const runMain = <A, E>(program: Effect.Effect<A, E>, log: Logger): void =
     // Let pino flush, then leave even if a library keeps a handle open.
     setTimeout(() => process.exit(), 50).unref()
   })
+}
+
+/**
+ * Run a service until a signal: `start` builds it inside a scope, then the process waits.
+ * A missing server binary is reported as the command that installs it, on stderr.
+ */
+export const runService = <E>(name: string, start: Effect.Effect<unknown, E, Scope.Scope>, log: Logger): void => {
+  const program = Effect.scoped(Effect.andThen(start, Effect.never)).pipe(
+    Effect.tapError((e) => Effect.sync(() => {
+      const err = e as unknown
+      if (err instanceof MissingBinaryError) process.stderr.write(`strata: ${err.message}\n`)
+      else log.error({ err }, `${name} failed`)
+    }))
+  )
+  runMain(program, log)
 }

@@ -2,9 +2,8 @@
 import { Effect } from "effect"
 import { startWorkers } from "../backfill/runtime.ts"
 import { infrastructure } from "../services/infrastructure.ts"
-import { MissingBinaryError } from "../services/private-servers.ts"
 import { cliLogger, configOrExit } from "./shared.ts"
-import { runMain } from "./run-main.ts"
+import { runService } from "./run-main.ts"
 
 export const workersCommand = (opts: { config?: string; workers?: string }): void => {
   const loaded = configOrExit(opts.config)
@@ -15,16 +14,8 @@ export const workersCommand = (opts: { config?: string; workers?: string }): voi
   }
   const config = { ...loaded, backfill: { ...loaded.backfill, workers } }
   const log = cliLogger("strata-workers")
-  const program = Effect.scoped(Effect.gen(function* () {
+  runService("workers", Effect.gen(function* () {
     const infra = yield* infrastructure(config, log)
     yield* startWorkers(config, log, infra)
-    return yield* Effect.never
-  })).pipe(
-    Effect.tapError((e) => Effect.sync(() => {
-      const err = e as unknown
-      if (err instanceof MissingBinaryError) process.stderr.write(`strata: ${err.message}\n`)
-      else log.error({ err }, "workers failed")
-    }))
-  )
-  runMain(program, log)
+  }), log)
 }

@@ -1,6 +1,6 @@
 /**
  * Crash test (DESIGN §5, invariants 1–3): a real engine process is killed with SIGKILL at
- * random instants while a scanner stream of 20,000 events over 500 symbols arrives, and
+ * random instants while a scanner stream of 40,000 events over 1,000 symbols arrives, and
  * restarted each time. Afterwards the snapshots, the lifecycle stream and the backfill
  * stream (entry IDs aside) equal those of an uninterrupted run over the same stream, every
  * entry was applied exactly once, and `strata reconcile` reports zero divergence.
@@ -18,8 +18,8 @@ import { prng, workloadArray } from "../../bench/lib/workload.ts"
 import { xaddAll } from "../helpers/scanner-stream.ts"
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url))
-const EVENTS = 20_000
-const SYMBOLS = 500
+const EVENTS = 40_000
+const SYMBOLS = 1_000
 const KILLS = 12
 
 const startEngineProcess = (env: NodeJS.ProcessEnv): ChildProcess =>
@@ -76,7 +76,7 @@ describe("engine crash safety", () => {
       await xaddAll(crash.redis, scores, entries.slice(from, from + segment), 250)
       if (from + segment >= EVENTS) break
       await waitUntil("the engine to make progress", async () => (await progress()) > before, 60_000)
-      await new Promise((r) => setTimeout(r, Math.floor(rand() * 120)))
+      await new Promise((r) => setTimeout(r, Math.floor(rand() * 40)))
       child.kill("SIGKILL")
       await exited(child)
       kills++
