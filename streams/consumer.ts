@@ -37,9 +37,17 @@ export const readGroup = async (
 /**
  * A reader that drains its consumer's pending entries before reading new ones; after any
  * failure the caller calls `rewind()` and the pending entries are read again.
+ *
+ * A connection that drops while a read is in flight is the subtle case: Redis may have
+ * delivered entries (moved them into the pending list) in a reply that was lost, and
+ * ioredis re-sends the read after reconnecting, which then returns the entries *after*
+ * them. So a read that spans a reconnect is discarded and the reader rewinds: the pending
+ * list gives back every delivered entry, in ID order.
  */
 export class GroupReader {
   private cursor = "0"
+  private connectionEpoch = 0
+
   constructor(
     private readonly redis: Redis,
     readonly stream: string,
@@ -47,9 +55,23 @@ export class GroupReader {
     readonly consumer: string,
     private readonly count: number,
     private readonly blockMs: number
-  ) {}
+  ) {
+    redis.on("close", () => {
+      this.connectionEpoch++
+    })
+  }
 
   async next(): Promise<Entry[]> {
+    const epoch = this.connectionEpoch
+    const entries = await this.read()
+    if (this.connectionEpoch !== epoch) {
+      this.rewind()
+      return []
+    }
+    return entries
+  }
+
+  private async read(): Promise<Entry[]> {
     if (this.cursor !== ">") {
       const pending = await readGroup(this.redis, this.stream, this.group, this.consumer, this.count, 0, this.cursor)
       const last = pending.at(-1)

@@ -18,8 +18,8 @@ import { runEngine, streamFields, waitUntil } from "../helpers/engine.ts"
 import { ENGINE_ONLY, testNamespace, type TestNamespace } from "../helpers/namespace.ts"
 import { xaddAll } from "../helpers/scanner-stream.ts"
 
-const EVENTS = 8_000
-const FIRST = 6_000
+const EVENTS = 12_000
+const OUTAGES = 4
 
 describe("Redis outage", () => {
   const dir = mkdtempSync(join(tmpdir(), "strata-outage-"))
@@ -32,7 +32,7 @@ describe("Redis outage", () => {
     rmSync(dir, { recursive: true, force: true })
   })
 
-  it("keeps the engine running through a Redis restart, applying every entry once", async () => {
+  it(`keeps the engine running through ${OUTAGES} Redis restarts, applying every entry once`, async () => {
     redis = await startRedis(join(dir, "redis"))
     ns = await testNamespace(ENGINE_ONLY)
     const port = redis.port
@@ -45,16 +45,20 @@ describe("Redis outage", () => {
     const scores = ingressKeys("outage").scores
     const progress = async () => Number((await producer.hget(keys.stats, "entries")) ?? 0)
 
-    await xaddAll(producer, scores, entries.slice(0, FIRST))
-    await waitUntil("some progress", async () => (await progress()) > 0)
-    // Stop Redis while the engine is busy, then bring it back on the same port and data.
-    const beforeStop = await progress()
-    await redis.stop()
-    // Reported, not asserted: how much of the first part was still to do when Redis went away.
-    console.info(`redis outage: ${beforeStop} of ${FIRST} entries applied when Redis stopped`)
-    await new Promise((r) => setTimeout(r, 500))
-    redis = await startRedis(join(dir, "redis"), { port })
-    await xaddAll(producer, scores, entries.slice(FIRST))
+    // Several outages, each while the engine is busy with a fresh segment: Redis is stopped
+    // and brought back on the same port with the same data (AOF).
+    const segment = Math.ceil(EVENTS / (OUTAGES + 1))
+    for (let i = 0; i < OUTAGES; i++) {
+      const before = await progress()
+      await xaddAll(producer, scores, entries.slice(i * segment, (i + 1) * segment))
+      await waitUntil("some progress", async () => (await progress()) > before)
+      const atStop = await progress()
+      await redis.stop()
+      // Reported, not asserted: how much was still to do when Redis went away.
+      console.info(`redis outage ${i + 1}: ${atStop} of ${(i + 1) * segment} entries applied when Redis stopped`)
+      redis = await startRedis(join(dir, "redis"), { port })
+    }
+    await xaddAll(producer, scores, entries.slice(OUTAGES * segment))
     await waitUntil("every entry applied", async () => (await progress()) >= EVENTS, 120_000)
     await waitUntil("the projector caught up", async () => {
       const groups = (await producer.xinfo("GROUPS", keys.lifecycle)) as unknown[][]

@@ -1,0 +1,53 @@
+/**
+ * GroupReader across a dropped connection: when the connection closes while a read is in
+ * flight, entries Redis had already delivered (into the pending list) in a reply that was
+ * lost must not be skipped. The read is discarded and the pending entries come back in
+ * ID order, the lost delivery first.
+ */
+import { afterEach, beforeEach, describe, expect, it } from "vitest"
+import { GroupReader, ensureGroup } from "../../streams/consumer.ts"
+import { openRedis, type Redis } from "../../src/services/redis.ts"
+import { waitUntil } from "../helpers/engine.ts"
+import { testNamespace, type TestNamespace } from "../helpers/namespace.ts"
+
+describe("GroupReader", () => {
+  let ns: TestNamespace
+  let conn: Redis
+  beforeEach(async () => {
+    ns = await testNamespace()
+    conn = openRedis(ns.redisUrl, "group-reader-under-test")
+    conn.on("error", () => {})
+  })
+  afterEach(async () => {
+    conn.disconnect()
+    await ns.cleanup()
+  })
+
+  it("re-reads pending entries in order after a connection drops mid-read", async () => {
+    const stream = `${ns.prefix}:s`
+    await ensureGroup(ns.redis, stream, "g")
+    const reader = new GroupReader(conn, stream, "g", "c", 10, 1_000)
+    // Get the reader to the point of reading new entries.
+    const e0 = await ns.redis.xadd(stream, "*", "n", "0")
+    expect((await reader.next()).map((e) => e.id)).toEqual([e0])
+    await ns.redis.xack(stream, "g", e0 as string)
+
+    // A delivery to this consumer whose reply never reached it: e1 sits in its pending list.
+    const e1 = await ns.redis.xadd(stream, "*", "n", "1")
+    await ns.redis.xreadgroup("GROUP", "g", "c", "COUNT", 1, "STREAMS", stream, ">")
+
+    // The reader blocks on new entries; its connection is killed mid-read.
+    const id = await conn.client("ID")
+    const inFlight = reader.next()
+    await new Promise((r) => setTimeout(r, 100))
+    await ns.redis.client("KILL", "ID", String(id))
+    await waitUntil("the reader's connection back", async () => conn.status === "ready" && (await conn.client("ID")) !== id)
+    // ioredis re-sends the blocked read, which now returns e2, the entry after the lost one.
+    const e2 = await ns.redis.xadd(stream, "*", "n", "2")
+
+    // Everything the reader hands out from here on: e1 (the lost delivery) must come, and before e2.
+    const seen = (await inFlight).map((e) => e.id)
+    for (let i = 0; i < 5 && !seen.includes(e2 as string); i++) seen.push(...(await reader.next()).map((e) => e.id))
+    expect(seen).toEqual([e1, e2])
+  })
+})
