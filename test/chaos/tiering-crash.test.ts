@@ -12,10 +12,9 @@ import { partitionKeys } from "../../streams/keys.ts"
 import type { Bar } from "../../src/domain/rows.ts"
 import { naturalKey } from "../../src/domain/rows.ts"
 import { DAY_MS, utcDay } from "../../src/domain/time.ts"
-import { migrate } from "../../src/services/postgres.ts"
 import { STORAGE_DDL, localObjectStore, readCold, readHot, writeHot, writeRows, type ObjectStore } from "../../src/storage/index.ts"
 import { sampleBars } from "../../src/storage/sample.ts"
-import { testNamespace, type TestNamespace } from "../helpers/namespace.ts"
+import { testNamespaceWith, type TestNamespace } from "../helpers/namespace.ts"
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url))
 const AT = Date.UTC(2024, 5, 15, 12)
@@ -28,8 +27,7 @@ let store: ObjectStore
 let env: NodeJS.ProcessEnv
 
 beforeAll(async () => {
-  ns = await testNamespace()
-  await migrate(ns.sql, ns.schema, STORAGE_DDL)
+  ns = await testNamespaceWith(STORAGE_DDL)
   // The namespace's own data folder holds its lake; child processes find it through STRATA_DATA_DIR.
   store = localObjectStore(ns.config.storage.lake)
   env = { ...ns.env, LOG_LEVEL: "silent" }

@@ -9,7 +9,7 @@ import { join } from "node:path"
 import { inject } from "vitest"
 import { loadConfig } from "../../config/load.ts"
 import type { Config } from "../../config/schema.ts"
-import { openPostgres, type Sql } from "../../src/services/postgres.ts"
+import { migrate, openPostgres, type Sql } from "../../src/services/postgres.ts"
 import { openRedis, type Redis } from "../../src/services/redis.ts"
 
 export interface TestNamespace {
@@ -62,4 +62,11 @@ export const testNamespace = async (overrides: Record<string, unknown> = {}): Pr
       rmSync(dataDir, { recursive: true, force: true })
     }
   }
+}
+
+/** A namespace whose schema already holds the given tables (idempotent DDL lists). */
+export const testNamespaceWith = async (ddl: readonly string[], overrides: Record<string, unknown> = {}): Promise<TestNamespace> => {
+  const ns = await testNamespace(overrides)
+  await migrate(ns.sql, ns.schema, ddl)
+  return ns
 }

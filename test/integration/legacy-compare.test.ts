@@ -2,14 +2,12 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest"
 import { COMPANIES_DDL } from "../../src/engine/companies-schema.ts"
 import { compareLegacy } from "../../src/engine/legacy-compare.ts"
-import { migrate } from "../../src/services/postgres.ts"
-import { testNamespace, type TestNamespace } from "../helpers/namespace.ts"
+import { testNamespaceWith, type TestNamespace } from "../helpers/namespace.ts"
 
 describe("migrate compare", () => {
   let ns: TestNamespace
   beforeEach(async () => {
-    ns = await testNamespace()
-    await migrate(ns.sql, ns.schema, COMPANIES_DDL)
+    ns = await testNamespaceWith(COMPANIES_DDL)
   })
   afterEach(async () => ns.cleanup())
 

@@ -6,8 +6,7 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest"
 import { COMPANIES_DDL } from "../../src/engine/companies-schema.ts"
 import { projectBatch, type LifecycleRow } from "../../src/engine/projector.ts"
-import { migrate } from "../../src/services/postgres.ts"
-import { testNamespace, type TestNamespace } from "../helpers/namespace.ts"
+import { testNamespaceWith, type TestNamespace } from "../helpers/namespace.ts"
 
 const T = Date.UTC(2026, 0, 5, 14, 30)
 const row = (symbol: string, from: number, to: number, at: number, seq: number, liquidity = 0.9): LifecycleRow => ({
@@ -18,8 +17,7 @@ const row = (symbol: string, from: number, to: number, at: number, seq: number, 
 describe("companies projector", () => {
   let ns: TestNamespace
   beforeEach(async () => {
-    ns = await testNamespace()
-    await migrate(ns.sql, ns.schema, COMPANIES_DDL)
+    ns = await testNamespaceWith(COMPANIES_DDL)
   })
   afterEach(async () => ns.cleanup())
 

@@ -6,10 +6,9 @@ import { spawnSync } from "node:child_process"
 import { fileURLToPath } from "node:url"
 import { afterAll, beforeAll, expect, it } from "vitest"
 import { startApiServer } from "../../src/http/api-bars.ts"
-import { migrate } from "../../src/services/postgres.ts"
 import { STORAGE_DDL, localObjectStore, writeRows, type ObjectStore } from "../../src/storage/index.ts"
 import { sampleBars, sampleNews } from "../../src/storage/sample.ts"
-import { testNamespace, type TestNamespace } from "../helpers/namespace.ts"
+import { testNamespaceWith, type TestNamespace } from "../helpers/namespace.ts"
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url))
 const T0 = Date.UTC(2024, 0, 1)
@@ -21,8 +20,7 @@ let store: ObjectStore
 let env: NodeJS.ProcessEnv
 
 beforeAll(async () => {
-  ns = await testNamespace()
-  await migrate(ns.sql, ns.schema, STORAGE_DDL)
+  ns = await testNamespaceWith(STORAGE_DDL)
   // The namespace's own data folder holds its lake; child processes find it through STRATA_DATA_DIR.
   store = localObjectStore(ns.config.storage.lake)
   env = { ...ns.env, LOG_LEVEL: "silent" }

@@ -5,39 +5,31 @@
  * computed over all the data held in one place. And: cold reads open only overlapping
  * objects, always with explicit byte ranges.
  */
-import { mkdtempSync, rmSync } from "node:fs"
-import { tmpdir } from "node:os"
-import { join } from "node:path"
 import { fc, test } from "@fast-check/vitest"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import type { Bar } from "../../src/domain/rows.ts"
 import { DAY_MS } from "../../src/domain/time.ts"
-import { migrate } from "../../src/services/postgres.ts"
 import { STORAGE_DDL, localObjectStore, writeCold, writeHot, writeRows, type ObjectStore } from "../../src/storage/index.ts"
 import { objectSpan } from "../../src/storage/layout.ts"
 import { bars, corporateActions, news } from "../../src/storage/read-router.ts"
 import { INTERVAL_MS, sampleActions, sampleBars, sampleNews } from "../../src/storage/sample.ts"
 import { startS3, type TestS3 } from "../helpers/s3.ts"
-import { testNamespace, type TestNamespace } from "../helpers/namespace.ts"
+import { testNamespaceWith, type TestNamespace } from "../helpers/namespace.ts"
 
 const T0 = Date.UTC(2023, 11, 20)
 
 let ns: TestNamespace
-let dir: string
 let local: ObjectStore
 let s3: TestS3
 
 beforeAll(async () => {
-  ns = await testNamespace()
-  await migrate(ns.sql, ns.schema, STORAGE_DDL)
-  dir = mkdtempSync(join(tmpdir(), "strata-lake-"))
-  local = localObjectStore(dir)
+  ns = await testNamespaceWith(STORAGE_DDL)
+  local = localObjectStore(ns.config.storage.lake)
   s3 = await startS3()
 })
 
 afterAll(async () => {
   await s3?.stop()
-  rmSync(dir, { recursive: true, force: true })
   await ns?.cleanup()
 })
 

@@ -3,37 +3,29 @@
  * symbol as soon as a SymbolDemoted event for it appears on the lifecycle stream (real
  * Redis and PostgreSQL, local lake).
  */
-import { mkdtempSync, rmSync } from "node:fs"
-import { tmpdir } from "node:os"
-import { join } from "node:path"
 import { Effect, Exit, Scope } from "effect"
 import { afterAll, beforeAll, expect, it } from "vitest"
 import { partitionKeys } from "../../streams/keys.ts"
 import { demotionFeed, symbolLayers } from "../../src/engine/tiering.ts"
 import { DAY_MS, utcDay } from "../../src/domain/time.ts"
-import { migrate } from "../../src/services/postgres.ts"
 import { openRedis } from "../../src/services/redis.ts"
 import { STORAGE_DDL, countHot, localObjectStore, readCold, writeHot, type ObjectStore } from "../../src/storage/index.ts"
 import { sampleBars } from "../../src/storage/sample.ts"
 import { tieringFiber } from "../../src/storage/tiering.ts"
-import { testNamespace, type TestNamespace } from "../helpers/namespace.ts"
+import { testNamespaceWith, type TestNamespace } from "../helpers/namespace.ts"
 
 const NOW = Date.UTC(2024, 5, 15, 12)
 const END = utcDay(NOW) + DAY_MS
 
 let ns: TestNamespace
-let dir: string
 let store: ObjectStore
 
 beforeAll(async () => {
-  ns = await testNamespace()
-  await migrate(ns.sql, ns.schema, STORAGE_DDL)
-  dir = mkdtempSync(join(tmpdir(), "strata-lake-"))
-  store = localObjectStore(dir)
+  ns = await testNamespaceWith(STORAGE_DDL)
+  store = localObjectStore(ns.config.storage.lake)
 })
 
 afterAll(async () => {
-  rmSync(dir, { recursive: true, force: true })
   await ns?.cleanup()
 })
 

@@ -14,14 +14,13 @@ import { partitionKeys } from "../../streams/keys.ts"
 import { symbolLayers } from "../../src/engine/tiering.ts"
 import type { Bar } from "../../src/domain/rows.ts"
 import { DAY_MS, utcDay } from "../../src/domain/time.ts"
-import { migrate } from "../../src/services/postgres.ts"
 import {
   STORAGE_DDL, coverageByTier, localObjectStore, readCold, readHot, recordCoverage, writeHot, writeRows, type ObjectStore
 } from "../../src/storage/index.ts"
 import { sampleBars, sampleSentiment } from "../../src/storage/sample.ts"
 import { runTiering, type TieringDeps } from "../../src/storage/tiering.ts"
 import { startS3, type TestS3 } from "../helpers/s3.ts"
-import { testNamespace, type TestNamespace } from "../helpers/namespace.ts"
+import { testNamespaceWith, type TestNamespace } from "../helpers/namespace.ts"
 
 const NOW = Date.UTC(2024, 5, 15, 12)
 const END = utcDay(NOW) + DAY_MS
@@ -35,8 +34,7 @@ describe.each(["local", "s3"] as const)("tiering with the lake on %s", (where) =
   let deps: TieringDeps
 
   beforeAll(async () => {
-    ns = await testNamespace()
-    await migrate(ns.sql, ns.schema, STORAGE_DDL)
+    ns = await testNamespaceWith(STORAGE_DDL)
     dir = mkdtempSync(join(tmpdir(), "strata-lake-"))
     if (where === "s3") {
       s3 = await startS3()

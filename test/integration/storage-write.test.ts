@@ -3,9 +3,6 @@
  * cold Parquet objects in a local folder and in s3rver (same objects, re-runs add
  * nothing), the coverage ledger, and routing by the hot window.
  */
-import { mkdtempSync, rmSync } from "node:fs"
-import { tmpdir } from "node:os"
-import { join } from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { naturalKey } from "../../src/domain/rows.ts"
 import type { RowsOf, StorageKind } from "../../src/domain/rows.ts"
@@ -16,7 +13,7 @@ import {
 } from "../../src/storage/index.ts"
 import { sampleActions, sampleBars, sampleNews, sampleSentiment } from "../../src/storage/sample.ts"
 import { startS3, type TestS3 } from "../helpers/s3.ts"
-import { testNamespace, type TestNamespace } from "../helpers/namespace.ts"
+import { testNamespaceWith, type TestNamespace } from "../helpers/namespace.ts"
 
 const DAY = 86_400_000
 const T0 = Date.UTC(2024, 0, 1)
@@ -29,21 +26,17 @@ const sortByKey = <K extends StorageKind>(kind: K, rows: readonly RowsOf[K][]) =
 
 let ns: TestNamespace
 let s3: TestS3
-let dir: string
 let local: ObjectStore
 
 beforeAll(async () => {
-  ns = await testNamespace()
-  await migrate(ns.sql, ns.schema, STORAGE_DDL)
+  ns = await testNamespaceWith(STORAGE_DDL)
   await migrate(ns.sql, ns.schema, STORAGE_DDL) // idempotent
   s3 = await startS3()
-  dir = mkdtempSync(join(tmpdir(), "strata-lake-"))
-  local = localObjectStore(dir)
+  local = localObjectStore(ns.config.storage.lake)
 })
 
 afterAll(async () => {
   await s3?.stop()
-  rmSync(dir, { recursive: true, force: true })
   await ns?.cleanup()
 })
 
