@@ -63,41 +63,16 @@ const scoreFields = (t: number, seq: number): string[] => [
   "symbol", benchSymbol(seq % SYMBOLS), "ts", String(t + seq), "liquidity", phaseOf(seq) === 9 ? "0.1" : "0.9"
 ]
 
-export const engineTarget = async (ctx: BenchContext, onSeen: OnSeen): Promise<LatencyTarget> => {
-  const ns: BenchNamespace = await benchNamespace(ctx, "lat-engine", {
-    lifecycle: { confirmations: 1, min_dwell: "0s" }
-  })
-  const child: Child = startChild(join(ROOT, "src/cli/main.ts"), ["engine"], ns.env, join(ctx.tmpDir, `${ns.prefix}.log`))
-  await child.ready(/engine running/)
-  const scores = ingressKeys(ns.prefix).scores
-  const stopTail = tailStream(ctx.redisUrl, partitionKeys(ns.prefix, 0).backfill, onSeen)
-  const t = Date.now()
-  return {
-    name: "engine",
-    emits: (seq) => phaseOf(seq) === 0,
-    send: async (events) => {
-      const p = ns.redis.pipeline()
-      for (const e of events) p.xadd(scores, idOf(t, e.seq), ...scoreFields(t, e.seq))
-      await p.exec()
-    },
-    stop: async () => {
-      await stopTail()
-      await child.stop()
-      await ns.cleanup()
-    }
-  }
-}
-
-export const rawTarget = async (ctx: BenchContext, onSeen: OnSeen): Promise<LatencyTarget> => {
-  const ns = await benchNamespace(ctx, "lat-raw")
-  const input = `${ns.prefix}:in`, output = `${ns.prefix}:out`
-  const child = startChild(join(ROOT, "bench/lib/relay-raw.ts"), [ctx.redisUrl, input, output], process.env, join(ctx.tmpDir, `${ns.prefix}.log`))
-  await child.ready(/ready/)
+/** A target fed by XADD to `input` (explicit IDs) whose outputs are tailed on `output`. */
+const streamTarget = (
+  ctx: BenchContext, name: string, ns: BenchNamespace, child: Child, input: string, output: string,
+  emits: (seq: number) => boolean, onSeen: OnSeen
+): LatencyTarget => {
   const stopTail = tailStream(ctx.redisUrl, output, onSeen)
   const t = Date.now()
   return {
-    name: "raw two-hop",
-    emits: () => true,
+    name,
+    emits,
     send: async (events) => {
       const p = ns.redis.pipeline()
       for (const e of events) p.xadd(input, idOf(t, e.seq), ...scoreFields(t, e.seq))
@@ -109,6 +84,23 @@ export const rawTarget = async (ctx: BenchContext, onSeen: OnSeen): Promise<Late
       await ns.cleanup()
     }
   }
+}
+
+export const engineTarget = async (ctx: BenchContext, onSeen: OnSeen): Promise<LatencyTarget> => {
+  const ns: BenchNamespace = await benchNamespace(ctx, "lat-engine", {
+    lifecycle: { confirmations: 1, min_dwell: "0s" }
+  })
+  const child: Child = startChild(join(ROOT, "src/cli/main.ts"), ["engine"], ns.env, join(ctx.tmpDir, `${ns.prefix}.log`))
+  await child.ready(/engine running/)
+  return streamTarget(ctx, "engine", ns, child, ingressKeys(ns.prefix).scores, partitionKeys(ns.prefix, 0).backfill, (seq) => phaseOf(seq) === 0, onSeen)
+}
+
+export const rawTarget = async (ctx: BenchContext, onSeen: OnSeen): Promise<LatencyTarget> => {
+  const ns = await benchNamespace(ctx, "lat-raw")
+  const input = `${ns.prefix}:in`, output = `${ns.prefix}:out`
+  const child = startChild(join(ROOT, "bench/lib/relay-raw.ts"), [ctx.redisUrl, input, output], process.env, join(ctx.tmpDir, `${ns.prefix}.log`))
+  await child.ready(/ready/)
+  return streamTarget(ctx, "raw two-hop", ns, child, input, output, () => true, onSeen)
 }
 
 export const bullmqTarget = async (ctx: BenchContext, onSeen: OnSeen): Promise<LatencyTarget> => {
