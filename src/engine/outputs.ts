@@ -3,6 +3,7 @@
  * flat field/value lists in a fixed order (the public stream contract, DESIGN §4), so the
  * same input always gives byte-identical entries. Pure.
  */
+import { policyWindows } from "../../config/retention.ts"
 import { DATA_TYPES, type DataType, type RetentionPolicy } from "../../config/schema.ts"
 import { lifecycleEventType, type Layer } from "../domain/layers.ts"
 
@@ -31,15 +32,22 @@ export const lifecycleFields = (t: Transition, scoreNames: readonly string[]): s
   return fields
 }
 
-/** Data types a layer's policy owes any history, in the canonical order. */
+// Read once per policy and layer: a transition up is on the ingest path.
+const owedCache = new WeakMap<RetentionPolicy, Map<Layer, DataType[]>>()
+
+/**
+ * Data types a layer's policy owes any history, in the canonical order: those with at
+ * least one window when the policy is read through config/retention.ts.
+ */
 export const owedDataTypes = (policy: RetentionPolicy, layer: Layer): DataType[] => {
-  const byType = policy[`L${layer}`]
-  return DATA_TYPES.filter((dt) => {
-    const p = byType[dt]
-    if (!p) return false
-    const hot = typeof p.hot_days === "number" ? p.hot_days : Math.max(0, ...Object.values(p.hot_days).map(Number))
-    return hot > 0 || p.cold_days > 0
-  })
+  let byLayer = owedCache.get(policy)
+  if (!byLayer) owedCache.set(policy, (byLayer = new Map()))
+  let owed = byLayer.get(layer)
+  if (!owed) {
+    owed = DATA_TYPES.filter((dt) => policyWindows(policy, layer, [dt], 0).size > 0)
+    byLayer.set(layer, owed)
+  }
+  return owed
 }
 
 /**
