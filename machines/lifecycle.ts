@@ -87,6 +87,20 @@ export interface PersistedActor {
   readonly context: LifecycleContext
 }
 
+/**
+ * The layer recorded in a persisted actor (the snapshots hash's JSON), for readers that
+ * need only that; undefined when the text is not a persisted actor.
+ */
+export const persistedLayer = (json: string | null | undefined): Layer | undefined => {
+  if (!json) return undefined
+  try {
+    const layer = (JSON.parse(json) as { layer?: unknown }).layer
+    return layer === 0 || layer === 1 || layer === 2 || layer === 3 ? layer : undefined
+  } catch {
+    return undefined
+  }
+}
+
 export interface StepResult {
   readonly snapshot: LifecycleSnapshot
   readonly from: Layer

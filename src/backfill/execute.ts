@@ -8,6 +8,7 @@
  * Retryable follows a capped, jittered exponential schedule; Terminal is not retried.
  * Does not read the stream, acknowledge or dead-letter: worker.ts does.
  */
+import { persistedLayer } from "../../machines/lifecycle.ts"
 import { Duration, Effect, Schedule } from "effect"
 import type { BackfillConfig, RetentionPolicy } from "../../config/schema.ts"
 import type { Layer } from "../domain/layers.ts"
@@ -40,10 +41,7 @@ const attempt = <A>(what: () => Promise<A>): Effect.Effect<A, FetchError> =>
 /** The symbol's layer now, from its persisted actor; undefined when it has none. */
 export const currentLayer = (redis: Redis, snapshotsKey: string, symbol: string): Effect.Effect<Layer | undefined, FetchError> =>
   attempt(async () => {
-    const json = await redis.hget(snapshotsKey, symbol)
-    if (!json) return undefined
-    const layer = (JSON.parse(json) as { layer?: unknown }).layer
-    return typeof layer === "number" && layer >= 0 && layer <= 3 ? (layer as Layer) : undefined
+    return persistedLayer(await redis.hget(snapshotsKey, symbol))
   })
 
 const coverageFor = (sql: Sql, symbol: string, keys: readonly { kind: StorageKind; interval: string }[]): Effect.Effect<Coverage, FetchError> =>

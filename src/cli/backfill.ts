@@ -5,6 +5,7 @@
  * `layer1` (`layer2`, `layer3`) means every symbol the companies table marks qualified.
  * Does not fetch anything itself: the workers (`npm run engine` or `npm run workers`) do.
  */
+import { persistedLayer } from "../../machines/lifecycle.ts"
 import { randomBytes } from "node:crypto"
 import cliProgress from "cli-progress"
 import { Effect, Schedule } from "effect"
@@ -54,8 +55,7 @@ const resolveSymbols = async (spec: string, layerOpt: Layer | undefined, sql: Sq
   if (symbols.length === 0) fail("--symbols names no symbol")
   const snapshots = await redis.hmget(partitionKeys(config.redis.prefix, 0).snapshots, ...symbols)
   return symbols.map((symbol, i) => {
-    const json = snapshots[i]
-    const current = json ? Number((JSON.parse(json) as { layer?: number }).layer ?? 0) : 0
+    const current = persistedLayer(snapshots[i]) ?? 0
     return { symbol, layer: layerOpt ?? (Math.max(1, current) as Layer) }
   })
 }

@@ -9,7 +9,7 @@ import type { Sql } from "../services/postgres.ts"
 import type { PartitionKeys } from "../../streams/keys.ts"
 import { groupBacklog } from "../../streams/consumer.ts"
 import { GROUPS } from "../../streams/keys.ts"
-import { parsePersisted } from "./batch.ts"
+import { persistedLayer } from "../../machines/lifecycle.ts"
 
 export interface Divergence {
   readonly symbol: string
@@ -30,7 +30,7 @@ export const actorLayers = async (redis: Redis, snapshotsKey: string): Promise<M
   let cursor = "0"
   do {
     const [next, flat] = await redis.hscan(snapshotsKey, cursor, "COUNT", 2000)
-    for (let i = 0; i + 1 < flat.length; i += 2) layers.set(flat[i] as string, parsePersisted(flat[i + 1] as string).layer)
+    for (let i = 0; i + 1 < flat.length; i += 2) layers.set(flat[i] as string, persistedLayer(flat[i + 1]) ?? 0)
     cursor = next
   } while (cursor !== "0")
   return layers

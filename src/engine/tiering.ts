@@ -12,6 +12,7 @@ import type { Logger } from "../services/logger.ts"
 import type { Sql } from "../services/postgres.ts"
 import type { ObjectStore } from "../storage/object-store.ts"
 import { tieringFiber } from "../storage/tiering.ts"
+import { persistedLayer } from "../../machines/lifecycle.ts"
 
 const isLayer = (n: unknown): n is Layer => n === 0 || n === 1 || n === 2 || n === 3
 
@@ -26,9 +27,8 @@ export const symbolLayers = (redis: Redis, sql: Sql, prefix: string) =>
     const snapshots = await redis.hmget(partitionKeys(prefix, 0).snapshots, ...symbols)
     const missing: string[] = []
     symbols.forEach((s, i) => {
-      const json = snapshots[i]
-      const layer = json ? (JSON.parse(json) as { layer?: unknown }).layer : undefined
-      if (isLayer(layer)) out.set(s, layer)
+      const layer = persistedLayer(snapshots[i])
+      if (layer !== undefined) out.set(s, layer)
       else missing.push(s)
     })
     if (missing.length > 0) {

@@ -6,8 +6,11 @@
  * real counts are lower; the estimate serves to compare two configurations.
  * Pure.
  */
+import { policyWindows } from "../../config/retention.ts"
 import type { DataType, Interval, RetentionPolicy } from "../../config/schema.ts"
+import { DATA_TYPES } from "../domain/data-types.ts"
 import type { Layer } from "../domain/layers.ts"
+import { DAY_MS } from "../domain/time.ts"
 
 /** Rows per request of a Polygon-style aggregates endpoint. */
 export const PAGE_ROWS = 50_000
@@ -18,20 +21,14 @@ const BARS_PER_DAY: Record<Interval, number> = { "1day": 1, "1hour": 7, "5min": 
 const tradingDays = (calendarDays: number): number => Math.ceil((calendarDays * TRADING_DAYS_PER_YEAR) / 365)
 
 export const estimateRequests = (policy: RetentionPolicy, layer: Layer, dataTypes: readonly string[]): number => {
-  const byType = policy[`L${layer}`] as Partial<Record<DataType, RetentionPolicy["L1"]["market_data"]>>
   let total = 0
+  // Each data type on its own, as a command names them (config/retention.ts reads the policy).
   for (const dt of dataTypes) {
-    const p = byType[dt as DataType]
-    if (!p) continue
-    const hot = typeof p.hot_days === "number" ? p.hot_days : Math.max(0, ...Object.values(p.hot_days).map(Number))
-    const days = tradingDays(Math.max(hot, p.cold_days))
-    if (days === 0) continue
-    const intervals = p.intervals ?? []
-    if (intervals.length === 0) {
-      total += 1
-      continue
+    if (!(DATA_TYPES as readonly string[]).includes(dt)) continue
+    for (const w of policyWindows(policy, layer, [dt as DataType], 0).values()) {
+      const days = tradingDays((w.to - w.from) / DAY_MS)
+      total += w.interval === "" ? 1 : Math.max(1, Math.ceil((days * BARS_PER_DAY[w.interval]) / PAGE_ROWS))
     }
-    for (const iv of intervals) total += Math.max(1, Math.ceil((days * BARS_PER_DAY[iv]) / PAGE_ROWS))
   }
   return total
 }
