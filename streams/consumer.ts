@@ -4,11 +4,7 @@
  * Batches are whatever has arrived: a read returns as soon as anything is there.
  */
 import type { Redis } from "ioredis"
-
-export interface Entry {
-  readonly id: string
-  readonly fields: string[]
-}
+import type { StreamEntry } from "./entry.ts"
 
 /** Create the group at the stream's start (entries written before the first run count too). */
 export const ensureGroup = async (redis: Redis, stream: string, group: string, start = "0"): Promise<void> => {
@@ -21,13 +17,13 @@ export const ensureGroup = async (redis: Redis, stream: string, group: string, s
 
 type XReadReply = [string, [string, string[]][]][] | null
 
-const entriesOf = (reply: XReadReply): Entry[] =>
+const entriesOf = (reply: XReadReply): StreamEntry[] =>
   reply?.[0]?.[1].map(([id, fields]) => ({ id, fields: fields ?? [] })) ?? []
 
 /** Read a batch: `cursor` "0" re-reads this consumer's pending entries, ">" reads new ones. */
 export const readGroup = async (
   redis: Redis, stream: string, group: string, consumer: string, count: number, blockMs: number, cursor: string
-): Promise<Entry[]> => {
+): Promise<StreamEntry[]> => {
   const reply = (cursor === ">"
     ? await redis.xreadgroup("GROUP", group, consumer, "COUNT", count, "BLOCK", blockMs, "STREAMS", stream, ">")
     : await redis.xreadgroup("GROUP", group, consumer, "COUNT", count, "STREAMS", stream, cursor)) as XReadReply
@@ -61,7 +57,7 @@ export class GroupReader {
     })
   }
 
-  async next(): Promise<Entry[]> {
+  async next(): Promise<StreamEntry[]> {
     const epoch = this.connectionEpoch
     const entries = await this.read()
     if (this.connectionEpoch !== epoch) {
@@ -71,7 +67,7 @@ export class GroupReader {
     return entries
   }
 
-  private async read(): Promise<Entry[]> {
+  private async read(): Promise<StreamEntry[]> {
     if (this.cursor !== ">") {
       const pending = await readGroup(this.redis, this.stream, this.group, this.consumer, this.count, 0, this.cursor)
       const last = pending.at(-1)
@@ -94,6 +90,7 @@ export const groupBacklog = async (redis: Redis, stream: string, group: string):
   if ((await redis.exists(stream)) === 0) return undefined
   const groups = (await redis.xinfo("GROUPS", stream)) as unknown[][]
   for (const g of groups) {
+    // An XINFO reply, not a stream entry: values keep their types (lag may be nil).
     const info: Record<string, unknown> = {}
     for (let i = 0; i + 1 < g.length; i += 2) info[String(g[i])] = g[i + 1]
     if (info["name"] === group) return Number(info["pending"] ?? 0) + Number(info["lag"] ?? 0)

@@ -9,7 +9,7 @@ const PREFIX_PATTERN = /^[a-zA-Z0-9_.\-]{1,64}$/
 export interface IngressKeys {
   /** Scanner scores, written by producers (redis-cli XADD, scanners, replay). */
   readonly scores: string
-  /** Rejected scores entries, with reason, source_id and the original fields. */
+  /** Rejected scores entries, with reason, source_id and a bounded copy of the original fields. */
   readonly scoresDead: string
 }
 
@@ -17,6 +17,8 @@ export interface PartitionKeys {
   readonly partition: number
   /** Lifecycle domain events (SymbolQualified, ...). */
   readonly lifecycle: string
+  /** Lifecycle entries the projector could not decode, with reason, source_id and a bounded copy. */
+  readonly lifecycleDead: string
   /** Backfill commands. */
   readonly backfill: string
   /** Backfill commands given up after too many deliveries, with their last error. */
@@ -55,6 +57,7 @@ export const partitionKeys = (prefix: string, partition: number): PartitionKeys 
   return {
     partition,
     lifecycle: `${tag}:lifecycle`,
+    lifecycleDead: `${tag}:lifecycle:dead`,
     backfill: `${tag}:backfill`,
     backfillDead: `${tag}:backfill:dead`,
     snapshots: `${tag}:snapshots`,

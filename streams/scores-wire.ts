@@ -26,9 +26,10 @@ export interface Rejected {
   readonly reason: string
 }
 
-const FIELD_NAME = /^[a-z][a-z0-9_]{0,31}$/
-// Plain decimal notation only: Number() would also take "0x10", "0b1" and "1_0".
-const DECIMAL = /^\s*[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?\s*$/
+/** A score's (or any producer field's) name. */
+export const FIELD_NAME = /^[a-z][a-z0-9_]{0,31}$/
+/** Plain decimal notation only: Number() would also take "0x10", "0b1" and "1_0". */
+export const DECIMAL = /^\s*[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?\s*$/
 
 const Score = Schema.FiniteFromString
 const ScoreMap = Schema.Record(Schema.String, Score)

@@ -1,6 +1,6 @@
 /** Pre-filling a stream with workload entries, pipelined in chunks, under their own IDs. */
 import type { Redis } from "ioredis"
-import type { StreamEntry } from "../../src/engine/batch.ts"
+import type { StreamEntry } from "../../streams/entry.ts"
 
 export const fillStream = async (redis: Redis, stream: string, entries: Iterable<StreamEntry>, chunk = 2000): Promise<number> => {
   let n = 0

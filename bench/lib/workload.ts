@@ -3,7 +3,7 @@
  * random-walk scores for N symbols, explicit event times, optional late and malformed
  * entries. The same spec always gives the same entries. Pure.
  */
-import type { StreamEntry } from "../../src/engine/batch.ts"
+import type { StreamEntry } from "../../streams/entry.ts"
 
 /** mulberry32: a small seeded PRNG. */
 export const prng = (seed: number): (() => number) => {

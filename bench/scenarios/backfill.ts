@@ -7,7 +7,7 @@
  */
 import { join } from "node:path"
 import { Effect, Exit, Schedule, Scope } from "effect"
-import { commandFields, MANUAL_CAUSE } from "../../src/backfill/command.ts"
+import { commandFields, MANUAL_CAUSE } from "../../streams/backfill-wire.ts"
 import { owedTargets, tasksFor } from "../../src/backfill/planner.ts"
 import { rowsOf } from "../../src/backfill/providers/synthetic.ts"
 import { BACKFILL_DDL, startWorkers } from "../../src/backfill/runtime.ts"

@@ -6,7 +6,7 @@
  * Does not decide anything itself.
  */
 import type { Sql } from "../services/postgres.ts"
-import type { BackfillCommand } from "./command.ts"
+import type { BackfillCommand } from "../../streams/backfill-wire.ts"
 
 export type CommandStatus = "queued" | "running" | "done" | "shrunk" | "cancelled" | "dead"
 export const FINAL_STATUSES: readonly CommandStatus[] = ["done", "shrunk", "cancelled", "dead"]

@@ -7,7 +7,7 @@
  */
 import { Effect, Exit, Scope } from "effect"
 import type { Config } from "../../config/schema.ts"
-import type { StreamEntry } from "../engine/batch.ts"
+import type { StreamEntry } from "../../streams/entry.ts"
 import { whatIf } from "../replay/diff.ts"
 import { dryRunReplay } from "../replay/dry-run.ts"
 import { namespaceConfig, namespaceReplay } from "../replay/namespace.ts"

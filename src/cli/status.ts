@@ -3,9 +3,9 @@
  * backfill progress per command, and the latest dead letters. Read-only.
  */
 import { PROGRESS_DDL, progressTotals, recentProgress } from "../backfill/progress.ts"
-import { fieldMap } from "../backfill/command.ts"
 import { migrate } from "../services/postgres.ts"
 import type { Redis } from "../services/redis.ts"
+import { fieldRecord } from "../../streams/entry.ts"
 import { ingressKeys, partitionKeys } from "../../streams/keys.ts"
 import { infrastructureOnly } from "./connect.ts"
 import { configOrExit } from "./shared.ts"
@@ -16,7 +16,7 @@ const groupsOf = async (redis: Redis, stream: string): Promise<GroupInfo[]> => {
   try {
     const raw = (await redis.xinfo("GROUPS", stream)) as unknown[][]
     return raw.map((g) => {
-      const m = fieldMap(g.map(String))
+      const m = fieldRecord(g.map(String))
       return { name: m["name"] ?? "", consumers: Number(m["consumers"]), pending: Number(m["pending"]), lag: m["lag"] === undefined || m["lag"] === "" ? null : Number(m["lag"]) }
     })
   } catch {
@@ -25,7 +25,7 @@ const groupsOf = async (redis: Redis, stream: string): Promise<GroupInfo[]> => {
 }
 
 const deadLetters = async (redis: Redis, stream: string, count: number) =>
-  (await redis.xrevrange(stream, "+", "-", "COUNT", count)).map(([id, fields]): Record<string, string> => ({ ...fieldMap(fields), id }))
+  (await redis.xrevrange(stream, "+", "-", "COUNT", count)).map(([id, fields]): Record<string, string> => ({ ...fieldRecord(fields), id }))
 
 export const statusCommand = async (opts: { config?: string; json?: boolean; limit: string }): Promise<void> => {
   const config = configOrExit(opts.config)
@@ -40,6 +40,7 @@ export const statusCommand = async (opts: { config?: string; json?: boolean; lim
     })))
     const dead = {
       scores: { key: ingress.scoresDead, length: await conn.redis.xlen(ingress.scoresDead) },
+      lifecycle: { key: keys.lifecycleDead, length: await conn.redis.xlen(keys.lifecycleDead) },
       backfill: { key: keys.backfillDead, length: await conn.redis.xlen(keys.backfillDead), latest: await deadLetters(conn.redis, keys.backfillDead, 5) }
     }
     const totals = await progressTotals(conn.sql)
@@ -53,7 +54,7 @@ export const statusCommand = async (opts: { config?: string; json?: boolean; lim
       const groups = s.groups.map((g) => `${g.name}: ${g.pending} pending, lag ${g.lag ?? "?"}, ${g.consumers} consumers`).join("; ")
       out.push(`  ${s.key}  length ${s.length}${groups ? `  (${groups})` : ""}`)
     }
-    out.push(`dead letters`, `  ${dead.scores.key}  ${dead.scores.length}`, `  ${dead.backfill.key}  ${dead.backfill.length}`)
+    out.push(`dead letters`, `  ${dead.scores.key}  ${dead.scores.length}`, `  ${dead.lifecycle.key}  ${dead.lifecycle.length}`, `  ${dead.backfill.key}  ${dead.backfill.length}`)
     for (const d of dead.backfill.latest) out.push(`    ${d.id} ${d["symbol"] ?? "?"} L${d["layer"] ?? "?"} after ${d["deliveries"] ?? "?"} deliveries: ${d["error"] ?? ""}`)
     out.push(`backfill commands  ${Object.entries(totals).map(([k, v]) => `${k} ${v}`).join(", ") || "none"}`)
     for (const c of commands) {

@@ -6,13 +6,12 @@
  */
 import type { RetentionPolicy } from "../../config/schema.ts"
 import type { Lifecycle, LifecycleSnapshot, PersistedActor } from "../../machines/lifecycle.ts"
+import { commandFields } from "../../streams/backfill-wire.ts"
+import { deadLetterFields } from "../../streams/dead-letter.ts"
+import type { StreamEntry } from "../../streams/entry.ts"
+import { lifecycleFields, type Transition } from "../../streams/lifecycle-wire.ts"
 import { decodeScoresEntry, type DecodeLimits } from "../../streams/scores-wire.ts"
-import { backfillFields, lifecycleFields, type Transition } from "./outputs.ts"
-
-export interface StreamEntry {
-  readonly id: string
-  readonly fields: readonly string[]
-}
+import { owedCommand } from "./outputs.ts"
 
 export interface BatchContext {
   readonly lifecycle: Lifecycle
@@ -35,11 +34,6 @@ export interface BatchOutputs {
   readonly late: number
 }
 
-/** Fields of a dead-letter entry: the reason, the source entry ID, then the original fields. */
-export const deadFields = (entry: StreamEntry, reason: string): string[] => [
-  "reason", reason, "source_id", entry.id, ...entry.fields
-]
-
 export const processBatch = (entries: readonly StreamEntry[], ctx: BatchContext): BatchOutputs => {
   const out: BatchOutputs = {
     ids: [], snapshots: new Map(), transitions: [], lifecycle: [], backfill: [], dead: [], applied: 0, late: 0
@@ -50,7 +44,7 @@ export const processBatch = (entries: readonly StreamEntry[], ctx: BatchContext)
     out.ids.push(entry.id)
     const decoded = decodeScoresEntry(entry.id, entry.fields, ctx.limits)
     if (!decoded.ok) {
-      out.dead.push(deadFields(entry, decoded.reason))
+      out.dead.push(deadLetterFields(entry, decoded.reason))
       continue
     }
     const before = out.snapshots.get(decoded.symbol) ?? ctx.snapshotOf(decoded.symbol)
@@ -68,8 +62,8 @@ export const processBatch = (entries: readonly StreamEntry[], ctx: BatchContext)
       }
       out.transitions.push(t)
       out.lifecycle.push(lifecycleFields(t, ctx.scoreNames))
-      const command = backfillFields(t, ctx.retention)
-      if (command) out.backfill.push(command)
+      const command = owedCommand(t, ctx.retention)
+      if (command) out.backfill.push(commandFields(command))
     }
   }
   return { ...out, applied, late }

@@ -1,36 +1,14 @@
 /**
- * Wire form of what a transition publishes: lifecycle entries and backfill commands, as
- * flat field/value lists in a fixed order (the public stream contract, DESIGN §4), so the
- * same input always gives byte-identical entries. Pure.
+ * What a transition owes beyond its lifecycle event: the backfill command of a move up,
+ * with the data types the new layer's policy owes. Pure. The wire form of both streams
+ * is theirs (streams/lifecycle-wire.ts, streams/backfill-wire.ts); this module decides
+ * only what goes in them.
  */
 import { policyWindows } from "../../config/retention.ts"
 import { DATA_TYPES, type DataType, type RetentionPolicy } from "../../config/schema.ts"
-import { lifecycleEventType, type Layer } from "../domain/layers.ts"
-
-export interface Transition {
-  readonly symbol: string
-  readonly from: Layer
-  readonly to: Layer
-  readonly at: number
-  readonly cause: string
-  readonly scores: Readonly<Record<string, number>>
-}
-
-export const lifecycleFields = (t: Transition, scoreNames: readonly string[]): string[] => {
-  const fields = [
-    "type", lifecycleEventType(t.from, t.to),
-    "symbol", t.symbol,
-    "from", String(t.from),
-    "to", String(t.to),
-    "at", String(t.at),
-    "cause", t.cause
-  ]
-  for (const name of scoreNames) {
-    const v = t.scores[name]
-    if (v !== undefined) fields.push(name, String(v))
-  }
-  return fields
-}
+import type { BackfillCommand } from "../../streams/backfill-wire.ts"
+import type { Transition } from "../../streams/lifecycle-wire.ts"
+import type { Layer } from "../domain/layers.ts"
 
 // Read once per policy and layer: a transition up is on the ingest path.
 const owedCache = new WeakMap<RetentionPolicy, Map<Layer, DataType[]>>()
@@ -55,18 +33,9 @@ export const owedDataTypes = (policy: RetentionPolicy, layer: Layer): DataType[]
  * (what is already held is subtracted by the planner). A move down owes nothing; the
  * lifecycle event lets workers and tiering shrink instead.
  */
-export const backfillFields = (t: Transition, policy: RetentionPolicy): string[] | undefined => {
+export const owedCommand = (t: Transition, policy: RetentionPolicy): BackfillCommand | undefined => {
   if (t.to <= t.from) return undefined
   const dataTypes = owedDataTypes(policy, t.to)
   if (dataTypes.length === 0) return undefined
-  return [
-    "id", `bf-${t.cause}`,
-    "symbol", t.symbol,
-    "layer", String(t.to),
-    "from", String(t.from),
-    "data_types", dataTypes.join(","),
-    "at", String(t.at),
-    "cause", t.cause,
-    "priority", String(t.to)
-  ]
+  return { id: `bf-${t.cause}`, symbol: t.symbol, layer: t.to, from: t.from, dataTypes, at: t.at, cause: t.cause, priority: t.to }
 }

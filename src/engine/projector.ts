@@ -3,35 +3,21 @@
  * and writes `companies` and `layer_transitions` in one transaction per batch, then XACKs.
  * Idempotent and monotonic: a redelivered or older event never moves a row backwards
  * (the guard compares event time, then the cause's entry ID), and a transition row is
- * keyed by (symbol, cause).
+ * keyed by (symbol, cause). An entry that does not decode (written by hand: a layer 9, an
+ * event time in the year 5000, a cause that is no entry ID) goes to the lifecycle
+ * dead-letter stream with its reason, acknowledged with its batch: one bad entry never
+ * stops the projection.
  */
 import type { Redis } from "ioredis"
 import type { Sql } from "../services/postgres.ts"
 import type { Logger } from "../services/logger.ts"
-import { GroupReader, ensureGroup, type Entry } from "../../streams/consumer.ts"
-import { GROUPS } from "../../streams/keys.ts"
+import { GroupReader, ensureGroup } from "../../streams/consumer.ts"
+import { deadLetterFields } from "../../streams/dead-letter.ts"
+import { GROUPS, type PartitionKeys } from "../../streams/keys.ts"
+import { decodeLifecycleEntry, type LifecycleEvent } from "../../streams/lifecycle-wire.ts"
 
-export interface LifecycleRow {
-  readonly type: string
-  readonly symbol: string
-  readonly from: number
-  readonly to: number
-  readonly at: number
-  readonly cause: string
-  readonly scores: Record<string, number>
-}
-
-const CONTRACT_FIELDS = new Set(["type", "symbol", "from", "to", "at", "cause"])
-
-export const parseLifecycleEntry = (e: Entry): LifecycleRow | undefined => {
-  const f: Record<string, string> = {}
-  for (let i = 0; i + 1 < e.fields.length; i += 2) f[e.fields[i] as string] = e.fields[i + 1] as string
-  const from = Number(f["from"]), to = Number(f["to"]), at = Number(f["at"])
-  if (!f["type"] || !f["symbol"] || !f["cause"] || ![from, to, at].every(Number.isInteger)) return undefined
-  const scores: Record<string, number> = {}
-  for (const [k, v] of Object.entries(f)) if (!CONTRACT_FIELDS.has(k) && Number.isFinite(Number(v))) scores[k] = Number(v)
-  return { type: f["type"], symbol: f["symbol"], from, to, at, cause: f["cause"], scores }
-}
+/** A decoded lifecycle event, as the projector writes it. */
+export type LifecycleRow = LifecycleEvent
 
 const idParts = (id: string): [string, string] => {
   const [ms = "0", seq = "0"] = id.split("-")
@@ -97,21 +83,22 @@ export const projectBatch = async (sql: Sql, rows: readonly LifecycleRow[]): Pro
 export class Projector {
   private readonly reader: GroupReader
   projected = 0
+  deadLettered = 0
 
   constructor(
     private readonly redis: Redis,
     private readonly sql: Sql,
-    private readonly lifecycleStream: string,
+    private readonly keys: Pick<PartitionKeys, "lifecycle" | "lifecycleDead">,
     private readonly log: Logger,
     batchSize: number,
     blockMs: number,
     consumer = "projector"
   ) {
-    this.reader = new GroupReader(redis, lifecycleStream, GROUPS.projector, consumer, batchSize, blockMs)
+    this.reader = new GroupReader(redis, keys.lifecycle, GROUPS.projector, consumer, batchSize, blockMs)
   }
 
   async init(): Promise<void> {
-    await ensureGroup(this.redis, this.lifecycleStream, GROUPS.projector)
+    await ensureGroup(this.redis, this.keys.lifecycle, GROUPS.projector)
   }
 
   async runOnce(): Promise<number> {
@@ -119,14 +106,24 @@ export class Projector {
       const entries = await this.reader.next()
       if (entries.length === 0) return 0
       const rows: LifecycleRow[] = []
+      const dead: string[][] = []
       for (const e of entries) {
-        const row = parseLifecycleEntry(e)
-        if (row) rows.push(row)
-        else this.log.error({ id: e.id, fields: e.fields }, "malformed lifecycle entry skipped")
+        const decoded = decodeLifecycleEntry(e)
+        if (decoded.ok) rows.push(decoded.event)
+        else {
+          dead.push(deadLetterFields(e, decoded.reason))
+          this.log.warn({ id: e.id, reason: decoded.reason }, "undecodable lifecycle entry dead-lettered")
+        }
       }
       await projectBatch(this.sql, rows)
-      await this.redis.xack(this.lifecycleStream, GROUPS.projector, ...entries.map((e) => e.id))
+      // Dead letters and the acknowledgement in one MULTI: a batch re-read after a failure
+      // (its rows are idempotent) writes its dead letters once.
+      const tx = this.redis.multi()
+      for (const d of dead) tx.xadd(this.keys.lifecycleDead, "*", ...d)
+      tx.xack(this.keys.lifecycle, GROUPS.projector, ...entries.map((e) => e.id))
+      for (const [err] of (await tx.exec()) ?? []) if (err) throw err
       this.projected += rows.length
+      this.deadLettered += dead.length
       return entries.length
     } catch (e) {
       this.log.warn({ err: e }, "projector step failed; re-reading pending entries")

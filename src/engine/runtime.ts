@@ -56,7 +56,7 @@ export const startEngine = (config: Config, log: Logger, routes: Readonly<Record
     yield* Effect.tryPromise(() => migrate(sql, config.postgres.schema, [...COMPANIES_DDL, ...STORAGE_DDL]))
     const store = yield* Effect.acquireRelease(Effect.sync(() => openObjectStore(config.storage)), (s) => Effect.promise(() => s.close()))
     const ingest = new Ingest(reads, writes, config, log)
-    const projector = new Projector(projectorRedis, sql, ingest.keys.lifecycle, log, config.projector.batch_size, config.ingest.block_ms)
+    const projector = new Projector(projectorRedis, sql, ingest.keys, log, config.projector.batch_size, config.ingest.block_ms)
     yield* Effect.tryPromise(() => ingest.init())
     yield* Effect.tryPromise(() => projector.init())
     yield* Effect.forkScoped(loopForever("ingest", () => ingest.runOnce(), log))

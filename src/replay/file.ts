@@ -10,7 +10,7 @@ import { once } from "node:events"
 import { createInterface } from "node:readline"
 import { createGunzip, createGzip } from "node:zlib"
 import type { Readable, Writable } from "node:stream"
-import type { StreamEntry } from "../engine/batch.ts"
+import type { StreamEntry } from "../../streams/entry.ts"
 
 export const isGzip = (path: string): boolean => path.endsWith(".gz")
 

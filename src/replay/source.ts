@@ -4,7 +4,7 @@
  * entry IDs or times. Read-only: nothing here writes to Redis.
  */
 import type { Redis } from "ioredis"
-import type { StreamEntry } from "../engine/batch.ts"
+import type { StreamEntry } from "../../streams/entry.ts"
 import { parseEventTime } from "../domain/time.ts"
 import { readRecording } from "./file.ts"
 

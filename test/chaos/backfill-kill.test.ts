@@ -10,7 +10,7 @@ import { join } from "node:path"
 import { afterEach, beforeEach, describe, expect, it } from "vitest"
 import { loadConfig } from "../../config/load.ts"
 import type { DataType } from "../../config/schema.ts"
-import { commandFields, MANUAL_CAUSE } from "../../src/backfill/command.ts"
+import { commandFields, MANUAL_CAUSE } from "../../streams/backfill-wire.ts"
 import { openObjectStore } from "../../src/storage/object-store.ts"
 import { GROUPS, partitionKeys } from "../../streams/keys.ts"
 import {

@@ -4,7 +4,7 @@
  * replay tests.
  */
 import type { Redis } from "ioredis"
-import type { StreamEntry } from "../../src/engine/batch.ts"
+import type { StreamEntry } from "../../streams/entry.ts"
 
 /** XADD entries under their own IDs, pipelined in chunks. */
 export const xaddAll = async (redis: Redis, stream: string, entries: readonly StreamEntry[], chunk = 500): Promise<void> => {

@@ -4,12 +4,13 @@
  * a row back), and each layer's *_updated set by the event that changed that layer.
  */
 import { afterEach, beforeEach, describe, expect, it } from "vitest"
+import type { Layer } from "../../src/domain/layers.ts"
 import { COMPANIES_DDL } from "../../src/engine/companies-schema.ts"
 import { projectBatch, type LifecycleRow } from "../../src/engine/projector.ts"
 import { testNamespaceWith, type TestNamespace } from "../helpers/namespace.ts"
 
 const T = Date.UTC(2026, 0, 5, 14, 30)
-const row = (symbol: string, from: number, to: number, at: number, seq: number, liquidity = 0.9): LifecycleRow => ({
+const row = (symbol: string, from: Layer, to: Layer, at: number, seq: number, liquidity = 0.9): LifecycleRow => ({
   type: from === 0 ? "SymbolQualified" : to === 0 ? "SymbolDisqualified" : to > from ? "SymbolPromoted" : "SymbolDemoted",
   symbol, from, to, at, cause: `${at}-${seq}`, scores: { liquidity }
 })

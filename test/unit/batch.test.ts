@@ -9,7 +9,9 @@ import { loadConfig } from "../../config/load.ts"
 import { rulesFromConfig } from "../../machines/from-config.ts"
 import { createLifecycle, type LifecycleSnapshot } from "../../machines/lifecycle.ts"
 import { scoreNames } from "../../machines/rules.ts"
-import { processBatch, snapshotArgs, type StreamEntry } from "../../src/engine/batch.ts"
+import { processBatch, snapshotArgs } from "../../src/engine/batch.ts"
+import { parseDeadLetter } from "../../streams/dead-letter.ts"
+import type { StreamEntry } from "../../streams/entry.ts"
 import { arbScore, T0 } from "../helpers/machine.ts"
 
 const config = loadConfig({ env: {} })
@@ -77,9 +79,11 @@ describe("processBatch", () => {
     expect(r.ids).toEqual(entries.map((e) => e.id))
     expect(r.applied + r.late + r.dead.length).toBe(entries.length)
     for (const d of r.dead) {
-      const source = entries.find((e) => e.id === d[3])
-      expect(d.slice(0, 2)[0]).toBe("reason")
-      expect(d.slice(4)).toEqual(source?.fields)
+      const letter = parseDeadLetter(d)
+      const source = entries.find((e) => e.id === letter?.sourceId)
+      expect(letter?.reason.length).toBeGreaterThan(0)
+      // These entries are small: the copy is whole.
+      expect(letter).toMatchObject({ truncated: false, original: source?.fields })
     }
   })
 })

@@ -9,6 +9,7 @@ describe("keys", () => {
   it("follows the public stream contract by default", () => {
     expect(ingressKeys()).toEqual({ scores: "strata:scores", scoresDead: "strata:scores:dead" })
     expect(partitionKeys("strata", 0).lifecycle).toBe("strata:{0}:lifecycle")
+    expect(partitionKeys("strata", 0).lifecycleDead).toBe("strata:{0}:lifecycle:dead")
     expect(partitionKeys("strata", 0).backfill).toBe("strata:{0}:backfill")
   })
 

@@ -68,6 +68,28 @@ describe("scores entry decoding", () => {
     }
   )
 
+  // Entries as large as Redis accepts: up to 10k fields, values up to 1 MB, at the engine's
+  // default limits. Built from a seeded size and shape; fast-check arrays that long are slow.
+  const arbLarge = fc.record({
+    pairs: fc.integer({ min: 0, max: 10_000 }),
+    big: fc.integer({ min: 0, max: 1 << 20 }),
+    at: fc.nat(),
+    name: fc.constantFrom("symbol", "liquidity", "ts", "zz_extra"),
+    symbolFirst: fc.boolean()
+  }).map(({ pairs, big, at, name, symbolFirst }) => {
+    const fields = symbolFirst ? ["symbol", "AAPL"] : []
+    for (let i = 0; i < pairs; i++) fields.push(i === at % Math.max(pairs, 1) ? name : `s${i}`, i === at % Math.max(pairs, 1) ? "9".repeat(big) : "1")
+    return fields
+  })
+  test.prop([arbLarge], { seed: 42, numRuns: 200 })(
+    "fuzz: entries up to 10k fields and 1 MB values are applied or rejected with a short reason, never thrown",
+    (fields) => {
+      const r = decodeScoresEntry(ID, fields, { maxFields: 32, maxValueLength: 64 })
+      if (r.ok) expect(Object.keys(r.scores).length).toBeLessThanOrEqual(32)
+      else expect(r.reason.length).toBeLessThan(200)
+    }
+  )
+
   test.prop([fc.stringMatching(/^[A-Za-z0-9][A-Za-z0-9.-]{0,14}$/), fc.double({ noNaN: true, noDefaultInfinity: true })])(
     "round trip: a valid symbol and finite score as redis-cli would send them decode to themselves",
     (symbol, score) => {
