@@ -12,6 +12,7 @@ import { createLifecycle, type Lifecycle } from "../../machines/lifecycle.ts"
 import { scoreNames } from "../../machines/rules.ts"
 import { applyBatch } from "../../streams/atomic-step.ts"
 import { GroupReader, ensureGroup } from "../../streams/consumer.ts"
+import { fieldValue, type StreamEntry } from "../../streams/entry.ts"
 import { GROUPS, ingressKeys, partitionKeys, type IngressKeys, type PartitionKeys } from "../../streams/keys.ts"
 import { isValidSymbol, normaliseSymbol } from "../domain/symbols.ts"
 import type { Logger } from "../services/logger.ts"
@@ -105,16 +106,11 @@ export class Ingest {
 }
 
 /** Symbols of the entries, as the decoder will see them (cheap pre-pass for the snapshot read). */
-const symbolsOf = (entries: readonly { fields: readonly string[] }[]): string[] => {
+const symbolsOf = (entries: readonly StreamEntry[]): string[] => {
   const out: string[] = []
   for (const e of entries) {
-    for (let i = 0; i + 1 < e.fields.length; i += 2) {
-      if (e.fields[i] === "symbol") {
-        const s = normaliseSymbol(e.fields[i + 1] as string)
-        if (isValidSymbol(s)) out.push(s)
-        break
-      }
-    }
+    const s = normaliseSymbol(fieldValue(e.fields, "symbol") ?? "")
+    if (isValidSymbol(s)) out.push(s)
   }
   return out
 }

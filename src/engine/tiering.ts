@@ -6,6 +6,7 @@
  */
 import type { Redis } from "ioredis"
 import { partitionKeys } from "../../streams/keys.ts"
+import { decodeLifecycleEntry } from "../../streams/lifecycle-wire.ts"
 import type { Config } from "../../config/schema.ts"
 import type { Layer } from "../domain/layers.ts"
 import type { Logger } from "../services/logger.ts"
@@ -43,12 +44,13 @@ export const symbolLayers = (redis: Redis, sql: Sql, prefix: string) =>
     return out
   }
 
-const DEMOTIONS = new Set(["SymbolDemoted", "SymbolDisqualified"])
+const DEMOTIONS: ReadonlySet<string> = new Set(["SymbolDemoted", "SymbolDisqualified"])
 
 /**
  * Demoted and disqualified symbols as they appear on the lifecycle stream, from entries
- * added after the feed starts (a full pass at start-up covers anything earlier). Needs a
- * connection of its own: each call blocks up to `blockMs`.
+ * added after the feed starts (a full pass at start-up covers anything earlier). Entries
+ * that do not decode are passed over: the projector dead-letters and logs each of them.
+ * Needs a connection of its own: each call blocks up to `blockMs`.
  */
 export const demotionFeed = (redis: Redis, prefix: string, blockMs = 5_000) => {
   const stream = partitionKeys(prefix, 0).lifecycle
@@ -59,9 +61,8 @@ export const demotionFeed = (redis: Redis, prefix: string, blockMs = 5_000) => {
     const symbols = new Set<string>()
     for (const [id, fields] of entries) {
       last = id
-      const f: Record<string, string> = {}
-      for (let i = 0; i + 1 < fields.length; i += 2) f[fields[i] as string] = fields[i + 1] as string
-      if (DEMOTIONS.has(f["type"] ?? "") && f["symbol"]) symbols.add(f["symbol"])
+      const d = decodeLifecycleEntry({ id, fields })
+      if (d.ok && DEMOTIONS.has(d.event.type)) symbols.add(d.event.symbol)
     }
     return [...symbols]
   }

@@ -5,8 +5,9 @@
  * their estimated provider requests under each. Pure.
  */
 import type { RetentionPolicy } from "../../config/schema.ts"
+import { decodeLifecycleEntry } from "../../streams/lifecycle-wire.ts"
 import type { Layer } from "../domain/layers.ts"
-import { fieldMap, summarise, type ReplayRun, type ReplaySummary } from "./summary.ts"
+import { summarise, type ReplayRun, type ReplaySummary } from "./summary.ts"
 
 export interface TransitionRef {
   readonly symbol: string
@@ -32,10 +33,16 @@ export interface WhatIfReport {
   readonly lost: readonly TransitionRef[]
 }
 
-const refOf = (fields: readonly string[]): TransitionRef => {
-  const f = fieldMap(fields)
-  return { symbol: f["symbol"] ?? "", from: Number(f["from"]), to: Number(f["to"]), at: Number(f["at"]), cause: f["cause"] ?? "" }
-}
+/**
+ * The transitions of a run's lifecycle entries. The engine writes only decodable ones; an
+ * entry that is not (written by hand into a namespace) is no transition to compare, and
+ * the namespace's projector has dead-lettered it with its reason.
+ */
+const refsOf = (lifecycle: readonly (readonly string[])[]): TransitionRef[] =>
+  lifecycle.flatMap((fields) => {
+    const d = decodeLifecycleEntry({ id: "", fields })
+    return d.ok ? [{ symbol: d.event.symbol, from: d.event.from, to: d.event.to, at: d.event.at, cause: d.event.cause }] : []
+  })
 
 const keyOf = (t: TransitionRef): string => `${t.symbol}|${t.from}|${t.to}|${t.at}|${t.cause}`
 
@@ -66,8 +73,8 @@ export const whatIf = (a: Side, b: Side): WhatIfReport => {
     const lb = b.run.finalLayers.get(symbol) ?? 0
     if (la !== lb) layerChanges.push({ symbol, a: la, b: lb })
   }
-  const ta = a.run.lifecycle.map(refOf)
-  const tb = b.run.lifecycle.map(refOf)
+  const ta = refsOf(a.run.lifecycle)
+  const tb = refsOf(b.run.lifecycle)
   return {
     a: { label: a.label, summary: summarise(a.run, a.retention) },
     b: { label: b.label, summary: summarise(b.run, b.retention) },

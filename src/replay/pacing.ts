@@ -5,6 +5,7 @@
  * tests drive it with a simulated one. Event time never runs backwards here: a late entry
  * (older than one already released) is due at once, as it was in the original stream.
  */
+import { fieldValue } from "../../streams/entry.ts"
 import { parseEventTime, entryIdMs } from "../domain/time.ts"
 
 export type Speed = { readonly kind: "max" } | { readonly kind: "factor"; readonly factor: number }
@@ -50,10 +51,8 @@ export const dueAt = (anchor: Anchor, at: number, factor: number): number =>
  * milliseconds (the decoder's rule; an invalid entry is paced by its ID and dead-lettered).
  */
 export const pacingTime = (id: string, fields: readonly string[]): number => {
-  for (let i = 0; i + 1 < fields.length; i += 2) {
-    if (fields[i] === "ts") return parseEventTime(fields[i + 1] as string) ?? entryIdMs(id)
-  }
-  return entryIdMs(id)
+  const ts = fieldValue(fields, "ts")
+  return (ts === undefined ? undefined : parseEventTime(ts)) ?? entryIdMs(id)
 }
 
 export class Pacer {

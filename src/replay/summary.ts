@@ -5,6 +5,7 @@
  * a dry run's outputs and from what a namespace run wrote to its streams. Pure.
  */
 import type { RetentionPolicy } from "../../config/schema.ts"
+import { fieldRecord } from "../../streams/entry.ts"
 import type { Layer } from "../domain/layers.ts"
 import { estimateRequests } from "./estimate.ts"
 
@@ -40,13 +41,6 @@ export interface ReplaySummary extends ReplayCounts {
   readonly finalLayers: Record<string, number>
 }
 
-/** A wire field list as an object (later duplicates win, which the engine never writes). */
-export const fieldMap = (fields: readonly string[]): Record<string, string> => {
-  const o: Record<string, string> = {}
-  for (let i = 0; i + 1 < fields.length; i += 2) o[fields[i] as string] = fields[i + 1] as string
-  return o
-}
-
 const bump = (o: Record<string, number>, k: string, by = 1): void => {
   o[k] = (o[k] ?? 0) + by
 }
@@ -58,14 +52,14 @@ const sorted = (o: Record<string, number>): Record<string, number> =>
 export const summarise = (run: ReplayRun, retention: RetentionPolicy): ReplaySummary => {
   const transitions: Record<string, number> = {}
   for (const l of run.lifecycle) {
-    const f = fieldMap(l)
+    const f = fieldRecord(l)
     bump(transitions, `${f["from"]}->${f["to"]}`)
   }
   const byLayer: Record<string, number> = {}
   const byDataType: Record<string, number> = {}
   let requests = 0
   for (const c of run.backfill) {
-    const f = fieldMap(c)
+    const f = fieldRecord(c)
     const layer = Number(f["layer"]) as Layer
     const dataTypes = (f["data_types"] ?? "").split(",").filter((d) => d !== "")
     bump(byLayer, String(layer))

@@ -1,6 +1,7 @@
 /** Run the engine inside the test process, and wait for conditions without fixed sleeps. */
 import { Effect, Exit, Scope } from "effect"
 import type { Config } from "../../config/schema.ts"
+import { fieldRecord } from "../../streams/entry.ts"
 import { startEngine, type EngineHandles } from "../../src/engine/runtime.ts"
 import { createLogger } from "../../src/services/logger.ts"
 
@@ -31,9 +32,5 @@ export const streamFields = async (
   redis: import("ioredis").Redis, key: string
 ): Promise<Record<string, string>[]> => {
   const entries = await redis.xrange(key, "-", "+")
-  return entries.map(([, f]) => {
-    const o: Record<string, string> = {}
-    for (let i = 0; i + 1 < f.length; i += 2) o[f[i] as string] = f[i + 1] as string
-    return o
-  })
+  return entries.map(([, f]) => fieldRecord(f))
 }
