@@ -113,6 +113,8 @@ export const Config = Schema.Struct({
     max_value_length: PositiveInt,
     snapshot_cache: PositiveInt
   }),
+  /** The partition lease: one engine per install applies steps; renewed every third of the TTL. */
+  lease: Schema.Struct({ ttl_ms: PositiveInt }),
   projector: Schema.Struct({ batch_size: PositiveInt }),
   http: Schema.Struct({
     port: Schema.Int.check(Schema.isBetween({ minimum: 0, maximum: 65535 })),

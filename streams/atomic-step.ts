@@ -3,12 +3,15 @@
  * appends lifecycle events, backfill commands and dead letters, bumps counters and XACKs
  * the input, all or nothing. The script refuses a batch any of whose entries is no longer
  * pending, so a batch is never applied twice.
+ * Its guard fences the step: it writes nothing unless the caller holds the partition's
+ * lease (owner id and epoch, see lease.ts) and Redis' step marker is the value the caller
+ * expects; each refusal is a distinct error the caller recognises with `stepRefusal`.
  */
 import { readFileSync } from "node:fs"
 import type { Redis } from "ioredis"
 import type { IngressKeys, PartitionKeys } from "./keys.ts"
 
-const APPLY_BATCH = readFileSync(new URL("./lua/apply-batch-6.lua", import.meta.url), "utf8")
+const APPLY_BATCH = readFileSync(new URL("./lua/apply-batch-8.lua", import.meta.url), "utf8")
 
 export interface StepPayload {
   readonly ids: readonly string[]
@@ -19,19 +22,43 @@ export interface StepPayload {
   readonly dead: readonly (readonly string[])[]
   /** HINCRBY arguments: field, increment, ... */
   readonly stats: readonly (string | number)[]
+  readonly fence: StepFence
 }
 
+/** What the guard checks: the lease the caller believes it holds and the marker it expects. */
+export interface StepFence {
+  readonly owner: string
+  readonly epoch: string
+  /** The step marker as the caller last saw it ("0" when the partition never stepped). */
+  readonly step: string
+}
+
+/** FENCED: the caller does not hold the lease. STALE: Redis is not where the caller left it. */
+export type StepRefusal = "fenced" | "stale"
+
+export const stepRefusal = (e: unknown): StepRefusal | undefined => {
+  const message = e instanceof Error ? e.message : ""
+  if (message.startsWith("STRATA_FENCED")) return "fenced"
+  if (message.startsWith("STRATA_STALE")) return "stale"
+  return undefined
+}
+
+/** The step marker now in Redis (read after a refusal, a failure or a lease change). */
+export const readStepMarker = async (redis: Redis, keys: PartitionKeys): Promise<string> =>
+  (await redis.get(keys.step)) ?? "0"
+
 type WithApply = Redis & {
-  strataApplyBatch(k1: string, k2: string, k3: string, k4: string, k5: string, k6: string, group: string, payload: string, ...snaps: string[]): Promise<number>
+  strataApplyBatch(k1: string, k2: string, k3: string, k4: string, k5: string, k6: string, k7: string, k8: string, group: string, payload: string, ...snaps: string[]): Promise<number>
 }
 
 export const defineAtomicStep = (redis: Redis): void => {
-  if (!("strataApplyBatch" in redis)) redis.defineCommand("strataApplyBatch", { numberOfKeys: 6, lua: APPLY_BATCH })
+  if (!("strataApplyBatch" in redis)) redis.defineCommand("strataApplyBatch", { numberOfKeys: 8, lua: APPLY_BATCH })
 }
 
 /**
  * Apply one batch. Returns the number of entries applied: all of them, or 0 when the
- * batch had already been applied. Rejects (STRATA_PARTIAL) when only some were.
+ * batch had already been applied. Rejects (STRATA_PARTIAL) when only some were, and with
+ * STRATA_FENCED / STRATA_STALE when the guard refuses the step.
  */
 export const applyBatch = (
   redis: Redis, ingress: IngressKeys, keys: PartitionKeys, group: string, payload: StepPayload
@@ -43,6 +70,6 @@ export const applyBatch = (
   const { snaps, ...rest } = payload
   return (redis as WithApply).strataApplyBatch(
     ingress.scores, ingress.scoresDead, keys.snapshots, keys.lifecycle, keys.backfill, keys.stats,
-    group, JSON.stringify(rest), ...snaps
+    keys.lease, keys.step, group, JSON.stringify(rest), ...snaps
   )
 }

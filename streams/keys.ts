@@ -27,6 +27,12 @@ export interface PartitionKeys {
   readonly snapshots: string
   /** Hash: counters (applied, late, dead, batches). */
   readonly stats: string
+  /** Hash with a TTL: the partition's owner (owner id, epoch, since_ms); gone when nobody holds it. */
+  readonly lease: string
+  /** Counter that only grows: the source of lease epochs (the fencing token). */
+  readonly leaseEpoch: string
+  /** Counter bumped by every atomic step that passes the guard: how far Redis is, as the owner expects it. */
+  readonly step: string
 }
 
 export const GROUPS = {
@@ -61,7 +67,10 @@ export const partitionKeys = (prefix: string, partition: number): PartitionKeys 
     backfill: `${tag}:backfill`,
     backfillDead: `${tag}:backfill:dead`,
     snapshots: `${tag}:snapshots`,
-    stats: `${tag}:stats`
+    stats: `${tag}:stats`,
+    lease: `${tag}:lease`,
+    leaseEpoch: `${tag}:lease:epoch`,
+    step: `${tag}:step`
   }
 }
 

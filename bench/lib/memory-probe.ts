@@ -11,6 +11,8 @@ import { loadConfig } from "../../config/load.ts"
 import { rulesFromConfig } from "../../machines/from-config.ts"
 import { createLifecycleMachine } from "../../machines/lifecycle.ts"
 import { Ingest } from "../../src/engine/ingest.ts"
+import { partitionKeys } from "../../streams/keys.ts"
+import { PartitionLease } from "../../streams/lease.ts"
 import { createLogger } from "../../src/services/logger.ts"
 import { openRedis } from "../../src/services/redis.ts"
 import { benchSymbol } from "./workload.ts"
@@ -47,7 +49,10 @@ if (mode === "bare") {
 } else {
   const reads = openRedis(config.redis.url, "probe-reads")
   const writes = openRedis(config.redis.url, "probe-writes")
-  const ingest = new Ingest(reads, writes, config, createLogger("probe", "silent"))
+  const lease = new PartitionLease(writes, partitionKeys(config.redis.prefix, 0), config.lease.ttl_ms)
+  if (!(await lease.acquire()).held) throw new Error("the probe's partition lease is held by another process")
+  const renewal = setInterval(() => void lease.renew().catch((e: Error) => process.stderr.write(`lease renewal failed: ${e.message}\n`)), config.lease.ttl_ms / 3)
+  const ingest = new Ingest(reads, writes, config, createLogger("probe", "silent"), lease)
   await ingest.init()
   await ingest.runOnce()
   await settle()
@@ -58,6 +63,8 @@ if (mode === "bare") {
   const after = process.memoryUsage()
   keep.push(ingest)
   process.stdout.write(`${JSON.stringify({ heapBytes: after.heapUsed - before.heapUsed, rssBytes: after.rss - before.rss, cached })}\n`)
+  clearInterval(renewal)
+  await lease.release()
   reads.disconnect()
   writes.disconnect()
 }

@@ -6,6 +6,7 @@
 import { Effect, Exit, Fiber, type Scope } from "effect"
 import type { Logger } from "../services/logger.ts"
 import { MissingBinaryError } from "../services/private-servers.ts"
+import { LeaseHeldError } from "../engine/lease-keeper.ts"
 
 export const runMain = <A, E>(program: Effect.Effect<A, E>, log: Logger): void => {
   const fiber = Effect.runFork(program)
@@ -33,13 +34,14 @@ export const runMain = <A, E>(program: Effect.Effect<A, E>, log: Logger): void =
 
 /**
  * Run a service until a signal: `start` builds it inside a scope, then the process waits.
- * A missing server binary is reported as the command that installs it, on stderr.
+ * A missing server binary is reported as the command that installs it, on stderr; so is a
+ * refusal to start beside a live engine (LeaseHeldError).
  */
 export const runService = <E>(name: string, start: Effect.Effect<unknown, E, Scope.Scope>, log: Logger): void => {
   const program = Effect.scoped(Effect.andThen(start, Effect.never)).pipe(
     Effect.tapError((e) => Effect.sync(() => {
       const err = e as unknown
-      if (err instanceof MissingBinaryError) process.stderr.write(`strata: ${err.message}\n`)
+      if (err instanceof MissingBinaryError || err instanceof LeaseHeldError) process.stderr.write(`strata: ${err.message}\n`)
       else log.error({ err }, `${name} failed`)
     }))
   )

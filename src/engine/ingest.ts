@@ -3,14 +3,22 @@
  * engine's consumer group, run it through the actors (processBatch), and commit it with
  * the atomic step. After any failure the cache is dropped and the pending entries are
  * read again, which yields the same outputs exactly once.
- * Does not own connections or signals: runtime.ts does.
+ *
+ * Every step is fenced by the partition lease: the loop reads nothing while this process
+ * does not hold it (and never blocks past the moment its local view of the lease lapses),
+ * and the step's guard refuses a step the lease does not cover (FENCED: the lease is
+ * dropped, the loop waits for it) or one whose step marker is not the one this loop last
+ * saw (STALE: Redis came back with other data; the cache is dropped and everything is read
+ * back from Redis). A new epoch starts from Redis as well: snapshots, marker, pending list.
+ * Does not own connections, signals or the lease's renewal: runtime.ts does.
  */
 import type { Redis } from "ioredis"
 import type { Config } from "../../config/schema.ts"
 import { rulesFromConfig } from "../../machines/from-config.ts"
 import { createLifecycle, type Lifecycle } from "../../machines/lifecycle.ts"
 import { scoreNames } from "../../machines/rules.ts"
-import { applyBatch } from "../../streams/atomic-step.ts"
+import { applyBatch, readStepMarker, stepRefusal } from "../../streams/atomic-step.ts"
+import type { PartitionLease } from "../../streams/lease.ts"
 import { GroupReader, ensureGroup } from "../../streams/consumer.ts"
 import { fieldValue, type StreamEntry } from "../../streams/entry.ts"
 import { GROUPS, ingressKeys, partitionKeys, type IngressKeys, type PartitionKeys } from "../../streams/keys.ts"
@@ -28,6 +36,10 @@ export interface IngestStats {
   transitions: number
   commands: number
   duplicates: number
+  /** Steps refused because this process did not hold the lease. */
+  fenced: number
+  /** Steps refused because Redis held older (or other) data than this loop had seen. */
+  reloads: number
 }
 
 export class Ingest {
@@ -35,9 +47,14 @@ export class Ingest {
   readonly keys: PartitionKeys
   readonly lifecycle: Lifecycle
   readonly store: ActorStore
-  readonly stats: IngestStats = { batches: 0, entries: 0, applied: 0, late: 0, dead: 0, transitions: 0, commands: 0, duplicates: 0 }
+  readonly stats: IngestStats = { batches: 0, entries: 0, applied: 0, late: 0, dead: 0, transitions: 0, commands: 0, duplicates: 0, fenced: 0, reloads: 0 }
   private readonly reader: GroupReader
   private readonly ctx: BatchContext
+  private readonly blockMs: number
+  /** The epoch the cache belongs to; another one means the cache may be stale. */
+  private epoch: string | undefined
+  /** The step marker as of the last full apply; undefined: read it from Redis first. */
+  private marker: string | undefined
   /** Called after each committed batch with its first (oldest) entry ID; metrics listen here. */
   readonly onCommit: ((oldestId: string) => void)[] = []
 
@@ -46,13 +63,15 @@ export class Ingest {
     private readonly writes: Redis,
     config: Config,
     private readonly log: Logger,
-    partition = 0
+    private readonly lease: PartitionLease
   ) {
+    const partition = lease.keys.partition
     this.ingress = ingressKeys(config.redis.prefix)
     this.keys = partitionKeys(config.redis.prefix, partition)
     const rules = rulesFromConfig(config.lifecycle)
     this.lifecycle = createLifecycle(rules)
     this.store = new ActorStore(writes, this.keys.snapshots, this.lifecycle, config.ingest.snapshot_cache)
+    this.blockMs = config.ingest.block_ms
     this.reader = new GroupReader(reads, this.ingress.scores, GROUPS.engine, `p${partition}`, config.ingest.batch_size, config.ingest.block_ms)
     this.ctx = {
       lifecycle: this.lifecycle,
@@ -69,10 +88,19 @@ export class Ingest {
 
   /** Read and apply one batch; returns the number of entries read (0 when idle). */
   async runOnce(): Promise<number> {
+    // The read must end before the local view of the lease could lapse: a stale process
+    // must not even move entries into the pending list.
+    const fence = this.lease.held(this.blockMs)
+    if (fence === undefined) {
+      await new Promise((r) => setTimeout(r, Math.min(this.blockMs, 100)))
+      return 0
+    }
+    if (fence.epoch !== this.epoch) this.restartFromRedis(fence.epoch)
     let entries
     try {
       entries = await this.reader.next()
       if (entries.length === 0) return 0
+      this.marker ??= await readStepMarker(this.writes, this.keys)
       await this.store.load(symbolsOf(entries))
       const out = processBatch(entries, this.ctx)
       const applied = await applyBatch(this.writes, this.ingress, this.keys, GROUPS.engine, {
@@ -82,14 +110,17 @@ export class Ingest {
         backfill: out.backfill,
         dead: out.dead,
         stats: ["entries", out.ids.length, "applied", out.applied, "late", out.late, "dead", out.dead.length,
-          "transitions", out.lifecycle.length, "commands", out.backfill.length, "batches", 1]
+          "transitions", out.lifecycle.length, "commands", out.backfill.length, "batches", 1],
+        fence: { ...fence, step: this.marker }
       })
       if (applied === 0) {
         // Already applied by an earlier attempt whose reply was lost: our cache may be stale.
         this.stats.duplicates++
         this.store.clear()
+        this.marker = undefined
         return entries.length
       }
+      this.marker = String(Number(this.marker) + 1)
       this.store.commit(out.snapshots)
       for (const listener of this.onCommit) listener(out.ids[0] as string)
       const s = this.stats
@@ -97,11 +128,35 @@ export class Ingest {
       s.dead += out.dead.length; s.transitions += out.lifecycle.length; s.commands += out.backfill.length
       return entries.length
     } catch (e) {
-      this.log.warn({ err: e }, "ingest step failed; re-reading pending entries")
       this.store.clear()
       this.reader.rewind()
+      this.marker = undefined
+      const refusal = stepRefusal(e)
+      if (refusal === "fenced") {
+        this.stats.fenced++
+        this.lease.lost()
+        this.log.error({ partition: this.keys.partition, epoch: fence.epoch, err: (e as Error).message },
+          "step FENCED: this process no longer holds the partition lease; nothing applied, ingest stopped until it holds it again")
+        return 0
+      }
+      if (refusal === "stale") {
+        this.stats.reloads++
+        this.log.error({ partition: this.keys.partition, err: (e as Error).message },
+          "Redis holds older data than this engine applied (lost AOF tail or failover?): nothing applied; actors and pending entries are read back from Redis")
+        return 0
+      }
+      this.log.warn({ err: e }, "ingest step failed; re-reading pending entries")
       throw e
     }
+  }
+
+  /** A new epoch: whatever the cache holds may predate another owner's steps. */
+  private restartFromRedis(epoch: string): void {
+    if (this.epoch !== undefined) this.log.info({ partition: this.keys.partition, epoch }, "new lease epoch: actors and pending entries are read back from Redis")
+    this.epoch = epoch
+    this.store.clear()
+    this.reader.rewind()
+    this.marker = undefined
   }
 }
 

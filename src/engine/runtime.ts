@@ -1,11 +1,12 @@
 /**
  * The engine as a long-running service: resolves Redis and PostgreSQL (private servers
- * when none is configured), migrates the tables, then runs the ingest loop, the companies
+ * when none is configured), takes the partition lease (refusing to start beside a live
+ * engine on the same install), migrates the tables, then runs the ingest loop, the companies
  * projector, the backfill workers (backfill.enabled) and tiering as Effect fibers, and
  * serves the HTTP port (dashboard, JSON API, metrics, health) until interrupted. Each loop retries a failed step on a
  * capped, jittered exponential schedule; the step itself is atomic, so an interrupt or a
  * crash never leaves a batch half applied. Closing the scope stops the loops, closes the
- * connections and stops the private servers, in that order.
+ * connections, gives the lease up and stops the private servers, in that order.
  */
 import { Effect, Schedule } from "effect"
 import type { Config } from "../../config/schema.ts"
@@ -20,6 +21,9 @@ import { dashboardHandler } from "../http/dashboard.ts"
 import { engineMetrics } from "./metrics.ts"
 import { overview } from "./overview.ts"
 import { Ingest } from "./ingest.ts"
+import { acquireAtStart, keepLease, releaseLease } from "./lease-keeper.ts"
+import { PartitionLease } from "../../streams/lease.ts"
+import { partitionKeys } from "../../streams/keys.ts"
 import { Projector } from "./projector.ts"
 import { startWorkers } from "../backfill/runtime.ts"
 import { apiBarsHandler } from "../http/api-bars.ts"
@@ -51,11 +55,22 @@ export const startEngine = (config: Config, log: Logger, routes: Readonly<Record
     const reads = yield* scopedRedis(infra.redisUrl, "strata-ingest-reads", log)
     const writes = yield* scopedRedis(infra.redisUrl, "strata-ingest-writes", log)
     const projectorRedis = yield* scopedRedis(infra.redisUrl, "strata-projector", log)
+    // Nothing that writes the install starts before this process holds the lease.
+    if (config.lease.ttl_ms < 4 * config.ingest.block_ms) {
+      return yield* Effect.fail(new Error(`lease.ttl_ms (${config.lease.ttl_ms}) must be at least 4 × ingest.block_ms (${config.ingest.block_ms})`))
+    }
+    const lease = new PartitionLease(writes, partitionKeys(config.redis.prefix, 0), config.lease.ttl_ms)
+    yield* Effect.acquireRelease(
+      Effect.tryPromise({ try: () => acquireAtStart(lease, config.redis.prefix, log), catch: (e) => e as Error }),
+      () => releaseLease(lease, log)
+    )
+    log.info({ partition: 0, owner: lease.owner, epoch: lease.epoch }, "holding the partition lease")
+    yield* Effect.forkScoped(keepLease(lease, log))
     const sql = yield* scopedPostgres(infra.databaseUrl, config.postgres.schema, 6)
     // One migration at a time: concurrent CREATE TABLE IF NOT EXISTS of one table can collide.
     yield* Effect.tryPromise(() => migrate(sql, config.postgres.schema, [...COMPANIES_DDL, ...STORAGE_DDL]))
     const store = yield* Effect.acquireRelease(Effect.sync(() => openObjectStore(config.storage)), (s) => Effect.promise(() => s.close()))
-    const ingest = new Ingest(reads, writes, config, log)
+    const ingest = new Ingest(reads, writes, config, log, lease)
     const projector = new Projector(projectorRedis, sql, ingest.keys, log, config.projector.batch_size, config.ingest.block_ms)
     yield* Effect.tryPromise(() => ingest.init())
     yield* Effect.tryPromise(() => projector.init())

@@ -40,8 +40,9 @@ describe("engine crash safety", () => {
     crash = await testNamespace(ENGINE_ONLY)
     ref = await testNamespace(ENGINE_ONLY)
     // The engine processes read the same override from a file: this test is about the core.
+    // A short lease: each restarted engine waits out the killed one's lease before it applies.
     const dir = mkdtempSync(join(tmpdir(), "strata-crash-"))
-    writeFileSync(join(dir, "engine-only.yaml"), "backfill:\n  enabled: false\n")
+    writeFileSync(join(dir, "engine-only.yaml"), "backfill:\n  enabled: false\nlease:\n  ttl_ms: 2000\n")
     crashEnv = { ...crash.env, STRATA_CONFIG: join(dir, "engine-only.yaml") }
   })
   afterAll(async () => {

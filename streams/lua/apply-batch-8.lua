@@ -1,21 +1,43 @@
 --[[
   The atomic step: apply one batch of scores entries, all or nothing.
 
-  KEYS[1] scores stream (input)          KEYS[4] lifecycle stream
-  KEYS[2] scores dead-letter stream      KEYS[5] backfill stream
-  KEYS[3] snapshots hash                 KEYS[6] stats hash
+  KEYS[1] scores stream (input)          KEYS[5] backfill stream
+  KEYS[2] scores dead-letter stream      KEYS[6] stats hash
+  KEYS[3] snapshots hash                 KEYS[7] partition lease hash (owner, epoch)
+  KEYS[4] lifecycle stream               KEYS[8] partition step marker (counter)
   ARGV[1] consumer group name
   ARGV[2] JSON: { ids = [entry IDs],
                   lifecycle = [[field, value, ...], ...], backfill = [...], dead = [...],
-                  stats = [field, increment, ...] }
+                  stats = [field, increment, ...],
+                  fence = { owner = lease owner id, epoch = lease epoch, step = marker value expected } }
   ARGV[3..] the changed snapshots as HSET arguments: symbol, snapshot JSON, ...
 
   Returns the number of entries applied, or 0 when every entry was already acknowledged
   (a batch that was applied before: nothing is written twice).
   Nothing is written unless every entry is still pending in the group, so a batch is never
-  half applied and never applied twice. Scale-out checks owner and epoch here too.
+  half applied and never applied twice.
+
+  Guard (first block): nothing is written unless the caller holds the partition's lease
+  (same owner id AND same epoch: error STRATA_FENCED) and the step marker is the value the
+  caller expects (error STRATA_STALE: Redis holds other data than the caller has seen, e.g.
+  it came back from an older AOF or a lagging replica). A step that passes the guard bumps
+  the marker, whatever follows; the caller re-reads it after anything but a full apply.
 ]]
+-- Guard: fencing by lease owner and epoch, then the step marker.
 local p = cjson.decode(ARGV[2])
+local fence = p.fence
+local lease = redis.call('HMGET', KEYS[7], 'owner', 'epoch')
+if lease[1] ~= fence.owner or lease[2] ~= fence.epoch then
+  return redis.error_reply('STRATA_FENCED the lease is held by ' .. (lease[1] or 'nobody') .. ' epoch ' ..
+    (lease[2] or '-') .. ', not by ' .. fence.owner .. ' epoch ' .. fence.epoch)
+end
+local marker = redis.call('GET', KEYS[8]) or '0'
+if marker ~= fence.step then
+  return redis.error_reply('STRATA_STALE the step marker is ' .. marker .. ', the owner expected ' .. fence.step)
+end
+redis.call('INCR', KEYS[8])
+-- End of the guard.
+
 local ids = p.ids
 local n = #ids
 if n == 0 then return 0 end
