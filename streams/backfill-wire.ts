@@ -46,14 +46,14 @@ const LAYER = /^[0-3]$/
 const INTEGER = /^-?\d{1,16}$/
 
 const Wire = Schema.Struct({
-  id: Schema.optional(Schema.String.check(Schema.isPattern(TEXT, { message: "expected 1-200 printable characters" }))),
+  id: Schema.optional(Schema.String.check(Schema.isPattern(TEXT))),
   symbol: Schema.String,
-  layer: Schema.String.check(Schema.isPattern(LAYER, { message: "expected a layer 0-3" })),
-  from: Schema.optional(Schema.String.check(Schema.isPattern(LAYER, { message: "expected a layer 0-3" }))),
+  layer: Schema.String.check(Schema.isPattern(LAYER)),
+  from: Schema.optional(Schema.String.check(Schema.isPattern(LAYER))),
   data_types: Schema.String,
-  at: Schema.String.check(Schema.isPattern(/^\d{1,16}$/, { message: "expected milliseconds since the epoch" })),
-  cause: Schema.optional(Schema.String.check(Schema.isPattern(CAUSE, { message: "expected at most 200 printable characters" }))),
-  priority: Schema.optional(Schema.String.check(Schema.isPattern(INTEGER, { message: "expected an integer" })))
+  at: Schema.String.check(Schema.isPattern(/^\d{1,16}$/)),
+  cause: Schema.optional(Schema.String.check(Schema.isPattern(CAUSE))),
+  priority: Schema.optional(Schema.String.check(Schema.isPattern(INTEGER)))
 })
 const decodeWire = Schema.decodeUnknownResult(Wire)
 const formatter = SchemaIssue.makeFormatterStandardSchemaV1()
@@ -71,9 +71,8 @@ export const decodeCommand = (fields: readonly string[]): BackfillCommand | stri
   if (!isValidSymbol(symbol)) return `invalid symbol ${show(f["symbol"])}`
   const wire = decodeWire(f)
   if (Result.isFailure(wire)) {
-    const issue = formatter(wire.failure.issue).issues[0]
-    const name = String(issue?.path?.[0] ?? "?")
-    return `invalid ${name} ${show(f[name])}: ${issue?.message ?? "malformed"}`
+    const name = String(formatter(wire.failure.issue).issues[0]?.path?.[0] ?? "?")
+    return name in f ? `invalid ${name} ${show(f[name])}` : `missing ${name}`
   }
   const w = wire.success
   const layer = Number(w.layer) as Layer

@@ -36,8 +36,9 @@ describe("backfill command", () => {
   it("names what is wrong", () => {
     const ok = ["symbol", "AAPL", "layer", "2", "at", "1767798060000", "data_types", "news"]
     expect(decodeCommand(ok.map((v) => (v === "AAPL" ? "a b" : v)))).toBe('invalid symbol "a b"')
-    expect(decodeCommand(ok.map((v) => (v === "2" ? "4" : v)))).toMatch(/^invalid layer "4"/)
-    expect(decodeCommand(ok.map((v) => (v === "1767798060000" ? "soon" : v)))).toMatch(/^invalid at "soon"/)
+    expect(decodeCommand(ok.map((v) => (v === "2" ? "4" : v)))).toBe('invalid layer "4"')
+    expect(decodeCommand(ok.map((v) => (v === "1767798060000" ? "soon" : v)))).toBe('invalid at "soon"')
+    expect(decodeCommand(ok.slice(0, 4))).toBe("missing data_types")
     expect(decodeCommand(ok.map((v) => (v === "news" ? "news,weather" : v)))).toBe("unknown data types weather")
     expect(decodeCommand(ok.map((v) => (v === "news" ? "" : v)))).toBe("no data_types")
   })
