@@ -79,9 +79,9 @@ describe("engine lease", () => {
     const entries = entriesFor(1)
     // A lease the first engine keeps however loaded the machine is; the second waits it out once.
     const first = engine(ns, 10_000)
-    await waitUntil("the first engine to hold the lease", async () => (await holder(ns))[0] !== null, 60_000)
+    await waitUntil("the first engine to hold the lease", async () => (await holder(ns))[0] !== null, 120_000)
     await xaddAll(ns.redis, ingressKeys(ns.prefix).scores, entries)
-    await waitUntil("the first engine applied everything", async () => (await applied(ns)()) === entries.length, 60_000)
+    await waitUntil("the first engine applied everything", async () => (await applied(ns)()) === entries.length, 120_000)
     const lease = await holder(ns)
     const marker = await readStepMarker(ns.redis, keys)
 
@@ -98,7 +98,7 @@ describe("engine lease", () => {
     first.child.kill("SIGTERM")
     expect(await first.exit).toBe(0)
     expect(await ns.redis.exists(keys.lease)).toBe(0)
-  }, 180_000)
+  }, 360_000)
 
   it("after kill -9 of the holder, a restarted engine takes the lease over once it has run out", async () => {
     const ns = await namespace()
@@ -106,9 +106,9 @@ describe("engine lease", () => {
     const entries = entriesFor(2)
     const half = entries.length / 2
     const first = engine(ns, 2_000)
-    await waitUntil("the first engine to hold the lease", async () => (await holder(ns))[0] !== null, 60_000)
+    await waitUntil("the first engine to hold the lease", async () => (await holder(ns))[0] !== null, 120_000)
     await xaddAll(ns.redis, scores, entries.slice(0, half))
-    await waitUntil("the first half applied", async () => (await applied(ns)()) === half, 60_000)
+    await waitUntil("the first half applied", async () => (await applied(ns)()) === half, 120_000)
     const [deadOwner, deadEpoch] = await holder(ns)
     first.child.kill("SIGKILL")
     await first.exit
@@ -117,17 +117,17 @@ describe("engine lease", () => {
     const keys = partitionKeys(ns.prefix, 0)
     expect(await ns.redis.pexpire(keys.lease, 120_000)).toBe(1)
     const second = engine(ns, 2_000)
-    await waitUntil("the restarted engine to wait for the lease", () => second.output().includes("waiting until its lease ends"), 60_000)
+    await waitUntil("the restarted engine to wait for the lease", () => second.output().includes("waiting until its lease ends"), 120_000)
     expect(await holder(ns)).toEqual([deadOwner, deadEpoch])
     await ns.redis.pexpire(keys.lease, 1_000)
     await xaddAll(ns.redis, scores, entries.slice(half))
-    await waitUntil("the restarted engine applied the rest", async () => (await applied(ns)()) === entries.length, 90_000)
+    await waitUntil("the restarted engine applied the rest", async () => (await applied(ns)()) === entries.length, 120_000)
     const [owner, epoch] = await holder(ns)
     expect(owner).not.toBe(deadOwner)
     expect(Number(epoch)).toBeGreaterThan(Number(deadEpoch))
     expect(second.output()).toContain("took over the partition lease of an engine that stopped renewing it")
     expect(await brokenChains(ns.redis, keys)).toEqual([])
-  }, 180_000)
+  }, 360_000)
 
   it("a holder paused past its lease applies nothing once resumed, and waits for the lease", async () => {
     const ns = await namespace()
@@ -136,21 +136,21 @@ describe("engine lease", () => {
     const entries = entriesFor(3)
     const quarter = entries.length / 4
     const paused = engine(ns, 2_000)
-    await waitUntil("the first engine to hold the lease", async () => (await holder(ns))[0] !== null, 60_000)
+    await waitUntil("the first engine to hold the lease", async () => (await holder(ns))[0] !== null, 120_000)
     const [pausedOwner] = await holder(ns)
     await xaddAll(ns.redis, scores, entries.slice(0, quarter))
-    await waitUntil("the first quarter applied", async () => (await applied(ns)()) === quarter, 60_000)
+    await waitUntil("the first quarter applied", async () => (await applied(ns)()) === quarter, 120_000)
 
     paused.child.kill("SIGSTOP")
-    await waitUntil("the paused engine's lease to run out", async () => (await ns.redis.exists(keys.lease)) === 0, 60_000)
+    await waitUntil("the paused engine's lease to run out", async () => (await ns.redis.exists(keys.lease)) === 0, 120_000)
     // The new holder's lease is long, so it outlives its own pause below.
-    const next = engine(ns, 60_000)
+    const next = engine(ns, 120_000)
     await waitUntil("the next engine to hold the lease", async () => {
       const [owner] = await holder(ns)
       return owner !== null && owner !== pausedOwner
-    }, 60_000)
+    }, 120_000)
     await xaddAll(ns.redis, scores, entries.slice(quarter, 2 * quarter))
-    await waitUntil("the second quarter applied", async () => (await applied(ns)()) === 2 * quarter, 60_000)
+    await waitUntil("the second quarter applied", async () => (await applied(ns)()) === 2 * quarter, 120_000)
 
     // Only the resumed engine runs now, with new entries there to read.
     next.child.kill("SIGSTOP")
@@ -168,20 +168,20 @@ describe("engine lease", () => {
     await xaddAll(ns.redis, scores, entries.slice(2 * quarter, 3 * quarter))
     const before = await state()
     paused.child.kill("SIGCONT")
-    await waitUntil("the resumed engine to say it lost the lease", () => paused.output().includes("lease lost"), 60_000)
+    await waitUntil("the resumed engine to say it lost the lease", () => paused.output().includes("lease lost"), 120_000)
     expect(await state()).toEqual(before)
     expect(paused.child.exitCode).toBeNull()
 
     // The holder resumes and applies the third quarter; once it leaves, the waiting engine takes over.
     next.child.kill("SIGCONT")
-    await waitUntil("the third quarter applied", async () => (await applied(ns)()) === 3 * quarter, 60_000)
+    await waitUntil("the third quarter applied", async () => (await applied(ns)()) === 3 * quarter, 120_000)
     next.child.kill("SIGTERM")
     expect(await next.exit).toBe(0)
-    await waitUntil("the waiting engine to take the lease again", async () => (await holder(ns))[0] === pausedOwner, 60_000)
+    await waitUntil("the waiting engine to take the lease again", async () => (await holder(ns))[0] === pausedOwner, 120_000)
     await xaddAll(ns.redis, scores, entries.slice(3 * quarter))
-    await waitUntil("everything applied", async () => (await applied(ns)()) === entries.length, 60_000)
+    await waitUntil("everything applied", async () => (await applied(ns)()) === entries.length, 120_000)
     expect(paused.output()).toContain("lease taken again")
     expect(((await ns.redis.xpending(scores, GROUPS.engine)) as unknown[])[0]).toBe(0)
     expect(await brokenChains(ns.redis, keys)).toEqual([])
-  }, 240_000)
+  }, 480_000)
 })
