@@ -1,7 +1,10 @@
 /**
  * Where Redis and PostgreSQL are: the configured URLs when they answer, else private
- * servers under the data folder (the embedded defaults). A Redis URL given explicitly
- * (REDIS_URL or a config file) must answer; the default local one may be absent.
+ * servers under the data folder (the embedded defaults), shared by every Strata process on
+ * that folder and stopped by the last one out. A Redis URL given explicitly (REDIS_URL or
+ * a config file) must answer; the default local one may be absent. A store that refuses
+ * the credentials is reported as such, never as "does not answer". The log says which
+ * store was chosen and why.
  * Does not open the engine's own connections.
  */
 import { join, resolve } from "node:path"
@@ -13,6 +16,7 @@ import type { Logger } from "./logger.ts"
 import { maskUrl } from "./logger.ts"
 import { postgresFailure, redisFailure, type DependencyError } from "./dependency-errors.ts"
 import { startPostgres, startRedis, type PrivateServer } from "./private-servers.ts"
+import { acquireShared } from "./server-users.ts"
 
 export interface Infrastructure {
   readonly redisUrl: string
@@ -54,17 +58,23 @@ const postgresProbe = async (url: string): Promise<DependencyError | undefined> 
   }
 }
 
-const privateServer = (what: string, start: () => Promise<PrivateServer>, log: Logger) =>
+/**
+ * A private server under `dir`, shared with every other Strata process on the same data
+ * folder: started or reused here, and stopped when the scope closes only if no other live
+ * process still uses it (server-users.ts).
+ */
+const privateServer = (what: string, dir: string, start: () => Promise<PrivateServer>, log: Logger) =>
   Effect.acquireRelease(
-    Effect.tryPromise({ try: start, catch: (e) => e as Error }).pipe(
-      Effect.tap((s) => Effect.sync(() => log.info({ url: s.url, serverPid: s.pid, reused: s.reused }, `private ${what} running`)))
+    Effect.tryPromise({ try: () => acquireShared(dir, what, start), catch: (e) => e as Error }).pipe(
+      Effect.tap(({ server: s, others }) => Effect.sync(() =>
+        log.info({ url: s.url, serverPid: s.pid, reused: s.reused, otherUsers: others }, `private ${what} running`)))
     ),
-    // Only a server this process started is stopped: one it found running belongs to
-    // whoever started it (an engine beside a CLI command, say) and is left alone.
-    (s) => s.reused
-      ? Effect.sync(() => log.info({ serverPid: s.pid }, `private ${what} left running (it was already running)`))
-      : Effect.promise(() => s.stop()).pipe(Effect.tap(() => Effect.sync(() => log.info({ serverPid: s.pid }, `private ${what} stopped`))))
-  )
+    (shared) => Effect.promise(() => shared.release()).pipe(
+      Effect.tap(({ stopped, others }) => Effect.sync(() => stopped
+        ? log.info({ serverPid: shared.server.pid }, `private ${what} stopped (no other Strata process uses it)`)
+        : log.info({ serverPid: shared.server.pid, otherUsers: others }, `private ${what} left running for the other Strata processes using it`)))
+    )
+  ).pipe(Effect.map((shared) => shared.server))
 
 /**
  * Resolve both stores; private servers started here are stopped when the scope closes.
@@ -85,13 +95,13 @@ export const infrastructure = (config: Config, log: Logger) =>
       // server instead would hide that from whoever expected this one to be used.
       return yield* Effect.fail(redisDown)
     } else {
-      const server = yield* privateServer("redis-server", () => startRedis(join(dataDir, "redis"), { reuse: true }), log)
+      const server = yield* privateServer("redis-server", join(dataDir, "redis"), () => startRedis(join(dataDir, "redis"), { reuse: true }), log)
       redisUrl = server.url
       log.info({ redis: redisUrl, reused: server.reused }, `Redis: none on the default port, private redis-server ${server.reused ? "reused" : "started"} under ${join(dataDir, "redis")}`)
     }
     let databaseUrl = config.postgres.url
     if (databaseUrl === "") {
-      const server = yield* privateServer("PostgreSQL", () => startPostgres(join(dataDir, "pg"), { reuse: true }), log)
+      const server = yield* privateServer("PostgreSQL", join(dataDir, "pg"), () => startPostgres(join(dataDir, "pg"), { reuse: true }), log)
       databaseUrl = server.url
       log.info({ postgres: databaseUrl, reused: server.reused }, `PostgreSQL: postgres.url not set, private cluster ${server.reused ? "reused" : "started"} under ${join(dataDir, "pg")}`)
     } else {
