@@ -35,12 +35,13 @@ const which = (bin: string): string | undefined => {
   return r.status === 0 && out ? out : undefined
 }
 
-const isAlive = (pid: number): boolean => {
+/** Whether a process with this pid exists (EPERM: it does, but belongs to another user). */
+export const isAlive = (pid: number): boolean => {
   try {
     process.kill(pid, 0)
     return true
-  } catch {
-    return false
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === "EPERM"
   }
 }
 

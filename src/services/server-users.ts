@@ -12,19 +12,9 @@ import { randomBytes } from "node:crypto"
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, unlinkSync, writeSync } from "node:fs"
 import { join } from "node:path"
 import { pollUntil } from "./poll.ts"
-import type { PrivateServer } from "./private-servers.ts"
+import { isAlive, type PrivateServer } from "./private-servers.ts"
 
 const LOCK_WAIT_MS = 120_000
-
-const isAlive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (e) {
-    // EPERM: alive, but another user's.
-    return (e as NodeJS.ErrnoException).code === "EPERM"
-  }
-}
 
 /** The process's start time (Linux), so a pid reused by an unrelated process is not a user. */
 const startTime = (pid: number): string | undefined => {
