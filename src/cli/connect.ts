@@ -21,17 +21,28 @@ export interface Connections {
 export const infrastructureOnly = async (config: Config): Promise<Connections> => {
   const scope = Effect.runSync(Scope.make())
   const log = createLogger("strata-cli", process.env["LOG_LEVEL"] ?? "warn")
-  const infra = await Effect.runPromise(Scope.provide(scope)(infrastructure(config, log)))
+  const closeScope = () => Effect.runPromise(Scope.close(scope, Exit.void))
+  // A failure (a store that does not answer or refuses the credentials) still stops the
+  // private servers started for this command alone.
+  const infra = await Effect.runPromise(Scope.provide(scope)(infrastructure(config, log))).catch(async (e: unknown) => {
+    await closeScope()
+    throw e
+  })
   const redis = openRedis(infra.redisUrl, "strata-cli")
   const sql = openPostgres(infra.databaseUrl, config.postgres.schema, 2)
-  await migrate(sql, config.postgres.schema, COMPANIES_DDL)
+  await migrate(sql, config.postgres.schema, COMPANIES_DDL).catch(async (e: unknown) => {
+    redis.disconnect()
+    await sql.end({ timeout: 1 })
+    await closeScope()
+    throw e
+  })
   return {
     redis,
     sql,
     close: async () => {
       await redis.quit().catch(() => redis.disconnect())
       await sql.end({ timeout: 2 })
-      await Effect.runPromise(Scope.close(scope, Exit.void))
+      await closeScope()
     }
   }
 }

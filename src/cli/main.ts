@@ -19,6 +19,7 @@ const program = new Command()
   .name("strata")
   .description("Stream-processing engine: scanner scores → per-symbol lifecycle actors → backfill")
   .showHelpAfterError()
+  .option("--verbose", "on a failure, print the error's stack as well as its one-line message")
 
 program.command("engine")
   .description("run the engine (ingest, companies projector, backfill workers, tiering, HTTP) until SIGINT/SIGTERM")

@@ -12,7 +12,8 @@ import { PARQUET_COLUMNS } from "../storage/parquet.ts"
 import { parseSeriesQuery } from "../storage/query-params.ts"
 import { readSeries } from "../storage/read-router.ts"
 import { infrastructureOnly } from "./connect.ts"
-import { configOrExit } from "./shared.ts"
+import { configOrExit, oneShot } from "./shared.ts"
+import { isS3NetworkError, s3Failure } from "../services/dependency-errors.ts"
 
 const WHAT: Record<string, StorageKind> = {
   bars: "bars", news: "news", actions: "corporate_actions", sentiment: "social_sentiment"
@@ -39,7 +40,7 @@ export const formatRows = (kind: StorageKind, rows: readonly object[], format: F
   return [fmt(header), widths.map((w) => "-".repeat(w)).join("  "), ...body.map(fmt), `(${rows.length} rows)`].join("\n") + "\n"
 }
 
-export const queryCommand = async (
+export const queryCommand = oneShot("query", async (
   what: string,
   opts: { config?: string; symbol?: string; interval?: string; from?: string; to?: string; format: string }
 ): Promise<void> => {
@@ -58,10 +59,12 @@ export const queryCommand = async (
   try {
     await migrate(conn.sql, config.postgres.schema, STORAGE_DDL)
     const q = parsed.query
-    const rows = await readSeries({ sql: conn.sql, store }, kind, q.symbol, q.interval, q.from, q.to)
+    const rows = await readSeries({ sql: conn.sql, store }, kind, q.symbol, q.interval, q.from, q.to).catch((e: unknown) => {
+      throw isS3NetworkError(e) ? s3Failure(config.storage.s3.endpoint, config.storage.s3.bucket, e) : e
+    })
     process.stdout.write(formatRows(kind, rows, opts.format as Format))
   } finally {
     await store.close()
     await conn.close()
   }
-}
+})

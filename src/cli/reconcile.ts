@@ -5,10 +5,10 @@
 import { infrastructureOnly } from "./connect.ts"
 import { reconcile } from "../engine/reconcile.ts"
 import { partitionKeys } from "../../streams/keys.ts"
-import { configOrExit } from "./shared.ts"
+import { configOrExit, oneShot } from "./shared.ts"
 import { PollTimeout, pollUntil } from "../services/poll.ts"
 
-export const reconcileCommand = async (opts: { config?: string; wait?: boolean; timeout: string; json?: boolean }): Promise<void> => {
+export const reconcileCommand = oneShot("reconcile", async (opts: { config?: string; wait?: boolean; timeout: string; json?: boolean }): Promise<void> => {
   const config = configOrExit(opts.config)
   const conn = await infrastructureOnly(config)
   try {
@@ -36,4 +36,4 @@ export const reconcileCommand = async (opts: { config?: string; wait?: boolean; 
   } finally {
     await conn.close()
   }
-}
+})

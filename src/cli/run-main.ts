@@ -5,6 +5,7 @@
  */
 import { Effect, Exit, Fiber, type Scope } from "effect"
 import type { Logger } from "../services/logger.ts"
+import { DependencyError } from "../services/dependency-errors.ts"
 import { MissingBinaryError } from "../services/private-servers.ts"
 import { LeaseHeldError } from "../engine/lease-keeper.ts"
 
@@ -25,7 +26,7 @@ export const runMain = <A, E>(program: Effect.Effect<A, E>, log: Logger): void =
       process.exitCode = process.exitCode ?? 0
     } else {
       log.error({ cause: String(exit.cause) }, "stopped on error")
-      process.exitCode = 1
+      process.exitCode = process.exitCode || 1
     }
     // Let pino flush, then leave even if a library keeps a handle open.
     setTimeout(() => process.exit(), 50).unref()
@@ -34,15 +35,19 @@ export const runMain = <A, E>(program: Effect.Effect<A, E>, log: Logger): void =
 
 /**
  * Run a service until a signal: `start` builds it inside a scope, then the process waits.
- * A missing server binary is reported as the command that installs it, on stderr; so is a
- * refusal to start beside a live engine (LeaseHeldError).
+ * A missing server binary is reported as the command that installs it, a refusal to start
+ * beside a live engine (LeaseHeldError) as its message, and a store that does not answer
+ * or refuses the credentials as one line naming the setting, all on stderr.
  */
 export const runService = <E>(name: string, start: Effect.Effect<unknown, E, Scope.Scope>, log: Logger): void => {
   const program = Effect.scoped(Effect.andThen(start, Effect.never)).pipe(
     Effect.tapError((e) => Effect.sync(() => {
       const err = e as unknown
       if (err instanceof MissingBinaryError || err instanceof LeaseHeldError) process.stderr.write(`strata: ${err.message}\n`)
-      else log.error({ err }, `${name} failed`)
+      else if (err instanceof DependencyError) {
+        process.stderr.write(`strata ${name}: ${err.message}\n`)
+        process.exitCode = 3
+      } else log.error({ err }, `${name} failed`)
     }))
   )
   runMain(program, log)

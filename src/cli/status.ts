@@ -8,7 +8,7 @@ import type { Redis } from "../services/redis.ts"
 import { fieldRecord } from "../../streams/entry.ts"
 import { ingressKeys, partitionKeys } from "../../streams/keys.ts"
 import { infrastructureOnly } from "./connect.ts"
-import { configOrExit } from "./shared.ts"
+import { configOrExit, oneShot } from "./shared.ts"
 
 interface GroupInfo { readonly name: string; readonly consumers: number; readonly pending: number; readonly lag: number | null }
 
@@ -27,7 +27,7 @@ const groupsOf = async (redis: Redis, stream: string): Promise<GroupInfo[]> => {
 const deadLetters = async (redis: Redis, stream: string, count: number) =>
   (await redis.xrevrange(stream, "+", "-", "COUNT", count)).map(([id, fields]): Record<string, string> => ({ ...fieldRecord(fields), id }))
 
-export const statusCommand = async (opts: { config?: string; json?: boolean; limit: string }): Promise<void> => {
+export const statusCommand = oneShot("status", async (opts: { config?: string; json?: boolean; limit: string }): Promise<void> => {
   const config = configOrExit(opts.config)
   const limit = Math.max(1, Number(opts.limit) || 20)
   const conn = await infrastructureOnly(config)
@@ -66,4 +66,4 @@ export const statusCommand = async (opts: { config?: string; json?: boolean; lim
   } finally {
     await conn.close()
   }
-}
+})

@@ -6,9 +6,10 @@ import { STORAGE_DDL } from "../storage/index.ts"
 import { openObjectStore } from "../storage/object-store.ts"
 import { runTiering } from "../storage/tiering.ts"
 import { infrastructureOnly } from "./connect.ts"
-import { configOrExit } from "./shared.ts"
+import { configOrExit, oneShot } from "./shared.ts"
+import { isS3NetworkError, s3Failure } from "../services/dependency-errors.ts"
 
-export const tierCommand = async (opts: { config?: string; now?: boolean; at?: string; symbols?: string; json?: boolean }): Promise<void> => {
+export const tierCommand = oneShot("tier", async (opts: { config?: string; now?: boolean; at?: string; symbols?: string; json?: boolean }): Promise<void> => {
   if (!opts.now) {
     process.stderr.write("strata tier runs one pass with --now; the engine runs tiering on its schedule (storage.tiering.every)\n")
     process.exitCode = 2
@@ -29,7 +30,9 @@ export const tierCommand = async (opts: { config?: string; now?: boolean; at?: s
     const report = await runTiering(
       { sql: conn.sql, store, layersOf: symbolLayers(conn.redis, conn.sql, config.redis.prefix) },
       config.retention, at, symbols
-    )
+    ).catch((e: unknown) => {
+      throw isS3NetworkError(e) ? s3Failure(config.storage.s3.endpoint, config.storage.s3.bucket, e) : e
+    })
     if (opts.json) process.stdout.write(`${JSON.stringify(report)}\n`)
     else {
       process.stdout.write(
@@ -43,4 +46,4 @@ export const tierCommand = async (opts: { config?: string; now?: boolean; at?: s
     await store.close()
     await conn.close()
   }
-}
+})

@@ -92,7 +92,11 @@ export const startEngine = (config: Config, log: Logger, routes: Readonly<Record
           port: config.http.port,
           registry: metrics.registry,
           readiness: {
-            redis: async () => (await writes.ping()) === "PONG",
+            // A connection that is not up is down at once; a paused server is bounded by the probe budget.
+            redis: async () => {
+              if (writes.status !== "ready") throw new Error(`connection ${writes.status}`)
+              return (await writes.ping()) === "PONG"
+            },
             postgres: async () => (await sql`select 1 as ok`).length === 1
           },
           routes: {

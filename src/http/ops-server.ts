@@ -8,6 +8,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http"
 import type { AddressInfo } from "node:net"
 import type { Registry } from "prom-client"
+import { boundedMetrics, readinessCheck, type Probe } from "./bounded-probes.ts"
 
 export type RouteHandler = (req: IncomingMessage, res: ServerResponse, url: URL) => Promise<void> | void
 
@@ -15,8 +16,8 @@ export interface OpsServerOptions {
   readonly host: string
   readonly port: number
   readonly registry: Registry
-  /** Each probe resolves true when its dependency is ready. */
-  readonly readiness: Readonly<Record<string, () => Promise<boolean>>>
+  /** Each probe resolves true when its dependency is ready (bounded: bounded-probes.ts). */
+  readonly readiness: Readonly<Record<string, Probe>>
   /** Extra GET routes by exact path, e.g. "/api/bars". */
   readonly routes?: Readonly<Record<string, RouteHandler>>
 }
@@ -26,14 +27,8 @@ export const sendJson = (res: ServerResponse, status: number, body: unknown): vo
   res.end(JSON.stringify(body))
 }
 
-const probeAll = async (readiness: OpsServerOptions["readiness"]): Promise<Record<string, boolean>> => {
-  const entries = await Promise.all(
-    Object.entries(readiness).map(async ([name, probe]) => [name, await probe().catch(() => false)] as const)
-  )
-  return Object.fromEntries(entries)
-}
-
 export const startOpsServer = (options: OpsServerOptions): Promise<{ server: Server; port: number; close: () => Promise<void> }> => {
+  const readiness = readinessCheck(options.readiness)
   const server = createServer((req, res) => {
     const url = new URL(req.url ?? "/", "http://localhost")
     const handle = async () => {
@@ -42,12 +37,11 @@ export const startOpsServer = (options: OpsServerOptions): Promise<{ server: Ser
         case "/healthz":
           return sendJson(res, 200, { status: "ok" })
         case "/readyz": {
-          const checks = await probeAll(options.readiness)
-          const ready = Object.values(checks).every(Boolean)
-          return sendJson(res, ready ? 200 : 503, { status: ready ? "ready" : "not ready", checks })
+          const { ready, checks, down } = await readiness()
+          return sendJson(res, ready ? 200 : 503, { status: ready ? "ready" : `not ready: ${Object.keys(down).join(", ")}`, checks, down })
         }
         case "/metrics": {
-          const text = await options.registry.metrics()
+          const text = await boundedMetrics(options.registry)
           res.writeHead(200, { "content-type": options.registry.contentType })
           return res.end(text)
         }

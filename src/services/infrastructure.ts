@@ -1,7 +1,10 @@
 /**
  * Where Redis and PostgreSQL are: the configured URLs when they answer, else private
- * servers under the data folder (the embedded defaults). A Redis URL given explicitly
- * (REDIS_URL or a config file) must answer; the default local one may be absent.
+ * servers under the data folder (the embedded defaults), shared by every Strata process on
+ * that folder and stopped by the last one out. A Redis URL given explicitly (REDIS_URL or
+ * a config file) must answer; the default local one may be absent. A store that refuses
+ * the credentials is reported as such, never as "does not answer". The log says which
+ * store was chosen and why.
  * Does not open the engine's own connections.
  */
 import { join, resolve } from "node:path"
@@ -11,7 +14,9 @@ import postgres from "postgres"
 import type { Config } from "../../config/schema.ts"
 import type { Logger } from "./logger.ts"
 import { maskUrl } from "./logger.ts"
+import { postgresFailure, redisFailure, type DependencyError } from "./dependency-errors.ts"
 import { startPostgres, startRedis, type PrivateServer } from "./private-servers.ts"
+import { acquireShared } from "./server-users.ts"
 
 export interface Infrastructure {
   readonly redisUrl: string
@@ -20,62 +25,89 @@ export interface Infrastructure {
 
 const DEFAULT_REDIS_URL = "redis://127.0.0.1:6379"
 
-const redisAnswers = async (url: string): Promise<boolean> => {
-  const r = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 1500 })
-  r.on("error", () => {})
+/** Undefined when Redis at `url` answers PING; else why not (down, or refusing the credentials). */
+const redisProbe = async (url: string): Promise<DependencyError | undefined> => {
+  // No ready check: a server that wants a password then answers PING with NOAUTH
+  // instead of closing the connection on a failed INFO.
+  const r = new Redis(url, { lazyConnect: true, enableReadyCheck: false, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 1500 })
+  // A refused AUTH reaches only the error event; the command then fails with "Connection
+  // is closed", so the event's error is the one that says why.
+  let refused: Error | undefined
+  r.on("error", (e: Error) => { refused ??= e })
   try {
     await r.connect()
-    return (await r.ping()) === "PONG"
-  } catch {
-    return false
+    const pong = await r.ping()
+    return pong === "PONG" ? undefined : redisFailure(url, new Error(`PING answered ${pong}`))
+  } catch (e) {
+    return redisFailure(url, refused ?? e)
   } finally {
     r.disconnect()
   }
 }
 
-const postgresAnswers = async (url: string): Promise<boolean> => {
+/** Undefined when PostgreSQL at `url` runs a query; else why not. */
+const postgresProbe = async (url: string): Promise<DependencyError | undefined> => {
   const sql = postgres(url, { max: 1, connect_timeout: 3, onnotice: () => {} })
   try {
     await sql`select 1`
-    return true
-  } catch {
-    return false
+    return undefined
+  } catch (e) {
+    return postgresFailure(url, e)
   } finally {
     await sql.end({ timeout: 1 })
   }
 }
 
-const privateServer = (what: string, start: () => Promise<PrivateServer>, log: Logger) =>
+/**
+ * A private server under `dir`, shared with every other Strata process on the same data
+ * folder: started or reused here, and stopped when the scope closes only if no other live
+ * process still uses it (server-users.ts).
+ */
+const privateServer = (what: string, dir: string, start: () => Promise<PrivateServer>, log: Logger) =>
   Effect.acquireRelease(
-    Effect.tryPromise({ try: start, catch: (e) => e as Error }).pipe(
-      Effect.tap((s) => Effect.sync(() => log.info({ url: s.url, serverPid: s.pid, reused: s.reused }, `private ${what} running`)))
+    Effect.tryPromise({ try: () => acquireShared(dir, what, start), catch: (e) => e as Error }).pipe(
+      Effect.tap(({ server: s, others }) => Effect.sync(() =>
+        log.info({ url: s.url, serverPid: s.pid, reused: s.reused, otherUsers: others }, `private ${what} running`)))
     ),
-    // Only a server this process started is stopped: one it found running belongs to
-    // whoever started it (an engine beside a CLI command, say) and is left alone.
-    (s) => s.reused
-      ? Effect.sync(() => log.info({ serverPid: s.pid }, `private ${what} left running (it was already running)`))
-      : Effect.promise(() => s.stop()).pipe(Effect.tap(() => Effect.sync(() => log.info({ serverPid: s.pid }, `private ${what} stopped`))))
-  )
+    (shared) => Effect.promise(() => shared.release()).pipe(
+      Effect.tap(({ stopped, others }) => Effect.sync(() => stopped
+        ? log.info({ serverPid: shared.server.pid }, `private ${what} stopped (no other Strata process uses it)`)
+        : log.info({ serverPid: shared.server.pid, otherUsers: others }, `private ${what} left running for the other Strata processes using it`)))
+    )
+  ).pipe(Effect.map((shared) => shared.server))
 
-/** Resolve both stores; private servers started here are stopped when the scope closes. */
+/**
+ * Resolve both stores; private servers started here are stopped when the scope closes.
+ * Logs which Redis and which PostgreSQL were chosen and why.
+ */
 export const infrastructure = (config: Config, log: Logger) =>
   Effect.gen(function* () {
     const dataDir = resolve(config.data_dir)
     let redisUrl = config.redis.url
-    if (!(yield* Effect.promise(() => redisAnswers(redisUrl)))) {
-      if (redisUrl !== DEFAULT_REDIS_URL) {
-        return yield* Effect.fail(new Error(`Redis at ${maskUrl(redisUrl)} does not answer (set REDIS_URL or redis.url)`))
-      }
-      const server = yield* privateServer("redis-server", () => startRedis(join(dataDir, "redis"), { reuse: true }), log)
+    const redisDown = yield* Effect.promise(() => redisProbe(redisUrl))
+    if (redisUrl !== DEFAULT_REDIS_URL) {
+      if (redisDown) return yield* Effect.fail(redisDown)
+      log.info({ redis: maskUrl(redisUrl) }, "Redis: the configured one (REDIS_URL or redis.url)")
+    } else if (redisDown === undefined) {
+      log.info({ redis: maskUrl(redisUrl) }, "Redis: found answering on the default port (redis.url not set); set REDIS_URL to choose another")
+    } else if (redisDown.kind === "auth") {
+      // Something answers on the default port but wants credentials: using a private
+      // server instead would hide that from whoever expected this one to be used.
+      return yield* Effect.fail(redisDown)
+    } else {
+      const server = yield* privateServer("redis-server", join(dataDir, "redis"), () => startRedis(join(dataDir, "redis"), { reuse: true }), log)
       redisUrl = server.url
+      log.info({ redis: redisUrl, reused: server.reused }, `Redis: none on the default port, private redis-server ${server.reused ? "reused" : "started"} under ${join(dataDir, "redis")}`)
     }
     let databaseUrl = config.postgres.url
     if (databaseUrl === "") {
-      const server = yield* privateServer("PostgreSQL", () => startPostgres(join(dataDir, "pg"), { reuse: true }), log)
+      const server = yield* privateServer("PostgreSQL", join(dataDir, "pg"), () => startPostgres(join(dataDir, "pg"), { reuse: true }), log)
       databaseUrl = server.url
-    } else if (!(yield* Effect.promise(() => postgresAnswers(databaseUrl)))) {
-      return yield* Effect.fail(new Error(`PostgreSQL at ${maskUrl(databaseUrl)} does not answer (set DATABASE_URL or postgres.url)`))
+      log.info({ postgres: databaseUrl, reused: server.reused }, `PostgreSQL: postgres.url not set, private cluster ${server.reused ? "reused" : "started"} under ${join(dataDir, "pg")}`)
+    } else {
+      const pgDown = yield* Effect.promise(() => postgresProbe(databaseUrl))
+      if (pgDown) return yield* Effect.fail(pgDown)
+      log.info({ postgres: maskUrl(databaseUrl) }, "PostgreSQL: the configured one (DATABASE_URL or postgres.url)")
     }
-    log.info({ redis: maskUrl(redisUrl), postgres: maskUrl(databaseUrl) }, "infrastructure resolved")
     return { redisUrl, databaseUrl } satisfies Infrastructure
   })

@@ -35,12 +35,13 @@ const which = (bin: string): string | undefined => {
   return r.status === 0 && out ? out : undefined
 }
 
-const isAlive = (pid: number): boolean => {
+/** Whether a process with this pid exists (EPERM: it does, but belongs to another user). */
+export const isAlive = (pid: number): boolean => {
   try {
     process.kill(pid, 0)
     return true
-  } catch {
-    return false
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === "EPERM"
   }
 }
 
@@ -50,7 +51,11 @@ export interface PrivateServer {
   readonly pid: number
   /** True when an instance already running in the folder was reused rather than started. */
   readonly reused: boolean
-  readonly stop: () => Promise<void>
+  /**
+   * Stop the server. PostgreSQL's "immediate" mode drops every connection without a
+   * shutdown checkpoint (crash recovery on the next start), as a crash would.
+   */
+  readonly stop: (mode?: "fast" | "immediate") => Promise<void>
 }
 
 // ---------------------------------------------------------------- redis-server
@@ -136,7 +141,7 @@ const postmasterPid = (dataDir: string): number | undefined => {
  * Start (or reuse) a private PostgreSQL cluster in `dir` listening on 127.0.0.1 only,
  * trust authentication for the `postgres` user.
  */
-export const startPostgres = async (dir: string, options: { reuse?: boolean } = {}): Promise<PrivateServer> => {
+export const startPostgres = async (dir: string, options: { reuse?: boolean; port?: number } = {}): Promise<PrivateServer> => {
   const binDir = postgresBinDir()
   const dataDir = join(dir, "data")
   mkdirSync(dir, { recursive: true })
@@ -156,7 +161,7 @@ export const startPostgres = async (dir: string, options: { reuse?: boolean } = 
   if (!existsSync(join(dataDir, "PG_VERSION"))) {
     runPg(join(binDir, "initdb"), ["-D", dataDir, "-U", "postgres", "--auth=trust", "--encoding=UTF8", "--no-sync"])
   }
-  const port = await freePort()
+  const port = options.port ?? (await freePort())
   runPg(join(binDir, "pg_ctl"), [
     "-D", dataDir, "-l", join(dir, "postgres.log"), "-w", "-t", "60",
     "-o", `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200`,
@@ -174,10 +179,10 @@ const pgHandle = (binDir: string, dataDir: string, port: number, pid: number, re
   port,
   pid,
   reused,
-  stop: async () => {
+  stop: async (mode = "fast") => {
     if (postmasterPid(dataDir) === undefined) return
     try {
-      runPg(join(binDir, "pg_ctl"), ["-D", dataDir, "-m", "fast", "-w", "stop"])
+      runPg(join(binDir, "pg_ctl"), ["-D", dataDir, "-m", mode, "-w", "stop"])
     } catch {
       await stopPid(pid)
     }
