@@ -2,8 +2,7 @@
  * Running an Effect program as the process: SIGINT, SIGTERM or SIGHUP (or the end of the npm
  * process that launched it, see launcher-watch.ts) interrupts it, which closes its scope
  * (loops stop, connections close, private servers stop) before the process exits.
- * A second signal a second or more after the first exits at once; signals closer together
- * are one request (Ctrl-C under `npm run` arrives twice: from the terminal and from npm).
+ * A second signal exits at once.
  */
 import { Effect, Exit, Fiber, type Scope } from "effect"
 import type { Logger } from "../services/logger.ts"
@@ -12,20 +11,13 @@ import { watchLauncher } from "./launcher-watch.ts"
 
 /** Signals that stop a service cleanly (Node's default for each would exit without cleanup). */
 const STOP_SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP"] as const
-/** A repeat within this window is the same request, delivered twice. */
-const REPEAT_MS = 1_000
 
 export const runMain = <A, E>(program: Effect.Effect<A, E>, log: Logger): void => {
   const fiber = Effect.runFork(program)
   let signalled = false
-  let firstAt = 0
   const onSignal = (signal: string) => {
-    if (signalled) {
-      if (performance.now() - firstAt >= REPEAT_MS) process.exit(130)
-      return
-    }
+    if (signalled) process.exit(130)
     signalled = true
-    firstAt = performance.now()
     log.info({ signal }, "shutting down")
     Effect.runFork(Fiber.interrupt(fiber))
   }
