@@ -1,6 +1,9 @@
-# The engine image for docker-compose.yml: Node 20 on Debian 12, the project and its
+# The engine image for docker-compose.yml: Node 24 (LTS) on Debian 12, the project and its
 # dependencies; Redis, PostgreSQL and MinIO run as their own services.
-FROM node:20-bookworm-slim
+# The CMD is the exec form running node itself (bin/strata.js loads the TypeScript CLI in
+# the same process): `docker stop` sends SIGTERM straight to the engine, which stops its
+# loops and closes its connections, with no npm or shell in between to swallow the signal.
+FROM node:24-bookworm-slim
 WORKDIR /app
 COPY package.json package-lock.json ./
 # The driver patches are applied by the install (postinstall: patch-package).
@@ -8,4 +11,5 @@ COPY patches ./patches
 RUN npm ci --no-audit --no-fund
 COPY . .
 ENV NODE_ENV=production
-CMD ["npm", "run", "engine"]
+STOPSIGNAL SIGTERM
+CMD ["node", "bin/strata.js", "engine"]

@@ -1,9 +1,10 @@
 #!/usr/bin/env node
-// Runs the TypeScript CLI through tsx, so `npx strata …` works without a build step,
-// from any working directory (tsx is resolved from this package, not from the cwd).
-import { spawnSync } from "node:child_process"
-import { fileURLToPath } from "node:url"
-const main = fileURLToPath(new URL("../src/cli/main.ts", import.meta.url))
-const tsx = import.meta.resolve("tsx")
-const r = spawnSync(process.execPath, ["--import", tsx, main, ...process.argv.slice(2)], { stdio: "inherit" })
-process.exit(r.status ?? 1)
+// `strata …` (npx strata, the npm scripts, the container): the TypeScript CLI in THIS
+// process, with no child process in between. tsx's loader is registered here, then the CLI
+// module is imported, so signals sent to this pid (kill, Ctrl-C, docker stop) reach the
+// engine's own handlers and its exit code is the process's exit code. tsx is resolved from
+// this package, so it works from any working directory.
+import { register } from "tsx/esm/api"
+
+register()
+await import(new URL("../src/cli/main.ts", import.meta.url).href)

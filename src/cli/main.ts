@@ -1,16 +1,12 @@
 #!/usr/bin/env node
-/** The one CLI entry: `strata <command>`; each command has --help. */
+/**
+ * The one CLI entry: `strata <command>`; each command has --help. This module declares the
+ * commands and their options only: a command's module (and with it Effect, ioredis,
+ * postgres.js, …) is imported when that command runs, so `strata --help` and a mistyped
+ * option answer without loading the engine. A new command is one more declaration below
+ * whose action imports its module.
+ */
 import { Command } from "commander"
-import { engineCommand } from "./engine.ts"
-import { migrateCompareCommand } from "./migrate.ts"
-import { reconcileCommand } from "./reconcile.ts"
-import { recordCommand } from "./record.ts"
-import { replayCommand } from "./replay.ts"
-import { queryCommand } from "./query.ts"
-import { tierCommand } from "./tier.ts"
-import { backfillCommand } from "./backfill.ts"
-import { statusCommand } from "./status.ts"
-import { workersCommand } from "./workers.ts"
 
 /** Every subcommand reads the same configuration option. */
 const CONFIG_OPTION = ["-c, --config <file>", "YAML file merged over config/default.yaml (or STRATA_CONFIG)"] as const
@@ -24,7 +20,7 @@ const program = new Command()
 program.command("engine")
   .description("run the engine (ingest, companies projector, backfill workers, tiering, HTTP) until SIGINT/SIGTERM")
   .option(...CONFIG_OPTION)
-  .action((opts) => engineCommand(opts))
+  .action(async (opts) => (await import("./engine.ts")).engineCommand(opts))
 
 program.command("reconcile")
   .description("compare actor layers with the companies table; exit 1 on divergence")
@@ -32,7 +28,7 @@ program.command("reconcile")
   .option("--wait", "wait for the projector to catch up first")
   .option("--timeout <seconds>", "how long --wait waits", "30")
   .option("--json", "print the report as JSON")
-  .action((opts) => reconcileCommand(opts))
+  .action(async (opts) => (await import("./reconcile.ts")).reconcileCommand(opts))
 
 program.command("record")
   .description("write a scanner stream to an NDJSON file (gzip when it ends in .gz), keeping entry IDs and fields")
@@ -43,7 +39,7 @@ program.command("record")
   .requiredOption("-o, --out <file>", "file to write (.ndjson or .ndjson.gz)")
   .option("--json", "print the result as JSON")
   .option("--no-progress", "no progress bar")
-  .action((opts) => recordCommand(opts))
+  .action(async (opts) => (await import("./record.ts")).recordCommand(opts))
 
 program.command("replay")
   .description("replay recorded scores through the engine's code: in memory (--dry-run) or in an isolated namespace")
@@ -59,7 +55,7 @@ program.command("replay")
   .option("--diff <file>", "what-if: replay again under this config and report the differences")
   .option("--json", "print the summary (or the what-if report) as JSON")
   .option("--no-progress", "no progress bar")
-  .action((file, opts) => replayCommand(file, opts))
+  .action(async (file, opts) => (await import("./replay.ts")).replayCommand(file, opts))
 
 program.command("query")
   .description("read stored data over both tiers (PostgreSQL + Parquet): bars, news, actions or sentiment")
@@ -70,7 +66,7 @@ program.command("query")
   .option("--from <time>", "start, inclusive (ms or ISO-8601; default 30 days before --to)")
   .option("--to <time>", "end, exclusive (ms or ISO-8601; default now)")
   .option("-f, --format <format>", "table, csv or json", "table")
-  .action((what, opts) => queryCommand(what, opts))
+  .action(async (what, opts) => (await import("./query.ts")).queryCommand(what, opts))
 
 program.command("tier")
   .description("move hot rows past their hot days to Parquet, expire data past retention, apply demotions")
@@ -79,13 +75,13 @@ program.command("tier")
   .option("--symbols <list>", "only these symbols, comma-separated (default: every symbol held)")
   .option("--at <time>", "apply the policy as of this time (ms or ISO-8601) instead of the clock")
   .option("--json", "print the report as JSON")
-  .action((opts) => tierCommand(opts))
+  .action(async (opts) => (await import("./tier.ts")).tierCommand(opts))
 
 program.command("workers")
   .description("run the backfill worker fibers alone (no ingest) until SIGINT/SIGTERM")
   .option(...CONFIG_OPTION)
   .option("--workers <n>", "worker fibers in this process (default: backfill.workers)")
-  .action((opts) => workersCommand(opts))
+  .action(async (opts) => (await import("./workers.ts")).workersCommand(opts))
 
 program.command("backfill")
   .description("issue backfill commands by hand and show their progress until the workers finish")
@@ -98,14 +94,14 @@ program.command("backfill")
   .option("--timeout <seconds>", "give up waiting after this long (0: wait until done)", "0")
   .option("--json", "print the result as JSON")
   .option("--no-progress", "no progress bar")
-  .action((opts) => backfillCommand(opts))
+  .action(async (opts) => (await import("./backfill.ts")).backfillCommand(opts))
 
 program.command("status")
   .description("queues, backfill progress per command and dead letters")
   .option(...CONFIG_OPTION)
   .option("--limit <n>", "commands listed", "20")
   .option("--json", "print as JSON")
-  .action((opts) => statusCommand(opts))
+  .action(async (opts) => (await import("./status.ts")).statusCommand(opts))
 
 program.command("migrate")
   .description("migration checks against the legacy pipeline's tables")
@@ -115,6 +111,6 @@ program.command("migrate")
   .option("--table <name>", "the legacy table", "scanner_qualifications")
   .option("--limit <n>", "differing symbols to list", "50")
   .option("--json", "print the report as JSON")
-  .action((opts) => migrateCompareCommand(opts))
+  .action(async (opts) => (await import("./migrate.ts")).migrateCompareCommand(opts))
 
 await program.parseAsync(process.argv)

@@ -1,6 +1,7 @@
 /**
- * Running an Effect program as the process: SIGINT/SIGTERM interrupt it, which closes its
- * scope (loops stop, connections close, private servers stop) before the process exits.
+ * Running an Effect program as the process: SIGINT, SIGTERM or SIGHUP (or the end of the npm
+ * process that launched it, see launcher-watch.ts) interrupts it, which closes its scope
+ * (loops stop, connections close, private servers stop) before the process exits.
  * A second signal exits at once.
  */
 import { Effect, Exit, Fiber, type Scope } from "effect"
@@ -8,6 +9,10 @@ import type { Logger } from "../services/logger.ts"
 import { DependencyError } from "../services/dependency-errors.ts"
 import { MissingBinaryError } from "../services/private-servers.ts"
 import { LeaseHeldError } from "../engine/lease-keeper.ts"
+import { watchLauncher } from "./launcher-watch.ts"
+
+/** Signals that stop a service cleanly (Node's default for each would exit without cleanup). */
+const STOP_SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP"] as const
 
 export const runMain = <A, E>(program: Effect.Effect<A, E>, log: Logger): void => {
   const fiber = Effect.runFork(program)
@@ -18,8 +23,8 @@ export const runMain = <A, E>(program: Effect.Effect<A, E>, log: Logger): void =
     log.info({ signal }, "shutting down")
     Effect.runFork(Fiber.interrupt(fiber))
   }
-  process.on("SIGINT", () => onSignal("SIGINT"))
-  process.on("SIGTERM", () => onSignal("SIGTERM"))
+  for (const signal of STOP_SIGNALS) process.on(signal, () => onSignal(signal))
+  watchLauncher(() => onSignal("launcher exited"))
   fiber.addObserver((exit) => {
     if (Exit.isSuccess(exit) || (signalled && Exit.hasInterrupts(exit))) {
       log.info("stopped")
