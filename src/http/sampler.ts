@@ -145,10 +145,11 @@ export class Sampler {
       throw e
     }
     const t = this.clock()
-    const { sorted } = this.latency.drain()
     const prev = this.previous
     this.previous = { t, reading }
+    // Commits seen before the first reading belong to the first point, not to nothing.
     if (!prev || t <= prev.t) return
+    const { sorted } = this.latency.drain()
     this.points.push(pointOf(t, t - prev.t, prev.reading, reading, { p50: quantile(sorted, 0.5), p99: quantile(sorted, 0.99) }))
   }
 

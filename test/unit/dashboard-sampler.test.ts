@@ -85,8 +85,9 @@ describe("dashboard sampler", () => {
   it("measures commit latency from the batch's oldest entry ID, per interval", async () => {
     let now = 5_000_000
     const sampler = new Sampler(async () => reading(), { intervalMs: 1000, windowMs: 10_000, rateLimitPerS: null, clock: () => now })
-    await sampler.sample()
+    // A commit before the first reading counts in the first point.
     sampler.observeCommit("4999990-0")
+    await sampler.sample()
     sampler.observeCommit("4999900-3")
     // An ID not assigned on arrival (an old replayed stream) is left out.
     sampler.observeCommit("1-0")
