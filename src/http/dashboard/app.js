@@ -109,7 +109,7 @@ function renderOverview(o) {
   const chips = Object.entries(o.backfill.byStatus)
   $("bfstatus").innerHTML = chips.length ? chips.map(([k, v]) => '<span class="chip">' + esc(k) + " <b>" + num(v) + "</b></span>").join("") : '<span class="empty">no commands yet</span>'
   $("backfill").innerHTML = o.backfill.queue.length === 0 ? "" :
-    '<colgroup><col style="width:10%"><col style="width:6%"><col style="width:10%"><col style="width:14%"><col style="width:10%"><col style="width:11%"><col style="width:7%"><col style="width:10%"><col style="width:22%"></colgroup>' +
+    '<colgroup><col style="width:10%"><col style="width:7%"><col style="width:10%"><col style="width:13%"><col style="width:10%"><col style="width:11%"><col style="width:7%"><col style="width:10%"><col style="width:22%"></colgroup>' +
     '<tr><th>symbol</th><th>layer</th><th>status</th><th>progress</th><th class="n">tasks</th><th class="n">rows</th><th class="n">failed</th><th class="n">ETA</th><th>last error</th></tr>' +
     o.backfill.queue.map((c) => {
       const pct = c.planned > 0 ? Math.round((100 * c.done) / c.planned) : (c.status === "done" ? 100 : 0)
