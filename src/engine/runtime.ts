@@ -17,9 +17,8 @@ import { scopedRedis } from "../services/redis.ts"
 import { RETRY_STEP } from "../services/retry.ts"
 import { sendJson, startOpsServer, type RouteHandler } from "../http/ops-server.ts"
 import { COMPANIES_DDL } from "./companies-schema.ts"
-import { dashboardHandler } from "../http/dashboard.ts"
+import { dashboardService } from "../http/dashboard-api.ts"
 import { engineMetrics } from "./metrics.ts"
-import { overview } from "./overview.ts"
 import { Ingest } from "./ingest.ts"
 import { acquireAtStart, keepLease, releaseLease } from "./lease-keeper.ts"
 import { PartitionLease } from "../../streams/lease.ts"
@@ -85,6 +84,7 @@ export const startEngine = (config: Config, log: Logger, routes: Readonly<Record
       )
     )
     const metrics = engineMetrics(ingest, projector, writes)
+    const dashboard = yield* dashboardService({ config, redis: writes, sql, ingest, projector, log })
     const http = yield* Effect.acquireRelease(
       Effect.tryPromise({
         try: () => startOpsServer({
@@ -100,9 +100,8 @@ export const startEngine = (config: Config, log: Logger, routes: Readonly<Record
             postgres: async () => (await sql`select 1 as ok`).length === 1
           },
           routes: {
-            "/": dashboardHandler,
+            ...dashboard.routes,
             "/api/bars": apiBarsHandler({ sql, store }),
-            "/api/overview": async (_req, res) => sendJson(res, 200, await overview({ redis: writes, sql, ingest, projector, latency: metrics.latency })),
             "/api/status": (_req, res) => sendJson(res, 200, { ingest: ingest.stats, actorsInMemory: ingest.store.size, projected: projector.projected }),
             ...routes
           }
