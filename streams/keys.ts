@@ -17,6 +17,8 @@ export interface PartitionKeys {
   readonly partition: number
   /** Lifecycle domain events (SymbolQualified, ...). */
   readonly lifecycle: string
+  /** Lifecycle events the projector gave up on, with the dead-letter header and the original fields. */
+  readonly lifecycleDead: string
   /** Backfill commands. */
   readonly backfill: string
   /** Backfill commands given up after too many deliveries, with their last error. */
@@ -55,6 +57,7 @@ export const partitionKeys = (prefix: string, partition: number): PartitionKeys 
   return {
     partition,
     lifecycle: `${tag}:lifecycle`,
+    lifecycleDead: `${tag}:lifecycle:dead`,
     backfill: `${tag}:backfill`,
     backfillDead: `${tag}:backfill:dead`,
     snapshots: `${tag}:snapshots`,

@@ -17,7 +17,7 @@ import { RETRY_STEP } from "../services/retry.ts"
 import { sendJson, startOpsServer, type RouteHandler } from "../http/ops-server.ts"
 import { COMPANIES_DDL } from "./companies-schema.ts"
 import { dashboardHandler } from "../http/dashboard.ts"
-import { engineMetrics } from "./metrics.ts"
+import { engineMetrics } from "../http/metrics.ts"
 import { overview } from "./overview.ts"
 import { Ingest } from "./ingest.ts"
 import { Projector } from "./projector.ts"
@@ -69,7 +69,7 @@ export const startEngine = (config: Config, log: Logger, routes: Readonly<Record
         Effect.repeat(Schedule.spaced("30 seconds"))
       )
     )
-    const metrics = engineMetrics(ingest, projector, writes)
+    const metrics = engineMetrics(ingest, projector, writes, sql)
     const http = yield* Effect.acquireRelease(
       Effect.tryPromise({
         try: () => startOpsServer({
