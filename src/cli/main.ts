@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /** The one CLI entry: `strata <command>`; each command has --help. */
-import { Command } from "commander"
+import { Command, Option } from "commander"
 import { engineCommand } from "./engine.ts"
 import { migrateCompareCommand } from "./migrate.ts"
 import { reconcileCommand } from "./reconcile.ts"
@@ -11,6 +11,7 @@ import { tierCommand } from "./tier.ts"
 import { backfillCommand } from "./backfill.ts"
 import { statusCommand } from "./status.ts"
 import { workersCommand } from "./workers.ts"
+import { SOURCES, deadLettersListCommand, deadLettersPurgeCommand, deadLettersRetryCommand, deadLettersShowCommand } from "./dead-letters.ts"
 
 /** Every subcommand reads the same configuration option. */
 const CONFIG_OPTION = ["-c, --config <file>", "YAML file merged over config/default.yaml (or STRATA_CONFIG)"] as const
@@ -105,6 +106,43 @@ program.command("status")
   .option("--limit <n>", "commands listed", "20")
   .option("--json", "print as JSON")
   .action((opts) => statusCommand(opts))
+
+const deadLetters = program.command("dead-letters")
+  .description("scores, lifecycle and backfill dead letters: list, show, re-drive after a fix, purge")
+const SOURCE_OPTION = () => new Option("--source <source>", "only this dead-letter stream").choices(SOURCES)
+
+deadLetters.command("list")
+  .description("the latest dead letters of each stream, newest first")
+  .option(...CONFIG_OPTION)
+  .addOption(SOURCE_OPTION())
+  .option("--limit <n>", "entries listed per stream", "20")
+  .option("--json", "print as JSON")
+  .action((opts) => deadLettersListCommand(opts))
+
+deadLetters.command("show")
+  .description("one dead letter: reason, source entry, engine fields and the original fields")
+  .argument("<id>", "the dead letter's entry ID")
+  .option(...CONFIG_OPTION)
+  .addOption(SOURCE_OPTION())
+  .option("--json", "print as JSON")
+  .action((id, opts) => deadLettersShowCommand(id, opts))
+
+deadLetters.command("retry")
+  .description("re-drive dead letters to the stream they came from, exactly once (truncated copies are refused)")
+  .argument("<ids...>", "dead-letter entry IDs")
+  .option(...CONFIG_OPTION)
+  .addOption(SOURCE_OPTION())
+  .option("--json", "print as JSON")
+  .action((ids, opts) => deadLettersRetryCommand(ids, opts))
+
+deadLetters.command("purge")
+  .description("delete dead letters (the given IDs, else every entry); asks first, or needs --yes")
+  .argument("[ids...]", "dead-letter entry IDs (default: all)")
+  .option(...CONFIG_OPTION)
+  .addOption(SOURCE_OPTION())
+  .option("-y, --yes", "do not ask")
+  .option("--json", "print as JSON")
+  .action((ids, opts) => deadLettersPurgeCommand(ids, opts))
 
 program.command("migrate")
   .description("migration checks against the legacy pipeline's tables")
