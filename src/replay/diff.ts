@@ -4,7 +4,7 @@
  * transition is its symbol, layer pair, event time and cause), and backfill commands with
  * their estimated provider requests under each. Pure.
  */
-import type { RetentionPolicy } from "../../config/schema.ts"
+import type { EstimateConfig } from "./estimate.ts"
 import type { Layer } from "../domain/layers.ts"
 import { fieldMap, summarise, type ReplayRun, type ReplaySummary } from "./summary.ts"
 
@@ -55,7 +55,8 @@ const only = (xs: readonly TransitionRef[], ys: readonly TransitionRef[]): Trans
 export interface Side {
   readonly label: string
   readonly run: ReplayRun
-  readonly retention: RetentionPolicy
+  /** The configuration the run was made under (its policy, chunking and provider price the commands). */
+  readonly config: EstimateConfig
 }
 
 export const whatIf = (a: Side, b: Side): WhatIfReport => {
@@ -69,8 +70,8 @@ export const whatIf = (a: Side, b: Side): WhatIfReport => {
   const ta = a.run.lifecycle.map(refOf)
   const tb = b.run.lifecycle.map(refOf)
   return {
-    a: { label: a.label, summary: summarise(a.run, a.retention) },
-    b: { label: b.label, summary: summarise(b.run, b.retention) },
+    a: { label: a.label, summary: summarise(a.run, a.config) },
+    b: { label: b.label, summary: summarise(b.run, b.config) },
     layerChanges,
     gained: only(tb, ta),
     lost: only(ta, tb)
