@@ -11,6 +11,7 @@ import { tierCommand } from "./tier.ts"
 import { backfillCommand } from "./backfill.ts"
 import { statusCommand } from "./status.ts"
 import { workersCommand } from "./workers.ts"
+import { inspectCommand } from "./inspect.ts"
 import { SOURCES, deadLettersListCommand, deadLettersPurgeCommand, deadLettersRetryCommand, deadLettersShowCommand } from "./dead-letters.ts"
 
 /** Every subcommand reads the same configuration option. */
@@ -106,6 +107,14 @@ program.command("status")
   .option("--limit <n>", "commands listed", "20")
   .option("--json", "print as JSON")
   .action((opts) => statusCommand(opts))
+
+program.command("inspect")
+  .description("one symbol: actor and snapshot, companies row, recent transitions, backfill commands, coverage and rows per tier")
+  .argument("<symbol>", "the symbol, e.g. AAPL")
+  .option(...CONFIG_OPTION)
+  .option("--limit <n>", "transitions and commands listed", "10")
+  .option("--json", "print as JSON")
+  .action((symbol, opts) => inspectCommand(symbol, opts))
 
 const deadLetters = program.command("dead-letters")
   .description("scores, lifecycle and backfill dead letters: list, show, re-drive after a fix, purge")
