@@ -5,31 +5,21 @@
  * concurrent retries add nothing), truncated copies are refused, purge needs --yes
  * without a terminal. Also: with LOG_LEVEL=info a command's stdout is its output alone.
  */
-import { spawn } from "node:child_process"
-import { fileURLToPath } from "node:url"
 import { afterEach, beforeEach, describe, expect, it } from "vitest"
 import { redrive } from "../../src/cli/dead-letters.ts"
 import { deadFields } from "../../src/engine/batch.ts"
 import { openRedis } from "../../src/services/redis.ts"
 import { ingressKeys, partitionKeys } from "../../streams/keys.ts"
 import { streamFields } from "../helpers/engine.ts"
+import { runStrata } from "../helpers/cli.ts"
 import { testNamespace, type TestNamespace } from "../helpers/namespace.ts"
-
-const MAIN = fileURLToPath(new URL("../../src/cli/main.ts", import.meta.url))
 
 describe("strata dead-letters", () => {
   let ns: TestNamespace
   beforeEach(async () => { ns = await testNamespace() })
   afterEach(async () => { await ns.cleanup() })
 
-  const strata = (args: string[], env: NodeJS.ProcessEnv = {}) => new Promise<{ code: number | null; out: string; err: string }>((resolve) => {
-    const child = spawn(process.execPath, ["--import", "tsx", MAIN, ...args], { env: { ...ns.env, NODE_NO_WARNINGS: "1", ...env }, stdio: ["ignore", "pipe", "pipe"] })
-    let out = ""
-    let err = ""
-    child.stdout.on("data", (d: Buffer) => { out += d.toString() })
-    child.stderr.on("data", (d: Buffer) => { err += d.toString() })
-    child.on("exit", (code) => resolve({ code, out, err }))
-  })
+  const strata = (args: string[], env: NodeJS.ProcessEnv = {}) => runStrata({ ...ns.env, ...env }, args)
 
   const seed = async () => {
     const ingress = ingressKeys(ns.prefix)

@@ -4,19 +4,16 @@
  * series and tier, and rows per tier equal to what each tier holds. An unknown symbol
  * exits 1.
  */
-import { spawn } from "node:child_process"
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { fileURLToPath } from "node:url"
 import { afterEach, beforeEach, describe, expect, it } from "vitest"
 import { ingressKeys } from "../../streams/keys.ts"
 import { openObjectStore } from "../../src/storage/object-store.ts"
 import { storedRows } from "../helpers/backfill-fixture.ts"
 import { runEngine, waitUntil, type RunningEngine } from "../helpers/engine.ts"
+import { runStrata } from "../helpers/cli.ts"
 import { testNamespace, type TestNamespace } from "../helpers/namespace.ts"
-
-const MAIN = fileURLToPath(new URL("../../src/cli/main.ts", import.meta.url))
 const T0 = Date.UTC(2026, 0, 7, 14, 30)
 
 describe("strata inspect", () => {
@@ -37,14 +34,7 @@ describe("strata inspect", () => {
     rmSync(dir, { recursive: true, force: true })
   })
 
-  const strata = (...args: string[]) => new Promise<{ code: number | null; out: string; err: string }>((resolve) => {
-    const child = spawn(process.execPath, ["--import", "tsx", MAIN, ...args], { env: { ...ns.env, NODE_NO_WARNINGS: "1" }, stdio: ["ignore", "pipe", "pipe"] })
-    let out = ""
-    let err = ""
-    child.stdout.on("data", (d: Buffer) => { out += d.toString() })
-    child.stderr.on("data", (d: Buffer) => { err += d.toString() })
-    child.on("exit", (code) => resolve({ code, out, err }))
-  })
+  const strata = (...args: string[]) => runStrata(ns.env, args)
 
   it("shows the actor, transitions, commands, coverage and rows per tier of a symbol", async () => {
     engine = await runEngine(ns.config)
