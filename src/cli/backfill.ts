@@ -40,6 +40,15 @@ const fail = (message: string): never => {
 }
 
 const LAYER_SET = /^layer([123])$/i
+/** Looks like a layer set; anything but layer1..3 is a typo, never a ticker named LAYER4. */
+const LAYER_LIKE = /^layer\d+$/i
+
+/** Reject what cannot be meant before anything is connected or issued. */
+const checkSymbolsSpec = (spec: string): void => {
+  if (LAYER_SET.test(spec.trim())) return
+  const layerLike = spec.split(",").map((s) => s.trim()).filter((s) => LAYER_LIKE.test(s))
+  if (layerLike.length > 0) fail(`unknown layer set ${layerLike.map((s) => `"${s}"`).join(", ")}: use layer1, layer2 or layer3 alone, or a list of symbols`)
+}
 
 /** The symbols and the layer each is backfilled at. */
 const resolveSymbols = async (spec: string, layerOpt: Layer | undefined, sql: Sql, redis: Redis, config: Config) => {
@@ -95,6 +104,7 @@ export const backfillCommand = async (opts: BackfillOptions): Promise<void> => {
   const at = opts.at === undefined ? Date.now() : parseEventTime(opts.at)
   if (at === undefined) fail(`--at must be milliseconds or ISO-8601, got "${opts.at}"`)
   const dataTypesOpt = parseDataTypes(opts.dataTypes)
+  checkSymbolsSpec(opts.symbols)
   const timeoutMs = Number(opts.timeout) * 1000
   const conn = await infrastructureOnly(config)
   try {
@@ -115,6 +125,7 @@ export const backfillCommand = async (opts: BackfillOptions): Promise<void> => {
     if (!opts.json) process.stdout.write(`issued ${commands.length} backfill command(s) to ${keys.backfill}\n`)
     if (!opts.wait || commands.length === 0) {
       if (opts.json) process.stdout.write(`${JSON.stringify({ issued: commands.map((c) => c.id) })}\n`)
+      else if (commands.length === 0) process.stdout.write("nothing to fetch: no symbol or data type is owed\n")
       return
     }
     const ids = commands.map((c) => c.id)
@@ -124,13 +135,17 @@ export const backfillCommand = async (opts: BackfillOptions): Promise<void> => {
     const bar = opts.progress && !opts.json && process.stdout.isTTY
       ? new cliProgress.SingleBar({ format: "backfill [{bar}] {value}/{total} tasks | {finished}/{commands} commands | {written} rows written", hideCursor: true }, cliProgress.Presets.shades_classic)
       : undefined
-    bar?.start(1, 0, { finished: 0, commands: commands.length, written: 0 })
+    // The bar starts once there are tasks: commands whose data is already held plan none.
+    let barStarted = false
     const started = performance.now()
     const poll = Effect.promise(() => progressOf(conn.sql, ids)).pipe(
       Effect.map(summary),
       Effect.tap((s) => Effect.sync(() => {
-        bar?.setTotal(Math.max(1, s.planned))
-        bar?.update(s.done, { finished: s.finished, commands: s.commands, written: s.written })
+        if (!bar || s.planned === 0) return
+        if (!barStarted) bar.start(s.planned, 0, { finished: 0, commands: commands.length, written: 0 })
+        barStarted = true
+        bar.setTotal(s.planned)
+        bar.update(s.done, { finished: s.finished, commands: s.commands, written: s.written })
       }))
     )
     const last = await Effect.runPromise(poll.pipe(
@@ -139,10 +154,12 @@ export const backfillCommand = async (opts: BackfillOptions): Promise<void> => {
         until: (s) => s.finished === s.commands || (timeoutMs > 0 && performance.now() - started > timeoutMs)
       })
     ))
-    bar?.stop()
+    if (barStarted) bar?.stop()
     const rows = await progressOf(conn.sql, ids)
     if (opts.json) {
       process.stdout.write(`${JSON.stringify({ ...last, progress: rows })}\n`)
+    } else if (last.planned === 0 && last.finished === last.commands && last.dead === 0) {
+      process.stdout.write(`${last.finished}/${last.commands} finished: nothing to fetch, the data owed is already held\n`)
     } else {
       process.stdout.write(`${last.finished}/${last.commands} finished: ${last.done} tasks, ${last.fetched} rows fetched, ${last.written} written, ${last.dead} dead\n`)
       for (const r of rows.filter((r) => r.status === "dead")) process.stdout.write(`  ${r.symbol}: dead: ${r.last_error ?? ""}\n`)

@@ -6,7 +6,8 @@
  * option answer without loading the engine. A new command is one more declaration below
  * whose action imports its module.
  */
-import { Command } from "commander"
+import { Command, Option } from "commander"
+import { SOURCES } from "./dead-letter-sources.ts"
 
 /** Every subcommand reads the same configuration option. */
 const CONFIG_OPTION = ["-c, --config <file>", "YAML file merged over config/default.yaml (or STRATA_CONFIG)"] as const
@@ -102,6 +103,51 @@ program.command("status")
   .option("--limit <n>", "commands listed", "20")
   .option("--json", "print as JSON")
   .action(async (opts) => (await import("./status.ts")).statusCommand(opts))
+
+program.command("inspect")
+  .description("one symbol: actor and snapshot, companies row, recent transitions, backfill commands, coverage and rows per tier")
+  .argument("<symbol>", "the symbol, e.g. AAPL")
+  .option(...CONFIG_OPTION)
+  .option("--limit <n>", "transitions and commands listed", "10")
+  .option("--json", "print as JSON")
+  .action(async (symbol, opts) => (await import("./inspect.ts")).inspectCommand(symbol, opts))
+
+const deadLetters = program.command("dead-letters")
+  .description("scores, lifecycle and backfill dead letters: list, show, re-drive after a fix, purge")
+const SOURCE_OPTION = () => new Option("--source <source>", "only this dead-letter stream").choices(SOURCES)
+
+deadLetters.command("list")
+  .description("the latest dead letters of each stream, newest first")
+  .option(...CONFIG_OPTION)
+  .addOption(SOURCE_OPTION())
+  .option("--limit <n>", "entries listed per stream", "20")
+  .option("--json", "print as JSON")
+  .action(async (opts) => (await import("./dead-letters.ts")).deadLettersListCommand(opts))
+
+deadLetters.command("show")
+  .description("one dead letter: reason, source entry, engine fields and the original fields")
+  .argument("<id>", "the dead letter's entry ID")
+  .option(...CONFIG_OPTION)
+  .addOption(SOURCE_OPTION())
+  .option("--json", "print as JSON")
+  .action(async (id, opts) => (await import("./dead-letters.ts")).deadLettersShowCommand(id, opts))
+
+deadLetters.command("retry")
+  .description("re-drive dead letters to the stream they came from, exactly once (truncated copies are refused)")
+  .argument("<ids...>", "dead-letter entry IDs")
+  .option(...CONFIG_OPTION)
+  .addOption(SOURCE_OPTION())
+  .option("--json", "print as JSON")
+  .action(async (ids, opts) => (await import("./dead-letters.ts")).deadLettersRetryCommand(ids, opts))
+
+deadLetters.command("purge")
+  .description("delete dead letters (the given IDs, else every entry); asks first, or needs --yes")
+  .argument("[ids...]", "dead-letter entry IDs (default: all)")
+  .option(...CONFIG_OPTION)
+  .addOption(SOURCE_OPTION())
+  .option("-y, --yes", "do not ask")
+  .option("--json", "print as JSON")
+  .action(async (ids, opts) => (await import("./dead-letters.ts")).deadLettersPurgeCommand(ids, opts))
 
 program.command("migrate")
   .description("migration checks against the legacy pipeline's tables")

@@ -40,6 +40,11 @@ export const recordCommand = async (opts: RecordFlags): Promise<void> => {
     const infra = await Effect.runPromise(Scope.provide(scope)(infrastructure(config, log)))
     const redis = openRedis(infra.redisUrl, "strata-record")
     try {
+      if ((await redis.exists(stream)) === 0) {
+        process.stderr.write(`strata record: stream ${stream} does not exist (check --stream and redis.prefix)\n`)
+        process.exitCode = 1
+        return
+      }
       const bar = progressBar(`recording ${stream}`, (await redis.xlen(stream)) || undefined, opts.progress !== false && process.stderr.isTTY === true)
       const result = await recordStream(redis, { stream, out: opts.out, from, to, onProgress: bar.update })
       bar.stop()

@@ -85,7 +85,7 @@ export const replayCommand = async (file: string | undefined, opts: ReplayFlags)
     const labelA = opts.config ?? "default config"
     const runA = await run(configA, labelA, opts.namespace)
     if (!configB) {
-      const summary = summarise(runA, configA.retention)
+      const summary = summarise(runA, configA)
       if (opts.json) {
         process.stdout.write(`${JSON.stringify({
           mode: opts.namespace ? "namespace" : "dry-run", namespace: opts.namespace ?? null, speed: showSpeed(speed), summary
@@ -97,8 +97,8 @@ export const replayCommand = async (file: string | undefined, opts: ReplayFlags)
     }
     const runB = await run(configB, opts.diff as string, opts.namespace ? `${opts.namespace}-b` : undefined)
     const report = whatIf(
-      { label: labelA, run: runA, retention: configA.retention },
-      { label: opts.diff as string, run: runB, retention: configB.retention }
+      { label: labelA, run: runA, config: configA },
+      { label: opts.diff as string, run: runB, config: configB }
     )
     process.stdout.write(opts.json ? `${JSON.stringify(report)}\n` : whatIfText(report))
   } catch (e) {

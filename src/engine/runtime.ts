@@ -18,7 +18,7 @@ import { RETRY_STEP } from "../services/retry.ts"
 import { sendJson, startOpsServer, type RouteHandler } from "../http/ops-server.ts"
 import { COMPANIES_DDL } from "./companies-schema.ts"
 import { dashboardService } from "../http/dashboard-api.ts"
-import { engineMetrics } from "./metrics.ts"
+import { engineMetrics } from "../http/metrics.ts"
 import { Ingest } from "./ingest.ts"
 import { acquireAtStart, keepLease, releaseLease } from "./lease-keeper.ts"
 import { PartitionLease } from "../../streams/lease.ts"
@@ -83,7 +83,7 @@ export const startEngine = (config: Config, log: Logger, routes: Readonly<Record
         Effect.repeat(Schedule.spaced("30 seconds"))
       )
     )
-    const metrics = engineMetrics(ingest, projector, writes)
+    const metrics = engineMetrics(ingest, projector, writes, sql)
     const dashboard = yield* dashboardService({ config, redis: writes, sql, ingest, projector, log })
     const http = yield* Effect.acquireRelease(
       Effect.tryPromise({

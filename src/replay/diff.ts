@@ -4,8 +4,8 @@
  * transition is its symbol, layer pair, event time and cause), and backfill commands with
  * their estimated provider requests under each. Pure.
  */
-import type { RetentionPolicy } from "../../config/schema.ts"
 import { decodeLifecycleEntry } from "../../streams/lifecycle-wire.ts"
+import type { EstimateConfig } from "./estimate.ts"
 import type { Layer } from "../domain/layers.ts"
 import { summarise, type ReplayRun, type ReplaySummary } from "./summary.ts"
 
@@ -62,7 +62,8 @@ const only = (xs: readonly TransitionRef[], ys: readonly TransitionRef[]): Trans
 export interface Side {
   readonly label: string
   readonly run: ReplayRun
-  readonly retention: RetentionPolicy
+  /** The configuration the run was made under (its policy, chunking and provider price the commands). */
+  readonly config: EstimateConfig
 }
 
 export const whatIf = (a: Side, b: Side): WhatIfReport => {
@@ -76,8 +77,8 @@ export const whatIf = (a: Side, b: Side): WhatIfReport => {
   const ta = refsOf(a.run.lifecycle)
   const tb = refsOf(b.run.lifecycle)
   return {
-    a: { label: a.label, summary: summarise(a.run, a.retention) },
-    b: { label: b.label, summary: summarise(b.run, b.retention) },
+    a: { label: a.label, summary: summarise(a.run, a.config) },
+    b: { label: b.label, summary: summarise(b.run, b.config) },
     layerChanges,
     gained: only(tb, ta),
     lost: only(ta, tb)

@@ -1,34 +1,68 @@
 /**
  * An estimate of the provider requests a backfill command costs when nothing is held yet:
- * per data type owed, per interval, the layer's window (cold days, the longest) split
- * into pages of at most PAGE_ROWS rows at the interval's bars per trading day; one paged
- * request per window for non-bar data. The planner subtracts coverage already held, so
- * real counts are lower; the estimate serves to compare two configurations.
+ * the planner's own tasks for the command (src/backfill/planner.ts: the layer's windows
+ * split into `backfill.chunk_days` chunks aligned to the epoch), times the requests one
+ * task costs at the configured provider. Synthetic: one request per task. Polygon: bars
+ * page by `providers.polygon.page_limit` rows (weekday sessions of 6.5 hours), news by its
+ * page of events, corporate actions ask for splits and dividends; what it has no source
+ * of is skipped. Real counts are lower when coverage is already held (the planner
+ * subtracts it); the estimate serves to compare two configurations.
  * Pure.
  */
-import { policyWindows } from "../../config/retention.ts"
-import type { DataType, Interval, RetentionPolicy } from "../../config/schema.ts"
+import type { Config, DataType, Interval } from "../../config/schema.ts"
 import { DATA_TYPES } from "../domain/data-types.ts"
 import type { Layer } from "../domain/layers.ts"
 import { DAY_MS } from "../domain/time.ts"
+import { owedTargets, tasksFor, type FetchTask } from "../backfill/planner.ts"
+import { POLYGON_EVENT_PAGE_LIMIT, polygonSupports } from "../backfill/providers/polygon.ts"
 
-/** Rows per request of a Polygon-style aggregates endpoint. */
-export const PAGE_ROWS = 50_000
-const TRADING_DAYS_PER_YEAR = 252
-/** Bars per trading day (6.5 regular hours); ticks are estimated as one request per day. */
-const BARS_PER_DAY: Record<Interval, number> = { "1day": 1, "1hour": 7, "5min": 78, "1min": 390, tick: PAGE_ROWS }
+/** What the estimate reads of a configuration. */
+export type EstimateConfig = Pick<Config, "retention" | "backfill" | "providers">
 
-const tradingDays = (calendarDays: number): number => Math.ceil((calendarDays * TRADING_DAYS_PER_YEAR) / 365)
-
-export const estimateRequests = (policy: RetentionPolicy, layer: Layer, dataTypes: readonly string[]): number => {
-  let total = 0
-  // Each data type on its own, as a command names them (config/retention.ts reads the policy).
-  for (const dt of dataTypes) {
-    if (!(DATA_TYPES as readonly string[]).includes(dt)) continue
-    for (const w of policyWindows(policy, layer, [dt as DataType], 0).values()) {
-      const days = tradingDays((w.to - w.from) / DAY_MS)
-      total += w.interval === "" ? 1 : Math.max(1, Math.ceil((days * BARS_PER_DAY[w.interval]) / PAGE_ROWS))
-    }
-  }
-  return total
+export interface EstimatedCommand {
+  readonly layer: Layer
+  readonly dataTypes: readonly string[]
+  /** The command's event time: it places the window and so the chunk boundaries. */
+  readonly at: number
 }
+
+/** Bars per weekday session (14:30–21:00 UTC), by interval. */
+const BARS_PER_SESSION: Record<Interval, number> = { "1day": 1, "1hour": 7, "5min": 78, "1min": 390, tick: 0 }
+/** News items per day the events page is sized against (about one every other day). */
+const NEWS_PER_DAY = 0.5
+
+const weekdaysIn = (from: number, to: number): number => {
+  let n = 0
+  for (let d = Math.floor(from / DAY_MS) * DAY_MS; d < to; d += DAY_MS) {
+    const dow = new Date(d).getUTCDay()
+    if (dow !== 0 && dow !== 6) n++
+  }
+  return n
+}
+
+const pages = (rows: number, limit: number): number => Math.max(1, Math.ceil(rows / limit))
+
+const polygonRequests = (task: FetchTask, pageLimit: number): number => {
+  if (!polygonSupports(task.kind, task.interval)) return 0
+  switch (task.kind) {
+    case "bars": return pages(weekdaysIn(task.from, task.to) * BARS_PER_SESSION[task.interval as Interval], pageLimit)
+    case "news": return pages(Math.ceil(((task.to - task.from) / DAY_MS) * NEWS_PER_DAY), POLYGON_EVENT_PAGE_LIMIT)
+    case "corporate_actions": return 2
+    default: return 0
+  }
+}
+
+/** Requests one task costs at the configured provider. */
+export const taskRequests = (config: EstimateConfig, task: FetchTask): number =>
+  config.backfill.provider === "polygon" ? polygonRequests(task, config.providers.polygon.page_limit) : 1
+
+/** The tasks the planner makes of a command when nothing is held. */
+export const plannedTasks = (config: EstimateConfig, command: EstimatedCommand): FetchTask[] => {
+  const dataTypes = command.dataTypes.filter((d): d is DataType => (DATA_TYPES as readonly string[]).includes(d))
+  if (dataTypes.length === 0) return []
+  const targets = owedTargets(config.retention, command.layer, dataTypes, command.at)
+  return tasksFor("", targets, new Map(), config.backfill.chunk_days, 0)
+}
+
+export const estimateRequests = (config: EstimateConfig, command: EstimatedCommand): number =>
+  plannedTasks(config, command).reduce((n, t) => n + taskRequests(config, t), 0)

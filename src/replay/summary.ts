@@ -4,10 +4,9 @@
  * estimated provider requests, and the final layer count. The same summary is built from
  * a dry run's outputs and from what a namespace run wrote to its streams. Pure.
  */
-import type { RetentionPolicy } from "../../config/schema.ts"
 import { fieldRecord } from "../../streams/entry.ts"
 import type { Layer } from "../domain/layers.ts"
-import { estimateRequests } from "./estimate.ts"
+import { estimateRequests, type EstimateConfig } from "./estimate.ts"
 
 export interface ReplayCounts {
   readonly events: number
@@ -49,7 +48,7 @@ const bump = (o: Record<string, number>, k: string, by = 1): void => {
 const sorted = (o: Record<string, number>): Record<string, number> =>
   Object.fromEntries(Object.entries(o).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
 
-export const summarise = (run: ReplayRun, retention: RetentionPolicy): ReplaySummary => {
+export const summarise = (run: ReplayRun, config: EstimateConfig): ReplaySummary => {
   const transitions: Record<string, number> = {}
   for (const l of run.lifecycle) {
     const f = fieldRecord(l)
@@ -64,7 +63,7 @@ export const summarise = (run: ReplayRun, retention: RetentionPolicy): ReplaySum
     const dataTypes = (f["data_types"] ?? "").split(",").filter((d) => d !== "")
     bump(byLayer, String(layer))
     for (const dt of dataTypes) bump(byDataType, dt)
-    requests += estimateRequests(retention, layer, dataTypes)
+    requests += estimateRequests(config, { layer, dataTypes, at: Number(f["at"]) })
   }
   const finalLayers: Record<string, number> = { "0": 0, "1": 0, "2": 0, "3": 0 }
   for (const layer of run.finalLayers.values()) bump(finalLayers, String(layer))

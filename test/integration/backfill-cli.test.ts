@@ -117,5 +117,18 @@ describe("strata backfill and strata status", () => {
     const bad = await strata("backfill", "--symbols", "AAPL", "--data-types", "weather")
     expect(bad.code).toBe(2)
     expect(bad.err).toContain("unknown data types weather")
-  })
+
+    // A layer name past layer3 is a typo, not the ticker LAYER4: nothing is issued.
+    for (const spec of ["layer4", "AAPL,Layer0"]) {
+      const typo = await strata("backfill", "--symbols", spec, "--no-wait")
+      expect(typo.code).toBe(2)
+      expect(typo.err).toMatch(/unknown layer set "layer4"|unknown layer set "Layer0"/)
+    }
+    expect(await ns.redis.xlen(partitionKeys(ns.prefix, 0).backfill)).toBe(2)
+
+    // The same news again: everything owed is held, so the command plans no task.
+    const again = await strata("backfill", "--symbols", "AAPL", "--data-types", "news", "--at", AT, "--timeout", "90")
+    expect(again.code).toBe(0)
+    expect(again.out).toContain("1/1 finished: nothing to fetch")
+  }, 300_000)
 })

@@ -113,6 +113,13 @@ describe("engine end to end", () => {
     expect(metrics).toMatch(/^strata_ingest_dead_total 1$/m)
     expect(metrics).toMatch(/^strata_ingest_transitions_total 1$/m)
     expect(metrics).toMatch(new RegExp(`^strata_group_backlog\\{stream="${ns.prefix}:scores",group="strata-engine"\\} 0$`, "m"))
+    // Running totals are counters, latency a histogram, the dead-letter streams are counted by source, one prefix.
+    expect(metrics).toMatch(/^# TYPE strata_ingest_entries_total counter$/m)
+    expect(metrics).toMatch(/^# TYPE strata_ingest_commit_latency_seconds histogram$/m)
+    expect(metrics).toMatch(/^strata_ingest_commit_latency_seconds_bucket\{le="\+Inf"\} [1-9]/m)
+    expect(metrics).toMatch(new RegExp(`^strata_dead_letters\\{stream="${ns.prefix}:scores:dead",source="scores"\\} 1$`, "m"))
+    expect(metrics).toMatch(/^strata_process_cpu_seconds_total /m)
+    expect(metrics).not.toMatch(/strata_process_process_|strata_process_nodejs_/)
     const status = (await (await fetch(`${base}/api/status`)).json()) as { ingest: { applied: number } }
     expect(status.ingest.applied).toBe(2)
     expect((await fetch(`${base}/nope`)).status).toBe(404)

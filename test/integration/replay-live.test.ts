@@ -112,7 +112,7 @@ describe("replay equals the live engine", () => {
     const [first, second] = [await cli("--dry-run"), await cli("--speed", "max")]
     expect(first.stdout).toBe(second.stdout)
     const printed = JSON.parse(first.stdout) as { summary: unknown }
-    const expected = summarise(await dryRunReplay(readRecording(file), ns.config), ns.config.retention)
+    const expected = summarise(await dryRunReplay(readRecording(file), ns.config), ns.config)
     expect(printed.summary).toEqual(expected)
     expect(expected.transitionsTotal).toBe(live.lifecycle.length)
     const diff = JSON.parse((await cli("--diff", b)).stdout) as WhatIfReport

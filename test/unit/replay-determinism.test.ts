@@ -44,7 +44,7 @@ describe("dry-run determinism", () => {
 
   it("summarises the outputs it returns", async () => {
     const run = await dryRunReplay(entries, config)
-    const s = summarise(run, config.retention)
+    const s = summarise(run, config)
     expect(s.events).toBe(entries.length)
     expect(s.applied + s.late + s.dead).toBe(s.events)
     expect(Object.values(s.transitions).reduce((a, b) => a + b, 0)).toBe(run.lifecycle.length)
@@ -58,7 +58,7 @@ describe("what-if diff", () => {
   it("is empty for a config against itself", async () => {
     const a = await dryRunReplay(entries, config)
     const b = await dryRunReplay(entries, config)
-    const r = whatIf({ label: "A", run: a, retention: config.retention }, { label: "B", run: b, retention: config.retention })
+    const r = whatIf({ label: "A", run: a, config }, { label: "B", run: b, config })
     expect([r.layerChanges, r.gained, r.lost]).toEqual([[], [], []])
   })
 
@@ -66,7 +66,7 @@ describe("what-if diff", () => {
     const strict = loadConfig({ env: {}, overrides: { lifecycle: { confirmations: 4, layers: { L1: { score: "liquidity", promote_at: 0.7, demote_below: 0.5 } } } } })
     const a = await dryRunReplay(entries, config)
     const b = await dryRunReplay(entries, strict)
-    const r = whatIf({ label: "A", run: a, retention: config.retention }, { label: "B", run: b, retention: strict.retention })
+    const r = whatIf({ label: "A", run: a, config }, { label: "B", run: b, config: strict })
     expect(r.lost.length).toBeGreaterThan(0)
     expect(b.lifecycle.length - a.lifecycle.length).toBe(r.gained.length - r.lost.length)
     for (const c of r.layerChanges) {

@@ -42,19 +42,22 @@ describe("recording lines", () => {
 })
 
 describe("estimateRequests", () => {
-  const { retention } = loadConfig({ env: {} })
-  it("grows with the layer and its data types", () => {
-    const l1 = estimateRequests(retention, 1, ["market_data", "intraday", "news", "corporate_actions"])
-    const l3 = estimateRequests(retention, 3, ["market_data", "intraday", "news", "corporate_actions", "social_sentiment"])
+  const config = loadConfig({ env: {} })
+  const at = Date.UTC(2026, 0, 7, 15)
+  it("grows with the layer and its data types, and with smaller chunks", () => {
+    const l1 = estimateRequests(config, { layer: 1, dataTypes: ["market_data", "intraday", "news", "corporate_actions"], at })
+    const l3 = estimateRequests(config, { layer: 3, dataTypes: ["market_data", "intraday", "news", "corporate_actions", "social_sentiment"], at })
     expect(l1).toBeGreaterThan(4)
     expect(l3).toBeGreaterThan(l1)
-    expect(estimateRequests(retention, 1, [])).toBe(0)
+    expect(estimateRequests(config, { layer: 1, dataTypes: [], at })).toBe(0)
+    const halved = { ...config, backfill: { ...config.backfill, chunk_days: Object.fromEntries(Object.entries(config.backfill.chunk_days).map(([k, v]) => [k, Math.max(1, Math.floor(v / 2))])) as typeof config.backfill.chunk_days } }
+    expect(estimateRequests(halved, { layer: 1, dataTypes: ["intraday"], at })).toBeGreaterThan(estimateRequests(config, { layer: 1, dataTypes: ["intraday"], at }))
   })
 })
 
 describe("summary text", () => {
   it("is stable for the same run", () => {
-    const { retention } = loadConfig({ env: {} })
+    const config = loadConfig({ env: {} })
     const run = {
       counts: { events: 3, applied: 2, late: 0, dead: 1 },
       lifecycle: [["type", "SymbolQualified", "symbol", "A", "from", "0", "to", "1", "at", "1", "cause", "1-0"]],
@@ -62,8 +65,8 @@ describe("summary text", () => {
       dead: [["reason", "missing symbol", "source_id", "2-0"]],
       finalLayers: new Map([["A", 1 as const]])
     }
-    const text = summaryText(summarise(run, retention))
-    expect(text).toBe(summaryText(summarise(run, retention)))
+    const text = summaryText(summarise(run, config))
+    expect(text).toBe(summaryText(summarise(run, config)))
     expect(text).toContain("unqualified → L1")
     expect(text).toContain("market_data")
   })

@@ -37,6 +37,13 @@ interface NewsResult { id: string; published_utc: string; title?: string; articl
 interface SplitResult { execution_date: string; split_from: number; split_to: number }
 interface DividendResult { ex_dividend_date: string; cash_amount: number }
 
+/** `limit` of the news, splits and dividends requests (Polygon's maximum there). */
+export const POLYGON_EVENT_PAGE_LIMIT = 1000
+
+/** What Polygon has a source of: bars (not ticks), news, corporate actions. */
+export const polygonSupports = (kind: StorageKind, interval: string): boolean =>
+  kind === "news" || kind === "corporate_actions" || (kind === "bars" && interval !== "tick" && interval !== "")
+
 export const polygonProvider = (opts: PolygonOptions, limiter: Limiter): Provider => {
   if (opts.apiKey === "") throw new Error("the polygon provider needs an API key: set POLYGON_API_KEY")
   const base = new URL(opts.baseUrl)
@@ -112,7 +119,7 @@ export const polygonProvider = (opts: PolygonOptions, limiter: Limiter): Provide
   const news = async (req: FetchRequest): Promise<FetchResult<"news">> => {
     const url = endpoint("/v2/reference/news", {
       ticker: req.symbol, "published_utc.gte": new Date(req.from).toISOString(), "published_utc.lt": new Date(req.to).toISOString(),
-      order: "asc", sort: "published_utc", limit: 1000
+      order: "asc", sort: "published_utc", limit: POLYGON_EVENT_PAGE_LIMIT
     })
     const { results, requests } = await getAll<NewsResult>(url)
     const rows: NewsItem[] = results.map((r) => ({
@@ -123,7 +130,7 @@ export const polygonProvider = (opts: PolygonOptions, limiter: Limiter): Provide
   }
 
   const actions = async (req: FetchRequest): Promise<FetchResult<"corporate_actions">> => {
-    const range = { ticker: req.symbol, limit: 1000 }
+    const range = { ticker: req.symbol, limit: POLYGON_EVENT_PAGE_LIMIT }
     const splits = await getAll<SplitResult>(endpoint("/v3/reference/splits", {
       ...range, "execution_date.gte": isoDate(req.from), "execution_date.lt": isoDate(req.to)
     }))
@@ -137,14 +144,11 @@ export const polygonProvider = (opts: PolygonOptions, limiter: Limiter): Provide
     return { rows, requests: splits.requests + dividends.requests }
   }
 
-  const supports = (kind: StorageKind, interval: string): boolean =>
-    kind === "news" || kind === "corporate_actions" || (kind === "bars" && interval !== "tick" && interval !== "")
-
   return {
     name: "polygon",
-    supports,
+    supports: polygonSupports,
     fetch: async <K extends StorageKind>(req: FetchRequest & { readonly kind: K }): Promise<FetchResult<K>> => {
-      if (!supports(req.kind, req.interval)) throw new Terminal({ message: `polygon has no ${req.kind} ${req.interval}` })
+      if (!polygonSupports(req.kind, req.interval)) throw new Terminal({ message: `polygon has no ${req.kind} ${req.interval}` })
       const result = req.kind === "bars" ? await bars(req) : req.kind === "news" ? await news(req) : await actions(req)
       // Keep only what was asked for: a provider may answer a little outside the range.
       const inRange = (result.rows as readonly RowsOf[StorageKind][]).filter((row) => {
