@@ -38,7 +38,8 @@ export const startOpsServer = (options: OpsServerOptions): Promise<{ server: Ser
           return sendJson(res, 200, { status: "ok" })
         case "/readyz": {
           const { ready, checks, down } = await readiness()
-          return sendJson(res, ready ? 200 : 503, { status: ready ? "ready" : `not ready: ${Object.keys(down).join(", ")}`, checks, down })
+          if (ready) return sendJson(res, 200, { status: "ready", checks })
+          return sendJson(res, 503, { status: `not ready: ${Object.keys(down).join(", ")}`, checks, down })
         }
         case "/metrics": {
           const text = await boundedMetrics(options.registry)
