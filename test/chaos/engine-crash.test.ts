@@ -117,5 +117,5 @@ describe("engine crash safety", () => {
     expect(report.divergent).toEqual([])
     expect(report.projectorBehind).toBe(0)
     expect(report.actors).toBe(SYMBOLS)
-  }, 600_000)
+  }, 900_000)
 })
