@@ -6,7 +6,7 @@
  */
 import { Schema, SchemaIssue } from "effect"
 import { isValidSymbol, normaliseSymbol } from "../src/domain/symbols.ts"
-import { entryIdMs, parseEventTime } from "../src/domain/time.ts"
+import { entryIdMs, isEventTime, parseEventTime } from "../src/domain/time.ts"
 
 export interface DecodeLimits {
   readonly maxFields: number
@@ -69,6 +69,8 @@ export const decodeScoresEntry = (id: string, fields: readonly string[], limits:
     at = parsed
   } else {
     at = entryIdMs(id)
+    // An ID given by hand (XADD … 1-1 …) must make an event time the lifecycle stream can carry.
+    if (!isEventTime(at)) return { ok: false, reason: `no ts, and the entry ID ${showValue(id)} is no event time between 1990 and 2200` }
   }
   const names = Object.keys(raw)
   if (names.length === 0) return { ok: false, reason: "no score fields" }

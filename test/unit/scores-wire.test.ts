@@ -30,6 +30,11 @@ describe("scores entry decoding", () => {
     expect(decode("symbol", "A", "x", "1")).toMatchObject({ at: 1767225600000 })
   })
 
+  it("refuses an entry without ts whose hand-given ID is no event time", () => {
+    expect(decodeScoresEntry("1-1", ["symbol", "A", "x", "1"], LIMITS)).toMatchObject({ ok: false, reason: expect.stringMatching(/^no ts, and the entry ID "1-1"/) })
+    expect(decodeScoresEntry("1-1", ["symbol", "A", "x", "1", "ts", "1767225600000"], LIMITS)).toMatchObject({ ok: true, at: 1767225600000 })
+  })
+
   it.each([
     [["liquidity", "0.9"], /^missing symbol/],
     [["symbol", "  ", "liquidity", "0.9"], /^empty symbol/],
