@@ -3,9 +3,11 @@
  * fetched and written, requests, failed attempts, deliveries, last error and status, for
  * the CLI's progress bar, `strata status` and the dashboard. Counters are informational:
  * a task repeated after a crash counts again; what is stored is decided by coverage.
- * Does not decide anything itself.
+ * `requests` counts every request made, failed ones included. Error text is scrubbed of
+ * secret values before it is stored. Does not decide anything itself.
  */
 import type { Sql } from "../services/postgres.ts"
+import { redact } from "../services/secrets.ts"
 import type { BackfillCommand } from "./command.ts"
 
 export type CommandStatus = "queued" | "running" | "done" | "shrunk" | "cancelled" | "dead"
@@ -108,17 +110,33 @@ export const taskDone = async (sql: Sql, id: string, o: TaskOutcome): Promise<vo
     WHERE command_id = ${id}`
 }
 
-export const attemptFailed = async (sql: Sql, id: string, error: string): Promise<void> => {
+const errorText = (error: string): string => redact(error.slice(0, 2000))
+
+/** A failed attempt, with the requests it made (they count although it failed). */
+export const attemptFailed = async (sql: Sql, id: string, error: string, requests = 0): Promise<void> => {
   await sql`
-    UPDATE backfill_progress SET failed = failed + 1, last_error = ${error.slice(0, 2000)}, updated_at = now()
+    UPDATE backfill_progress SET failed = failed + 1, requests = requests + ${requests}, last_error = ${errorText(error)}, updated_at = now()
     WHERE command_id = ${id}`
 }
 
 export const finishCommand = async (sql: Sql, id: string, status: CommandStatus, error?: string): Promise<void> => {
   await sql`
     UPDATE backfill_progress SET status = ${status}, finished_at = now(), updated_at = now(),
-      last_error = coalesce(${error ?? null}, last_error)
+      last_error = coalesce(${error === undefined ? null : errorText(error)}, last_error)
     WHERE command_id = ${id}`
+}
+
+/**
+ * The unfinished command whose stream entry was removed (trimmed or deleted) goes dead
+ * with `error`; returns it, or undefined when no unfinished command had that entry. The
+ * condition makes one caller win when several notice the same entry.
+ */
+export const entryRemoved = async (sql: Sql, entryId: string, error: string): Promise<{ command_id: string; deliveries: number } | undefined> => {
+  const rows = await sql<{ command_id: string; deliveries: number }[]>`
+    UPDATE backfill_progress SET status = 'dead', last_error = ${errorText(error)}, finished_at = now(), updated_at = now()
+    WHERE entry_id = ${entryId} AND status NOT IN ('done', 'shrunk', 'cancelled', 'dead')
+    RETURNING command_id, deliveries`
+  return rows[0]
 }
 
 export const lastError = async (sql: Sql, id: string): Promise<string | undefined> => {
