@@ -12,7 +12,8 @@ import { stringify } from "yaml"
 import { Effect, Exit, Scope } from "effect"
 import type { Config, DataType, RetentionPolicy } from "../../config/schema.ts"
 import { startWorkers, type WorkerUrls } from "../../src/backfill/runtime.ts"
-import { createLogger } from "../../src/services/logger.ts"
+import { createLogger, type Logger } from "../../src/services/logger.ts"
+import type { WorkerCounters } from "../../src/backfill/worker.ts"
 import { owedTargets, type CoverageInterval } from "../../src/backfill/planner.ts"
 import { rowsOf } from "../../src/backfill/providers/synthetic.ts"
 import type { Layer } from "../../src/domain/layers.ts"
@@ -129,10 +130,18 @@ export const progressDone = async (sql: Sql, id: string): Promise<number> => {
   }
 }
 
+/** A logger at debug level whose every finished line (after redaction) is kept. */
+export const capturedLogger = (): { readonly log: Logger; readonly lines: string[] } => {
+  const lines: string[] = []
+  return { log: createLogger("test-workers", "debug", { write: (s: string) => { lines.push(s) } }), lines }
+}
+
 /** The worker fibers inside the test process; `stop` closes their scope. */
-export const runWorkers = async (config: Config, urls: WorkerUrls, env: NodeJS.ProcessEnv = {}): Promise<{ stop: () => Promise<void> }> => {
+export const runWorkers = async (
+  config: Config, urls: WorkerUrls, env: NodeJS.ProcessEnv = {},
+  log: Logger = createLogger("test-workers", process.env["LOG_LEVEL"] ?? "silent")
+): Promise<{ stop: () => Promise<void>; counters: WorkerCounters }> => {
   const scope = Effect.runSync(Scope.make())
-  const log = createLogger("test-workers", process.env["LOG_LEVEL"] ?? "silent")
-  await Effect.runPromise(Scope.provide(scope)(startWorkers(config, log, urls, env)))
-  return { stop: () => Effect.runPromise(Scope.close(scope, Exit.void)) }
+  const counters = await Effect.runPromise(Scope.provide(scope)(startWorkers(config, log, urls, env)))
+  return { stop: () => Effect.runPromise(Scope.close(scope, Exit.void)), counters }
 }
