@@ -6,10 +6,13 @@
  * A provider that echoes its key in an error body is the case this exists for: the
  * error text is copied into logs, `backfill_progress.last_error` and dead letters.
  * Values are matched as written, URL-encoded and JSON-escaped (a log line is JSON).
+ * Values shorter than MIN_SECRET_LENGTH are not scrubbed by value: a two-character
+ * password would shred every line (and JSON numbers with it) while protecting nothing.
  * Does not redact by object path: the logger's pino `redact` paths do that.
  */
 
 export const REDACTED = "[redacted]"
+export const MIN_SECRET_LENGTH = 4
 
 /** Environment variables whose whole value is a secret. */
 export const SECRET_ENV = ["POLYGON_API_KEY", "AWS_SECRET_ACCESS_KEY", "AWS_ACCESS_KEY_ID", "AWS_SESSION_TOKEN"] as const
@@ -35,11 +38,11 @@ export const urlPassword = (url: string | undefined): string | undefined => {
 
 const forms = (value: string): string[] => [value, encodeURIComponent(value), JSON.stringify(value).slice(1, -1)]
 
-/** Add secret values (empty and undefined ones are ignored). */
+/** Add secret values (undefined and too-short ones are ignored). */
 export const addSecrets = (...values: readonly (string | undefined)[]): void => {
   let grew = false
   for (const v of values) {
-    if (!v) continue
+    if (!v || v.length < MIN_SECRET_LENGTH) continue
     for (const f of forms(v)) {
       if (f !== "" && !known.has(f)) {
         known.add(f)

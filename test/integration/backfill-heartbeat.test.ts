@@ -69,7 +69,7 @@ describe("worker heartbeat", () => {
     workers = await runWorkers(ns.config, ns, {}, captured.log)
     const issue = (id: string) => ns.redis.xadd(stream(), "*",
       ...commandFields({ id, symbol: id === "bf-first" ? "AAPL" : "MSFT", layer: 2, from: 0, dataTypes: ["market_data"], at: AT, cause: MANUAL_CAUSE, priority: 2 }))
-    const first = await issue("bf-first")
+    const first = String(await issue("bf-first"))
     await issue("bf-second")
     await waitUntil("a few tasks done", async () => (await progressDone(ns.sql, "bf-first")) >= 2)
     // Another consumer takes the entry although the worker is alive (as a reclaim on a

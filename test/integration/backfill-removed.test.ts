@@ -69,7 +69,7 @@ describe("backfill entries removed from the stream", () => {
   for (const how of ["XDEL", "XTRIM"] as const) {
     it(`dead-letters a command whose entry is removed by ${how} while a worker works on it, and goes on`, async () => {
       workers = await runWorkers(ns.config, ns)
-      const sourceId = await ns.redis.xadd(keys().backfill, "*", ...commandFields(command("bf-removed")))
+      const sourceId = String(await ns.redis.xadd(keys().backfill, "*", ...commandFields(command("bf-removed"))))
       await waitUntil("a few tasks done", async () => (await progressDone(ns.sql, "bf-removed")) >= 2)
       if (how === "XDEL") await ns.redis.xdel(keys().backfill, sourceId)
       else await ns.redis.xtrim(keys().backfill, "MAXLEN", 0)
