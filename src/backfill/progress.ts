@@ -79,6 +79,24 @@ export const registerCommands = async (sql: Sql, commands: readonly BackfillComm
   }
 }
 
+/** The stream entry each registered command went out as, so a command removed before any worker read it can be found. */
+export const recordEntryIds = async (sql: Sql, entries: readonly (readonly [commandId: string, entryId: string])[]): Promise<void> => {
+  for (let i = 0; i < entries.length; i += 1000) {
+    const chunk = entries.slice(i, i + 1000)
+    await sql`
+      UPDATE backfill_progress p SET entry_id = v.entry_id, updated_at = now()
+      FROM (SELECT unnest(${sql.array(chunk.map((e) => e[0]))}::text[]) AS command_id,
+                   unnest(${sql.array(chunk.map((e) => e[1]))}::text[]) AS entry_id) v
+      WHERE p.command_id = v.command_id AND p.entry_id IS NULL`
+  }
+}
+
+/** Queued commands (registered, never started) with their entry IDs, oldest first. */
+export const queuedEntries = async (sql: Sql, limit: number): Promise<{ command_id: string; entry_id: string }[]> =>
+  sql<{ command_id: string; entry_id: string }[]>`
+    SELECT command_id, entry_id FROM backfill_progress WHERE status = 'queued' AND entry_id IS NOT NULL
+    ORDER BY created_at LIMIT ${limit}`
+
 export const startCommand = async (sql: Sql, c: BackfillCommand, entryId: string, deliveries: number): Promise<void> => {
   await sql`
     INSERT INTO backfill_progress (command_id, symbol, layer, data_types, at_ms, cause, entry_id, status, deliveries, started_at)

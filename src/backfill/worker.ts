@@ -23,7 +23,7 @@ import { decodeCommand, type BackfillCommand } from "./command.ts"
 import { deadLetterFields } from "./dead-letter.ts"
 import type { FetchError } from "./errors.ts"
 import { executeCommand, type ExecuteDeps } from "./execute.ts"
-import { entryRemoved, finishCommand, lastError, startCommand } from "./progress.ts"
+import { entryRemoved, finishCommand, lastError, queuedEntries, startCommand } from "./progress.ts"
 
 /** What went wrong without stopping a worker, for logs and metrics. */
 export interface WorkerCounters {
@@ -67,20 +67,50 @@ const deadLetter = async (redis: Redis, deps: WorkerDeps, taken: ClaimedEntry, r
  * ID it was started with) goes dead, and a dead letter records it; nothing of the input
  * is left to copy. The dead letter is written only by whoever marked the command dead.
  */
-const settleRemoved = async (redis: Redis, deps: WorkerDeps, id: string): Promise<void> => {
-  const error = removedError(id, "before it was carried out")
+const settleRemoved = async (
+  redis: Redis, deps: WorkerDeps, id: string, when: string, known: "command known" | "maybe unknown"
+): Promise<void> => {
+  const error = removedError(id, when)
   const command = await entryRemoved(deps.sql, id, error)
+  // Found by its command, which another worker has settled meanwhile: nothing more to write.
+  if (!command && known === "command known") return
   const named = command ? `${error} (command ${command.command_id})` : error
   await deadLetter(redis, deps, { id, fields: [], deliveries: command?.deliveries ?? 0 }, REMOVED_REASON, named)
   deps.counters.removedEntries++
   deps.log.warn({ entry: id, command: command?.command_id, error: named }, "backfill command dead-lettered: its entry left the stream")
 }
 
+/** Queued commands looked at per sweep. */
+const SWEEP_LIMIT = 1000
+
+/**
+ * Commands registered as queued (by the CLI) whose entry is no longer in the stream were
+ * removed before any worker read them: XAUTOCLAIM never sees them (they were never
+ * pending), so look them up by entry ID and settle each as removed.
+ */
+export const sweepRemovedQueued = async (redis: Redis, deps: WorkerDeps): Promise<number> => {
+  const queued = await queuedEntries(deps.sql, SWEEP_LIMIT)
+  if (queued.length === 0) return 0
+  const pipeline = redis.pipeline()
+  for (const q of queued) pipeline.xrange(deps.keys.backfill, q.entry_id, q.entry_id, "COUNT", 1)
+  const replies = (await pipeline.exec()) ?? []
+  let removed = 0
+  for (const [i, q] of queued.entries()) {
+    const [err, entries] = replies[i] ?? [new Error("no reply")]
+    if (err) throw err
+    if ((entries as unknown[]).length === 0) {
+      await settleRemoved(redis, deps, q.entry_id, "before any worker read it", "command known")
+      removed++
+    }
+  }
+  return removed
+}
+
 /** One entry for this consumer: a stale pending one first, else a new one (blocking). */
 const take = async (redis: Redis, control: Redis, deps: WorkerDeps, consumer: string): Promise<ClaimedEntry | undefined> => {
   const stream = deps.keys.backfill
   const stale = await claimStale(redis, stream, GROUPS.workers, consumer, deps.backfill.claim_idle_ms, 1)
-  for (const id of stale.deleted) await settleRemoved(control, deps, id)
+  for (const id of stale.deleted) await settleRemoved(control, deps, id, "before it was carried out", "maybe unknown")
   if (stale.entries[0]) return stale.entries[0]
   return (await readNew(redis, stream, GROUPS.workers, consumer, 1, deps.backfill.block_ms))[0]
 }
@@ -196,7 +226,15 @@ export const workerLoop = (
   reads: Redis, control: Redis, deps: WorkerDeps, index: number, retry: Schedule.Schedule<unknown, unknown>
 ) => {
   const consumer = consumerName(index)
+  // The first fiber of a process sweeps for removed queued commands, once per claim_idle_ms.
+  let lastSweep = Number.NEGATIVE_INFINITY
+  const sweep = Effect.gen(function* () {
+    if (index !== 0 || performance.now() - lastSweep < deps.backfill.claim_idle_ms) return
+    yield* Effect.tryPromise(() => sweepRemovedQueued(control, deps))
+    lastSweep = performance.now()
+  })
   const step = Effect.gen(function* () {
+    yield* sweep
     const taken = yield* Effect.tryPromise(() => take(reads, control, deps, consumer))
     if (taken) yield* handle(control, deps, consumer, taken)
   })

@@ -1,14 +1,15 @@
 /**
  * Backfill commands whose stream entry is removed (XTRIM / MAXLEN trimming, XDEL) before
- * they complete do not vanish: an entry pending at a consumer that died, then trimmed
- * (XAUTOCLAIM reports it deleted), and an entry removed while a worker works on it, both
- * end as a dead letter with a reason and their progress `dead` with the reason in
+ * they complete do not vanish: a queued command trimmed before any worker read it (found
+ * by the entry ID the CLI recorded), an entry pending at a consumer that died, then
+ * trimmed (XAUTOCLAIM reports it deleted), and an entry removed while a worker works on
+ * it, all end as a dead letter with a reason and their progress `dead` with the reason in
  * last_error, so `strata backfill` stops waiting. The worker goes on with the next.
  */
 import { afterEach, beforeEach, describe, expect, it } from "vitest"
 import { commandFields, decodeCommand, MANUAL_CAUSE, type BackfillCommand } from "../../src/backfill/command.ts"
 import { parseDeadLetter } from "../../src/backfill/dead-letter.ts"
-import { PROGRESS_DDL, startCommand } from "../../src/backfill/progress.ts"
+import { PROGRESS_DDL, recordEntryIds, registerCommands, startCommand } from "../../src/backfill/progress.ts"
 import { migrate } from "../../src/services/postgres.ts"
 import { ensureGroup, readNew } from "../../streams/consumer.ts"
 import { GROUPS, partitionKeys } from "../../streams/keys.ts"
@@ -44,6 +45,25 @@ describe("backfill entries removed from the stream", () => {
     (await ns.sql<{ status: string; last_error: string | null }[]>`SELECT status, last_error FROM backfill_progress WHERE command_id = ${id}`)[0]
   const deadLetters = async () => (await ns.redis.xrange(keys().backfillDead, "-", "+")).map(([, f]) => parseDeadLetter(f))
   const pendingCount = async () => Number(((await ns.redis.xpending(keys().backfill, GROUPS.workers)) as unknown[])[0])
+
+  it("fails a queued command trimmed before any worker read it", async () => {
+    await migrate(ns.sql, ns.schema, PROGRESS_DDL)
+    // Issued as `strata backfill` does: registered queued, sent, its entry ID recorded.
+    const cmds = [command("bf-queued-gone"), command("bf-queued-kept", "MSFT")]
+    await registerCommands(ns.sql, cmds)
+    const ids = [] as string[]
+    for (const c of cmds) ids.push(String(await ns.redis.xadd(keys().backfill, "*", ...commandFields(c))))
+    await recordEntryIds(ns.sql, cmds.map((c, i) => [c.id, ids[i] ?? ""] as const))
+    await ns.redis.xdel(keys().backfill, ids[0] ?? "")
+
+    workers = await runWorkers(ns.config, ns)
+    await waitUntil("the removed command dead", async () => (await progress("bf-queued-gone"))?.status === "dead")
+    expect((await progress("bf-queued-gone"))?.last_error).toMatch(/removed from the stream .* before any worker read it/)
+    await waitUntil("the other command done", async () => (await progress("bf-queued-kept"))?.status === "done", 60_000)
+    const letters = await deadLetters()
+    expect(letters.length).toBe(1)
+    expect(letters[0]).toMatchObject({ reason: "removed from the stream", sourceId: ids[0] })
+  })
 
   it("dead-letters a command trimmed while pending at a consumer that died", async () => {
     await migrate(ns.sql, ns.schema, PROGRESS_DDL)
