@@ -23,8 +23,10 @@ const groupsOf = async (redis: Redis, stream: string): Promise<GroupInfo[]> => {
       const m = fieldMap(g.map(String))
       return { name: m["name"] ?? "", consumers: Number(m["consumers"]), pending: Number(m["pending"]), lag: m["lag"] === undefined || m["lag"] === "" ? null : Number(m["lag"]) }
     })
-  } catch {
-    return []
+  } catch (e) {
+    // A stream nobody wrote yet has no groups; any other failure is reported.
+    if (String((e as Error).message).includes("no such key")) return []
+    throw e
   }
 }
 

@@ -63,7 +63,7 @@ export const polygonProvider = (opts: PolygonOptions, limiter: Limiter): Provide
       throw new Retryable({ message: `GET ${url.pathname}: ${res.status}`, status: res.status })
     }
     if (res.status !== 200) {
-      const text = await res.text().catch(() => "")
+      const text = await res.text().catch((e: unknown) => `(body unreadable: ${e instanceof Error ? e.message : String(e)})`)
       const hint = res.status === 401 || res.status === 403 ? " (check POLYGON_API_KEY)" : ""
       throw new Terminal({ message: `GET ${url.pathname}: ${res.status}${hint} ${text.slice(0, 200)}`, status: res.status })
     }
