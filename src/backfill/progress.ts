@@ -91,10 +91,10 @@ export const recordEntryIds = async (sql: Sql, entries: readonly (readonly [comm
   }
 }
 
-/** Queued commands (registered, never started) with their entry IDs, oldest first. */
-export const queuedEntries = async (sql: Sql, limit: number): Promise<{ command_id: string; entry_id: string }[]> =>
-  sql<{ command_id: string; entry_id: string }[]>`
-    SELECT command_id, entry_id FROM backfill_progress WHERE status = 'queued' AND entry_id IS NOT NULL
+/** Unfinished commands (queued or running) with their entry IDs, oldest first. */
+export const unfinishedEntries = async (sql: Sql, limit: number): Promise<{ command_id: string; entry_id: string; status: CommandStatus }[]> =>
+  sql<{ command_id: string; entry_id: string; status: CommandStatus }[]>`
+    SELECT command_id, entry_id, status FROM backfill_progress WHERE status IN ('queued', 'running') AND entry_id IS NOT NULL
     ORDER BY created_at LIMIT ${limit}`
 
 export const startCommand = async (sql: Sql, c: BackfillCommand, entryId: string, deliveries: number): Promise<void> => {

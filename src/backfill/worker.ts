@@ -23,7 +23,7 @@ import { decodeCommand, type BackfillCommand } from "./command.ts"
 import { deadLetterFields } from "./dead-letter.ts"
 import type { FetchError } from "./errors.ts"
 import { executeCommand, type ExecuteDeps } from "./execute.ts"
-import { entryRemoved, finishCommand, lastError, queuedEntries, startCommand } from "./progress.ts"
+import { entryRemoved, finishCommand, lastError, startCommand, unfinishedEntries } from "./progress.ts"
 
 /** What went wrong without stopping a worker, for logs and metrics. */
 export interface WorkerCounters {
@@ -80,26 +80,32 @@ const settleRemoved = async (
   deps.log.warn({ entry: id, command: command?.command_id, error: named }, "backfill command dead-lettered: its entry left the stream")
 }
 
-/** Queued commands looked at per sweep. */
+/** Unfinished commands looked at per sweep. */
 const SWEEP_LIMIT = 1000
 
 /**
- * Commands registered as queued (by the CLI) whose entry is no longer in the stream were
- * removed before any worker read them: XAUTOCLAIM never sees them (they were never
- * pending), so look them up by entry ID and settle each as removed.
+ * Unfinished commands whose entry is neither in the stream nor pending were removed where
+ * nothing else notices: queued (registered by the CLI) and trimmed before any worker read
+ * them (XAUTOCLAIM sees only pending entries), or reported deleted by XAUTOCLAIM to a
+ * worker that could not record it (the report is not repeated). Look them up by entry ID
+ * and settle each as removed. An entry still pending is left to its worker or a reclaim.
  */
-export const sweepRemovedQueued = async (redis: Redis, deps: WorkerDeps): Promise<number> => {
-  const queued = await queuedEntries(deps.sql, SWEEP_LIMIT)
-  if (queued.length === 0) return 0
+export const sweepRemoved = async (redis: Redis, deps: WorkerDeps): Promise<number> => {
+  const unfinished = await unfinishedEntries(deps.sql, SWEEP_LIMIT)
+  if (unfinished.length === 0) return 0
   const pipeline = redis.pipeline()
-  for (const q of queued) pipeline.xrange(deps.keys.backfill, q.entry_id, q.entry_id, "COUNT", 1)
+  for (const u of unfinished) {
+    pipeline.xrange(deps.keys.backfill, u.entry_id, u.entry_id, "COUNT", 1)
+    pipeline.xpending(deps.keys.backfill, GROUPS.workers, u.entry_id, u.entry_id, 1)
+  }
   const replies = (await pipeline.exec()) ?? []
   let removed = 0
-  for (const [i, q] of queued.entries()) {
-    const [err, entries] = replies[i] ?? [new Error("no reply")]
-    if (err) throw err
-    if ((entries as unknown[]).length === 0) {
-      await settleRemoved(redis, deps, q.entry_id, "before any worker read it", "command known")
+  for (const [i, u] of unfinished.entries()) {
+    const [present, pending] = [replies[2 * i], replies[2 * i + 1]]
+    const err = present?.[0] ?? pending?.[0]
+    if (err || !present || !pending) throw err ?? new Error("a sweep reply is missing")
+    if ((present[1] as unknown[]).length === 0 && (pending[1] as unknown[]).length === 0) {
+      await settleRemoved(redis, deps, u.entry_id, u.status === "queued" ? "before any worker read it" : "before it was carried out", "command known")
       removed++
     }
   }
@@ -226,11 +232,11 @@ export const workerLoop = (
   reads: Redis, control: Redis, deps: WorkerDeps, index: number, retry: Schedule.Schedule<unknown, unknown>
 ) => {
   const consumer = consumerName(index)
-  // The first fiber of a process sweeps for removed queued commands, once per claim_idle_ms.
+  // The first fiber of a process sweeps for removed unfinished commands, once per claim_idle_ms.
   let lastSweep = Number.NEGATIVE_INFINITY
   const sweep = Effect.gen(function* () {
     if (index !== 0 || performance.now() - lastSweep < deps.backfill.claim_idle_ms) return
-    yield* Effect.tryPromise(() => sweepRemovedQueued(control, deps))
+    yield* Effect.tryPromise(() => sweepRemoved(control, deps))
     lastSweep = performance.now()
   })
   const step = Effect.gen(function* () {

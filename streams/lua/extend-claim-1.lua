@@ -13,18 +13,15 @@
                             which does not count a delivery)
     { 'taken', owner }      pending, but another consumer holds it now
     { 'gone', '' }          the entry is no longer in the stream (XDEL, XTRIM/MAXLEN);
-                            any pending record of it is dropped
+                            its pending record is left for the caller to acknowledge
     { 'released', '' }      still in the stream but no longer pending (acknowledged)
 ]]
 local stream, group, consumer, id = KEYS[1], ARGV[1], ARGV[2], ARGV[3]
 local present = #redis.call('XRANGE', stream, id, id, 'COUNT', 1) == 1
 local row = redis.call('XPENDING', stream, group, id, id, 1)[1]
-if not present then
-  -- XCLAIM of a deleted entry removes it from the pending list (Redis 7), so a removed
-  -- entry never lingers as pending for XAUTOCLAIM to report again.
-  if row then redis.call('XCLAIM', stream, group, consumer, 0, id, 'JUSTID') end
-  return { 'gone', '' }
-end
+-- Gone: no XCLAIM (on a deleted entry it drops the pending record); the record tells
+-- other readers the entry is still being settled until the caller acknowledges it.
+if not present then return { 'gone', '' } end
 if not row then return { 'released', '' } end
 if row[2] ~= consumer then return { 'taken', row[2] } end
 redis.call('XCLAIM', stream, group, consumer, 0, id, 'JUSTID')

@@ -1,11 +1,13 @@
 /**
  * What the backfill tests share: a small retention policy, the rows a finished backfill
  * must have stored (recomputed from the synthetic generator, split at the hot boundary),
- * the rows actually stored in each tier, waiting on command progress, and `strata workers`
- * child processes.
+ * the rows actually stored in each tier, waiting on command progress, `strata workers`
+ * child processes, workers with a captured log, and workers against the Polygon-shaped
+ * server.
  */
 import { spawn, type ChildProcess } from "node:child_process"
-import { writeFileSync } from "node:fs"
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { stringify } from "yaml"
@@ -22,7 +24,10 @@ import type { Sql } from "../../src/services/postgres.ts"
 import { readCold } from "../../src/storage/cold-store.ts"
 import { readHot } from "../../src/storage/hot-store.ts"
 import type { ObjectStore } from "../../src/storage/object-store.ts"
+import { afterEach, beforeEach } from "vitest"
 import { waitUntil } from "./engine.ts"
+import { testNamespace, type TestNamespace } from "./namespace.ts"
+import { startPolygonServer, type PolygonServer } from "./polygon-server.ts"
 
 /** L2 owes every kind, a few days each, with both tiers non-empty. */
 export const SMALL_RETENTION = {
@@ -144,4 +149,47 @@ export const runWorkers = async (
   const scope = Effect.runSync(Scope.make())
   const counters = await Effect.runPromise(Scope.provide(scope)(startWorkers(config, log, urls, env)))
   return { stop: () => Effect.runPromise(Scope.close(scope, Exit.void)), counters }
+}
+
+// ---------------------------------------------------------------- workers against the Polygon-shaped server
+
+export interface PolygonBackfill {
+  ns: TestNamespace
+  server: PolygonServer
+  /** The config overrides the namespace was made with (for a child process's config file). */
+  overrides: Record<string, unknown>
+  dir: string
+  /** Stopped after each test when set. */
+  workers: Awaited<ReturnType<typeof runWorkers>> | undefined
+}
+
+/**
+ * Per test: a Polygon-shaped server, a namespace whose provider is `polygon` at that
+ * server (unlimited rate, one worker, short reads) with its own lake, and teardown of
+ * all of it. `overrides` adds to or replaces the backfill config's parts.
+ */
+export const polygonBackfill = (
+  overrides: { retention?: unknown; backfill?: Record<string, unknown> },
+  serverOptions: Parameters<typeof startPolygonServer>[0] = {}
+): PolygonBackfill => {
+  const ctx = { workers: undefined } as PolygonBackfill
+  beforeEach(async () => {
+    ctx.dir = mkdtempSync(join(tmpdir(), "strata-polygon-"))
+    ctx.server = await startPolygonServer(serverOptions)
+    ctx.overrides = {
+      retention: overrides.retention ?? { L2: { market_data: { hot_days: 2, cold_days: 4, intervals: ["1day"] } } },
+      storage: { lake: join(ctx.dir, "lake") },
+      backfill: { workers: 1, provider: "polygon", block_ms: 100, ...overrides.backfill },
+      providers: { polygon: { base_url: ctx.server.url, rate_limit: { requests_per_second: 0, max_concurrent: 0 } } }
+    }
+    ctx.ns = await testNamespace(ctx.overrides)
+  })
+  afterEach(async () => {
+    await ctx.workers?.stop()
+    ctx.workers = undefined
+    await ctx.server.close()
+    await ctx.ns.cleanup()
+    rmSync(ctx.dir, { recursive: true, force: true })
+  })
+  return ctx
 }

@@ -4,50 +4,25 @@
  * page exactly once, and `backfill_progress.requests` equals the requests the server saw
  * (the failed ones included).
  */
-import { mkdtempSync, rmSync } from "node:fs"
-import { tmpdir } from "node:os"
-import { join } from "node:path"
-import { afterEach, beforeEach, describe, expect, it } from "vitest"
+import { describe, expect, it } from "vitest"
 import { commandFields, MANUAL_CAUSE } from "../../src/backfill/command.ts"
 import { partitionKeys } from "../../streams/keys.ts"
-import { expectedRows, runWorkers, waitForFinished } from "../helpers/backfill-fixture.ts"
-import { testNamespace, type TestNamespace } from "../helpers/namespace.ts"
-import { startPolygonServer, type PolygonServer } from "../helpers/polygon-server.ts"
+import { expectedRows, polygonBackfill, runWorkers, waitForFinished } from "../helpers/backfill-fixture.ts"
 
 const AT = Date.UTC(2026, 0, 7, 15, 1)
 const PAGE = 100
 
 describe("backfill paging", () => {
-  let ns: TestNamespace
-  let server: PolygonServer
-  let dir: string
-  let workers: { stop: () => Promise<void> } | undefined
-
-  beforeEach(async () => {
-    dir = mkdtempSync(join(tmpdir(), "strata-paging-"))
-    server = await startPolygonServer({ pageSize: PAGE })
-    ns = await testNamespace({
-      retention: { L2: { intraday: { hot_days: { "1min": 2 }, cold_days: 3, intervals: ["1min"] } } },
-      storage: { lake: join(dir, "lake") },
-      backfill: {
-        workers: 1, provider: "polygon", block_ms: 100, claim_idle_ms: 30_000,
-        retry: { base_ms: 10, max_delay_ms: 20, max_attempts: 3, max_rate_limited_waits: 5 }
-      },
-      providers: { polygon: { base_url: server.url, rate_limit: { requests_per_second: 0, max_concurrent: 0 } } }
-    })
-  })
-  afterEach(async () => {
-    await workers?.stop()
-    workers = undefined
-    await server.close()
-    await ns.cleanup()
-    rmSync(dir, { recursive: true, force: true })
-  })
+  const t = polygonBackfill({
+    retention: { L2: { intraday: { hot_days: { "1min": 2 }, cold_days: 3, intervals: ["1min"] } } },
+    backfill: { claim_idle_ms: 30_000, retry: { base_ms: 10, max_delay_ms: 20, max_attempts: 3, max_rate_limited_waits: 5 } }
+  }, { pageSize: PAGE })
 
   it("resumes at the failed page after a 429 and a 503, and counts every request made", async () => {
     // Page 4 of a request is refused once with 429, page 6 once with 503.
+    const { ns, server } = t
     server.script({ status: 429, retryAfter: "0", cursor: 3 * PAGE }, { status: 503, cursor: 5 * PAGE })
-    workers = await runWorkers(ns.config, ns, { POLYGON_API_KEY: server.apiKey })
+    t.workers = await runWorkers(ns.config, ns, { POLYGON_API_KEY: server.apiKey })
     await ns.redis.xadd(partitionKeys(ns.prefix, 0).backfill, "*",
       ...commandFields({ id: "bf-paging", symbol: "AAPL", layer: 2, from: 0, dataTypes: ["intraday"], at: AT, cause: MANUAL_CAUSE, priority: 2 }))
     await waitForFinished(ns.sql, 1, 60_000)

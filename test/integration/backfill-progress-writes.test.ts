@@ -3,45 +3,20 @@
  * the work and is not swallowed: the worker counts it and logs it, and the command still
  * completes. The write is made to fail by a trigger on the real table.
  */
-import { mkdtempSync, rmSync } from "node:fs"
-import { tmpdir } from "node:os"
-import { join } from "node:path"
-import { afterEach, beforeEach, describe, expect, it } from "vitest"
+import { describe, expect, it } from "vitest"
 import { commandFields, MANUAL_CAUSE } from "../../src/backfill/command.ts"
 import { PROGRESS_DDL } from "../../src/backfill/progress.ts"
 import { migrate } from "../../src/services/postgres.ts"
 import { partitionKeys } from "../../streams/keys.ts"
-import { capturedLogger, runWorkers, waitForFinished } from "../helpers/backfill-fixture.ts"
-import { testNamespace, type TestNamespace } from "../helpers/namespace.ts"
-import { startPolygonServer, type PolygonServer } from "../helpers/polygon-server.ts"
+import { capturedLogger, polygonBackfill, runWorkers, waitForFinished } from "../helpers/backfill-fixture.ts"
 
 const AT = Date.UTC(2026, 0, 7, 15, 1)
 
 describe("backfill progress writes", () => {
-  let ns: TestNamespace
-  let server: PolygonServer
-  let dir: string
-  let workers: Awaited<ReturnType<typeof runWorkers>> | undefined
-
-  beforeEach(async () => {
-    dir = mkdtempSync(join(tmpdir(), "strata-pw-"))
-    server = await startPolygonServer()
-    ns = await testNamespace({
-      retention: { L2: { market_data: { hot_days: 2, cold_days: 4, intervals: ["1day"] } } },
-      storage: { lake: join(dir, "lake") },
-      backfill: { workers: 1, provider: "polygon", block_ms: 100, retry: { base_ms: 10, max_delay_ms: 20, max_attempts: 3, max_rate_limited_waits: 5 } },
-      providers: { polygon: { base_url: server.url, rate_limit: { requests_per_second: 0, max_concurrent: 0 } } }
-    })
-  })
-  afterEach(async () => {
-    await workers?.stop()
-    workers = undefined
-    await server.close()
-    await ns.cleanup()
-    rmSync(dir, { recursive: true, force: true })
-  })
+  const t = polygonBackfill({ backfill: { retry: { base_ms: 10, max_delay_ms: 20, max_attempts: 3, max_rate_limited_waits: 5 } } })
 
   it("counts and logs a failed attempt it could not record, and completes the command", async () => {
+    const { ns, server } = t
     await migrate(ns.sql, ns.schema, PROGRESS_DDL)
     await ns.sql.unsafe(`
       CREATE FUNCTION refuse_failed() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -49,7 +24,7 @@ describe("backfill progress writes", () => {
       CREATE TRIGGER refuse_failed BEFORE UPDATE ON backfill_progress FOR EACH ROW EXECUTE FUNCTION refuse_failed();`)
     server.script({ status: 503 })
     const captured = capturedLogger()
-    workers = await runWorkers(ns.config, ns, { POLYGON_API_KEY: server.apiKey }, captured.log)
+    const workers = t.workers = await runWorkers(ns.config, ns, { POLYGON_API_KEY: server.apiKey }, captured.log)
     await ns.redis.xadd(partitionKeys(ns.prefix, 0).backfill, "*",
       ...commandFields({ id: "bf-pw", symbol: "AAPL", layer: 2, from: 0, dataTypes: ["market_data"], at: AT, cause: MANUAL_CAUSE, priority: 2 }))
     await waitForFinished(ns.sql, 1)
