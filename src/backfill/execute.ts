@@ -6,6 +6,8 @@
  * the only truth, and a demoted symbol is planned at its current layer (shrunk or
  * cancelled work). Retries: RateLimited waits its Retry-After and is not an attempt;
  * Retryable follows a capped, jittered exponential schedule; Terminal is not retried.
+ * A task's retries share one fetch session: a paged fetch resumes at the page that failed,
+ * and every request made (failed attempts' too) is added to the command's progress.
  * Does not read the stream, acknowledge or dead-letter: worker.ts does.
  */
 import { persistedLayer } from "../../machines/lifecycle.ts"
@@ -22,7 +24,10 @@ import { MANUAL_CAUSE, type BackfillCommand } from "../../streams/backfill-wire.
 import { asFetchError, RateLimited, type FetchError } from "./errors.ts"
 import { coverageKey, effectiveLayer, owedTargets, tasksFor, type Coverage, type FetchTask } from "./planner.ts"
 import { attemptFailed, setPlanned, taskDone, type CommandStatus } from "./progress.ts"
-import type { Provider } from "./providers/provider.ts"
+import { newSession, type Provider } from "./providers/provider.ts"
+
+/** A write that may fail without failing the work: counted and logged by the caller. */
+export type Unsettled = (what: string, error: unknown) => void
 
 export interface ExecuteDeps {
   readonly sql: Sql
@@ -33,6 +38,8 @@ export interface ExecuteDeps {
   readonly provider: Provider
   readonly policy: RetentionPolicy
   readonly backfill: BackfillConfig
+  /** Called for each informational progress write that failed (the work goes on). */
+  readonly unsettled: Unsettled
 }
 
 const attempt = <A>(what: () => Promise<A>): Effect.Effect<A, FetchError> =>
@@ -72,18 +79,29 @@ export const retryRetryable = (b: BackfillConfig) => <A, R>(self: Effect.Effect<
 
 /** One task: fetch (through the limiter), write routed by the hot boundary, record coverage. */
 export const runTask = (deps: ExecuteDeps, commandId: string, task: FetchTask) => {
-  const fetch = attempt(() => deps.provider.fetch({ symbol: task.symbol, kind: task.kind, interval: task.interval, from: task.from, to: task.to }))
+  const session = newSession()
+  // Requests already added to the command's progress; each write adds what came since.
+  let counted = 0
+  const uncounted = () => {
+    const n = session.requests - counted
+    counted = session.requests
+    return n
+  }
+  const fetch = attempt(() => deps.provider.fetch({ symbol: task.symbol, kind: task.kind, interval: task.interval, from: task.from, to: task.to }, session))
     .pipe(waitOnRateLimits(deps.backfill))
   const once = Effect.gen(function* () {
     const res = yield* fetch
     const written = yield* attempt(() => writeRows({ sql: deps.sql, store: deps.store }, task.kind, res.rows, task.hotFrom))
     yield* attempt(() => recordCoverage(deps.sql, { kind: task.kind, symbol: task.symbol, interval: task.interval, from: task.from, to: task.to, tier: task.tier }))
-    const outcome = { fetched: res.rows.length, hot: written.hot, cold: written.cold, objects: written.objects.length, requests: res.requests }
+    const outcome = { fetched: res.rows.length, hot: written.hot, cold: written.cold, objects: written.objects.length, requests: session.requests - counted }
     yield* attempt(() => taskDone(deps.sql, commandId, outcome))
+    counted = session.requests
     return outcome
   })
   return once.pipe(
-    Effect.tapError((e) => Effect.promise(() => attemptFailed(deps.sql, commandId, `${e._tag}: ${e.message}`).catch(() => {}))),
+    Effect.tapError((e) => Effect.promise(() =>
+      attemptFailed(deps.sql, commandId, `${e._tag}: ${e.message}`, uncounted()).catch((err: unknown) => deps.unsettled("attempt failed", err))
+    )),
     retryRetryable(deps.backfill)
   )
 }

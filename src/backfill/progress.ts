@@ -3,9 +3,11 @@
  * fetched and written, requests, failed attempts, deliveries, last error and status, for
  * the CLI's progress bar, `strata status` and the dashboard. Counters are informational:
  * a task repeated after a crash counts again; what is stored is decided by coverage.
- * Does not decide anything itself.
+ * `requests` counts every request made, failed ones included. Error text is scrubbed of
+ * secret values before it is stored. Does not decide anything itself.
  */
 import type { Sql } from "../services/postgres.ts"
+import { redact } from "../services/secrets.ts"
 import type { BackfillCommand } from "../../streams/backfill-wire.ts"
 
 export type CommandStatus = "queued" | "running" | "done" | "shrunk" | "cancelled" | "dead"
@@ -77,6 +79,24 @@ export const registerCommands = async (sql: Sql, commands: readonly BackfillComm
   }
 }
 
+/** The stream entry each registered command went out as, so a command removed before any worker read it can be found. */
+export const recordEntryIds = async (sql: Sql, entries: readonly (readonly [commandId: string, entryId: string])[]): Promise<void> => {
+  for (let i = 0; i < entries.length; i += 1000) {
+    const chunk = entries.slice(i, i + 1000)
+    await sql`
+      UPDATE backfill_progress p SET entry_id = v.entry_id, updated_at = now()
+      FROM (SELECT unnest(${sql.array(chunk.map((e) => e[0]))}::text[]) AS command_id,
+                   unnest(${sql.array(chunk.map((e) => e[1]))}::text[]) AS entry_id) v
+      WHERE p.command_id = v.command_id AND p.entry_id IS NULL`
+  }
+}
+
+/** Unfinished commands (queued or running) with their entry IDs, oldest first. */
+export const unfinishedEntries = async (sql: Sql, limit: number): Promise<{ command_id: string; entry_id: string; status: CommandStatus }[]> =>
+  sql<{ command_id: string; entry_id: string; status: CommandStatus }[]>`
+    SELECT command_id, entry_id, status FROM backfill_progress WHERE status IN ('queued', 'running') AND entry_id IS NOT NULL
+    ORDER BY created_at LIMIT ${limit}`
+
 export const startCommand = async (sql: Sql, c: BackfillCommand, entryId: string, deliveries: number): Promise<void> => {
   await sql`
     INSERT INTO backfill_progress (command_id, symbol, layer, data_types, at_ms, cause, entry_id, status, deliveries, started_at)
@@ -108,17 +128,33 @@ export const taskDone = async (sql: Sql, id: string, o: TaskOutcome): Promise<vo
     WHERE command_id = ${id}`
 }
 
-export const attemptFailed = async (sql: Sql, id: string, error: string): Promise<void> => {
+const errorText = (error: string): string => redact(error.slice(0, 2000))
+
+/** A failed attempt, with the requests it made (they count although it failed). */
+export const attemptFailed = async (sql: Sql, id: string, error: string, requests = 0): Promise<void> => {
   await sql`
-    UPDATE backfill_progress SET failed = failed + 1, last_error = ${error.slice(0, 2000)}, updated_at = now()
+    UPDATE backfill_progress SET failed = failed + 1, requests = requests + ${requests}, last_error = ${errorText(error)}, updated_at = now()
     WHERE command_id = ${id}`
 }
 
 export const finishCommand = async (sql: Sql, id: string, status: CommandStatus, error?: string): Promise<void> => {
   await sql`
     UPDATE backfill_progress SET status = ${status}, finished_at = now(), updated_at = now(),
-      last_error = coalesce(${error ?? null}, last_error)
+      last_error = coalesce(${error === undefined ? null : errorText(error)}, last_error)
     WHERE command_id = ${id}`
+}
+
+/**
+ * The unfinished command whose stream entry was removed (trimmed or deleted) goes dead
+ * with `error`; returns it, or undefined when no unfinished command had that entry. The
+ * condition makes one caller win when several notice the same entry.
+ */
+export const entryRemoved = async (sql: Sql, entryId: string, error: string): Promise<{ command_id: string; deliveries: number } | undefined> => {
+  const rows = await sql<{ command_id: string; deliveries: number }[]>`
+    UPDATE backfill_progress SET status = 'dead', last_error = ${errorText(error)}, finished_at = now(), updated_at = now()
+    WHERE entry_id = ${entryId} AND status NOT IN ('done', 'shrunk', 'cancelled', 'dead')
+    RETURNING command_id, deliveries`
+  return rows[0]
 }
 
 export const lastError = async (sql: Sql, id: string): Promise<string | undefined> => {

@@ -11,6 +11,7 @@ import type { Config } from "../../config/schema.ts"
 import type { Logger } from "../services/logger.ts"
 import { migrate, scopedPostgres } from "../services/postgres.ts"
 import { scopedRedis } from "../services/redis.ts"
+import { learnSecrets } from "../services/secrets.ts"
 import { RETRY_STEP } from "../services/retry.ts"
 import { STORAGE_DDL } from "../storage/index.ts"
 import { openObjectStore } from "../storage/object-store.ts"
@@ -18,7 +19,7 @@ import { ensureGroup } from "../../streams/consumer.ts"
 import { GROUPS, partitionKeys } from "../../streams/keys.ts"
 import { PROGRESS_DDL } from "./progress.ts"
 import { openProvider } from "./providers/index.ts"
-import { forgetIdleConsumers, workerLoop, type WorkerDeps } from "./worker.ts"
+import { forgetIdleConsumers, newCounters, workerLoop, type WorkerCounters, type WorkerDeps } from "./worker.ts"
 
 
 export interface WorkerUrls {
@@ -30,8 +31,10 @@ export const BACKFILL_DDL: readonly string[] = [...STORAGE_DDL, ...PROGRESS_DDL]
 
 export const startWorkers = (config: Config, log: Logger, urls: WorkerUrls, env: NodeJS.ProcessEnv = process.env) =>
   Effect.gen(function* () {
+    const counters = newCounters()
     const n = config.backfill.workers
-    if (n === 0) return
+    if (n === 0) return counters
+    learnSecrets(env, [urls.redisUrl, urls.databaseUrl, config.redis.url, config.postgres.url])
     const sql = yield* scopedPostgres(urls.databaseUrl, config.postgres.schema, Math.min(10, n + 2))
     yield* Effect.tryPromise(() => migrate(sql, config.postgres.schema, BACKFILL_DDL))
     const store = yield* Effect.acquireRelease(Effect.sync(() => openObjectStore(config.storage)), (s) => Effect.promise(() => s.close()))
@@ -43,7 +46,11 @@ export const startWorkers = (config: Config, log: Logger, urls: WorkerUrls, env:
     const keys = partitionKeys(config.redis.prefix, 0)
     const deps: WorkerDeps = {
       sql, store, redis: control, snapshotsKey: keys.snapshots, provider, policy: config.retention,
-      backfill: config.backfill, keys, log
+      backfill: config.backfill, keys, log, counters,
+      unsettled: (what, err) => {
+        counters.progressWriteFailures++
+        log.warn({ what, err: String(err), failures: counters.progressWriteFailures }, "backfill progress write failed; the work goes on")
+      }
     }
     yield* Effect.tryPromise(async () => {
       await ensureGroup(control, keys.backfill, GROUPS.workers)
@@ -54,4 +61,5 @@ export const startWorkers = (config: Config, log: Logger, urls: WorkerUrls, env:
       yield* Effect.forkScoped(workerLoop(reads, control, deps, i, RETRY_STEP))
     }
     log.info({ workers: n, provider: provider.name, stream: keys.backfill, lake: store.location }, "backfill workers running")
+    return counters
   })

@@ -1,115 +1,183 @@
 /**
  * A worker fiber on `strata:{p}:backfill`, consumer group `strata-workers`: take one
  * command at a time — first any entry left pending longer than `claim_idle_ms` by a
- * silent consumer (XAUTOCLAIM), else a new one — carry it out, then acknowledge it.
- * While it works, a heartbeat re-claims the entry (XCLAIM JUSTID: idle reset, delivery
- * count unchanged) so a live worker's long command is not taken from it; if another
- * worker took it anyway, this one stops.
- * Outcomes: done/shrunk/cancelled → XACK; Terminal error, undecodable entry, or more than
- * `max_deliveries` deliveries → the dead-letter stream (original fields + error) and XACK;
+ * silent consumer, else a new one (streams/consumer.ts) — carry it out, then acknowledge
+ * it. While it works, a heartbeat checks and extends its claim in one script: if another
+ * worker took the entry, this one stops; if the entry left the stream, the command fails.
+ * Outcomes: done/shrunk/cancelled → XACK; Terminal error, undecodable entry, more than
+ * `max_deliveries` deliveries, or an entry removed from the stream (XDEL, trimming) while
+ * pending → the dead-letter stream (dead-letter.ts) and progress `dead`, then XACK;
  * a Retryable error left after the retries → left pending, so a later reclaim retries it.
  * On shutdown the entry in hand is marked idle, so another worker reclaims it at once.
+ * A progress write that only informs (a failed attempt's counters) may fail without
+ * failing the work; each such failure is counted (`WorkerCounters`) and logged.
  * Does not plan or fetch: execute.ts does.
  */
 import { hostname } from "node:os"
-import { Duration, Effect, Schedule } from "effect"
+import { Data, Duration, Effect, Schedule } from "effect"
 import type { Redis } from "../services/redis.ts"
 import type { Logger } from "../services/logger.ts"
-import { ensureGroup } from "../../streams/consumer.ts"
+import { claimStale, ensureGroup, extendClaim, readNew, type ClaimedEntry } from "../../streams/consumer.ts"
 import { GROUPS, type PartitionKeys } from "../../streams/keys.ts"
 import { decodeCommand, type BackfillCommand } from "../../streams/backfill-wire.ts"
-import { Terminal, type FetchError } from "./errors.ts"
+import { deadLetterFields } from "./dead-letter.ts"
+import type { FetchError } from "./errors.ts"
 import { executeCommand, type ExecuteDeps } from "./execute.ts"
-import { attemptFailed, finishCommand, lastError, startCommand } from "./progress.ts"
+import { entryRemoved, finishCommand, lastError, startCommand, unfinishedEntries } from "./progress.ts"
+
+/** What went wrong without stopping a worker, for logs and metrics. */
+export interface WorkerCounters {
+  /** Informational progress writes that failed (the work went on). */
+  progressWriteFailures: number
+  /** Heartbeats that could not reach Redis (the next one tries again). */
+  heartbeatFailures: number
+  /** Shutdown hand-overs (mark idle) that could not reach Redis (reclaimed by idle time instead). */
+  handOverFailures: number
+  /** Entries that left the stream before they were settled, dead-lettered. */
+  removedEntries: number
+}
+
+export const newCounters = (): WorkerCounters => ({ progressWriteFailures: 0, heartbeatFailures: 0, handOverFailures: 0, removedEntries: 0 })
 
 export interface WorkerDeps extends ExecuteDeps {
   readonly keys: PartitionKeys
   readonly log: Logger
+  readonly counters: WorkerCounters
 }
 
-interface Taken {
-  readonly id: string
-  readonly fields: string[]
-  readonly deliveries: number
-}
-
-type Reply = [string, string[] | null][]
+/** The entry in hand is no longer this worker's: another consumer took it, it was acknowledged, or it left the stream. */
+class EntryLost extends Data.TaggedError("EntryLost")<{ readonly status: "taken" | "released" | "gone"; readonly message: string }> {}
 
 export const consumerName = (index: number): string => `${hostname()}-${process.pid}-${index}`
 
-/** Delivery count of a pending entry (0 when it is no longer pending). */
-const deliveriesOf = async (redis: Redis, stream: string, id: string): Promise<{ deliveries: number; consumer?: string }> => {
-  const rows = (await redis.xpending(stream, GROUPS.workers, id, id, 1)) as [string, string, number, number][]
-  const row = rows[0]
-  return row ? { deliveries: Number(row[3]), consumer: row[1] } : { deliveries: 0 }
-}
+export const REMOVED_REASON = "removed from the stream"
 
-/** One entry for this consumer: a stale pending one first, else a new one (blocking). */
-const take = async (redis: Redis, deps: WorkerDeps, consumer: string): Promise<Taken | undefined> => {
-  const stream = deps.keys.backfill
-  const claimed = (await redis.xautoclaim(stream, GROUPS.workers, consumer, deps.backfill.claim_idle_ms, "0-0", "COUNT", 1)) as [string, Reply, string[]?]
-  for (const [id, fields] of claimed[1] ?? []) {
-    if (!fields) continue
-    const { deliveries } = await deliveriesOf(redis, stream, id)
-    return { id, fields, deliveries }
-  }
-  const read = (await redis.xreadgroup("GROUP", GROUPS.workers, consumer, "COUNT", 1, "BLOCK", deps.backfill.block_ms, "STREAMS", stream, ">")) as
-    [string, Reply][] | null
-  const entry = read?.[0]?.[1]?.[0]
-  if (!entry || !entry[1]) return undefined
-  return { id: entry[0], fields: entry[1], deliveries: 1 }
-}
+const removedError = (id: string, when: string) =>
+  `entry ${id} was removed from the stream (trimmed or deleted) ${when}`
 
-const deadLetter = async (redis: Redis, deps: WorkerDeps, taken: Taken, error: string): Promise<void> => {
+const deadLetter = async (redis: Redis, deps: WorkerDeps, taken: ClaimedEntry, reason: string, error: string): Promise<void> => {
   await redis.multi()
-    .xadd(deps.keys.backfillDead, "*", ...taken.fields, "error", error.slice(0, 2000), "deliveries", String(taken.deliveries), "source_id", taken.id)
+    .xadd(deps.keys.backfillDead, "*", ...deadLetterFields(reason, taken.id, error, taken.deliveries, taken.fields))
     .xack(deps.keys.backfill, GROUPS.workers, taken.id)
     .exec()
 }
 
-class LostEntry extends Error {}
+/**
+ * An entry that was pending but is gone from the stream: its command (known by the entry
+ * ID it was started with) goes dead, and a dead letter records it; nothing of the input
+ * is left to copy. The dead letter is written only by whoever marked the command dead.
+ */
+const settleRemoved = async (
+  redis: Redis, deps: WorkerDeps, id: string, when: string, known: "command known" | "maybe unknown"
+): Promise<void> => {
+  const error = removedError(id, when)
+  const command = await entryRemoved(deps.sql, id, error)
+  // Found by its command, which another worker has settled meanwhile: nothing more to write.
+  if (!command && known === "command known") return
+  const named = command ? `${error} (command ${command.command_id})` : error
+  await deadLetter(redis, deps, { id, fields: [], deliveries: command?.deliveries ?? 0 }, REMOVED_REASON, named)
+  deps.counters.removedEntries++
+  deps.log.warn({ entry: id, command: command?.command_id, error: named }, "backfill command dead-lettered: its entry left the stream")
+}
 
-/** Keep the entry ours while we work on it; fail when another consumer has it. */
+/** Unfinished commands looked at per sweep. */
+const SWEEP_LIMIT = 1000
+
+/**
+ * Unfinished commands whose entry is neither in the stream nor pending were removed where
+ * nothing else notices: queued (registered by the CLI) and trimmed before any worker read
+ * them (XAUTOCLAIM sees only pending entries), or reported deleted by XAUTOCLAIM to a
+ * worker that could not record it (the report is not repeated). Look them up by entry ID
+ * and settle each as removed. An entry still pending is left to its worker or a reclaim.
+ */
+export const sweepRemoved = async (redis: Redis, deps: WorkerDeps): Promise<number> => {
+  const unfinished = await unfinishedEntries(deps.sql, SWEEP_LIMIT)
+  if (unfinished.length === 0) return 0
+  const pipeline = redis.pipeline()
+  for (const u of unfinished) {
+    pipeline.xrange(deps.keys.backfill, u.entry_id, u.entry_id, "COUNT", 1)
+    pipeline.xpending(deps.keys.backfill, GROUPS.workers, u.entry_id, u.entry_id, 1)
+  }
+  const replies = (await pipeline.exec()) ?? []
+  let removed = 0
+  for (const [i, u] of unfinished.entries()) {
+    const [present, pending] = [replies[2 * i], replies[2 * i + 1]]
+    const err = present?.[0] ?? pending?.[0]
+    if (err || !present || !pending) throw err ?? new Error("a sweep reply is missing")
+    if ((present[1] as unknown[]).length === 0 && (pending[1] as unknown[]).length === 0) {
+      await settleRemoved(redis, deps, u.entry_id, u.status === "queued" ? "before any worker read it" : "before it was carried out", "command known")
+      removed++
+    }
+  }
+  return removed
+}
+
+/** One entry for this consumer: a stale pending one first, else a new one (blocking). */
+const take = async (redis: Redis, control: Redis, deps: WorkerDeps, consumer: string): Promise<ClaimedEntry | undefined> => {
+  const stream = deps.keys.backfill
+  const stale = await claimStale(redis, stream, GROUPS.workers, consumer, deps.backfill.claim_idle_ms, 1)
+  for (const id of stale.deleted) await settleRemoved(control, deps, id, "before it was carried out", "maybe unknown")
+  if (stale.entries[0]) return stale.entries[0]
+  return (await readNew(redis, stream, GROUPS.workers, consumer, 1, deps.backfill.block_ms))[0]
+}
+
+/** Keep the entry ours while we work on it (one check-and-extend script); fail when it is not ours any more. */
 const heartbeat = (redis: Redis, deps: WorkerDeps, consumer: string, id: string) =>
-  Effect.tryPromise({
-    try: async () => {
-      const { consumer: owner } = await deliveriesOf(redis, deps.keys.backfill, id)
-      if (owner !== undefined && owner !== consumer) throw new LostEntry(`entry ${id} was reclaimed by ${owner}`)
-      await redis.xclaim(deps.keys.backfill, GROUPS.workers, consumer, 0, id, "JUSTID")
-    },
-    catch: (e) => e
-  }).pipe(
-    Effect.catchIf((e): e is unknown => !(e instanceof LostEntry), () => Effect.void),
+  Effect.tryPromise(() => extendClaim(redis, deps.keys.backfill, GROUPS.workers, consumer, id)).pipe(
+    Effect.flatMap((r) => {
+      switch (r.status) {
+        case "ok": return Effect.void
+        case "taken": return Effect.fail(new EntryLost({ status: "taken", message: `entry ${id} was reclaimed by ${r.owner}` }))
+        case "released": return Effect.fail(new EntryLost({ status: "released", message: `entry ${id} is no longer pending (acknowledged elsewhere)` }))
+        case "gone": return Effect.fail(new EntryLost({ status: "gone", message: removedError(id, "while it was being carried out") }))
+      }
+    }),
+    // Redis away for a moment: the next beat tries again; if the claim lapses meanwhile,
+    // another worker may take the entry and the next beat reports it as taken.
+    Effect.catchTag("UnknownError", (e) => Effect.sync(() => {
+      deps.counters.heartbeatFailures++
+      deps.log.warn({ entry: id, err: String(e.cause), failures: deps.counters.heartbeatFailures }, "backfill heartbeat failed; retrying on the next beat")
+    })),
     Effect.repeat(Schedule.spaced(Duration.millis(Math.max(50, Math.floor(deps.backfill.claim_idle_ms / 3))))),
     Effect.andThen(Effect.never)
   )
 
+/** Stopped (shutdown): mark the entry idle so another worker takes it at once. */
+const handOver = (control: Redis, deps: WorkerDeps, consumer: string, id: string) =>
+  Effect.promise(() =>
+    control.xclaim(deps.keys.backfill, GROUPS.workers, consumer, 0, id, "IDLE", deps.backfill.claim_idle_ms, "JUSTID").then(
+      () => undefined,
+      (err: unknown) => {
+        deps.counters.handOverFailures++
+        deps.log.warn({ entry: id, err: String(err) }, "backfill entry not handed over on stop; it is reclaimed after claim_idle_ms")
+      }
+    )
+  )
+
+/** The command goes dead with `error`, then to the dead-letter stream (acknowledged). */
+const giveUp = (control: Redis, deps: WorkerDeps, taken: ClaimedEntry, cmd: BackfillCommand | undefined, reason: string, error: string) =>
+  Effect.gen(function* () {
+    // Progress first: a failed write fails the step and leaves the entry pending, so the
+    // command can never end acknowledged while its progress still says running.
+    if (cmd) yield* Effect.tryPromise(() => finishCommand(deps.sql, cmd.id, "dead", error))
+    yield* Effect.tryPromise(() => deadLetter(control, deps, taken, reason, error))
+    deps.log.warn({ entry: taken.id, command: cmd?.id, deliveries: taken.deliveries, reason, error }, "backfill command dead-lettered")
+  })
+
 /** Carry out one taken entry and settle it (ack, dead-letter or leave pending). */
-const handle = (redis: Redis, control: Redis, deps: WorkerDeps, consumer: string, taken: Taken) =>
+const handle = (control: Redis, deps: WorkerDeps, consumer: string, taken: ClaimedEntry) =>
   Effect.gen(function* () {
     const decoded = decodeCommand(taken.fields)
-    if (typeof decoded === "string") {
-      yield* Effect.promise(() => deadLetter(control, deps, taken, `invalid command: ${decoded}`))
-      deps.log.warn({ entry: taken.id, reason: decoded }, "backfill command dead-lettered")
-      return
-    }
+    if (typeof decoded === "string") return yield* giveUp(control, deps, taken, undefined, "invalid command", `invalid command: ${decoded}`)
     const cmd: BackfillCommand = decoded
     if (taken.deliveries > deps.backfill.max_deliveries) {
-      const error = (yield* Effect.promise(() => lastError(deps.sql, cmd.id).catch(() => undefined))) ?? "no error recorded"
-      yield* Effect.promise(() => finishCommand(deps.sql, cmd.id, "dead", error).catch(() => {}))
-      yield* Effect.promise(() => deadLetter(control, deps, taken, error))
-      deps.log.warn({ command: cmd.id, deliveries: taken.deliveries, error }, "backfill command dead-lettered after too many deliveries")
-      return
+      const error = (yield* Effect.tryPromise(() => lastError(deps.sql, cmd.id))) ?? "no error recorded"
+      return yield* giveUp(control, deps, taken, cmd, "too many deliveries", error)
     }
     yield* Effect.tryPromise(() => startCommand(deps.sql, cmd, taken.id, taken.deliveries))
-    const work = executeCommand(deps, cmd).pipe(
-      Effect.map((r) => ({ _tag: "Finished" as const, result: r }))
-    )
+    const work = executeCommand(deps, cmd).pipe(Effect.map((r) => ({ _tag: "Finished" as const, result: r })))
     const outcome = yield* Effect.raceFirst(work, heartbeat(control, deps, consumer, taken.id)).pipe(
-      // Stopped (shutdown): mark the entry idle so another worker takes it at once.
-      Effect.onInterrupt(() => Effect.promise(() =>
-        control.xclaim(deps.keys.backfill, GROUPS.workers, consumer, 0, taken.id, "IDLE", deps.backfill.claim_idle_ms, "JUSTID").catch(() => [])
-      )),
+      Effect.onInterrupt(() => handOver(control, deps, consumer, taken.id)),
       Effect.result
     )
     if (outcome._tag === "Success") {
@@ -119,21 +187,23 @@ const handle = (redis: Redis, control: Redis, deps: WorkerDeps, consumer: string
       deps.log.info({ command: cmd.id, symbol: cmd.symbol, status: r.status, layer: r.effectiveLayer, tasks: r.tasks }, "backfill command finished")
       return
     }
-    const err = outcome.failure as FetchError | LostEntry
-    if (err instanceof LostEntry) {
-      deps.log.info({ command: cmd.id, reason: err.message }, "backfill command taken over by another worker")
-      return
+    const err: FetchError | EntryLost = outcome.failure
+    switch (err._tag) {
+      case "EntryLost":
+        if (err.status === "gone") {
+          deps.counters.removedEntries++
+          return yield* giveUp(control, deps, taken, cmd, REMOVED_REASON, err.message)
+        }
+        deps.log.info({ command: cmd.id, reason: err.message }, "backfill command taken over by another worker")
+        return
+      case "Terminal":
+        // The failed attempt is already counted (execute.ts); the command ends here.
+        return yield* giveUp(control, deps, taken, cmd, "terminal error", `${err._tag}: ${err.message}`)
+      case "Retryable":
+      case "RateLimited":
+        // Retries used up: leave it pending; a reclaim retries it.
+        deps.log.warn({ command: cmd.id, deliveries: taken.deliveries, error: `${err._tag}: ${err.message}` }, "backfill command failed; left for reclaim")
     }
-    if (err instanceof Terminal) {
-      const error = `${err._tag}: ${err.message}`
-      yield* Effect.promise(() => attemptFailed(deps.sql, cmd.id, error).catch(() => {}))
-      yield* Effect.promise(() => finishCommand(deps.sql, cmd.id, "dead", error).catch(() => {}))
-      yield* Effect.tryPromise(() => deadLetter(control, deps, taken, error))
-      deps.log.warn({ command: cmd.id, error }, "backfill command dead-lettered (terminal error)")
-      return
-    }
-    // Retryable or RateLimited, retries used up: leave it pending; a reclaim retries it.
-    deps.log.warn({ command: cmd.id, deliveries: taken.deliveries, error: `${err._tag}: ${err.message}` }, "backfill command failed; left for reclaim")
   })
 
 /**
@@ -162,9 +232,17 @@ export const workerLoop = (
   reads: Redis, control: Redis, deps: WorkerDeps, index: number, retry: Schedule.Schedule<unknown, unknown>
 ) => {
   const consumer = consumerName(index)
+  // The first fiber of a process sweeps for removed unfinished commands, once per claim_idle_ms.
+  let lastSweep = Number.NEGATIVE_INFINITY
+  const sweep = Effect.gen(function* () {
+    if (index !== 0 || performance.now() - lastSweep < deps.backfill.claim_idle_ms) return
+    yield* Effect.tryPromise(() => sweepRemoved(control, deps))
+    lastSweep = performance.now()
+  })
   const step = Effect.gen(function* () {
-    const taken = yield* Effect.tryPromise(() => take(reads, deps, consumer))
-    if (taken) yield* handle(reads, control, deps, consumer, taken)
+    yield* sweep
+    const taken = yield* Effect.tryPromise(() => take(reads, control, deps, consumer))
+    if (taken) yield* handle(control, deps, consumer, taken)
   })
   return Effect.gen(function* () {
     yield* Effect.tryPromise(() => ensureGroup(control, deps.keys.backfill, GROUPS.workers))

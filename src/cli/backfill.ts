@@ -11,7 +11,7 @@ import cliProgress from "cli-progress"
 import { Effect, Schedule } from "effect"
 import { DATA_TYPES, type Config, type DataType } from "../../config/schema.ts"
 import { commandFields, MANUAL_CAUSE, type BackfillCommand } from "../../streams/backfill-wire.ts"
-import { FINAL_STATUSES, PROGRESS_DDL, progressOf, registerCommands, type Progress } from "../backfill/progress.ts"
+import { FINAL_STATUSES, PROGRESS_DDL, progressOf, recordEntryIds, registerCommands, type Progress } from "../backfill/progress.ts"
 import type { Layer } from "../domain/layers.ts"
 import { isValidSymbol, normaliseSymbol } from "../domain/symbols.ts"
 import { parseEventTime } from "../domain/time.ts"
@@ -121,7 +121,10 @@ export const backfillCommand = async (opts: BackfillOptions): Promise<void> => {
     await registerCommands(conn.sql, commands)
     const pipeline = conn.redis.pipeline()
     for (const c of commands) pipeline.xadd(keys.backfill, "*", ...commandFields(c))
-    for (const [err] of (await pipeline.exec()) ?? []) if (err) throw err
+    const sent = (await pipeline.exec()) ?? []
+    for (const [err] of sent) if (err) throw err
+    // With its entry ID, a command trimmed from the stream before any worker read it is found and failed.
+    await recordEntryIds(conn.sql, commands.map((c, i) => [c.id, String(sent[i]?.[1])] as const))
     if (!opts.json) process.stdout.write(`issued ${commands.length} backfill command(s) to ${keys.backfill}\n`)
     if (!opts.wait || commands.length === 0) {
       if (opts.json) process.stdout.write(`${JSON.stringify({ issued: commands.map((c) => c.id) })}\n`)

@@ -1,11 +1,15 @@
 /**
  * `strata status`: queues (scores and backfill streams: length, pending, consumers),
- * backfill progress per command, and the latest dead letters. Read-only.
+ * backfill progress per command, and the latest dead letters. Read-only. Everything it
+ * prints passes through secrets.ts: a stored error text (written before redaction
+ * existed, or by another tool) never shows a configured secret value.
  */
 import { PROGRESS_DDL, progressTotals, recentProgress } from "../backfill/progress.ts"
+import { fieldRecord as fieldMap } from "../../streams/entry.ts"
+import { parseDeadLetter } from "../backfill/dead-letter.ts"
 import { migrate } from "../services/postgres.ts"
 import type { Redis } from "../services/redis.ts"
-import { fieldRecord } from "../../streams/entry.ts"
+import { learnSecrets, redact } from "../services/secrets.ts"
 import { ingressKeys, partitionKeys } from "../../streams/keys.ts"
 import { infrastructureOnly } from "./connect.ts"
 import { configOrExit, oneShot } from "./shared.ts"
@@ -16,20 +20,29 @@ const groupsOf = async (redis: Redis, stream: string): Promise<GroupInfo[]> => {
   try {
     const raw = (await redis.xinfo("GROUPS", stream)) as unknown[][]
     return raw.map((g) => {
-      const m = fieldRecord(g.map(String))
+      const m = fieldMap(g.map(String))
       return { name: m["name"] ?? "", consumers: Number(m["consumers"]), pending: Number(m["pending"]), lag: m["lag"] === undefined || m["lag"] === "" ? null : Number(m["lag"]) }
     })
-  } catch {
-    return []
+  } catch (e) {
+    // A stream nobody wrote yet has no groups; any other failure is reported.
+    if (String((e as Error).message).includes("no such key")) return []
+    throw e
   }
 }
 
+/** The latest backfill dead letters; one not in the shared header layout (older) is read by name. */
 const deadLetters = async (redis: Redis, stream: string, count: number) =>
-  (await redis.xrevrange(stream, "+", "-", "COUNT", count)).map(([id, fields]): Record<string, string> => ({ ...fieldRecord(fields), id }))
+  (await redis.xrevrange(stream, "+", "-", "COUNT", count)).map(([id, fields]) => {
+    const d = parseDeadLetter(fields)
+    if (d) return { id, reason: d.reason, error: d.error, deliveries: String(d.deliveries), symbol: d.original["symbol"], layer: d.original["layer"] }
+    const m = fieldMap(fields)
+    return { id, reason: m["reason"], error: m["error"], deliveries: m["deliveries"], symbol: m["symbol"], layer: m["layer"] }
+  })
 
 export const statusCommand = oneShot("status", async (opts: { config?: string; json?: boolean; limit: string }): Promise<void> => {
   const config = configOrExit(opts.config)
   const limit = Math.max(1, Number(opts.limit) || 20)
+  learnSecrets(process.env, [config.redis.url, config.postgres.url])
   const conn = await infrastructureOnly(config)
   try {
     await migrate(conn.sql, config.postgres.schema, PROGRESS_DDL)
@@ -46,7 +59,7 @@ export const statusCommand = oneShot("status", async (opts: { config?: string; j
     const totals = await progressTotals(conn.sql)
     const commands = await recentProgress(conn.sql, limit)
     if (opts.json) {
-      process.stdout.write(`${JSON.stringify({ streams, dead, progress: { totals, commands } })}\n`)
+      process.stdout.write(`${redact(JSON.stringify({ streams, dead, progress: { totals, commands } }))}\n`)
       return
     }
     const out: string[] = ["queues"]
@@ -55,14 +68,16 @@ export const statusCommand = oneShot("status", async (opts: { config?: string; j
       out.push(`  ${s.key}  length ${s.length}${groups ? `  (${groups})` : ""}`)
     }
     out.push(`dead letters`, `  ${dead.scores.key}  ${dead.scores.length}`, `  ${dead.lifecycle.key}  ${dead.lifecycle.length}`, `  ${dead.backfill.key}  ${dead.backfill.length}`)
-    for (const d of dead.backfill.latest) out.push(`    ${d.id} ${d["symbol"] ?? "?"} L${d["layer"] ?? "?"} after ${d["deliveries"] ?? "?"} deliveries: ${d["error"] ?? ""}`)
+    for (const d of dead.backfill.latest) {
+      out.push(`    ${d.id} ${d.symbol ?? "?"} L${d.layer ?? "?"} after ${d.deliveries ?? "?"} deliveries, ${d.reason ?? "?"}: ${d.error ?? ""}`)
+    }
     out.push(`backfill commands  ${Object.entries(totals).map(([k, v]) => `${k} ${v}`).join(", ") || "none"}`)
     for (const c of commands) {
       out.push(`  ${c.command_id}  ${c.symbol} L${c.layer}${c.effective_layer !== null && c.effective_layer !== c.layer ? `→L${c.effective_layer}` : ""}  ${c.status}` +
         `  tasks ${c.done}/${c.planned}${c.skipped ? ` (+${c.skipped} skipped)` : ""}  fetched ${c.fetched}  written ${c.written}` +
         `  requests ${c.requests}  failed ${c.failed}${c.last_error && c.status !== "done" ? `  last error: ${c.last_error}` : ""}`)
     }
-    process.stdout.write(`${out.join("\n")}\n`)
+    process.stdout.write(`${redact(out.join("\n"))}\n`)
   } finally {
     await conn.close()
   }

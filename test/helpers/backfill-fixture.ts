@@ -1,18 +1,21 @@
 /**
  * What the backfill tests share: a small retention policy, the rows a finished backfill
  * must have stored (recomputed from the synthetic generator, split at the hot boundary),
- * the rows actually stored in each tier, waiting on command progress, and `strata workers`
- * child processes.
+ * the rows actually stored in each tier, waiting on command progress, `strata workers`
+ * child processes, workers with a captured log, and workers against the Polygon-shaped
+ * server.
  */
 import { spawn, type ChildProcess } from "node:child_process"
-import { writeFileSync } from "node:fs"
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { stringify } from "yaml"
 import { Effect, Exit, Scope } from "effect"
 import type { Config, DataType, RetentionPolicy } from "../../config/schema.ts"
 import { startWorkers, type WorkerUrls } from "../../src/backfill/runtime.ts"
-import { createLogger } from "../../src/services/logger.ts"
+import { createLogger, type Logger } from "../../src/services/logger.ts"
+import type { WorkerCounters } from "../../src/backfill/worker.ts"
 import { owedTargets, type CoverageInterval } from "../../src/backfill/planner.ts"
 import { rowsOf } from "../../src/backfill/providers/synthetic.ts"
 import type { Layer } from "../../src/domain/layers.ts"
@@ -21,7 +24,10 @@ import type { Sql } from "../../src/services/postgres.ts"
 import { readCold } from "../../src/storage/cold-store.ts"
 import { readHot } from "../../src/storage/hot-store.ts"
 import type { ObjectStore } from "../../src/storage/object-store.ts"
+import { afterEach, beforeEach } from "vitest"
 import { waitUntil } from "./engine.ts"
+import { testNamespace, type TestNamespace } from "./namespace.ts"
+import { startPolygonServer, type PolygonServer } from "./polygon-server.ts"
 
 /** L2 owes every kind, a few days each, with both tiers non-empty. */
 export const SMALL_RETENTION = {
@@ -129,10 +135,61 @@ export const progressDone = async (sql: Sql, id: string): Promise<number> => {
   }
 }
 
+/** A logger at debug level whose every finished line (after redaction) is kept. */
+export const capturedLogger = (): { readonly log: Logger; readonly lines: string[] } => {
+  const lines: string[] = []
+  return { log: createLogger("test-workers", "debug", { write: (s: string) => { lines.push(s) } }), lines }
+}
+
 /** The worker fibers inside the test process; `stop` closes their scope. */
-export const runWorkers = async (config: Config, urls: WorkerUrls, env: NodeJS.ProcessEnv = {}): Promise<{ stop: () => Promise<void> }> => {
+export const runWorkers = async (
+  config: Config, urls: WorkerUrls, env: NodeJS.ProcessEnv = {},
+  log: Logger = createLogger("test-workers", process.env["LOG_LEVEL"] ?? "silent")
+): Promise<{ stop: () => Promise<void>; counters: WorkerCounters }> => {
   const scope = Effect.runSync(Scope.make())
-  const log = createLogger("test-workers", process.env["LOG_LEVEL"] ?? "silent")
-  await Effect.runPromise(Scope.provide(scope)(startWorkers(config, log, urls, env)))
-  return { stop: () => Effect.runPromise(Scope.close(scope, Exit.void)) }
+  const counters = await Effect.runPromise(Scope.provide(scope)(startWorkers(config, log, urls, env)))
+  return { stop: () => Effect.runPromise(Scope.close(scope, Exit.void)), counters }
+}
+
+// ---------------------------------------------------------------- workers against the Polygon-shaped server
+
+export interface PolygonBackfill {
+  ns: TestNamespace
+  server: PolygonServer
+  /** The config overrides the namespace was made with (for a child process's config file). */
+  overrides: Record<string, unknown>
+  dir: string
+  /** Stopped after each test when set. */
+  workers: Awaited<ReturnType<typeof runWorkers>> | undefined
+}
+
+/**
+ * Per test: a Polygon-shaped server, a namespace whose provider is `polygon` at that
+ * server (unlimited rate, one worker, short reads) with its own lake, and teardown of
+ * all of it. `overrides` adds to or replaces the backfill config's parts.
+ */
+export const polygonBackfill = (
+  overrides: { retention?: unknown; backfill?: Record<string, unknown> },
+  serverOptions: Parameters<typeof startPolygonServer>[0] = {}
+): PolygonBackfill => {
+  const ctx = { workers: undefined } as PolygonBackfill
+  beforeEach(async () => {
+    ctx.dir = mkdtempSync(join(tmpdir(), "strata-polygon-"))
+    ctx.server = await startPolygonServer(serverOptions)
+    ctx.overrides = {
+      retention: overrides.retention ?? { L2: { market_data: { hot_days: 2, cold_days: 4, intervals: ["1day"] } } },
+      storage: { lake: join(ctx.dir, "lake") },
+      backfill: { workers: 1, provider: "polygon", block_ms: 100, ...overrides.backfill },
+      providers: { polygon: { base_url: ctx.server.url, rate_limit: { requests_per_second: 0, max_concurrent: 0 } } }
+    }
+    ctx.ns = await testNamespace(ctx.overrides)
+  })
+  afterEach(async () => {
+    await ctx.workers?.stop()
+    ctx.workers = undefined
+    await ctx.server.close()
+    await ctx.ns.cleanup()
+    rmSync(ctx.dir, { recursive: true, force: true })
+  })
+  return ctx
 }

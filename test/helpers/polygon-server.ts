@@ -2,7 +2,8 @@
  * A local HTTP server that answers like Polygon's REST API (aggregates, news, splits,
  * dividends) with the synthetic provider's deterministic rows, pages results through
  * `next_url`, checks the Bearer key, counts and timestamps every request, and can be told
- * to answer the next requests with 429 + Retry-After or a 5xx.
+ * to answer the next requests (or the request for one page) with 429 + Retry-After, a 5xx,
+ * or a 4xx whose body echoes the caller's key, as a careless provider does.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http"
 import type { AddressInfo } from "node:net"
@@ -16,6 +17,8 @@ export interface LoggedRequest {
   /** Path and query without the paging cursor: the same logical request on a retry. */
   readonly key: string
   readonly status: number
+  /** The paging cursor (0 for the first page). */
+  readonly cursor: number
   readonly retryAfterMs?: number
 }
 
@@ -24,6 +27,10 @@ export interface Scripted {
   readonly retryAfter?: string
   /** Only requests whose path starts with this are answered by the script. */
   readonly pathPrefix?: string
+  /** Only the request for the page at this cursor is answered by the script. */
+  readonly cursor?: number
+  /** The error body quotes the Authorization header it was sent. */
+  readonly echoKey?: boolean
 }
 
 export interface PolygonServer {
@@ -68,18 +75,20 @@ export const startPolygonServer = async (options: { seed?: number; apiKey?: stri
     const url = new URL(req.url ?? "/", base)
     const keyUrl = new URL(url.href)
     keyUrl.searchParams.delete("cursor")
+    const cursor = Number(url.searchParams.get("cursor") ?? 0)
     const entry = (status: number, retryAfterMs?: number) =>
-      log.push({ at, path: url.pathname, key: `${keyUrl.pathname}${keyUrl.search}`, status, ...(retryAfterMs === undefined ? {} : { retryAfterMs }) })
+      log.push({ at, path: url.pathname, key: `${keyUrl.pathname}${keyUrl.search}`, status, cursor, ...(retryAfterMs === undefined ? {} : { retryAfterMs }) })
     if (req.headers.authorization !== `Bearer ${apiKey}`) {
       entry(401)
       return send(res, 401, { status: "ERROR", error: "Unknown API Key" })
     }
-    const i = scripted.findIndex((s) => !s.pathPrefix || url.pathname.startsWith(s.pathPrefix))
+    const i = scripted.findIndex((s) => (!s.pathPrefix || url.pathname.startsWith(s.pathPrefix)) && (s.cursor === undefined || s.cursor === cursor))
     if (i >= 0) {
       const [s] = scripted.splice(i, 1)
       if (s) {
         entry(s.status, s.retryAfter === undefined ? undefined : Number(s.retryAfter) * 1000)
-        return send(res, s.status, { status: "ERROR", error: "scripted" }, s.retryAfter === undefined ? {} : { "retry-after": s.retryAfter })
+        const error = s.echoKey ? `request with Authorization "${req.headers.authorization ?? ""}" refused` : "scripted"
+        return send(res, s.status, { status: "ERROR", error }, s.retryAfter === undefined ? {} : { "retry-after": s.retryAfter })
       }
     }
     const aggs = /^\/v2\/aggs\/ticker\/([^/]+)\/range\/(\d+)\/(\w+)\/(\d+)\/(\d+)$/.exec(url.pathname)

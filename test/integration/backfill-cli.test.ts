@@ -20,7 +20,8 @@ import { testNamespace, type TestNamespace } from "../helpers/namespace.ts"
 const MAIN = fileURLToPath(new URL("../../src/cli/main.ts", import.meta.url))
 const AT = "2026-01-07T15:00:00Z"
 
-describe("strata backfill and strata status", () => {
+// Each spawned CLI process starts tsx: on a loaded machine that alone takes tens of seconds.
+describe("strata backfill and strata status", { timeout: 300_000 }, () => {
   let ns: TestNamespace
   let dir: string
   let configFile: string

@@ -6,7 +6,7 @@
 import type { RowsOf, StorageKind } from "../../domain/rows.ts"
 import { Terminal } from "../errors.ts"
 import type { Limiter } from "../rate-limit.ts"
-import type { FetchRequest, FetchResult, Provider } from "./provider.ts"
+import type { FetchRequest, FetchResult, FetchSession, Provider } from "./provider.ts"
 import { syntheticActions, syntheticBars, syntheticNews, syntheticSentiment } from "./synthetic-data.ts"
 
 export const rowsOf = <K extends StorageKind>(seed: number, req: FetchRequest & { readonly kind: K }): RowsOf[K][] => {
@@ -28,8 +28,9 @@ export const syntheticProvider = (seed: number, limiter: Limiter): Provider & { 
     name: "synthetic",
     supports: () => true,
     requests: () => requests,
-    fetch: (req) => limiter.schedule(async () => {
+    fetch: (req, session?: FetchSession) => limiter.schedule(async () => {
       requests++
+      if (session) session.requests++
       return { rows: rowsOf(seed, req), requests: 1 } satisfies FetchResult<typeof req.kind>
     })
   }
