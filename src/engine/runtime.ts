@@ -76,6 +76,7 @@ export const startEngine = (config: Config, log: Logger, routes: Readonly<Record
           host: config.http.host,
           port: config.http.port,
           registry: metrics.registry,
+          log,
           readiness: {
             redis: async () => (await writes.ping()) === "PONG",
             postgres: async () => (await sql`select 1 as ok`).length === 1

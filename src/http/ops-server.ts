@@ -8,6 +8,8 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http"
 import type { AddressInfo } from "node:net"
 import type { Registry } from "prom-client"
+import type { Logger } from "../services/logger.ts"
+import { requestGuard } from "./request-guard.ts"
 
 export type RouteHandler = (req: IncomingMessage, res: ServerResponse, url: URL) => Promise<void> | void
 
@@ -19,6 +21,8 @@ export interface OpsServerOptions {
   readonly readiness: Readonly<Record<string, () => Promise<boolean>>>
   /** Extra GET routes by exact path, e.g. "/api/bars". */
   readonly routes?: Readonly<Record<string, RouteHandler>>
+  /** Where contained request failures are logged (debug) and failing handlers (warn). */
+  readonly log?: Logger
 }
 
 export const sendJson = (res: ServerResponse, status: number, body: unknown): void => {
@@ -34,10 +38,8 @@ const probeAll = async (readiness: OpsServerOptions["readiness"]): Promise<Recor
 }
 
 export const startOpsServer = (options: OpsServerOptions): Promise<{ server: Server; port: number; close: () => Promise<void> }> => {
-  const server = createServer((req, res) => {
-    const url = new URL(req.url ?? "/", "http://localhost")
-    const handle = async () => {
-      if (req.method !== "GET" && req.method !== "HEAD") return sendJson(res, 405, { error: "only GET" })
+  // The guard parses the target, refuses other methods and contains every failure.
+  const guard = requestGuard(async (req, res, url) => {
       switch (url.pathname) {
         case "/healthz":
           return sendJson(res, 200, { status: "ok" })
@@ -57,18 +59,17 @@ export const startOpsServer = (options: OpsServerOptions): Promise<{ server: Ser
           return sendJson(res, 404, { error: `no route ${url.pathname}` })
         }
       }
-    }
-    handle().catch((e: unknown) => {
-      if (!res.headersSent) sendJson(res, 500, { error: (e as Error).message })
-      else res.end()
-    })
-  })
+  }, options.log)
+  const server = createServer(guard.listener)
+  guard.attach(server)
   return new Promise((resolve, reject) => {
     server.once("error", (e: NodeJS.ErrnoException) =>
       reject(e.code === "EADDRINUSE"
         ? new Error(`http.port ${options.port} on ${options.host} is in use (set http.port or STRATA_HTTP_PORT; 0 picks a free port)`)
         : e))
     server.listen(options.port, options.host, () => {
+      // Errors after listening (accept failures such as EMFILE) are logged, never thrown.
+      server.on("error", (e) => options.log?.warn({ err: e.message }, "http server error"))
       const port = (server.address() as AddressInfo).port
       resolve({
         server,
