@@ -83,7 +83,7 @@ export const startEngine = (config: Config, log: Logger, routes: Readonly<Record
           },
           routes: {
             "/": dashboardHandler,
-            "/api/bars": apiBarsHandler({ sql, store }),
+            "/api/bars": apiBarsHandler({ sql, store }, { log }),
             "/api/overview": async (_req, res) => sendJson(res, 200, await overview({ redis: writes, sql, ingest, projector, latency: metrics.latency })),
             "/api/status": (_req, res) => sendJson(res, 200, { ingest: ingest.stats, actorsInMemory: ingest.store.size, projected: projector.projected }),
             ...routes

@@ -5,7 +5,7 @@
  * failing or throwing handler answers 500 (or, once a response has begun, the connection
  * is destroyed so the client sees a truncated answer rather than a clean end), and errors
  * of the parser, the socket, the request and the response are answered or closed and
- * counted, never left to reach the process as an uncaught error. Header and request
+ * counted, never left to reach the process as an uncaught error. Header, request and idle
  * timeouts bound how long a slow client may hold a connection.
  * Does not route: the caller's handler gets the parsed URL and decides.
  */
@@ -35,6 +35,9 @@ export interface RequestGuard {
 // A slow client may take this long to send its headers, and this long for the whole request.
 const HEADERS_TIMEOUT_MS = 10_000
 const REQUEST_TIMEOUT_MS = 30_000
+// A connection on which nothing moves this long is closed (a client that stopped reading a
+// streamed answer included), so it cannot hold a read open for ever.
+const IDLE_TIMEOUT_MS = 120_000
 
 const BASE = "http://localhost"
 
@@ -88,6 +91,7 @@ export const requestGuard = (handle: GuardedHandler, log?: Logger): RequestGuard
   const attach = (server: Server) => {
     server.headersTimeout = HEADERS_TIMEOUT_MS
     server.requestTimeout = REQUEST_TIMEOUT_MS
+    server.timeout = IDLE_TIMEOUT_MS
     // Node's parser refused the request (bad request line, header overflow, timeout) or the
     // socket failed before a request: answer when the socket still takes it, else close.
     server.on("clientError", (err: NodeJS.ErrnoException, socket: Socket) => {
