@@ -86,13 +86,23 @@ const streamTarget = (
   }
 }
 
-export const engineTarget = async (ctx: BenchContext, onSeen: OnSeen): Promise<LatencyTarget> => {
+/**
+ * The engine as a latency target. `prepare` runs on the namespace before the engine starts
+ * (a scenario that needs stored data writes it there); the engine's log file is returned
+ * too (it names the HTTP port the engine picked).
+ */
+export const engineTarget = async (
+  ctx: BenchContext, onSeen: OnSeen, prepare?: (ns: BenchNamespace) => Promise<void>
+): Promise<LatencyTarget & { readonly ns: BenchNamespace; readonly logFile: string }> => {
   const ns: BenchNamespace = await benchNamespace(ctx, "lat-engine", {
     lifecycle: { confirmations: 1, min_dwell: "0s" }
   })
-  const child: Child = startChild(join(ROOT, "src/cli/main.ts"), ["engine"], ns.env, join(ctx.tmpDir, `${ns.prefix}.log`))
+  if (prepare) await prepare(ns)
+  const logFile = join(ctx.tmpDir, `${ns.prefix}.log`)
+  const child: Child = startChild(join(ROOT, "src/cli/main.ts"), ["engine"], ns.env, logFile)
   await child.ready(/engine running/)
-  return streamTarget(ctx, "engine", ns, child, ingressKeys(ns.prefix).scores, partitionKeys(ns.prefix, 0).backfill, (seq) => phaseOf(seq) === 0, onSeen)
+  const target = streamTarget(ctx, "engine", ns, child, ingressKeys(ns.prefix).scores, partitionKeys(ns.prefix, 0).backfill, (seq) => phaseOf(seq) === 0, onSeen)
+  return { ...target, ns, logFile }
 }
 
 export const rawTarget = async (ctx: BenchContext, onSeen: OnSeen): Promise<LatencyTarget> => {
