@@ -87,17 +87,15 @@ const streamTarget = (
 }
 
 /**
- * The engine as a latency target. `prepare` runs on the namespace before the engine starts
- * (a scenario that needs stored data writes it there); the engine's log file is returned
- * too (it names the HTTP port the engine picked).
+ * The engine as a latency target, with its namespace and its log file (which names the
+ * HTTP port the engine picked), for scenarios that also talk to the engine's storage.
  */
 export const engineTarget = async (
-  ctx: BenchContext, onSeen: OnSeen, prepare?: (ns: BenchNamespace) => Promise<void>
+  ctx: BenchContext, onSeen: OnSeen
 ): Promise<LatencyTarget & { readonly ns: BenchNamespace; readonly logFile: string }> => {
   const ns: BenchNamespace = await benchNamespace(ctx, "lat-engine", {
     lifecycle: { confirmations: 1, min_dwell: "0s" }
   })
-  if (prepare) await prepare(ns)
   const logFile = join(ctx.tmpDir, `${ns.prefix}.log`)
   const child: Child = startChild(join(ROOT, "src/cli/main.ts"), ["engine"], ns.env, logFile)
   await child.ready(/engine running/)
