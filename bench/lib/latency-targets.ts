@@ -86,13 +86,21 @@ const streamTarget = (
   }
 }
 
-export const engineTarget = async (ctx: BenchContext, onSeen: OnSeen): Promise<LatencyTarget> => {
+/**
+ * The engine as a latency target, with its namespace and its log file (which names the
+ * HTTP port the engine picked), for scenarios that also talk to the engine's storage.
+ */
+export const engineTarget = async (
+  ctx: BenchContext, onSeen: OnSeen
+): Promise<LatencyTarget & { readonly ns: BenchNamespace; readonly logFile: string }> => {
   const ns: BenchNamespace = await benchNamespace(ctx, "lat-engine", {
     lifecycle: { confirmations: 1, min_dwell: "0s" }
   })
-  const child: Child = startChild(join(ROOT, "src/cli/main.ts"), ["engine"], ns.env, join(ctx.tmpDir, `${ns.prefix}.log`))
+  const logFile = join(ctx.tmpDir, `${ns.prefix}.log`)
+  const child: Child = startChild(join(ROOT, "src/cli/main.ts"), ["engine"], ns.env, logFile)
   await child.ready(/engine running/)
-  return streamTarget(ctx, "engine", ns, child, ingressKeys(ns.prefix).scores, partitionKeys(ns.prefix, 0).backfill, (seq) => phaseOf(seq) === 0, onSeen)
+  const target = streamTarget(ctx, "engine", ns, child, ingressKeys(ns.prefix).scores, partitionKeys(ns.prefix, 0).backfill, (seq) => phaseOf(seq) === 0, onSeen)
+  return { ...target, ns, logFile }
 }
 
 export const rawTarget = async (ctx: BenchContext, onSeen: OnSeen): Promise<LatencyTarget> => {

@@ -91,6 +91,7 @@ export const startEngine = (config: Config, log: Logger, routes: Readonly<Record
           host: config.http.host,
           port: config.http.port,
           registry: metrics.registry,
+          log,
           readiness: {
             // A connection that is not up is down at once; a paused server is bounded by the probe budget.
             redis: async () => {
@@ -101,7 +102,7 @@ export const startEngine = (config: Config, log: Logger, routes: Readonly<Record
           },
           routes: {
             ...dashboard.routes,
-            "/api/bars": apiBarsHandler({ sql, store }),
+            "/api/bars": apiBarsHandler({ sql, store }, { log }),
             "/api/status": (_req, res) => sendJson(res, 200, { ingest: ingest.stats, actorsInMemory: ingest.store.size, projected: projector.projected }),
             ...routes
           }

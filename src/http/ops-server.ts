@@ -8,7 +8,9 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http"
 import type { AddressInfo } from "node:net"
 import type { Registry } from "prom-client"
+import type { Logger } from "../services/logger.ts"
 import { boundedMetrics, readinessCheck, type Probe } from "./bounded-probes.ts"
+import { requestGuard } from "./request-guard.ts"
 
 export type RouteHandler = (req: IncomingMessage, res: ServerResponse, url: URL) => Promise<void> | void
 
@@ -20,6 +22,8 @@ export interface OpsServerOptions {
   readonly readiness: Readonly<Record<string, Probe>>
   /** Extra GET routes by exact path, e.g. "/api/bars". */
   readonly routes?: Readonly<Record<string, RouteHandler>>
+  /** Where contained request failures are logged (debug) and failing handlers (warn). */
+  readonly log?: Logger
 }
 
 export const sendJson = (res: ServerResponse, status: number, body: unknown): void => {
@@ -29,41 +33,38 @@ export const sendJson = (res: ServerResponse, status: number, body: unknown): vo
 
 export const startOpsServer = (options: OpsServerOptions): Promise<{ server: Server; port: number; close: () => Promise<void> }> => {
   const readiness = readinessCheck(options.readiness)
-  const server = createServer((req, res) => {
-    const url = new URL(req.url ?? "/", "http://localhost")
-    const handle = async () => {
-      if (req.method !== "GET" && req.method !== "HEAD") return sendJson(res, 405, { error: "only GET" })
-      switch (url.pathname) {
-        case "/healthz":
-          return sendJson(res, 200, { status: "ok" })
-        case "/readyz": {
-          const { ready, checks, down } = await readiness()
-          if (ready) return sendJson(res, 200, { status: "ready", checks })
-          return sendJson(res, 503, { status: `not ready: ${Object.keys(down).join(", ")}`, checks, down })
-        }
-        case "/metrics": {
-          const text = await boundedMetrics(options.registry)
-          res.writeHead(200, { "content-type": options.registry.contentType })
-          return res.end(text)
-        }
-        default: {
-          const route = options.routes?.[url.pathname]
-          if (route) return route(req, res, url)
-          return sendJson(res, 404, { error: `no route ${url.pathname}` })
-        }
+  // The guard parses the target, refuses other methods and contains every failure.
+  const guard = requestGuard(async (req, res, url) => {
+    switch (url.pathname) {
+      case "/healthz":
+        return sendJson(res, 200, { status: "ok" })
+      case "/readyz": {
+        const { ready, checks, down } = await readiness()
+        if (ready) return sendJson(res, 200, { status: "ready", checks })
+        return sendJson(res, 503, { status: `not ready: ${Object.keys(down).join(", ")}`, checks, down })
+      }
+      case "/metrics": {
+        const text = await boundedMetrics(options.registry)
+        res.writeHead(200, { "content-type": options.registry.contentType })
+        return res.end(text)
+      }
+      default: {
+        const route = options.routes?.[url.pathname]
+        if (route) return route(req, res, url)
+        return sendJson(res, 404, { error: `no route ${url.pathname}` })
       }
     }
-    handle().catch((e: unknown) => {
-      if (!res.headersSent) sendJson(res, 500, { error: (e as Error).message })
-      else res.end()
-    })
-  })
+  }, options.log)
+  const server = createServer(guard.listener)
+  guard.attach(server)
   return new Promise((resolve, reject) => {
     server.once("error", (e: NodeJS.ErrnoException) =>
       reject(e.code === "EADDRINUSE"
         ? new Error(`http.port ${options.port} on ${options.host} is in use (set http.port or STRATA_HTTP_PORT; 0 picks a free port)`)
         : e))
     server.listen(options.port, options.host, () => {
+      // Errors after listening (accept failures such as EMFILE) are logged, never thrown.
+      server.on("error", (e) => options.log?.warn({ err: e.message }, "http server error"))
       const port = (server.address() as AddressInfo).port
       resolve({
         server,

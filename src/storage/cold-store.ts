@@ -9,11 +9,12 @@
  * lock, which holds across processes).
  * Does not decide which rows are cold, nor record coverage.
  */
+import type { AsyncBuffer } from "hyparquet"
 import type { RowsOf, StorageKind } from "../domain/rows.ts"
 import { naturalKey, rowTime } from "../domain/rows.ts"
 import { objectAsyncBuffer, type ObjectStore } from "./object-store.ts"
 import { listPrefixes, objectKey, objectSpan, overlappingKeys } from "./layout.ts"
-import { bufferOf, decodeParquet, encodeParquet, parquetRowCount } from "./parquet.ts"
+import { bufferOf, decodeParquet, decodeParquetGroups, encodeParquet, parquetRowCount } from "./parquet.ts"
 
 /** Runs `fn` while holding an exclusive lock named `name`. */
 export type Lock = <T>(name: string, fn: () => Promise<T>) => Promise<T>
@@ -131,4 +132,49 @@ export const readCold = async <K extends StorageKind>(
     if (t >= from && t < to && r.symbol === symbol && intervalOf(r) === interval) out.push(r)
   }
   return out
+}
+
+/**
+ * The same rows as readCold, lazily and in time order: objects in key-span order, each read
+ * row group by row group, one chunk per row group (small objects are fetched in one ranged
+ * read, then decoded group by group). Rows at or before `after` (time, then natural key)
+ * are skipped, and row groups wholly before it are not fetched. A consumer that stops
+ * early leaves the remaining objects and row groups unread.
+ */
+export async function* coldChunks<K extends StorageKind>(
+  store: ObjectStore, kind: K, symbol: string, interval: string, from: number, to: number,
+  after?: { time: number; key: string }
+): AsyncGenerator<RowsOf[K][]> {
+  const time = rowTime[kind] as (r: RowsOf[K]) => number
+  const keyOf = naturalKey[kind] as (r: RowsOf[K]) => string
+  const start = after ? Math.max(from, after.time) : from
+  if (!(to > start)) return
+  const spans = (await coldKeys(store, kind, symbol, interval, start, to))
+    .map((k) => ({ k, span: objectSpan(kind, interval, k) }))
+    .sort((a, b) => (a.span?.from ?? 0) - (b.span?.from ?? 0))
+  const past = (r: RowsOf[K]) => {
+    if (!after) return true
+    const t = time(r)
+    return t > after.time || (t === after.time && keyOf(r) > after.key)
+  }
+  for (const { k, span } of spans) {
+    const whole = span !== undefined && span.from >= start && span.to <= to
+    const window = whole ? undefined : { from: start, to }
+    const size = await store.size(k)
+    if (size === undefined) continue
+    let file: AsyncBuffer | undefined = size <= WHOLE_OBJECT_BYTES ? undefined : await objectAsyncBuffer(store, k)
+    if (file === undefined) {
+      const bytes = await store.get(k, { start: 0, end: size })
+      if (!bytes) continue
+      file = bufferOf(bytes)
+    }
+    for await (const rows of decodeParquetGroups(kind, file, window)) {
+      const out: RowsOf[K][] = []
+      for (const r of rows) {
+        const t = time(r)
+        if (t >= start && t < to && r.symbol === symbol && intervalOf(r) === interval && past(r)) out.push(r)
+      }
+      if (out.length > 0) yield out
+    }
+  }
 }

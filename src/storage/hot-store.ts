@@ -248,6 +248,50 @@ export const readHot = async <K extends StorageKind>(sql: Sql, kind: K, s: Serie
   return rows as unknown as RowsOf[K][]
 }
 
+/**
+ * The same rows as readHot, lazily: keyset pages of `chunkRows` rows ordered by time, then
+ * the rest of the natural key (byte order, as the read path compares keys), each page
+ * starting after the last row of the one before, so each is an index range scan however
+ * deep the read goes. With `after` (a row's time and its key columns), rows up to and
+ * including that position are skipped. A consumer that stops early stops the queries.
+ */
+export async function* hotChunks<K extends StorageKind>(
+  sql: Sql, kind: K, s: Series, from: number, to: number, chunkRows: number, after?: RowsOf[K]
+): AsyncGenerator<RowsOf[K][]> {
+  const t = HOT_TABLES[kind]
+  const rest = t.key.filter((k) => k !== t.time && k !== "symbol" && k !== "interval")
+  const byteOrder = (name: string) => (t.columns.find((c) => c.name === name)?.type === "text" ? `${q(name)} COLLATE "C"` : q(name))
+  const order = [q(t.time), ...rest.map(byteOrder)].join(", ")
+  const base = params(t, s, from, to)
+  let last: Record<string, unknown> | undefined = after as Record<string, unknown> | undefined
+  for (;;) {
+    const values: unknown[] = [...base]
+    let keyset = ""
+    if (last !== undefined) {
+      // (time, rest…) > (last's): time later, or the same time and a later rest of the key.
+      values.push(clampMs(last[t.time] as number))
+      const n = values.length
+      let cond = ""
+      for (let i = rest.length - 1; i >= 0; i--) {
+        const name = rest[i] as string
+        values.push(last[name])
+        const v = `$${values.length}`
+        cond = cond === "" ? `${byteOrder(name)} > ${v}` : `(${byteOrder(name)} > ${v} OR (${q(name)} = ${v} AND ${cond}))`
+      }
+      keyset = cond === ""
+        ? ` AND ${q(t.time)} > ${timeParam(t, n)}`
+        : ` AND (${q(t.time)} > ${timeParam(t, n)} OR (${q(t.time)} = ${timeParam(t, n)} AND ${cond}))`
+    }
+    values.push(chunkRows)
+    const rows = await sql.unsafe(
+      `SELECT ${selectList(t)} FROM ${t.table} WHERE ${seriesWhere(t)}${keyset} ORDER BY ${order} LIMIT $${values.length}`,
+      values as never[])
+    if (rows.length > 0) yield rows as unknown as RowsOf[K][]
+    if (rows.length < chunkRows) return
+    last = rows[rows.length - 1] as unknown as Record<string, unknown>
+  }
+}
+
 /** Delete the rows of one series with time in [from, to); returns how many. */
 export const deleteHot = async (sql: Sql, kind: StorageKind, s: Series, from: number, to: number): Promise<number> => {
   const t = HOT_TABLES[kind]

@@ -108,8 +108,11 @@ const toRow = <K extends StorageKind>(kind: K, o: Record<string, unknown>): Rows
   return out as unknown as RowsOf[K]
 }
 
-/** Row groups whose time statistics may hold rows in [from, to). */
-const overlappingRowRanges = (meta: FileMetaData, column: string, from: number, to: number): { start: number; end: number }[] => {
+/**
+ * Row ranges whose time statistics may hold rows in [from, to): one per row group, or,
+ * with `merge`, adjacent row groups as one range (fewer reads when everything is wanted).
+ */
+const overlappingRowRanges = (meta: FileMetaData, column: string, from: number, to: number, merge: boolean): { start: number; end: number }[] => {
   const ranges: { start: number; end: number }[] = []
   let start = 0
   for (const rg of meta.row_groups) {
@@ -121,14 +124,33 @@ const overlappingRowRanges = (meta: FileMetaData, column: string, from: number, 
     const l = asMs(lo)
     const h = asMs(hi)
     const overlaps = l === undefined || h === undefined || (h >= from && l < to)
-    if (overlaps) {
+    if (overlaps && n > 0) {
       const last = ranges[ranges.length - 1]
-      if (last && last.end === start) last.end = start + n
+      if (merge && last && last.end === start) last.end = start + n
       else ranges.push({ start, end: start + n })
     }
     start += n
   }
   return ranges
+}
+
+/**
+ * The rows of a Parquet file, one row group at a time, in file order (time order for our
+ * objects). With `window`, only row groups whose time statistics overlap [from, to) are
+ * fetched (the caller still filters rows exactly). A consumer that stops early leaves the
+ * remaining row groups unread.
+ */
+export async function* decodeParquetGroups<K extends StorageKind>(
+  kind: K, file: AsyncBuffer, window?: { from: number; to: number }, merge = false
+): AsyncGenerator<RowsOf[K][]> {
+  const metadata = await parquetMetadataAsync(file)
+  const ranges = window
+    ? overlappingRowRanges(metadata, TIME_COLUMN[kind], window.from, window.to, merge)
+    : overlappingRowRanges(metadata, TIME_COLUMN[kind], -Infinity, Infinity, merge)
+  for (const r of ranges) {
+    const objects = await parquetReadObjects({ file, metadata, rowStart: r.start, rowEnd: r.end, parsers: PARSERS })
+    yield objects.map((o) => toRow(kind, o))
+  }
 }
 
 /**
@@ -138,16 +160,8 @@ const overlappingRowRanges = (meta: FileMetaData, column: string, from: number, 
 export const decodeParquet = async <K extends StorageKind>(
   kind: K, file: AsyncBuffer, window?: { from: number; to: number }
 ): Promise<RowsOf[K][]> => {
-  const metadata = await parquetMetadataAsync(file)
-  const ranges = window
-    ? overlappingRowRanges(metadata, TIME_COLUMN[kind], window.from, window.to)
-    : [{ start: 0, end: Number(metadata.num_rows) }]
   const out: RowsOf[K][] = []
-  for (const r of ranges) {
-    if (r.end <= r.start) continue
-    const objects = await parquetReadObjects({ file, metadata, rowStart: r.start, rowEnd: r.end, parsers: PARSERS })
-    for (const o of objects) out.push(toRow(kind, o))
-  }
+  for await (const rows of decodeParquetGroups(kind, file, window, true)) for (const r of rows) out.push(r)
   return out
 }
 

@@ -2,68 +2,104 @@
  * The read path over both tiers: one answer for a series and a time range, from the hot
  * tables and the cold objects together, de-duplicated by natural key (a row may sit in
  * both tiers for a moment while tiering moves it) and ordered by time, then key.
- * Cold reads open only the objects whose key span overlaps the query, and inside them
- * only the row groups whose time statistics overlap it, each through explicit byte ranges.
+ * `seriesChunks` reads lazily: keyset pages of the hot table and the cold objects row
+ * group by row group, merged as they come, so a reader that stops after N rows (a page
+ * of the HTTP API) has read about N rows, not the whole range, and memory stays bounded
+ * by the chunk size. Cold reads open only the objects whose key span overlaps the query,
+ * and inside them only the row groups whose time statistics overlap it, each through
+ * explicit byte ranges.
  * Does not cache, and does not consult coverage: it answers with what is stored.
  */
 import type { Bar, CorporateAction, NewsItem, RowsOf, SentimentPoint, StorageKind } from "../domain/rows.ts"
 import { naturalKey, rowTime } from "../domain/rows.ts"
-import { readCold } from "./cold-store.ts"
-import { readHot } from "./hot-store.ts"
+import { coldChunks } from "./cold-store.ts"
+import { hotChunks } from "./hot-store.ts"
 import type { StorageDeps } from "./write-router.ts"
 
-/**
- * Merge rows of both tiers, each already ordered by time then natural key: one linear
- * pass, the hot row kept where both tiers hold the same key.
- */
-export const mergeTiers = <K extends StorageKind>(kind: K, hot: readonly RowsOf[K][], cold: readonly RowsOf[K][]): RowsOf[K][] => {
-  if (cold.length === 0) return [...hot]
-  if (hot.length === 0) return [...cold]
-  const key = naturalKey[kind] as (r: RowsOf[K]) => string
-  const time = rowTime[kind] as (r: RowsOf[K]) => number
-  const out: RowsOf[K][] = []
-  let i = 0
-  let j = 0
-  while (i < hot.length || j < cold.length) {
-    const h = hot[i]
-    const c = cold[j]
-    if (h === undefined) { out.push(c as RowsOf[K]); j++; continue }
-    if (c === undefined) { out.push(h); i++; continue }
-    const dt = time(h) - time(c)
-    const order = dt !== 0 ? dt : compareKeys(key(h), key(c))
-    if (order < 0) { out.push(h); i++ }
-    else if (order > 0) { out.push(c); j++ }
-    else { out.push(h); i++; j++ }
+/** Rows each tier has handed to the merge so far (how much a read really read). */
+export interface ReadStats { hotRows: number; coldRows: number }
+
+export interface ChunkOptions<K extends StorageKind> {
+  /** Start after this row's position (time, then natural key): the cursor of a paged read. */
+  readonly after?: RowsOf[K] | undefined
+  /** Rows per chunk, and per hot-table page. */
+  readonly chunkRows?: number
+  readonly stats?: ReadStats
+}
+
+const DEFAULT_CHUNK_ROWS = 5_000
+
+/** One tier's chunks, read one chunk ahead of the merge. */
+class TierCursor<R> {
+  private buf: readonly R[] = []
+  private i = 0
+  done = false
+  constructor(private readonly source: AsyncGenerator<R[]>, private readonly counted: (n: number) => void) {}
+  get head(): R | undefined { return this.buf[this.i] }
+  get empty(): boolean { return this.i >= this.buf.length }
+  next(): void { this.i++ }
+  async fill(): Promise<void> {
+    while (this.empty && !this.done) {
+      const r = await this.source.next()
+      if (r.done) this.done = true
+      else { this.buf = r.value; this.i = 0; this.counted(r.value.length) }
+    }
   }
-  return out
+  async close(): Promise<void> { await this.source.return(undefined) }
 }
 
 const compareKeys = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0)
 
-/** Sort rows by time then natural key (cold rows come object by object). */
-export const sortRows = <K extends StorageKind>(kind: K, rows: RowsOf[K][]): RowsOf[K][] => {
+/**
+ * Rows of one series with time in [from, to) from both tiers, in order, in chunks of up to
+ * `chunkRows`. Where both tiers hold a key, the hot row is kept.
+ */
+export async function* seriesChunks<K extends StorageKind>(
+  deps: StorageDeps, kind: K, symbol: string, interval: string, from: number, to: number, options: ChunkOptions<K> = {}
+): AsyncGenerator<RowsOf[K][]> {
+  if (!(to > from)) return
+  const chunkRows = options.chunkRows ?? DEFAULT_CHUNK_ROWS
+  const stats = options.stats ?? { hotRows: 0, coldRows: 0 }
   const key = naturalKey[kind] as (r: RowsOf[K]) => string
   const time = rowTime[kind] as (r: RowsOf[K]) => number
-  let sorted = true
-  for (let i = 1; i < rows.length && sorted; i++) {
-    const a = rows[i - 1] as RowsOf[K]
-    const b = rows[i] as RowsOf[K]
-    const dt = time(a) - time(b)
-    sorted = dt < 0 || (dt === 0 && compareKeys(key(a), key(b)) < 0)
+  const after = options.after
+  const hot = new TierCursor(hotChunks(deps.sql, kind, { symbol, interval }, from, to, chunkRows, after), (n) => { stats.hotRows += n })
+  const cold = new TierCursor(
+    coldChunks(deps.store, kind, symbol, interval, from, to, after ? { time: time(after), key: key(after) } : undefined),
+    (n) => { stats.coldRows += n })
+  try {
+    await Promise.all([hot.fill(), cold.fill()])
+    let out: RowsOf[K][] = []
+    for (;;) {
+      if (hot.empty) await hot.fill()
+      if (cold.empty) await cold.fill()
+      const h = hot.head
+      const c = cold.head
+      if (h === undefined && c === undefined) break
+      if (h === undefined) { out.push(c as RowsOf[K]); cold.next() }
+      else if (c === undefined) { out.push(h); hot.next() }
+      else {
+        const dt = time(h) - time(c)
+        const order = dt !== 0 ? dt : compareKeys(key(h), key(c))
+        if (order < 0) { out.push(h); hot.next() }
+        else if (order > 0) { out.push(c); cold.next() }
+        else { out.push(h); hot.next(); cold.next() }
+      }
+      if (out.length >= chunkRows) { yield out; out = [] }
+    }
+    if (out.length > 0) yield out
+  } finally {
+    await Promise.all([hot.close(), cold.close()])
   }
-  return sorted ? rows : rows.sort((a, b) => time(a) - time(b) || compareKeys(key(a), key(b)))
 }
 
-/** Rows of one series with time in [from, to), from both tiers. */
+/** Rows of one series with time in [from, to), from both tiers, all at once. */
 export const readSeries = async <K extends StorageKind>(
   deps: StorageDeps, kind: K, symbol: string, interval: string, from: number, to: number
 ): Promise<RowsOf[K][]> => {
-  if (!(to > from)) return []
-  const [hot, cold] = await Promise.all([
-    readHot(deps.sql, kind, { symbol, interval }, from, to),
-    readCold(deps.store, kind, symbol, interval, from, to)
-  ])
-  return mergeTiers(kind, sortRows(kind, hot), sortRows(kind, cold))
+  const out: RowsOf[K][] = []
+  for await (const rows of seriesChunks(deps, kind, symbol, interval, from, to)) for (const r of rows) out.push(r)
+  return out
 }
 
 export const bars = (deps: StorageDeps, symbol: string, interval: string, from: number, to: number): Promise<Bar[]> =>
