@@ -19,7 +19,7 @@ const program = new Command()
   .option("--verbose", "on a failure, print the error's stack as well as its one-line message")
 
 program.command("engine")
-  .description("run the engine (ingest, companies projector, backfill workers, tiering, HTTP) until SIGINT/SIGTERM")
+  .description("run the engine (ingest, companies projector, backfill workers, tiering, HTTP) until SIGINT/SIGTERM/SIGHUP")
   .option(...CONFIG_OPTION)
   .action(async (opts) => (await import("./engine.ts")).engineCommand(opts))
 
@@ -79,7 +79,7 @@ program.command("tier")
   .action(async (opts) => (await import("./tier.ts")).tierCommand(opts))
 
 program.command("workers")
-  .description("run the backfill worker fibers alone (no ingest) until SIGINT/SIGTERM")
+  .description("run the backfill worker fibers alone (no ingest) until SIGINT/SIGTERM/SIGHUP")
   .option(...CONFIG_OPTION)
   .option("--workers <n>", "worker fibers in this process (default: backfill.workers)")
   .action(async (opts) => (await import("./workers.ts")).workersCommand(opts))
