@@ -1,7 +1,7 @@
 /**
  * Child processes of the bench (an engine, a relay): TypeScript entry points run through
  * tsx, output kept in a log file of the scenario's scratch folder, readiness awaited on a
- * line of stdout, and stopped by their own pid (SIGTERM, then SIGKILL after a grace time).
+ * line of stdout or stderr (the engine logs to stderr), and stopped by their own pid (SIGTERM, then SIGKILL after a grace time).
  */
 import { spawn, type ChildProcess } from "node:child_process"
 import { createWriteStream } from "node:fs"
@@ -12,7 +12,7 @@ export const ROOT = fileURLToPath(new URL("../../", import.meta.url))
 export interface Child {
   readonly pid: number
   readonly process: ChildProcess
-  /** Resolves when a stdout line matches; rejects if the child exits first or on timeout. */
+  /** Resolves when a line of stdout or stderr matches; rejects if the child exits first or on timeout. */
   readonly ready: (pattern: RegExp, timeoutMs?: number) => Promise<void>
   readonly stop: () => Promise<void>
 }
@@ -26,7 +26,7 @@ export const startChild = (entry: string, args: readonly string[], env: NodeJS.P
   const log = createWriteStream(logFile)
   let buffered = ""
   const waiters: { pattern: RegExp; resolve: () => void }[] = []
-  child.stdout?.on("data", (chunk: Buffer) => {
+  const onOutput = (chunk: Buffer) => {
     log.write(chunk)
     buffered = (buffered + chunk.toString()).slice(-65_536)
     for (const w of [...waiters]) {
@@ -35,14 +35,16 @@ export const startChild = (entry: string, args: readonly string[], env: NodeJS.P
         w.resolve()
       }
     }
-  })
-  child.stderr?.on("data", (chunk: Buffer) => log.write(chunk))
+  }
+  child.stdout?.on("data", onOutput)
+  child.stderr?.on("data", onOutput)
   let exited = false
   const exit = new Promise<void>((resolve) => child.once("exit", () => { exited = true; log.end(); resolve() }))
   return {
     pid,
     process: child,
-    ready: (pattern, timeoutMs = 30_000) =>
+    // A loaded machine takes its time to start a TypeScript process: wait long, fail clearly.
+    ready: (pattern, timeoutMs = 120_000) =>
       pattern.test(buffered)
         ? Promise.resolve()
         : new Promise<void>((resolve, reject) => {

@@ -14,6 +14,7 @@ import { ingressKeys, partitionKeys } from "../../streams/keys.ts"
 import { infrastructureOnly } from "./connect.ts"
 import { configOrExit } from "./shared.ts"
 
+import { parseDeadLetter as parseShared } from "../../streams/dead-letter.ts"
 import { SOURCES, type Source } from "./dead-letter-sources.ts"
 
 export { SOURCES, type Source }
@@ -43,17 +44,9 @@ export interface ParsedDeadLetter {
 export const parseDeadLetter = (fields: readonly string[], source: Source): ParsedDeadLetter | undefined => {
   const at = (i: number) => fields[i] as string
   if (at(0) === "reason" && at(2) === "source_id" && fields.length >= 4) {
-    if (at(4) === "truncated" && (at(5) === "0" || at(5) === "1")) {
-      const extra: Record<string, string> = {}
-      let i = 6
-      for (const name of EXTRA_FIELDS[source]) {
-        if (at(i) !== name || i + 1 >= fields.length) break
-        extra[name] = at(i + 1)
-        i += 2
-      }
-      const original = fields.slice(i)
-      return { reason: at(1), sourceId: at(3), truncated: at(5) === "1" || original.length % 2 !== 0, extra, original, layout: "header" }
-    }
+    // The contract's layout: the one parser of streams/dead-letter.ts, with the writer's extras if present.
+    const d = parseShared(fields, EXTRA_FIELDS[source]) ?? parseShared(fields)
+    if (d) return { ...d, truncated: d.truncated || d.original.length % 2 !== 0, layout: "header" }
     if (source === "scores") {
       const original = fields.slice(4)
       return { reason: at(1), sourceId: at(3), truncated: original.length % 2 !== 0, extra: {}, original, layout: "scores-legacy" }

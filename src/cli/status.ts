@@ -5,7 +5,7 @@
  * existed, or by another tool) never shows a configured secret value.
  */
 import { PROGRESS_DDL, progressTotals, recentProgress } from "../backfill/progress.ts"
-import { fieldRecord as fieldMap } from "../../streams/entry.ts"
+import { fieldRecord } from "../../streams/entry.ts"
 import { parseDeadLetter } from "../backfill/dead-letter.ts"
 import { migrate } from "../services/postgres.ts"
 import type { Redis } from "../services/redis.ts"
@@ -20,7 +20,7 @@ const groupsOf = async (redis: Redis, stream: string): Promise<GroupInfo[]> => {
   try {
     const raw = (await redis.xinfo("GROUPS", stream)) as unknown[][]
     return raw.map((g) => {
-      const m = fieldMap(g.map(String))
+      const m = fieldRecord(g.map(String))
       return { name: m["name"] ?? "", consumers: Number(m["consumers"]), pending: Number(m["pending"]), lag: m["lag"] === undefined || m["lag"] === "" ? null : Number(m["lag"]) }
     })
   } catch (e) {
@@ -35,7 +35,7 @@ const deadLetters = async (redis: Redis, stream: string, count: number) =>
   (await redis.xrevrange(stream, "+", "-", "COUNT", count)).map(([id, fields]) => {
     const d = parseDeadLetter(fields)
     if (d) return { id, reason: d.reason, error: d.error, deliveries: String(d.deliveries), symbol: d.original["symbol"], layer: d.original["layer"] }
-    const m = fieldMap(fields)
+    const m = fieldRecord(fields)
     return { id, reason: m["reason"], error: m["error"], deliveries: m["deliveries"], symbol: m["symbol"], layer: m["layer"] }
   })
 

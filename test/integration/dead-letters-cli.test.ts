@@ -7,7 +7,6 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from "vitest"
 import { redrive } from "../../src/cli/dead-letters.ts"
-import { deadLetterFields as deadFields } from "../../streams/dead-letter.ts"
 import { openRedis } from "../../src/services/redis.ts"
 import { ingressKeys, partitionKeys } from "../../streams/keys.ts"
 import { streamFields } from "../helpers/engine.ts"
@@ -21,14 +20,16 @@ describe("strata dead-letters", () => {
 
   const strata = (args: string[], env: NodeJS.ProcessEnv = {}) => runStrata({ ...ns.env, ...env }, args)
 
+  // Distinct IDs: entries written in one millisecond to different streams share an ID, and
+  // `show`/`retry` without --source look in every dead-letter stream.
   const seed = async () => {
     const ingress = ingressKeys(ns.prefix)
     const keys = partitionKeys(ns.prefix, 0)
-    // The scores writer's own layout; a copy holding a field named `reason` stays a copy.
-    const scores = await ns.redis.xadd(ingress.scoresDead, "*", ...deadFields({ id: "1-0", fields: ["symbol", "AAPL", "liquidity", "x", "reason", "mine"] }, "liquidity not a number"))
-    const cut = await ns.redis.xadd(ingress.scoresDead, "*", "reason", "too long", "source_id", "2-0", "truncated", "1", "symbol", "MSF")
-    const backfill = await ns.redis.xadd(keys.backfillDead, "*", "id", "c1", "symbol", "IBM", "layer", "1", "error", "provider 500", "deliveries", "5", "source_id", "3-0")
-    const lifecycle = await ns.redis.xadd(keys.lifecycleDead, "*", "reason", "projector failed", "source_id", "4-0", "truncated", "0", "error", "boom", "deliveries", "3", "type", "SymbolQualified", "symbol", "NVDA")
+    // The older scores layout (reason, source_id, then the copy); a copy holding a field named `reason` stays a copy.
+    const scores = await ns.redis.xadd(ingress.scoresDead, "1000-1", "reason", "liquidity not a number", "source_id", "1-0", "symbol", "AAPL", "liquidity", "x", "reason", "mine")
+    const cut = await ns.redis.xadd(ingress.scoresDead, "1000-2", "reason", "too long", "source_id", "2-0", "truncated", "1", "symbol", "MSF")
+    const backfill = await ns.redis.xadd(keys.backfillDead, "2000-1", "id", "c1", "symbol", "IBM", "layer", "1", "error", "provider 500", "deliveries", "5", "source_id", "3-0")
+    const lifecycle = await ns.redis.xadd(keys.lifecycleDead, "3000-1", "reason", "projector failed", "source_id", "4-0", "truncated", "0", "error", "boom", "deliveries", "3", "type", "SymbolQualified", "symbol", "NVDA")
     return { ingress, keys, scores: scores!, cut: cut!, backfill: backfill!, lifecycle: lifecycle! }
   }
 

@@ -58,7 +58,7 @@ const WIRE_API: Record<string, readonly string[]> = {
   "streams/scores-wire.ts": ["decodeScoresEntry", "DecodeLimits", "DecodedScores", "Rejected"],
   "streams/lifecycle-wire.ts": ["lifecycleFields", "decodeLifecycleEntry", "Transition", "LifecycleEvent", "DecodedLifecycle"],
   "streams/backfill-wire.ts": ["commandFields", "decodeCommand", "BackfillCommand", "MANUAL_CAUSE"],
-  "streams/dead-letter.ts": ["deadLetterFields", "parseDeadLetter", "DeadLetter"]
+  "streams/dead-letter.ts": ["deadLetterFields", "parseDeadLetter", "DeadLetter", "DeadLetterCaps"]
 }
 
 const filesUnder = (prefix: string) => [...graph.keys()].filter((f) => f.startsWith(prefix))
