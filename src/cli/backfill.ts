@@ -20,7 +20,7 @@ import { migrate, type Sql } from "../services/postgres.ts"
 import type { Redis } from "../services/redis.ts"
 import { GROUPS, partitionKeys } from "../../streams/keys.ts"
 import { infrastructureOnly } from "./connect.ts"
-import { configOrExit } from "./shared.ts"
+import { configOrExit, oneShot } from "./shared.ts"
 
 export interface BackfillOptions {
   config?: string
@@ -97,7 +97,7 @@ const summary = (rows: readonly Progress[]) => ({
   dead: rows.filter((r) => r.status === "dead").length
 })
 
-export const backfillCommand = async (opts: BackfillOptions): Promise<void> => {
+export const backfillCommand = oneShot("backfill", async (opts: BackfillOptions): Promise<void> => {
   const config = configOrExit(opts.config)
   const layerOpt = opts.layer === undefined ? undefined : Number(opts.layer)
   if (layerOpt !== undefined && ![1, 2, 3].includes(layerOpt)) fail(`--layer must be 1, 2 or 3, got "${opts.layer}"`)
@@ -172,4 +172,4 @@ export const backfillCommand = async (opts: BackfillOptions): Promise<void> => {
   } finally {
     await conn.close()
   }
-}
+})

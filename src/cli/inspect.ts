@@ -17,7 +17,7 @@ import { coldKeys, readCold } from "../storage/cold-store.ts"
 import { openObjectStore, type ObjectStore } from "../storage/object-store.ts"
 import { partitionKeys } from "../../streams/keys.ts"
 import { infrastructureOnly } from "./connect.ts"
-import { configOrExit } from "./shared.ts"
+import { configOrExit, oneShot } from "./shared.ts"
 
 const ALL_TIME = { from: 0, to: Date.UTC(2200, 0, 1) }
 /** Backfill stream entries looked at, newest first: the stream is trimmed, so this is its tail. */
@@ -70,7 +70,7 @@ const seriesOf = async (sql: Sql, store: ObjectStore, symbol: string): Promise<S
 const day = (ms: number) => new Date(ms).toISOString().slice(0, 10)
 const time = (ms: number) => new Date(ms).toISOString().replace(".000Z", "Z")
 
-export const inspectCommand = async (input: string, opts: { config?: string; json?: boolean; limit?: string }): Promise<void> => {
+export const inspectCommand = oneShot("inspect", async (input: string, opts: { config?: string; json?: boolean; limit?: string }): Promise<void> => {
   const symbol = normaliseSymbol(input)
   if (!isValidSymbol(symbol)) {
     process.stderr.write(`strata inspect: invalid symbol "${input}"\n`)
@@ -130,4 +130,4 @@ export const inspectCommand = async (input: string, opts: { config?: string; jso
     await store.close()
     await conn.close()
   }
-}
+})

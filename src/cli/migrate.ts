@@ -1,9 +1,9 @@
 /** `strata migrate compare`: legacy scanner_qualifications vs companies; exit 1 when they differ. */
 import { compareLegacy } from "../engine/legacy-compare.ts"
 import { infrastructureOnly } from "./connect.ts"
-import { configOrExit } from "./shared.ts"
+import { configOrExit, oneShot } from "./shared.ts"
 
-export const migrateCompareCommand = async (opts: { config?: string; table: string; json?: boolean; limit: string }): Promise<void> => {
+export const migrateCompareCommand = oneShot("migrate compare", async (opts: { config?: string; table: string; json?: boolean; limit: string }): Promise<void> => {
   const config = configOrExit(opts.config)
   const conn = await infrastructureOnly(config)
   try {
@@ -26,4 +26,4 @@ export const migrateCompareCommand = async (opts: { config?: string; table: stri
   } finally {
     await conn.close()
   }
-}
+})

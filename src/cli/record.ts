@@ -11,7 +11,7 @@ import { infrastructure } from "../services/infrastructure.ts"
 import { createLogger } from "../services/logger.ts"
 import { openRedis } from "../services/redis.ts"
 import { progressBar } from "./progress.ts"
-import { configOrExit } from "./shared.ts"
+import { configOrExit, oneShot } from "./shared.ts"
 
 export interface RecordFlags {
   readonly config?: string
@@ -23,7 +23,7 @@ export interface RecordFlags {
   readonly progress?: boolean
 }
 
-export const recordCommand = async (opts: RecordFlags): Promise<void> => {
+export const recordCommand = oneShot("record", async (opts: RecordFlags): Promise<void> => {
   const config = configOrExit(opts.config)
   let from: string, to: string
   try {
@@ -56,4 +56,4 @@ export const recordCommand = async (opts: RecordFlags): Promise<void> => {
   } finally {
     await Effect.runPromise(Scope.close(scope, Exit.void))
   }
-}
+})

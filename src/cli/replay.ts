@@ -19,7 +19,7 @@ import { infrastructure } from "../services/infrastructure.ts"
 import { createLogger } from "../services/logger.ts"
 import { openRedis, type Redis } from "../services/redis.ts"
 import { progressBar } from "./progress.ts"
-import { configOrExit } from "./shared.ts"
+import { configOrExit, oneShot } from "./shared.ts"
 
 export interface ReplayFlags {
   readonly config?: string
@@ -40,7 +40,7 @@ const usage = (message: string): never => {
   process.exit(2)
 }
 
-export const replayCommand = async (file: string | undefined, opts: ReplayFlags): Promise<void> => {
+export const replayCommand = oneShot("replay", async (file: string | undefined, opts: ReplayFlags): Promise<void> => {
   if ((file === undefined) === (opts.stream === undefined)) usage("give a recording FILE or --stream KEY (one of them)")
   if (opts.dryRun && opts.namespace) usage("--dry-run and --namespace exclude each other")
   let speed: Speed = { kind: "max" }
@@ -108,4 +108,4 @@ export const replayCommand = async (file: string | undefined, opts: ReplayFlags)
     if (redis) await redis.quit().catch(() => redis?.disconnect())
     await Effect.runPromise(Scope.close(scope, Exit.void))
   }
-}
+})
