@@ -40,8 +40,11 @@ const launch = (how: keyof typeof LAUNCHERS, env: NodeJS.ProcessEnv): Launched =
   const launcher = spawn(cmd, args, { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"], detached: true })
   if (launcher.pid === undefined) throw new Error(`${how} did not start`)
   const logs: Record<string, unknown>[] = []
+  // The engine logs JSON lines to stderr; npm and npx may print their own lines beside them.
   let partial = ""
-  launcher.stdout?.on("data", (chunk: Buffer) => {
+  let stderr = ""
+  launcher.stderr?.on("data", (chunk: Buffer) => {
+    stderr = (stderr + chunk.toString()).slice(-4_000)
     const lines = (partial + chunk.toString()).split("\n")
     partial = lines.pop() ?? ""
     for (const line of lines) {
@@ -53,8 +56,7 @@ const launch = (how: keyof typeof LAUNCHERS, env: NodeJS.ProcessEnv): Launched =
       }
     }
   })
-  let stderr = ""
-  launcher.stderr?.on("data", (chunk: Buffer) => { stderr = (stderr + chunk.toString()).slice(-4_000) })
+  launcher.stdout?.resume()
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
     launcher.once("exit", (code, signal) => resolve({ code, signal })))
   void exited.then(({ code }) => { if (code !== 0 && stderr) console.warn(`${how} stderr:\n${stderr}`) })
