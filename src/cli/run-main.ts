@@ -2,7 +2,8 @@
  * Running an Effect program as the process: SIGINT, SIGTERM or SIGHUP (or the end of the npm
  * process that launched it, see launcher-watch.ts) interrupts it, which closes its scope
  * (loops stop, connections close, private servers stop) before the process exits.
- * A second signal exits at once.
+ * A second signal exits at once (a repeat of the first within a second, as npm passes on a
+ * terminal's Ctrl-C the engine already heard, is the same stop).
  */
 import { Effect, Exit, Fiber, type Scope } from "effect"
 import type { Logger } from "../services/logger.ts"
@@ -13,13 +14,23 @@ import { watchLauncher } from "./launcher-watch.ts"
 
 /** Signals that stop a service cleanly (Node's default for each would exit without cleanup). */
 const STOP_SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP"] as const
+/** A repeat of the first stop signal within this long is the same stop, not a second one. */
+const REPEAT_MS = 1_000
 
 export const runMain = <A, E>(program: Effect.Effect<A, E>, log: Logger): void => {
   const fiber = Effect.runFork(program)
   let signalled = false
+  let first: { signal: string; at: number } | undefined
   const onSignal = (signal: string) => {
-    if (signalled) process.exit(130)
+    if (signalled) {
+      // A terminal's Ctrl-C reaches the engine twice under npm (the process group, then npm
+      // passing it on): the same signal within a second is the same request to stop. Any
+      // later signal is an operator insisting, and exits at once.
+      if (first && first.signal === signal && performance.now() - first.at < REPEAT_MS) return
+      process.exit(130)
+    }
     signalled = true
+    first = { signal, at: performance.now() }
     log.info({ signal }, "shutting down")
     Effect.runFork(Fiber.interrupt(fiber))
   }
