@@ -7,7 +7,7 @@
  * Does not serve HTTP (ops-server.ts does) and decides nothing.
  */
 import type { Redis } from "ioredis"
-import { Counter, Gauge, Histogram, Registry, Summary, collectDefaultMetrics } from "prom-client"
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client"
 import { entryIdMs } from "../domain/time.ts"
 import { groupBacklog } from "../../streams/consumer.ts"
 import { GROUPS } from "../../streams/keys.ts"
@@ -17,15 +17,13 @@ import type { Sql } from "../services/postgres.ts"
 
 // Entries whose IDs were not assigned by Redis on arrival (replays of old streams, explicit
 // IDs) would read as hours of latency: they are left out of the latency figure.
-const MAX_MEANINGFUL_LATENCY_MS = 3_600_000
+export const MAX_MEANINGFUL_LATENCY_MS = 3_600_000
 
 /** Commit-latency buckets, seconds: the bench's targets are a few ms; the SLO is 100 ms. */
 export const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30]
 
 export interface EngineMetrics {
   readonly registry: Registry
-  /** Commit latency of the last minute, ms: entry ID time → batch committed (for the dashboard). */
-  readonly latency: () => Promise<{ p50: number; p99: number; count: number }>
 }
 
 /** The ingest counters exported as `strata_ingest_<name>_total`. */
@@ -76,16 +74,10 @@ export const engineMetrics = (
     help: "time from a scores entry's arrival (its entry ID) to the commit of its batch, oldest entry of each batch",
     buckets: LATENCY_BUCKETS, registers: [registry]
   })
-  // The dashboard's "last minute" figures; not exported (Prometheus computes its own from the histogram).
-  const recentLatency = new Summary({
-    name: "strata_ingest_commit_latency_recent_seconds", help: "dashboard only",
-    percentiles: [0.5, 0.99], maxAgeSeconds: 60, ageBuckets: 6, registers: []
-  })
   ingest.onCommit.push((oldestId) => {
     const ms = clock() - entryIdMs(oldestId)
     if (ms < 0 || ms >= MAX_MEANINGFUL_LATENCY_MS) return
     commitLatency.observe(ms / 1000)
-    recentLatency.observe(ms / 1000)
   })
   // prom-client's default names already start with `process_` / `nodejs_`.
   collectDefaultMetrics({ register: registry, prefix: "strata_" })
@@ -155,13 +147,5 @@ export const engineMetrics = (
       }
     })
   }
-  return {
-    registry,
-    latency: async () => {
-      const { values } = await recentLatency.get()
-      const at = (q: number) => (values.find((v) => v.labels["quantile"] === q)?.value ?? 0) * 1000
-      const count = values.find((v) => v.metricName?.endsWith("_count"))?.value ?? 0
-      return { p50: at(0.5), p99: at(0.99), count }
-    }
-  }
+  return { registry }
 }

@@ -8,6 +8,7 @@
  */
 import { entryIdMs } from "../domain/time.ts"
 import type { Reading } from "./figures.ts"
+import { MAX_MEANINGFUL_LATENCY_MS } from "./metrics.ts"
 import { Reservoir, Ring, quantile } from "./ring.ts"
 
 export interface Point {
@@ -105,9 +106,6 @@ export const toSeries = (points: readonly Point[], meta: Pick<Series, "intervalM
   }
 }
 
-// Entries whose IDs were not assigned by Redis on arrival (replays of old streams,
-// explicit IDs) would read as hours of latency: they are left out.
-const MAX_MEANINGFUL_LATENCY_MS = 3_600_000
 
 export interface SamplerOptions {
   readonly intervalMs: number
