@@ -1,8 +1,10 @@
 /**
  * The PostgreSQL client service (postgres.js), bound to one schema through search_path so
  * replay namespaces and tests each get their own tables. Migrations are idempotent DDL
- * lists owned by the modules whose tables they create.
+ * lists owned by the modules whose tables they create; a ledger in the schema records
+ * which statements have run, so a start against an existing install runs no DDL at all.
  */
+import { createHash } from "node:crypto"
 import { Effect } from "effect"
 import postgres from "postgres"
 
@@ -21,8 +23,37 @@ export const scopedPostgres = (url: string, schema: string, max = 10) =>
     (sql) => Effect.promise(() => sql.end({ timeout: 5 }))
   )
 
-/** Create the schema if needed, then run each statement (each must be idempotent). */
+const LEDGER = "strata_migrations"
+
+const LEDGER_DDL = `CREATE TABLE IF NOT EXISTS ${LEDGER} (
+  digest     text PRIMARY KEY,
+  statement  text NOT NULL,
+  applied_at timestamptz NOT NULL DEFAULT now()
+)`
+
+const digestOf = (statement: string): string => createHash("sha256").update(statement).digest("hex")
+
+/**
+ * Create the schema if needed, then run each statement not yet in the ledger (each must be
+ * idempotent: two processes starting at once may both run it).
+ * Why a ledger rather than re-running the DDL: `CREATE INDEX IF NOT EXISTS` locks its table
+ * before it looks for the index, so it waits behind any open transaction that wrote the
+ * table, and a paused process's projector transaction would hold a new engine's start
+ * until that process resumed. Reading the ledger takes no lock that a writer holds.
+ */
 export const migrate = async (sql: Sql, schema: string, statements: readonly string[]): Promise<void> => {
   await sql.unsafe(`CREATE SCHEMA IF NOT EXISTS "${schema}"`)
-  for (const s of statements) await sql.unsafe(s)
+  const [ledger] = await sql<{ present: boolean }[]>`SELECT to_regclass(${`"${schema}".${LEDGER}`}) IS NOT NULL AS present`
+  if (ledger?.present !== true) await sql.unsafe(LEDGER_DDL)
+  const digests = statements.map(digestOf)
+  const applied = new Set(
+    (await sql<{ digest: string }[]>`SELECT digest FROM ${sql(LEDGER)} WHERE digest = ANY(${digests})`).map((r) => r.digest)
+  )
+  for (const [i, statement] of statements.entries()) {
+    const digest = digests[i]!
+    if (applied.has(digest)) continue
+    await sql.unsafe(statement)
+    await sql`INSERT INTO ${sql(LEDGER)} (digest, statement) VALUES (${digest}, ${statement}) ON CONFLICT (digest) DO NOTHING`
+    applied.add(digest)
+  }
 }
