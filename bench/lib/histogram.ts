@@ -23,6 +23,19 @@ export interface LatencyStats {
   readonly max: number
 }
 
+/**
+ * A percentile is reported only when at least this many samples lie above it: below that,
+ * it is the value of a handful of samples and moves from run to run with one stall.
+ */
+export const MIN_SAMPLES_ABOVE = 100
+
+/** The percentiles (of 50, 99, 99.9) a histogram of `count` samples can report. */
+export const reportable = (count: number, percentile: number): boolean => count >= samplesFor(percentile)
+
+/** Samples needed for `percentile` to be reportable (rounded first: 100 - 99.9 is not 0.1 in floating point). */
+export const samplesFor = (percentile: number): number =>
+  Math.ceil(Math.round(((MIN_SAMPLES_ABOVE * 100) / (100 - percentile)) * 1e6) / 1e6)
+
 /** Percentiles in milliseconds. */
 export const statsOf = (h: Histogram): LatencyStats => ({
   count: h.totalCount,

@@ -1,21 +1,25 @@
 /**
- * The three systems the latency scenario drives with the same open-loop schedule:
+ * The systems the latency scenario drives with the same open-loop schedule:
  *  - engine: XADD to the scores stream → a `strata engine` child → backfill command read
  *    with XREAD on the backfill stream (only qualifying events owe a command);
- *  - raw two-hop: XADD → relay child (XREADGROUP, XADD, XACK) → XREAD, no processing;
- *  - BullMQ: Queue.addBulk → relay Worker child → Queue → Worker here.
- * Each reports when the output for event `seq` became readable here.
+ *  - raw two-hop, volume-matched: XADD → relay child (XREADGROUP in batches of the
+ *    engine's size, XADD for exactly the events the engine emits for, XACK) → XREAD;
+ *  - raw two-hop, every event: the same relay emitting for every event;
+ *  - BullMQ: Queue.addBulk → relay Worker child → Queue → sink Worker child, which
+ *    reports what it saw on its stdout, so no BullMQ worker runs in the generator's process.
+ * Each reports when the output for event `seq` became readable (for BullMQ: was handled).
  */
 import { join } from "node:path"
-import { Queue, Worker } from "bullmq"
+import { createInterface } from "node:readline"
+import { Queue } from "bullmq"
 import { Redis } from "ioredis"
 import { openRedis } from "../../src/services/redis.ts"
 import { ingressKeys, partitionKeys } from "../../streams/keys.ts"
 import type { BenchContext } from "../scenario.ts"
 import { benchNamespace, deleteKeys, type BenchNamespace } from "./bench-namespace.ts"
 import { ROOT, startChild, type Child } from "./children.ts"
+import { idOf, owesCommand, scoreFields, seqOfId } from "./latency-workload.ts"
 import type { DueEvent } from "./open-loop.ts"
-import { benchSymbol } from "./workload.ts"
 
 export interface LatencyTarget {
   readonly name: string
@@ -41,27 +45,12 @@ const tailStream = (url: string, stream: string, onSeen: OnSeen) => {
         last = id
         const i = f.indexOf("cause")
         const cause = i >= 0 ? f[i + 1] : undefined
-        if (cause) onSeen(Number(cause.slice(cause.indexOf("-") + 1)) - 1, at)
+        if (cause) onSeen(seqOfId(cause), at)
       }
     }
   })()
   return async () => { running = false; await done; redis.disconnect() }
 }
-
-/** Events carry explicit IDs `<T>-<seq+1>`, so the cause names the event without a lookup. */
-const idOf = (t: number, seq: number): string => `${t}-${seq + 1}`
-
-const SYMBOLS = 1000
-/**
- * Event `seq` is for symbol seq mod SYMBOLS; each symbol cycles through ten phases, offset
- * per symbol so the mix is even over time: phase 0 qualifies it for L1 (one backfill
- * command), phases 1-8 hold it there (no transition), phase 9 disqualifies it. One event in
- * ten owes a command, one in five is a transition, like a scanner whose scores mostly hold.
- */
-const phaseOf = (seq: number): number => (Math.floor(seq / SYMBOLS) + (seq % SYMBOLS)) % 10
-const scoreFields = (t: number, seq: number): string[] => [
-  "symbol", benchSymbol(seq % SYMBOLS), "ts", String(t + seq), "liquidity", phaseOf(seq) === 9 ? "0.1" : "0.9"
-]
 
 /** A target fed by XADD to `input` (explicit IDs) whose outputs are tailed on `output`. */
 const streamTarget = (
@@ -99,29 +88,46 @@ export const engineTarget = async (
   const logFile = join(ctx.tmpDir, `${ns.prefix}.log`)
   const child: Child = startChild(join(ROOT, "src/cli/main.ts"), ["engine"], ns.env, logFile)
   await child.ready(/engine running/)
-  const target = streamTarget(ctx, "engine", ns, child, ingressKeys(ns.prefix).scores, partitionKeys(ns.prefix, 0).backfill, (seq) => phaseOf(seq) === 0, onSeen)
+  const target = streamTarget(ctx, "engine", ns, child, ingressKeys(ns.prefix).scores, partitionKeys(ns.prefix, 0).backfill, owesCommand, onSeen)
   return { ...target, ns, logFile }
 }
 
-export const rawTarget = async (ctx: BenchContext, onSeen: OnSeen): Promise<LatencyTarget> => {
-  const ns = await benchNamespace(ctx, "lat-raw")
+export type RawVolume = "matched" | "all"
+
+/** The raw two-hop relay, emitting for the engine's events only (`matched`) or for every event. */
+export const rawTarget = async (ctx: BenchContext, volume: RawVolume, onSeen: OnSeen): Promise<LatencyTarget> => {
+  const ns = await benchNamespace(ctx, `lat-raw-${volume}`)
   const input = `${ns.prefix}:in`, output = `${ns.prefix}:out`
-  const child = startChild(join(ROOT, "bench/lib/relay-raw.ts"), [ctx.redisUrl, input, output], process.env, join(ctx.tmpDir, `${ns.prefix}.log`))
+  const { batch_size, block_ms } = ns.config.ingest
+  const child = startChild(join(ROOT, "bench/lib/relay-raw.ts"), [ctx.redisUrl, input, output, volume, String(batch_size), String(block_ms)],
+    process.env, join(ctx.tmpDir, `${ns.prefix}.log`))
   await child.ready(/ready/)
-  return streamTarget(ctx, "raw two-hop", ns, child, input, output, () => true, onSeen)
+  const name = volume === "matched" ? "raw two-hop (volume-matched)" : "raw two-hop (every event)"
+  return streamTarget(ctx, name, ns, child, input, output, volume === "matched" ? owesCommand : () => true, onSeen)
+}
+
+/**
+ * The sink's reports, `<seq> <epoch ms>` per line: its clock is turned into this
+ * process's `performance.now()` through both processes' time origins.
+ */
+const onSinkLines = (child: Child, onSeen: OnSeen) => {
+  const lines = createInterface({ input: child.process.stdout! })
+  lines.on("line", (line) => {
+    const [seq, at] = line.split(" ")
+    if (seq === undefined || at === undefined || !/^\d+$/.test(seq)) return
+    onSeen(Number(seq), Number(at) - performance.timeOrigin)
+  })
 }
 
 export const bullmqTarget = async (ctx: BenchContext, onSeen: OnSeen): Promise<LatencyTarget> => {
   const prefix = `bench-bull-${Math.random().toString(36).slice(2, 10)}`
-  const child = startChild(join(ROOT, "bench/lib/relay-bullmq.ts"), [ctx.redisUrl, prefix], process.env, join(ctx.tmpDir, `${prefix}.log`))
-  await child.ready(/ready/)
+  const relay = startChild(join(ROOT, "bench/lib/relay-bullmq.ts"), [ctx.redisUrl, prefix], process.env, join(ctx.tmpDir, `${prefix}.log`))
+  const sink = startChild(join(ROOT, "bench/lib/sink-bullmq.ts"), [ctx.redisUrl, prefix], process.env, join(ctx.tmpDir, `${prefix}-sink.log`))
+  onSinkLines(sink, onSeen)
+  await Promise.all([relay.ready(/ready/), sink.ready(/ready/)])
   const u = new URL(ctx.redisUrl)
   const connection = { host: u.hostname, port: Number(u.port || 6379), maxRetriesPerRequest: null }
   const queue = new Queue("scores", { connection, prefix })
-  const worker = new Worker("commands", async (job) => {
-    onSeen((job.data as { seq: number }).seq, performance.now())
-  }, { connection, prefix, concurrency: 100, removeOnComplete: { count: 0 }, removeOnFail: { count: 0 } })
-  await worker.waitUntilReady()
   const t = Date.now()
   return {
     name: "BullMQ",
@@ -132,9 +138,8 @@ export const bullmqTarget = async (ctx: BenchContext, onSeen: OnSeen): Promise<L
       })))
     },
     stop: async () => {
-      await worker.close()
       await queue.close()
-      await child.stop()
+      await Promise.all([relay.stop(), sink.stop()])
       const redis = openRedis(ctx.redisUrl, "bench-bull-cleanup")
       await deleteKeys(redis, `${prefix}:*`)
       redis.disconnect()

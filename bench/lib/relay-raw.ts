@@ -1,36 +1,35 @@
 /**
- * The raw two-hop baseline's middle process: XREADGROUP from one stream, XADD each entry
- * (with its source ID as `cause`) to another and XACK, batch by batch, no processing.
- * The same read/write pattern as the engine minus the engine. Run as a child process:
- *   relay-raw.ts <redisUrl> <inStream> <outStream>
+ * The raw two-hop baseline's middle process: XREADGROUP from one stream, XADD an output
+ * (with the source ID as `cause`) to another and XACK, batch by batch, no processing, on
+ * the raw baselines' client (raw-clients.ts). The same read/write pattern as the engine
+ * minus the engine. `matched` emits only for the events the engine emits for and reads in
+ * batches of the engine's size, so both carry the same output volume; `all` emits for
+ * every event. Run as a child process:
+ *   relay-raw.ts <redisUrl> <inStream> <outStream> <matched|all> <count> <blockMs>
  */
-import { Redis } from "ioredis"
+import { owesCommand, seqOfId } from "./latency-workload.ts"
+import { RAW_CLIENT, openRawClient } from "./raw-clients.ts"
 
-const [url, input, output] = process.argv.slice(2)
-if (!url || !input || !output) {
-  process.stderr.write("usage: relay-raw.ts <redisUrl> <inStream> <outStream>\n")
+const [url, input, output, mode, count, block] = process.argv.slice(2)
+if (!url || !input || !output || (mode !== "matched" && mode !== "all") || !(Number(count) > 0) || !(Number(block) > 0)) {
+  process.stderr.write("usage: relay-raw.ts <redisUrl> <inStream> <outStream> <matched|all> <count> <blockMs>\n")
   process.exit(2)
 }
-const reads = new Redis(url)
-const writes = new Redis(url)
+const reads = await openRawClient(RAW_CLIENT, url)
+const writes = await openRawClient(RAW_CLIENT, url)
 const GROUP = "relay"
-try {
-  await writes.xgroup("CREATE", input, GROUP, "0", "MKSTREAM")
-} catch (e) {
-  if (!String(e).includes("BUSYGROUP")) throw e
-}
+const setup = await openRawClient("ioredis 6", url)
+// The group is made with ioredis: BUSYGROUP on a re-run is fine.
+await setup.create(input, GROUP).catch((e: unknown) => { if (!String(e).includes("BUSYGROUP")) throw e })
+await setup.close()
 let running = true
 process.on("SIGTERM", () => { running = false })
-process.stdout.write("ready\n")
-type Reply = [string, [string, string[]][]][] | null
+process.stdout.write(`ready (${RAW_CLIENT})\n`)
 while (running) {
-  const reply = (await reads.xreadgroup("GROUP", GROUP, "r", "COUNT", 500, "BLOCK", 200, "STREAMS", input, ">")) as Reply
-  const entries = reply?.[0]?.[1] ?? []
+  const entries = await reads.readGroup(input, GROUP, "r", Number(count), Number(block))
   if (entries.length === 0) continue
-  const p = writes.multi()
-  for (const [id, fields] of entries) p.xadd(output, "*", "cause", id, ...fields)
-  p.xack(input, GROUP, ...entries.map(([id]) => id))
-  await p.exec()
+  const adds = entries.filter(([id]) => mode === "all" || owesCommand(seqOfId(id))).map(([id, fields]) => ["cause", id, ...fields])
+  await writes.relay(input, GROUP, entries.map(([id]) => id), output, adds)
 }
-reads.disconnect()
-await writes.quit()
+await reads.close()
+await writes.close()

@@ -5,7 +5,8 @@
  * while the raw ones hide it.
  */
 import { describe, expect, it } from "vitest"
-import { correctedCopy, LatencyRecorder, statsOf, toMicros } from "../../bench/lib/histogram.ts"
+import { correctedCopy, LatencyRecorder, reportable, samplesFor, statsOf, toMicros } from "../../bench/lib/histogram.ts"
+import { measureLatency } from "../../bench/lib/measure-latency.ts"
 import { dueBy, intendedAt, runOpenLoop, type DueEvent, type OpenLoopClock } from "../../bench/lib/open-loop.ts"
 
 describe("open-loop schedule", () => {
@@ -84,5 +85,49 @@ describe("coordinated-omission correction", () => {
 
   it("records whole microseconds, never zero", () => {
     expect([toMicros(0), toMicros(0.0004), toMicros(1.2345)]).toEqual([1, 1, 1235])
+  })
+})
+
+describe("lost outputs", () => {
+  it("are counted and recorded at the drain deadline, above every output that came", async () => {
+    const drainMs = 300
+    const result = await measureLatency(async (onSeen) => ({
+      name: "one in ten never answers",
+      emits: () => true,
+      send: async (events) => {
+        const at = performance.now()
+        for (const e of events) if (e.seq % 10 !== 0) onSeen(e.seq, at)
+      },
+      stop: async () => {}
+    }), { rate: 1_000, durationMs: 200, warmupMs: 0, drainMs })
+    expect(result.sent).toBe(200)
+    expect(result.measured).toBe(180)
+    expect(result.lost).toBe(20)
+    // Lost outputs are in the percentiles: with 10 % lost, the p99 is one of them.
+    expect(result.corrected.count).toBe(200)
+    expect(result.corrected.p99).toBeGreaterThanOrEqual(drainMs)
+  })
+
+  it("only owed outputs are measured; others are counted apart", async () => {
+    const result = await measureLatency(async (onSeen) => ({
+      name: "answers everything, owes half",
+      emits: (seq) => seq % 2 === 0,
+      send: async (events) => {
+        const at = performance.now()
+        for (const e of events) onSeen(e.seq, at)
+      },
+      stop: async () => {}
+    }), { rate: 1_000, durationMs: 100, warmupMs: 0, drainMs: 100 })
+    expect([result.measured, result.unowed, result.lost, result.corrected.count]).toEqual([50, 50, 0, 50])
+  })
+})
+
+describe("reportable percentiles", () => {
+  it("need at least 100 samples above them", () => {
+    expect(samplesFor(99)).toBe(10_000)
+    expect(samplesFor(99.9)).toBe(100_000)
+    expect(reportable(9_999, 99)).toBe(false)
+    expect(reportable(10_000, 99)).toBe(true)
+    expect(reportable(99_999, 99.9)).toBe(false)
   })
 })
