@@ -62,7 +62,8 @@ export const scenario: Scenario = {
       const input = `${ns.prefix}:raw-in`, output = `${ns.prefix}:raw-out`
       await ns.redis.xadd(input, "*", ...last.fields)
       const rawStarted = performance.now()
-      const relay = startChild(join(ROOT, "bench/lib/relay-raw.ts"), [ctx.redisUrl, input, output], process.env, join(ctx.tmpDir, "relay.log"))
+      const relay = startChild(join(ROOT, "bench/lib/relay-raw.ts"),
+        [ctx.redisUrl, input, output, "all", String(ns.config.ingest.batch_size), String(ns.config.ingest.block_ms)], process.env, join(ctx.tmpDir, "relay.log"))
       try {
         const t = await timeProgress(async () => Number(await ns.redis.xlen(output)), 1, 120_000, 5)
         rawSeconds = (t.done - rawStarted) / 1000
