@@ -4,7 +4,8 @@
  * the bound (trim-bound.ts), and trim with a script that checks the groups and the mark
  * again in the same instant (lua/trim-guarded-3.lua), recording what it removed.
  * Also the figures an operator reads about a stream (length, oldest entry, archive lag,
- * last trim). Does not choose streams, retention or schedule: the engine's trim pass does.
+ * last trim), one stream or a whole plan at a time. Does not choose streams or retention
+ * (trim-plan.ts) nor schedule (the engine's trimming fiber, `strata trim`).
  *
  * Exact MINID trimming, not `~`: Redis frees whole nodes either way and edits at most one
  * more, so exactness costs one node's rewrite per pass and gives counts an operator can
@@ -37,7 +38,7 @@ const define = (redis: Redis): WithTrim => {
   return redis as WithTrim
 }
 
-/** One stream the engine trims, as the trim pass describes it. */
+/** One stream the engine trims, as its plan (trim-plan.ts) describes it. */
 export interface TrimTarget {
   /** Its name in the trim record and in reports: scores, lifecycle, backfill, scores_dead, ... */
   readonly name: string
@@ -49,6 +50,12 @@ export interface TrimTarget {
   readonly archiveMark: string | undefined
   /** Removals are dropped dead letters. */
   readonly dead: boolean
+}
+
+export interface TrimPlan {
+  readonly targets: readonly TrimTarget[]
+  /** The hash where trims are recorded. */
+  readonly record: string
 }
 
 /** An XINFO reply row as a record (values keep their types; nil stays null). */
@@ -104,10 +111,9 @@ export interface TrimOutcome {
 
 /** Compute the bound of one stream and, unless `dryRun`, trim it under the script's check. */
 export const trimStream = async (redis: Redis, target: TrimTarget, recordKey: string, dryRun = false): Promise<TrimOutcome> => {
-  const r = define(redis)
   const state = await readStreamState(redis, target.key)
   const count = target.keep.count ?? 0
-  const countFloorId = count > 0 && state.length > count ? (await r.strataNthNewest(target.key, count)) ?? undefined : undefined
+  const countFloorId = count > 0 && state.length > count ? (await define(redis).strataNthNewest(target.key, count)) ?? undefined : undefined
   const markId = target.archiveMark === undefined ? undefined : (await redis.get(target.archiveMark)) ?? undefined
   const bound = trimBound({
     groups: state.groups, requiredGroups: target.requiredGroups, keep: target.keep,
@@ -116,11 +122,39 @@ export const trimStream = async (redis: Redis, target: TrimTarget, recordKey: st
   })
   const base = { name: target.name, key: target.key, lengthBefore: state.length, bound }
   if (!bound.trim || dryRun) return { ...base, removed: 0 }
-  const [removed, refusal] = await r.strataTrimGuarded(
-    target.key, target.archiveMark ?? target.key, recordKey, bound.minId, target.archiveMark === undefined ? "0" : "1",
+  const t = await trimBelow(redis, target, recordKey, bound.minId)
+  return t.refused === undefined ? { ...base, removed: t.removed } : { ...base, removed: 0, refused: t.refused }
+}
+
+/**
+ * Remove the entries below `minId`, unless the script's check finds a group (or the
+ * archive mark) that still needs one of them now: then nothing is removed and `refused`
+ * says what held it.
+ */
+export const trimBelow = async (
+  redis: Redis, target: TrimTarget, recordKey: string, minId: string
+): Promise<{ readonly removed: number; readonly refused?: string }> => {
+  const [removed, refusal] = await define(redis).strataTrimGuarded(
+    target.key, target.archiveMark ?? target.key, recordKey, minId, target.archiveMark === undefined ? "0" : "1",
     target.name, target.dead ? "1" : "0", ...target.requiredGroups
   )
-  return refusal === "" ? { ...base, removed: Number(removed) } : { ...base, removed: 0, refused: refusal }
+  return refusal === "" ? { removed: Number(removed) } : { removed: 0, refused: refusal }
+}
+
+/**
+ * Trim every stream once (or, with `dryRun`, say what would go). Streams are trimmed one
+ * after another; one stream's failure is reported in its row and does not stop the rest.
+ */
+export const trimPass = async (redis: Redis, plan: TrimPlan, dryRun = false): Promise<(TrimOutcome | { name: string; key: string; error: string })[]> => {
+  const out: (TrimOutcome | { name: string; key: string; error: string })[] = []
+  for (const t of plan.targets) {
+    try {
+      out.push(await trimStream(redis, t, plan.record, dryRun))
+    } catch (e) {
+      out.push({ name: t.name, key: t.key, error: (e as Error).message })
+    }
+  }
+  return out
 }
 
 // ---------------------------------------------------------------- figures
@@ -188,4 +222,10 @@ export const streamFigures = async (
 export const redisTimeMs = async (redis: Redis): Promise<number> => {
   const [s, us] = await redis.time()
   return Number(s) * 1000 + Math.floor(Number(us) / 1000)
+}
+
+/** Per-stream figures for operators; one Redis TIME reading for all of them. */
+export const allStreamFigures = async (redis: Redis, plan: TrimPlan): Promise<StreamFigures[]> => {
+  const now = await redisTimeMs(redis)
+  return Promise.all(plan.targets.map((t) => streamFigures(redis, t, plan.record, now)))
 }

@@ -5,7 +5,8 @@
  * retention, the archive mark). Safe beside a running engine: the trim script checks
  * every group and the mark again as it trims. Exit 1 when a stream could not be trimmed.
  */
-import { allStreamFigures, trimPass, trimPlan } from "../engine/trim-pass.ts"
+import { allStreamFigures, trimPass } from "../../streams/trim.ts"
+import { trimPlan } from "../../streams/trim-plan.ts"
 import { infrastructureOnly } from "./connect.ts"
 import { formatStreamFigures } from "./stream-figures.ts"
 import { configOrExit, oneShot } from "./shared.ts"

@@ -1,5 +1,5 @@
 /**
- * The engine's trimming fiber: a trim pass (trim-pass.ts) every `streams.trim.every`,
+ * The engine's trimming fiber: a trim pass (streams/trim.ts) every `streams.trim.every`,
  * only while this process holds the partition lease, so one engine trims an install.
  * Each pass logs what it removed and what held a stream back when a group or the archive
  * moved in between; a failed pass is logged and counted, and the next one runs on time.
@@ -12,7 +12,8 @@ import type { Config } from "../../config/schema.ts"
 import type { PartitionLease } from "../../streams/lease.ts"
 import { parseDuration } from "../domain/time.ts"
 import type { Logger } from "../services/logger.ts"
-import { trimPass, trimPlan } from "./trim-pass.ts"
+import { trimPass } from "../../streams/trim.ts"
+import { trimPlan } from "../../streams/trim-plan.ts"
 
 export interface TrimmingStats {
   passes: number
