@@ -30,6 +30,8 @@ import { STORAGE_DDL } from "../storage/index.ts"
 import { openObjectStore } from "../storage/object-store.ts"
 import { engineTiering } from "./tiering.ts"
 import { engineTrimming } from "./trimming.ts"
+import { streamMetrics } from "../http/stream-metrics.ts"
+import { trimPlan } from "../../streams/trim-plan.ts"
 
 
 export const loopForever = (name: string, once: () => Promise<number>, log: Logger) =>
@@ -87,6 +89,7 @@ export const startEngine = (config: Config, log: Logger, routes: Readonly<Record
       )
     )
     const metrics = engineMetrics(ingest, projector, writes, sql)
+    streamMetrics(metrics.registry, trimRedis, trimPlan(config))
     const dashboard = yield* dashboardService({ config, redis: writes, sql, ingest, projector, log })
     const http = yield* Effect.acquireRelease(
       Effect.tryPromise({
