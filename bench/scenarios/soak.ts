@@ -22,6 +22,7 @@ import { ROOT, startChild } from "../lib/children.ts"
 import { fillStream, timeProgress } from "../lib/fill.ts"
 import { runOpenLoop } from "../lib/open-loop.ts"
 import { workload } from "../lib/workload.ts"
+import { openRedis } from "../../src/services/redis.ts"
 
 export const GOAL_GROWTH = 0.05
 
@@ -50,6 +51,8 @@ const rssOf = (pid: number): number => Number(/VmRSS:\s+(\d+) kB/.exec(readFileS
 const soak = async (ctx: BenchContext, seconds: number, rate: number, sampleMs: number, keepS: number, symbols: number): Promise<SoakSample[]> => {
   const ns = await benchNamespace(ctx, "soak", { streams: soakStreams(keepS, "2s"), archive: { enabled: false } })
   const samples: SoakSample[] = []
+  // The producer's pipelines queue on their own connection: a reading must not wait behind them.
+  const probe = openRedis(ctx.redisUrl, "bench-soak-probe")
   try {
     const scores = ingressKeys(ns.prefix).scores
     const child = startChild(join(ROOT, "src/cli/main.ts"), ["engine"], ns.env, join(ctx.tmpDir, "soak-engine.log"))
@@ -63,8 +66,8 @@ const soak = async (ctx: BenchContext, seconds: number, rate: number, sampleMs: 
       const sample = async () => {
         samples.push({
           tS: Math.round((performance.now() - started) / 1000),
-          usedMemory: await usedMemory(ns.redis), rss: rssOf(child.pid),
-          scoresLength: await ns.redis.xlen(scores), lag: (await groupBacklog(ns.redis, scores, GROUPS.engine)) ?? 0
+          usedMemory: await usedMemory(probe), rss: rssOf(child.pid),
+          scoresLength: await probe.xlen(scores), lag: (await groupBacklog(probe, scores, GROUPS.engine)) ?? 0
         })
         ctx.log(`soak t=${samples.at(-1)!.tS}s used_memory ${(samples.at(-1)!.usedMemory / 2 ** 20).toFixed(1)} MB, engine RSS ${(samples.at(-1)!.rss / 2 ** 20).toFixed(1)} MB, scores ${samples.at(-1)!.scoresLength}, lag ${samples.at(-1)!.lag}`)
       }
@@ -88,6 +91,7 @@ const soak = async (ctx: BenchContext, seconds: number, rate: number, sampleMs: 
       await child.stop()
     }
   } finally {
+    await probe.quit().catch(() => probe.disconnect())
     await ns.cleanup()
   }
   return samples
