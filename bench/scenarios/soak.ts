@@ -9,7 +9,8 @@
  * The archive is not part of this branch's engine: archive.enabled is false here and no
  * archive rows are sampled.
  *   size full: STRATA_BENCH_SOAK_S seconds (default 60; set 600 or more for a real soak),
- *   STRATA_BENCH_SOAK_RATE events/s (default 5000). size tiny: 15 s at 500 ev/s.
+ *   STRATA_BENCH_SOAK_RATE events/s (default 5000), STRATA_BENCH_SOAK_DRAIN events of the
+ *   cost drains (default 300000). size tiny: 15 s at 500 ev/s, drains of 2000.
  */
 import { readFileSync } from "node:fs"
 import type { Redis } from "ioredis"
@@ -139,7 +140,7 @@ export const scenario: Scenario = {
     const mem = growthAfter(samples, warmS, (s) => s.usedMemory)
     const rss = growthAfter(samples, warmS, (s) => s.rss)
     const maxLag = Math.max(...samples.filter((s) => s.tS >= warmS).map((s) => s.lag))
-    const drainEvents = tiny ? 2_000 : 300_000
+    const drainEvents = tiny ? 2_000 : Number(process.env["STRATA_BENCH_SOAK_DRAIN"] ?? 300_000)
     const on = await drainRate(ctx, drainEvents, true)
     const off = await drainRate(ctx, drainEvents, false)
     ctx.log(`soak ${seconds}s @ ${rate} ev/s: used_memory ${(mem.growth * 100).toFixed(1)}% after ${warmS}s warm-up, RSS ${(rss.growth * 100).toFixed(1)}%; drain with trimming ${Math.round(on)} ev/s, without ${Math.round(off)} ev/s`)
