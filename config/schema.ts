@@ -93,6 +93,26 @@ export const Providers = Schema.Struct({
   polygon: Schema.Struct({ base_url: Schema.String, page_limit: PositiveInt, timeout_ms: PositiveInt, rate_limit: RateLimit })
 })
 export type BackfillConfig = typeof Backfill.Type
+
+/**
+ * Retention of a stream in Redis (docs/engine.md, "Trimming"): entries newer than `age` of
+ * entry time (counted back from the newest entry) and the newest `count` entries stay;
+ * both are floors, the larger set wins ("0s" and 0 switch a rule off).
+ */
+const Keep = Schema.Struct({ age: DurationText, count: NonNegInt })
+const StreamRetention = Schema.Struct({ keep: Keep })
+/** A dead-letter stream keeps its newest `cap` entries; older ones are dropped and counted. */
+const DeadLetterCap = Schema.Struct({ cap: PositiveInt })
+export const Streams = Schema.Struct({
+  trim: Schema.Struct({ enabled: Schema.Boolean, every: DurationText }),
+  scores: StreamRetention,
+  lifecycle: StreamRetention,
+  backfill: StreamRetention,
+  scores_dead: DeadLetterCap,
+  lifecycle_dead: DeadLetterCap,
+  backfill_dead: DeadLetterCap
+})
+export type StreamsConfig = typeof Streams.Type
 export type ProvidersConfig = typeof Providers.Type
 
 export const Config = Schema.Struct({
@@ -123,6 +143,9 @@ export const Config = Schema.Struct({
   backfill: Backfill,
   providers: Providers,
   storage: Storage,
+  streams: Streams,
+  /** The scanner archive; while enabled, scores entries leave Redis only once archived (the mark). */
+  archive: Schema.Struct({ enabled: Schema.Boolean }),
   bench: Schema.Struct({
     /** `npm run bench:slo` fails when corrected e2e p99 at 5k events/s exceeds this. */
     slo_p99_ms: Schema.Number.check(Schema.isGreaterThan(0))

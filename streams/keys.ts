@@ -33,6 +33,18 @@ export interface PartitionKeys {
   readonly leaseEpoch: string
   /** Counter bumped by every atomic step that passes the guard: how far Redis is, as the owner expects it. */
   readonly step: string
+  /**
+   * String: the greatest entry ID archived to the lake and verified. Every entry of the
+   * scores stream and of the scores dead-letter stream with an ID at or below it is in the
+   * archive; trimming never removes one above it while the archive is enabled.
+   */
+  readonly scoresArchived: string
+  /**
+   * Hash: the trimming record, per stream name (`scores`, `lifecycle`, …): `<name>:last_at`
+   * (Redis TIME, ms) and `<name>:last_removed` of the last pass that removed anything,
+   * `<name>:removed` (total) and, for dead-letter streams, `<name>:dropped` (total).
+   */
+  readonly trims: string
 }
 
 export const GROUPS = {
@@ -70,7 +82,9 @@ export const partitionKeys = (prefix: string, partition: number): PartitionKeys 
     stats: `${tag}:stats`,
     lease: `${tag}:lease`,
     leaseEpoch: `${tag}:lease:epoch`,
-    step: `${tag}:step`
+    step: `${tag}:step`,
+    scoresArchived: `${tag}:scores:archived`,
+    trims: `${tag}:trims`
   }
 }
 

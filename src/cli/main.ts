@@ -104,6 +104,13 @@ program.command("status")
   .option("--json", "print as JSON")
   .action(async (opts) => (await import("./status.ts")).statusCommand(opts))
 
+program.command("trim")
+  .description("trim every stream the engine owns once (what every group has read and acknowledged, past its keep), then show each stream's figures")
+  .option(...CONFIG_OPTION)
+  .option("--dry-run", "remove nothing: print each stream's bound and what holds it")
+  .option("--json", "print as JSON")
+  .action(async (opts) => (await import("./trim.ts")).trimCommand(opts))
+
 program.command("inspect")
   .description("one symbol: actor and snapshot, companies row, recent transitions, backfill commands, coverage and rows per tier")
   .argument("<symbol>", "the symbol, e.g. AAPL")

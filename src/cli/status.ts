@@ -1,6 +1,7 @@
 /**
  * `strata status`: queues (scores and backfill streams: length, pending, consumers),
- * backfill progress per command, and the latest dead letters. Read-only. Everything it
+ * every engine-owned stream's figures (length, oldest entry age, archive lag, last trim,
+ * dead letters dropped), backfill progress per command, and the latest dead letters. Read-only. Everything it
  * prints passes through secrets.ts: a stored error text (written before redaction
  * existed, or by another tool) never shows a configured secret value.
  */
@@ -11,7 +12,10 @@ import { migrate } from "../services/postgres.ts"
 import type { Redis } from "../services/redis.ts"
 import { learnSecrets, redact } from "../services/secrets.ts"
 import { ingressKeys, partitionKeys } from "../../streams/keys.ts"
+import { allStreamFigures } from "../../streams/trim.ts"
+import { trimPlan } from "../../streams/trim-plan.ts"
 import { infrastructureOnly } from "./connect.ts"
+import { formatStreamFigures } from "./stream-figures.ts"
 import { configOrExit, oneShot } from "./shared.ts"
 
 interface GroupInfo { readonly name: string; readonly consumers: number; readonly pending: number; readonly lag: number | null }
@@ -56,10 +60,11 @@ export const statusCommand = oneShot("status", async (opts: { config?: string; j
       lifecycle: { key: keys.lifecycleDead, length: await conn.redis.xlen(keys.lifecycleDead) },
       backfill: { key: keys.backfillDead, length: await conn.redis.xlen(keys.backfillDead), latest: await deadLetters(conn.redis, keys.backfillDead, 5) }
     }
+    const streamFigures = await allStreamFigures(conn.redis, trimPlan(config))
     const totals = await progressTotals(conn.sql)
     const commands = await recentProgress(conn.sql, limit)
     if (opts.json) {
-      process.stdout.write(`${redact(JSON.stringify({ streams, dead, progress: { totals, commands } }))}\n`)
+      process.stdout.write(`${redact(JSON.stringify({ streams, streamFigures, dead, progress: { totals, commands } }))}\n`)
       return
     }
     const out: string[] = ["queues"]
@@ -67,6 +72,7 @@ export const statusCommand = oneShot("status", async (opts: { config?: string; j
       const groups = s.groups.map((g) => `${g.name}: ${g.pending} pending, lag ${g.lag ?? "?"}, ${g.consumers} consumers`).join("; ")
       out.push(`  ${s.key}  length ${s.length}${groups ? `  (${groups})` : ""}`)
     }
+    out.push(...formatStreamFigures(streamFigures, config.archive.enabled))
     out.push(`dead letters`, `  ${dead.scores.key}  ${dead.scores.length}`, `  ${dead.lifecycle.key}  ${dead.lifecycle.length}`, `  ${dead.backfill.key}  ${dead.backfill.length}`)
     for (const d of dead.backfill.latest) {
       out.push(`    ${d.id} ${d.symbol ?? "?"} L${d.layer ?? "?"} after ${d.deliveries ?? "?"} deliveries, ${d.reason ?? "?"}: ${d.error ?? ""}`)

@@ -19,6 +19,7 @@ import { FigureReader } from "./figures.ts"
 import { sendJson, type RouteHandler } from "./ops-server.ts"
 import { overview } from "./overview.ts"
 import { Sampler } from "./sampler.ts"
+import { trimPlan } from "../../streams/trim-plan.ts"
 
 export const SAMPLE_INTERVAL_MS = 2_000
 export const WINDOW_MS = 15 * 60_000
@@ -49,9 +50,10 @@ export const dashboardService = (d: DashboardDeps) =>
         Effect.repeat(Schedule.spaced(`${SAMPLE_INTERVAL_MS} millis`))
       )
     )
+    const streams = trimPlan(d.config)
     const routes: Record<string, RouteHandler> = {
       ...dashboardRoutes(),
-      "/api/overview": async (_req, res) => sendJson(res, 200, await overview({ redis: d.redis, sql: d.sql, ingest: d.ingest, projector: d.projector, sampler, processStartedAt })),
+      "/api/overview": async (_req, res) => sendJson(res, 200, await overview({ redis: d.redis, sql: d.sql, ingest: d.ingest, projector: d.projector, sampler, processStartedAt, streams })),
       "/api/series": (_req, res) => sendJson(res, 200, sampler.series()),
       "/api/symbol": apiSymbolHandler({ redis: d.redis, sql: d.sql, snapshots: d.ingest.keys.snapshots })
     }

@@ -3,12 +3,14 @@
  * read: symbols per layer and their change over the sampler's window, recent transitions,
  * the backfill queue (per-command progress, ETA, failures), consumer-group backlogs, the
  * partition and its consumer, the persisted ingest counters next to this process's own,
- * and the latest commit latency. Read only; every figure comes from Redis, PostgreSQL,
+ * the latest commit latency, and every engine-owned stream's figures (length, oldest entry
+ * age, archive lag, last trim, dead letters dropped). Read only; every figure comes from Redis, PostgreSQL,
  * the process's own counters or the sampler.
  */
 import type { Redis } from "ioredis"
 import type { Sql } from "../services/postgres.ts"
 import { GROUPS } from "../../streams/keys.ts"
+import { allStreamFigures, type StreamFigures, type TrimPlan } from "../../streams/trim.ts"
 import type { Ingest } from "../engine/ingest.ts"
 import type { Projector } from "../engine/projector.ts"
 import { backlogs, layerCounts, tableExists } from "./figures.ts"
@@ -52,6 +54,8 @@ export interface Overview {
   readonly projected: number
   /** Commit latency of the last sampled interval; null when no batch committed (idle). */
   readonly latencyMs: { readonly p50: number | null; readonly p99: number | null }
+  /** Per engine-owned stream; oldest entry age is Redis TIME minus the entry ID's time. Empty without a plan. */
+  readonly streams: readonly StreamFigures[]
 }
 
 export interface OverviewDeps {
@@ -62,6 +66,8 @@ export interface OverviewDeps {
   readonly sampler: Sampler
   readonly processStartedAt: number
   readonly clock?: () => number
+  /** The streams the engine trims (streams/trim-plan.ts), for their figures. */
+  readonly streams?: TrimPlan
 }
 
 /** Remaining time at the pace so far: elapsed / done × remaining tasks. */
@@ -88,7 +94,7 @@ type QueueRow = Omit<QueuedCommand, "etaMs">
 export const overview = async (d: OverviewDeps): Promise<Overview> => {
   const now = (d.clock ?? Date.now)()
   const { keys, ingress } = d.ingest
-  const [actors, counts, transitions, progressExists, backlog, statsHash, consumer] = await Promise.all([
+  const [actors, counts, transitions, progressExists, backlog, statsHash, consumer, streams] = await Promise.all([
     d.redis.hlen(keys.snapshots),
     layerCounts(d.redis, d.sql, keys.snapshots),
     d.sql<{ symbol: string; type: string; from: number; to: number; at: number }[]>`
@@ -97,7 +103,8 @@ export const overview = async (d: OverviewDeps): Promise<Overview> => {
     tableExists(d.sql, "backfill_progress"),
     backlogs(d.redis, ingress, keys),
     d.redis.hgetall(keys.stats),
-    engineConsumer(d.redis, ingress.scores)
+    engineConsumer(d.redis, ingress.scores),
+    d.streams ? allStreamFigures(d.redis, d.streams) : Promise.resolve([])
   ])
   const layers = { "0": counts[0], "1": counts[1], "2": counts[2], "3": counts[3] }
   const sampled = d.sampler.series()
@@ -133,6 +140,7 @@ export const overview = async (d: OverviewDeps): Promise<Overview> => {
     partitions: [{ partition: keys.partition, consumer: consumer?.consumer ?? null, idleMs: consumer?.idleMs ?? null, lease: null }],
     ingest: { ...d.ingest.stats }, processStartedAt: d.processStartedAt, persisted,
     projected: d.projector.projected,
-    latencyMs: { p50: latest?.commitP50 ?? null, p99: latest?.commitP99 ?? null }
+    latencyMs: { p50: latest?.commitP50 ?? null, p99: latest?.commitP99 ?? null },
+    streams
   }
 }

@@ -7,7 +7,10 @@ import { readFileSync } from "node:fs"
 import { fileURLToPath } from "node:url"
 import { describe, expect, it } from "vitest"
 import { parse } from "yaml"
+import { loadConfig } from "../../config/load.ts"
 import { engineMetrics } from "../../src/http/metrics.ts"
+import { streamMetrics } from "../../src/http/stream-metrics.ts"
+import { trimPlan } from "../../streams/trim-plan.ts"
 import type { Ingest } from "../../src/engine/ingest.ts"
 import type { Projector } from "../../src/engine/projector.ts"
 import type { Redis } from "../../src/services/redis.ts"
@@ -19,6 +22,7 @@ const file = (path: string) => readFileSync(fileURLToPath(new URL(`../../${path}
 const exportedNames = (): { names: Set<string>; types: Map<string, string> } => {
   const ingest = { onCommit: [], stats: {}, store: { size: 0 }, ingress: ingressKeys("x"), keys: partitionKeys("x", 0) } as unknown as Ingest
   const { registry } = engineMetrics(ingest, {} as Projector, {} as Redis, {} as never)
+  streamMetrics(registry, {} as Redis, trimPlan(loadConfig({ env: {}, overrides: { redis: { prefix: "x" } } })))
   const names = new Set<string>()
   const types = new Map<string, string>()
   for (const m of registry.getMetricsAsArray() as unknown as { name: string; type: string }[]) {

@@ -1,0 +1,170 @@
+/**
+ * Soak: one `strata engine` child fed an open-loop stream of scores (XADD *, 5k events/s
+ * by default) with trimming on, sampled every 10 s: Redis used_memory, the engine's RSS,
+ * the scores stream's length and the engine group's lag. Reports the growth of memory and
+ * RSS after a warm-up (the scores retention plus a few trim passes), against the reading
+ * at the end of the warm-up; bounded streams mean flat curves.
+ * Also the cost of trimming on ingest: the same pre-filled backlog drained by an engine
+ * with trimming every second, and by one without, as a ratio of events/s.
+ * The archive is not part of this branch's engine: archive.enabled is false here and no
+ * archive rows are sampled.
+ *   size full: STRATA_BENCH_SOAK_S seconds (default 60; set 600 or more for a real soak),
+ *   STRATA_BENCH_SOAK_RATE events/s (default 5000), STRATA_BENCH_SOAK_DRAIN events of the
+ *   cost drains (default 300000). size tiny: 15 s at 500 ev/s, drains of 2000.
+ */
+import { readFileSync } from "node:fs"
+import type { Redis } from "ioredis"
+import { join } from "node:path"
+import { groupBacklog } from "../../streams/consumer.ts"
+import { GROUPS, ingressKeys, partitionKeys } from "../../streams/keys.ts"
+import type { BenchContext, BenchFigure, Scenario } from "../scenario.ts"
+import { benchNamespace } from "../lib/bench-namespace.ts"
+import { ROOT, startChild } from "../lib/children.ts"
+import { fillStream, timeProgress } from "../lib/fill.ts"
+import { runOpenLoop } from "../lib/open-loop.ts"
+import { workload } from "../lib/workload.ts"
+import { openRedis } from "../../src/services/redis.ts"
+
+export const GOAL_GROWTH = 0.05
+
+/** Scores retention of the soak: short, so the warm-up that fills it fits a short run. */
+const soakStreams = (keepS: number, trimEvery: string) => ({
+  trim: { enabled: true, every: trimEvery },
+  scores: { keep: { age: `${keepS}s`, count: 1000 } },
+  lifecycle: { keep: { age: `${keepS}s`, count: 1000 } },
+  backfill: { keep: { age: `${keepS}s`, count: 1000 } }
+})
+
+export interface SoakSample {
+  readonly tS: number
+  readonly usedMemory: number
+  readonly rss: number
+  readonly scoresLength: number
+  readonly lag: number
+}
+
+const usedMemory = async (redis: Redis) =>
+  Number(/used_memory:(\d+)/.exec(await redis.info("memory"))?.[1] ?? 0)
+
+const rssOf = (pid: number): number => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? 0) * 1024
+
+/** The soak itself; returns the samples. */
+const soak = async (ctx: BenchContext, seconds: number, rate: number, sampleMs: number, keepS: number, symbols: number): Promise<SoakSample[]> => {
+  const ns = await benchNamespace(ctx, "soak", { streams: soakStreams(keepS, "2s"), archive: { enabled: false } })
+  const samples: SoakSample[] = []
+  // The producer's pipelines queue on their own connection: a reading must not wait behind them.
+  const probe = openRedis(ctx.redisUrl, "bench-soak-probe")
+  try {
+    const scores = ingressKeys(ns.prefix).scores
+    const child = startChild(join(ROOT, "src/cli/main.ts"), ["engine"], ns.env, join(ctx.tmpDir, "soak-engine.log"))
+    try {
+      await child.ready(/engine running/)
+      const total = Math.round(seconds * rate)
+      // Few enough symbols that every actor exists well before the warm-up ends: their
+      // snapshots are the one part of Redis that grows with the universe, not with time.
+      const entries = workload({ events: total, symbols, seed: 7, start: Date.UTC(2026, 0, 5, 14, 30), stepMs: 1 })
+      const started = performance.now()
+      const sample = async () => {
+        samples.push({
+          tS: Math.round((performance.now() - started) / 1000),
+          usedMemory: await usedMemory(probe), rss: rssOf(child.pid),
+          scoresLength: await probe.xlen(scores), lag: (await groupBacklog(probe, scores, GROUPS.engine)) ?? 0
+        })
+        ctx.log(`soak t=${samples.at(-1)!.tS}s used_memory ${(samples.at(-1)!.usedMemory / 2 ** 20).toFixed(1)} MB, engine RSS ${(samples.at(-1)!.rss / 2 ** 20).toFixed(1)} MB, scores ${samples.at(-1)!.scoresLength}, lag ${samples.at(-1)!.lag}`)
+      }
+      await sample()
+      const timer = setInterval(() => void sample().catch((e: Error) => ctx.log(`soak sample failed: ${e.message}`)), sampleMs)
+      try {
+        await runOpenLoop({ start: performance.now() + 10, rate, total }, async (due) => {
+          const pipe = ns.redis.pipeline()
+          for (let i = 0; i < due.length; i++) {
+            const e = entries.next()
+            if (e.done) break
+            pipe.xadd(scores, "*", ...e.value.fields)
+          }
+          await pipe.exec()
+        })
+      } finally {
+        clearInterval(timer)
+      }
+      await sample()
+    } finally {
+      await child.stop()
+    }
+  } finally {
+    await probe.quit().catch(() => probe.disconnect())
+    await ns.cleanup()
+  }
+  return samples
+}
+
+/** Events/s of one engine draining a pre-filled backlog, with or without trimming. */
+const drainRate = async (ctx: BenchContext, events: number, trim: boolean): Promise<number> => {
+  const ns = await benchNamespace(ctx, trim ? "trim-on" : "trim-off", {
+    streams: { ...soakStreams(0, "1s"), trim: { enabled: trim, every: "1s" } }, archive: { enabled: false }
+  })
+  try {
+    await fillStream(ns.redis, ingressKeys(ns.prefix).scores, workload({ events, symbols: Math.min(10_000, events), seed: 3, start: Date.UTC(2026, 0, 5, 14, 30), stepMs: 50 }))
+    const child = startChild(join(ROOT, "src/cli/main.ts"), ["engine"], ns.env, join(ctx.tmpDir, `drain-${trim ? "on" : "off"}.log`))
+    try {
+      const stats = partitionKeys(ns.prefix, 0).stats
+      const t = await timeProgress(async () => Number(await ns.redis.hget(stats, "entries") ?? 0), events, 600_000)
+      return events / ((t.done - t.first) / 1000)
+    } finally {
+      await child.stop()
+    }
+  } finally {
+    await ns.cleanup()
+  }
+}
+
+/** Growth of the last sample over the first one after `warmS`. */
+export const growthAfter = (samples: readonly SoakSample[], warmS: number, pick: (s: SoakSample) => number) => {
+  const base = samples.find((s) => s.tS >= warmS) ?? samples[0]!
+  const last = samples.at(-1)!
+  return { base: pick(base), last: pick(last), growth: pick(base) > 0 ? (pick(last) - pick(base)) / pick(base) : 0 }
+}
+
+export const scenario: Scenario = {
+  name: "soak",
+  description: "memory and RSS growth after warm-up under a steady scores stream with trimming; trimming's cost on ingest events/s",
+  run: async (ctx) => {
+    const tiny = ctx.size === "tiny"
+    const seconds = tiny ? 15 : Number(process.env["STRATA_BENCH_SOAK_S"] ?? 60)
+    const rate = tiny ? 500 : Number(process.env["STRATA_BENCH_SOAK_RATE"] ?? 5000)
+    const sampleMs = tiny ? 2_000 : 10_000
+    const keepS = tiny ? 3 : 10
+    // Warm-up: the retention fills, a few trim passes run, the heap settles.
+    const warmS = Math.min(Math.round(seconds / 2), keepS + (tiny ? 6 : 20))
+    const samples = await soak(ctx, seconds, rate, sampleMs, keepS, tiny ? 300 : 2_000)
+    const mem = growthAfter(samples, warmS, (s) => s.usedMemory)
+    const rss = growthAfter(samples, warmS, (s) => s.rss)
+    const maxLag = Math.max(...samples.filter((s) => s.tS >= warmS).map((s) => s.lag))
+    const drainEvents = tiny ? 2_000 : Number(process.env["STRATA_BENCH_SOAK_DRAIN"] ?? 300_000)
+    const on = await drainRate(ctx, drainEvents, true)
+    const off = await drainRate(ctx, drainEvents, false)
+    ctx.log(`soak ${seconds}s @ ${rate} ev/s: used_memory ${(mem.growth * 100).toFixed(1)}% after ${warmS}s warm-up, RSS ${(rss.growth * 100).toFixed(1)}%; drain with trimming ${Math.round(on)} ev/s, without ${Math.round(off)} ev/s`)
+    const label = `${seconds}s @ ${rate.toLocaleString("en-US")} ev/s, growth after ${warmS}s warm-up`
+    const figures: BenchFigure[] = [
+      {
+        scenario: "soak", metric: `Redis used_memory, ${label}`, value: mem.last / 2 ** 20, unit: "MB",
+        baseline: { name: "used_memory at the end of the warm-up", value: mem.base / 2 ** 20 }, ratio: mem.last / mem.base,
+        goal: `growth < ${GOAL_GROWTH * 100}%`, pass: mem.growth < GOAL_GROWTH
+      },
+      {
+        scenario: "soak", metric: `engine RSS, ${label}`, value: rss.last / 2 ** 20, unit: "MB",
+        baseline: { name: "RSS at the end of the warm-up", value: rss.base / 2 ** 20 }, ratio: rss.last / rss.base,
+        goal: `growth < ${GOAL_GROWTH * 100}%`, pass: rss.growth < GOAL_GROWTH
+      },
+      { scenario: "soak", metric: `max engine group lag after warm-up (samples every ${sampleMs / 1000}s)`, value: maxLag, unit: "entries" },
+      {
+        scenario: "soak", metric: `ingest events/s with trimming every 1s (${drainEvents.toLocaleString("en-US")} backlog)`, value: on, unit: "ev/s",
+        baseline: { name: "the same drain without trimming", value: off }, ratio: on / off, goal: "≥ 0.95 of the run without trimming", pass: on / off >= 0.95
+      }
+    ]
+    ctx.log(`soak samples (t s, used_memory MB, RSS MB, scores length, lag): ${samples.map((s) => `${s.tS} ${(s.usedMemory / 2 ** 20).toFixed(1)} ${(s.rss / 2 ** 20).toFixed(1)} ${s.scoresLength} ${s.lag}`).join("; ")}`)
+    return figures
+  }
+}
+
+export default scenario
