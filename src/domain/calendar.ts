@@ -8,28 +8,13 @@
  * are still closed; holidays are unknown there): `knows` says whether a day is listed.
  * Pure: no wall clock, no I/O.
  */
+import type { CalendarData } from "./calendar-data.ts"
 import { XNYS } from "./calendars/xnys.ts"
 import type { Interval } from "./data-types.ts"
 import type { Range } from "./ranges.ts"
 import { DAY_MS } from "./time.ts"
 
-export interface CalendarData {
-  /** ISO 10383 market identifier code. */
-  readonly code: string
-  readonly name: string
-  /** IANA time zone of the exchange's hours. */
-  readonly zone: string
-  /** Regular session, exchange local time, "HH:MM". */
-  readonly open: string
-  readonly close: string
-  /** The years whose closures and early closes are listed. */
-  readonly firstYear: number
-  readonly lastYear: number
-  /** Full-day closures on weekdays, "YYYY-MM-DD" → name. */
-  readonly holidays: Readonly<Record<string, string>>
-  /** Sessions that close early, "YYYY-MM-DD" → local close time and why. */
-  readonly earlyCloses: Readonly<Record<string, { readonly close: string; readonly name: string }>>
-}
+export type { CalendarData } from "./calendar-data.ts"
 
 /** Every calendar the configuration may name. */
 export const CALENDARS = { XNYS } as const satisfies Record<string, CalendarData>

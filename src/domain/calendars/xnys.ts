@@ -12,7 +12,7 @@
  * 12:00) are not listed: a late open is rare, and a session is judged by its bars.
  * When NYSE publishes a further year, add its dates here and move `lastYear`.
  */
-import type { CalendarData } from "../calendar.ts"
+import type { CalendarData } from "../calendar-data.ts"
 
 export const XNYS: CalendarData = {
   code: "XNYS",
