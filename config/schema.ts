@@ -6,6 +6,7 @@ import { Schema } from "effect"
 import { parseDuration } from "../src/domain/time.ts"
 
 import { DATA_TYPES, INTERVALS } from "../src/domain/data-types.ts"
+import { CALENDAR_CODES } from "../src/domain/calendar.ts"
 
 export { DATA_TYPES, INTERVALS }
 export type { DataType, Interval } from "../src/domain/data-types.ts"
@@ -81,16 +82,20 @@ export const Backfill = Schema.Struct({
   claim_idle_ms: PositiveInt,
   block_ms: PositiveInt,
   retry: Schema.Struct({ base_ms: PositiveInt, max_delay_ms: PositiveInt, max_attempts: NonNegInt, max_rate_limited_waits: NonNegInt }),
-  chunk_days: Schema.Struct({ "1day": PositiveInt, "1hour": PositiveInt, "5min": PositiveInt, "1min": PositiveInt, tick: PositiveInt, events: PositiveInt })
+  chunk_days: Schema.Struct({ "1day": PositiveInt, "1hour": PositiveInt, "5min": PositiveInt, "1min": PositiveInt, tick: PositiveInt, events: PositiveInt }),
+  /** The healing pass (src/heal): how often it runs inside the workers (0m: never), attempts per session. */
+  heal: Schema.Struct({ every: DurationText, max_attempts: PositiveInt })
 })
+/** The trading calendar (src/domain/calendar.ts) a provider's sessions follow. */
+const CalendarCode = Schema.Literals(CALENDAR_CODES)
 const RateLimit = Schema.Struct({
   requests_per_second: Schema.Number.check(Schema.isFinite(), Schema.isGreaterThanOrEqualTo(0)),
   max_concurrent: NonNegInt,
   headroom: Schema.optionalKey(Schema.Number.check(Schema.isFinite(), Schema.isBetween({ minimum: 0, maximum: 1 })))
 })
 export const Providers = Schema.Struct({
-  synthetic: Schema.Struct({ seed: Schema.Int, rate_limit: RateLimit }),
-  polygon: Schema.Struct({ base_url: Schema.String, page_limit: PositiveInt, timeout_ms: PositiveInt, rate_limit: RateLimit })
+  synthetic: Schema.Struct({ seed: Schema.Int, calendar: CalendarCode, rate_limit: RateLimit }),
+  polygon: Schema.Struct({ base_url: Schema.String, page_limit: PositiveInt, timeout_ms: PositiveInt, calendar: CalendarCode, rate_limit: RateLimit })
 })
 export type BackfillConfig = typeof Backfill.Type
 

@@ -42,6 +42,9 @@ export interface ExecuteDeps {
   readonly unsettled: Unsettled
 }
 
+/** What one task needs (the healing pass runs tasks without a command stream or actors). */
+export type TaskDeps = Pick<ExecuteDeps, "sql" | "store" | "provider" | "backfill" | "unsettled">
+
 const attempt = <A>(what: () => Promise<A>): Effect.Effect<A, FetchError> =>
   Effect.tryPromise({ try: what, catch: asFetchError })
 
@@ -78,7 +81,7 @@ export const retryRetryable = (b: BackfillConfig) => <A, R>(self: Effect.Effect<
   self.pipe(Effect.retry({ while: (e: FetchError) => e._tag === "Retryable", schedule: retrySchedule(b) }))
 
 /** One task: fetch (through the limiter), write routed by the hot boundary, record coverage. */
-export const runTask = (deps: ExecuteDeps, commandId: string, task: FetchTask) => {
+export const runTask = (deps: TaskDeps, commandId: string, task: FetchTask) => {
   const session = newSession()
   // Requests already added to the command's progress; each write adds what came since.
   let counted = 0

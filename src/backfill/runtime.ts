@@ -20,6 +20,8 @@ import { GROUPS, partitionKeys } from "../../streams/keys.ts"
 import { PROGRESS_DDL } from "./progress.ts"
 import { openProvider } from "./providers/index.ts"
 import { forgetIdleConsumers, newCounters, workerLoop, type WorkerCounters, type WorkerDeps } from "./worker.ts"
+import { HEAL_DDL } from "../heal/ledger.ts"
+import { healFiber } from "../heal/schedule.ts"
 
 
 export interface WorkerUrls {
@@ -27,7 +29,7 @@ export interface WorkerUrls {
   readonly databaseUrl: string
 }
 
-export const BACKFILL_DDL: readonly string[] = [...STORAGE_DDL, ...PROGRESS_DDL]
+export const BACKFILL_DDL: readonly string[] = [...STORAGE_DDL, ...PROGRESS_DDL, ...HEAL_DDL]
 
 export const startWorkers = (config: Config, log: Logger, urls: WorkerUrls, env: NodeJS.ProcessEnv = process.env) =>
   Effect.gen(function* () {
@@ -60,6 +62,8 @@ export const startWorkers = (config: Config, log: Logger, urls: WorkerUrls, env:
       const reads = yield* scopedRedis(urls.redisUrl, `strata-backfill-${i}`, log)
       yield* Effect.forkScoped(workerLoop(reads, control, deps, i, RETRY_STEP))
     }
+    // Healing passes run in every worker process; the pass lock lets one at a time work.
+    yield* healFiber({ sql, store, provider, backfill: config.backfill, unsettled: deps.unsettled, redis: control, log }, config)
     log.info({ workers: n, provider: provider.name, stream: keys.backfill, lake: store.location }, "backfill workers running")
     return counters
   })

@@ -15,6 +15,8 @@ import { COMPANIES_DDL } from "../engine/companies-schema.ts"
 export interface Connections {
   readonly redis: Redis
   readonly sql: Sql
+  /** The Redis the connections resolved to (for clients of their own, e.g. a rate limiter). */
+  readonly redisUrl: string
   readonly close: () => Promise<void>
 }
 
@@ -39,6 +41,7 @@ export const infrastructureOnly = async (config: Config): Promise<Connections> =
   return {
     redis,
     sql,
+    redisUrl: infra.redisUrl,
     close: async () => {
       await redis.quit().catch(() => redis.disconnect())
       await sql.end({ timeout: 2 })

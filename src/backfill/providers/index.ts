@@ -3,6 +3,7 @@
  * API key comes from the environment (POLYGON_API_KEY), never from a config file.
  */
 import type { Config } from "../../../config/schema.ts"
+import { calendarOf } from "../../domain/calendar.ts"
 import { openLimiter, type Limiter } from "../rate-limit.ts"
 import { polygonProvider } from "./polygon.ts"
 import type { Provider } from "./provider.ts"
@@ -26,7 +27,7 @@ export const openProvider = (config: Config, redisUrl: string, env: NodeJS.Proce
           pageLimit: config.providers.polygon.page_limit,
           timeoutMs: config.providers.polygon.timeout_ms
         }, limiter)
-      : syntheticProvider(config.providers.synthetic.seed, limiter)
+      : syntheticProvider(config.providers.synthetic.seed, limiter, { calendar: calendarOf(config.providers.synthetic.calendar) })
     return { provider, limiter }
   } catch (e) {
     void limiter.close()

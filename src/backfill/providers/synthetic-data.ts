@@ -2,10 +2,13 @@
  * Deterministic market data: every row is a pure function of (seed, symbol, interval or
  * kind, time), so any split of a range into chunks yields the same rows, and the test
  * HTTP server and the bench can recompute what a backfill must have stored.
- * Sessions: weekdays only for bars (14:30–21:00 UTC intraday; the day bar at 00:00 UTC),
- * so weekends are days with no data. Pure.
+ * Bars follow a trading calendar (XNYS unless told): none on a closed day or outside the
+ * session, fewer on an early close (calendar.ts `sessionBarTimes`; the day bar at 00:00
+ * UTC of the session's date). Corporate actions fall on sessions too; news and sentiment
+ * come every day. Pure: whether a row is already in the past is the provider's concern.
  */
 import type { Interval } from "../../../config/schema.ts"
+import { calendarOf, sessionBarTimes, sessionsIn, type Calendar } from "../../domain/calendar.ts"
 import type { Bar, CorporateAction, NewsItem, SentimentPoint } from "../../domain/rows.ts"
 import { DAY_MS } from "../../domain/time.ts"
 import type { Range } from "../../domain/ranges.ts"
@@ -22,27 +25,18 @@ export const unit = (text: string): number => {
   return (h >>> 0) / 4294967296
 }
 
-const isWeekday = (day: number): boolean => {
-  const dow = new Date(day).getUTCDay()
-  return dow !== 0 && dow !== 6
-}
-
 const daysOf = (r: Range): number[] => {
   const out: number[] = []
   for (let d = Math.floor(r.from / DAY_MS) * DAY_MS; d < r.to; d += DAY_MS) out.push(d)
   return out
 }
 
-/** Bar open times of one weekday session, by interval. */
-const sessionTimes = (day: number, interval: Interval): number[] => {
-  switch (interval) {
-    case "1day": return [day]
-    case "1hour": return Array.from({ length: 7 }, (_, i) => day + (14 + i) * 60 * MIN)
-    case "5min": return Array.from({ length: 78 }, (_, i) => day + 14 * 60 * MIN + 30 * MIN + i * 5 * MIN)
-    case "1min": return Array.from({ length: 390 }, (_, i) => day + 14 * 60 * MIN + 30 * MIN + i * MIN)
-    case "tick": return []
-  }
-}
+/** The default calendar of synthetic rows. */
+export const SYNTHETIC_CALENDAR: Calendar = calendarOf("XNYS")
+
+/** Sessions whose date may hold a row of [from, to) (a session starts on its own date). */
+const sessionsTouching = (cal: Calendar, r: Range) =>
+  sessionsIn(cal, { from: Math.floor(r.from / DAY_MS) * DAY_MS, to: r.to })
 
 const round = (x: number, places: number): number => Math.round(x * 10 ** places) / 10 ** places
 
@@ -62,8 +56,8 @@ export const syntheticBar = (seed: number, symbol: string, interval: Interval, t
   }
 }
 
-export const syntheticBars = (seed: number, symbol: string, interval: Interval, r: Range): Bar[] =>
-  daysOf(r).filter(isWeekday).flatMap((d) => sessionTimes(d, interval))
+export const syntheticBars = (seed: number, symbol: string, interval: Interval, r: Range, cal: Calendar = SYNTHETIC_CALENDAR): Bar[] =>
+  sessionsTouching(cal, r).flatMap((s) => sessionBarTimes(s, interval))
     .filter((ts) => ts >= r.from && ts < r.to)
     .map((ts) => syntheticBar(seed, symbol, interval, ts))
 
@@ -77,9 +71,9 @@ export const syntheticNews = (seed: number, symbol: string, r: Range): NewsItem[
     return [{ symbol, id, published_at, title: `${symbol} update ${d / DAY_MS}`, publisher: "Synthetic Wire", url: `https://example.invalid/${id}` }]
   }).filter((n) => n.published_at >= r.from && n.published_at < r.to)
 
-/** A dividend on about one weekday in 20, a split on about one in 700. */
-export const syntheticActions = (seed: number, symbol: string, r: Range): CorporateAction[] =>
-  daysOf(r).filter(isWeekday).filter((d) => d >= r.from && d < r.to).flatMap((d) => {
+/** A dividend on about one session in 20, a split on about one in 700. */
+export const syntheticActions = (seed: number, symbol: string, r: Range, cal: Calendar = SYNTHETIC_CALENDAR): CorporateAction[] =>
+  sessionsTouching(cal, r).map((s) => s.day).filter((d) => d >= r.from && d < r.to).flatMap((d) => {
     const out: CorporateAction[] = []
     const u = unit(`${seed}|${symbol}|div|${d}`)
     if (u < 0.05) out.push({ symbol, kind: "dividend", ex_date: d, value: round(0.05 + 2 * u * 20, 4) })
