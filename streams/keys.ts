@@ -33,6 +33,8 @@ export interface PartitionKeys {
   readonly leaseEpoch: string
   /** Counter bumped by every atomic step that passes the guard: how far Redis is, as the owner expects it. */
   readonly step: string
+  /** The partition's stream time: the greatest event time its atomic steps applied (ms). */
+  readonly streamTime: string
 }
 
 export const GROUPS = {
@@ -70,7 +72,8 @@ export const partitionKeys = (prefix: string, partition: number): PartitionKeys 
     stats: `${tag}:stats`,
     lease: `${tag}:lease`,
     leaseEpoch: `${tag}:lease:epoch`,
-    step: `${tag}:step`
+    step: `${tag}:step`,
+    streamTime: `${tag}:stream-time`
   }
 }
 
