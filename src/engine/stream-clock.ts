@@ -47,9 +47,19 @@ export const eventTimeBound = (entries: readonly StreamEntry[]): number => {
   return bound
 }
 
+/**
+ * The greatest stream time the batch can reach: its entries' bound, or the stream time
+ * already reached (an entry behind it, out of order across symbols, can make its own
+ * symbol due at once).
+ */
+const batchBound = (entries: readonly StreamEntry[], clock: StreamClock): number => {
+  const bound = eventTimeBound(entries)
+  return clock.streamTime !== null && clock.streamTime > bound ? clock.streamTime : bound
+}
+
 /** Symbols the batch may find stale: their actors must be loaded before processBatch runs. */
 export const staleCandidates = (entries: readonly StreamEntry[], clock: StreamClock): string[] =>
-  clock.index === undefined ? [] : clock.index.dueUpTo(eventTimeBound(entries)).map(([s]) => s)
+  clock.index === undefined ? [] : clock.index.dueUpTo(batchBound(entries, clock)).map(([s]) => s)
 
 /** A stale demotion found by a batch, for the caller to publish. */
 export interface StaleStep {
@@ -70,7 +80,7 @@ export class StaleRun {
   private readonly bound: number
 
   constructor(private readonly lifecycle: Lifecycle, clock: StreamClock & { index: StaleIndex }, entries: readonly StreamEntry[]) {
-    this.bound = eventTimeBound(entries)
+    this.bound = batchBound(entries, clock)
     for (const [symbol, deadline] of clock.index.dueUpTo(this.bound)) this.due.set(symbol, deadline)
   }
 
