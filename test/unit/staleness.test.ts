@@ -192,15 +192,22 @@ describe("staleness", () => {
 })
 
 describe("the staleness index", () => {
-  test.prop([fc.array(fc.tuple(fc.constantFrom("A", "B", "C", "D", "E", "F", "G"), fc.option(fc.integer({ min: 0, max: 20 }), { nil: undefined })), { maxLength: 200 }), fc.integer({ min: 0, max: 20 })], { seed: 5 })(
+  // Up to 3,000 changes: superseded entries pile up past the compaction threshold.
+  test.prop([fc.array(fc.tuple(fc.constantFrom("A", "B", "C", "D", "E", "F", "G"), fc.option(fc.integer({ min: 0, max: 20 }), { nil: undefined })), { maxLength: 3_000, size: "max" }), fc.integer({ min: 0, max: 20 })], { seed: 5, numRuns: 60 })(
     "holds one deadline per symbol and gives the due ones in (deadline, symbol) order",
     (ops, upTo) => {
       const index = new StaleIndex()
       const model = new Map<string, number>()
-      for (const [symbol, deadline] of ops) {
+      for (const [i, [symbol, deadline]] of ops.entries()) {
         index.set(symbol, deadline)
         if (deadline === undefined) model.delete(symbol)
         else model.set(symbol, deadline)
+        // Now and then take the smallest off, as an expiry does.
+        if (i % 97 === 96) {
+          const top = [...model].sort((a, b) => a[1] - b[1] || (a[0] < b[0] ? -1 : 1))[0]
+          expect(index.pop()).toEqual(top && { symbol: top[0], deadline: top[1] })
+          if (top) model.delete(top[0])
+        }
       }
       const sorted = [...model].sort((a, b) => a[1] - b[1] || (a[0] < b[0] ? -1 : 1))
       expect(index.size).toBe(model.size)
