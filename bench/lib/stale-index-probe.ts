@@ -13,15 +13,8 @@ import { rulesFromConfig } from "../../machines/from-config.ts"
 import { createLifecycle, type PersistedActor } from "../../machines/lifecycle.ts"
 import { StaleIndex } from "../../src/engine/stale-index.ts"
 import { benchSymbol, prng } from "./workload.ts"
+import { settle } from "./gc-settle.ts"
 
-const gc = (globalThis as { gc?: () => void }).gc
-if (!gc) throw new Error("run with --expose-gc")
-const settle = async () => {
-  for (let i = 0; i < 3; i++) {
-    gc()
-    await new Promise((r) => setTimeout(r, 20))
-  }
-}
 
 const [nText, batchesText] = process.argv.slice(2)
 const n = Number(nText)
