@@ -28,10 +28,16 @@ export const LayerRule = Schema.Struct({
   Schema.makeFilter((r) => r.demote_below <= r.promote_at || `demote_below (${r.demote_below}) must not exceed promote_at (${r.promote_at})`)
 )
 
+/** A duration, or "off" (lifecycle.stale_after: no staleness demotion). */
+const DurationOrOff = Schema.String.check(
+  Schema.makeFilter((s: string) => s.trim() === "off" || (parseDuration(s) ?? 0) > 0 || `expected a duration such as 5d, 12h or 90m, or off, got "${s}"`)
+)
+
 export const Lifecycle = Schema.Struct({
   layers: Schema.Struct({ L1: LayerRule, L2: LayerRule, L3: LayerRule }),
   confirmations: PositiveInt,
-  min_dwell: DurationText
+  min_dwell: DurationText,
+  stale_after: DurationOrOff
 })
 
 const Interval = Schema.Literals(INTERVALS)

@@ -10,5 +10,10 @@ const threshold = (l: LifecycleConfig["layers"]["L1"]): LayerThreshold => ({
 export const rulesFromConfig = (c: LifecycleConfig): LifecycleRules => ({
   layers: [threshold(c.layers.L1), threshold(c.layers.L2), threshold(c.layers.L3)],
   confirmations: c.confirmations,
-  minDwellMs: parseDuration(c.min_dwell) ?? 0
+  minDwellMs: parseDuration(c.min_dwell) ?? 0,
+  staleAfterMs: staleAfterMs(c.stale_after)
 })
+
+/** lifecycle.stale_after in ms of stream time; null when it is "off". */
+export const staleAfterMs = (text: string): number | null =>
+  text.trim() === "off" ? null : parseDuration(text) ?? null

@@ -7,7 +7,7 @@
  */
 import { assign, createActor, setup, type SnapshotFrom } from "xstate"
 import { LAYER_NAMES, layerOfName, type Layer, type LayerName } from "../src/domain/layers.ts"
-import { decideAt, type ActorState, type Decision, type LifecycleRules, type ScoreEvent } from "./rules.ts"
+import { decideAt, staleDeadline, type ActorState, type Decision, type LifecycleInput, type LifecycleRules } from "./rules.ts"
 
 export type LifecycleContext = Omit<ActorState, "layer">
 
@@ -18,10 +18,10 @@ export const initialContext = (): LifecycleContext => ({
 export const createLifecycleMachine = (rules: LifecycleRules) => {
   // Guards of one state each ask the same question of the same event: answer it once.
   let memoContext: LifecycleContext | undefined
-  let memoEvent: ScoreEvent | undefined
+  let memoEvent: LifecycleInput | undefined
   let memoLayer: Layer = 0
   let memo: Decision = { kind: "late" }
-  const decision = (layer: Layer, context: LifecycleContext, event: ScoreEvent): Decision => {
+  const decision = (layer: Layer, context: LifecycleContext, event: LifecycleInput): Decision => {
     if (context !== memoContext || event !== memoEvent || layer !== memoLayer) {
       memo = decideAt(layer, context, event, rules)
       memoContext = context
@@ -32,7 +32,7 @@ export const createLifecycleMachine = (rules: LifecycleRules) => {
   }
 
   const machine = setup({
-    types: {} as { context: LifecycleContext; events: ScoreEvent },
+    types: {} as { context: LifecycleContext; events: LifecycleInput },
     guards: {
       isLate: ({ context, event }, p: { from: Layer }) => decision(p.from, context, event).kind === "late",
       stays: ({ context, event }, p: { from: Layer }) => decision(p.from, context, event).kind === "stay",
@@ -53,26 +53,23 @@ export const createLifecycleMachine = (rules: LifecycleRules) => {
     initial: "unqualified",
     context: initialContext,
     states: Object.fromEntries(
-      LAYER_NAMES.map((name, from) => [
-        name,
-        {
-          on: {
-            score: [
-              { guard: { type: "isLate", params: { from: from as Layer } }, actions: "countLate" },
-              ...LAYER_NAMES.flatMap((target, to) =>
-                to === from
-                  ? []
-                  : [{
-                      guard: { type: "movesTo", params: { from: from as Layer, to: to as Layer } },
-                      target,
-                      actions: { type: "apply", params: { from: from as Layer } }
-                    }]
-              ),
-              { actions: { type: "apply", params: { from: from as Layer } } }
-            ]
-          }
-        }
-      ])
+      LAYER_NAMES.map((name, from) => {
+        // A score and a stale event go through the same rules (decideAt tells them apart).
+        const transitions = [
+          { guard: { type: "isLate", params: { from: from as Layer } }, actions: "countLate" },
+          ...LAYER_NAMES.flatMap((target, to) =>
+            to === from
+              ? []
+              : [{
+                  guard: { type: "movesTo", params: { from: from as Layer, to: to as Layer } },
+                  target,
+                  actions: { type: "apply", params: { from: from as Layer } }
+                }]
+          ),
+          { actions: { type: "apply", params: { from: from as Layer } } }
+        ]
+        return [name, { on: { score: transitions, stale: transitions } }]
+      })
     ) as Record<LayerName, object>
   })
   return machine
@@ -111,11 +108,14 @@ export interface StepResult {
 /** A machine with the operations the engine, replay and bench share. */
 export interface Lifecycle {
   readonly machine: LifecycleMachine
+  readonly rules: LifecycleRules
   readonly initial: () => LifecycleSnapshot
-  readonly step: (snapshot: LifecycleSnapshot, event: ScoreEvent) => StepResult
+  readonly step: (snapshot: LifecycleSnapshot, event: LifecycleInput) => StepResult
   readonly layerOf: (snapshot: LifecycleSnapshot) => Layer
   readonly persist: (snapshot: LifecycleSnapshot) => PersistedActor
   readonly restore: (persisted: PersistedActor) => LifecycleSnapshot
+  /** The stream time from which a stale event demotes this actor (rules.ts `staleDeadline`). */
+  readonly staleDeadline: (persisted: PersistedActor) => number | undefined
 }
 
 /**
@@ -142,6 +142,7 @@ export const createLifecycle = (rules: LifecycleRules): Lifecycle => {
   const scope = inertScope(machine)
   return {
     machine,
+    rules,
     initial: () => initialSnapshot,
     step: (snapshot, event) => {
       const next = machine.transition(snapshot, event, scope)
@@ -154,6 +155,7 @@ export const createLifecycle = (rules: LifecycleRules): Lifecycle => {
     },
     layerOf,
     persist: (s) => ({ layer: layerOf(s), context: s.context }),
-    restore
+    restore,
+    staleDeadline: (p) => staleDeadline(p.layer, p.context, rules)
   }
 }

@@ -1,8 +1,9 @@
 /**
  * The lifecycle rules as pure functions of scores and event time (DESIGN §4):
- * promote and hold targets, confirmations, minimum dwell. The XState machine in
- * lifecycle.ts calls these from its guards and actions.
- * Knows nothing of Redis, SQL or the wall clock.
+ * promote and hold targets, confirmations, minimum dwell, staleness. The XState machine
+ * in lifecycle.ts calls these from its guards and actions.
+ * Knows nothing of Redis, SQL or the wall clock: staleness is measured against the
+ * partition's stream time, which the caller passes in as the event's time.
  */
 import type { Layer } from "../src/domain/layers.ts"
 
@@ -17,6 +18,11 @@ export interface LifecycleRules {
   readonly layers: readonly [LayerThreshold, LayerThreshold, LayerThreshold]
   readonly confirmations: number
   readonly minDwellMs: number
+  /**
+   * A symbol whose last score is more than this much older than the stream time is treated
+   * as having no scores (lifecycle.stale_after); null: never.
+   */
+  readonly staleAfterMs: number | null
 }
 
 /** Score names the rules read; the only ones an actor remembers (bounded memory). */
@@ -63,28 +69,65 @@ export interface ScoreEvent {
   readonly scores: Readonly<Record<string, number>>
 }
 
+/**
+ * The stream time has passed a symbol's staleness deadline: the symbol has no scores any
+ * more, at `at` (the stream time). Carries no scores; `cause` names the entry that moved
+ * the stream time there.
+ */
+export interface StaleEvent {
+  readonly type: "stale"
+  readonly at: number
+  readonly cause: string
+  readonly scores: Readonly<Record<string, never>>
+}
+
+export type LifecycleInput = ScoreEvent | StaleEvent
+
 export type Decision =
   | { readonly kind: "late" }
   | { readonly kind: "stay"; readonly next: Omit<ActorState, "layer"> }
   | { readonly kind: "move"; readonly to: Layer; readonly next: Omit<ActorState, "layer"> }
 
 /** What one event does to one actor. Promotion is checked before demotion. */
-export const decide = (state: ActorState, event: ScoreEvent, rules: LifecycleRules): Decision =>
+export const decide = (state: ActorState, event: LifecycleInput, rules: LifecycleRules): Decision =>
   decideAt(state.layer, state, event, rules)
+
+const EMPTY: Readonly<Record<string, number>> = Object.freeze({})
+const EMPTY_STREAK: readonly Layer[] = Object.freeze([])
+
+/**
+ * The earliest stream time at which a stale event demotes this actor, or undefined when
+ * none can (unqualified, never scored, or staleness off): its last score must be more than
+ * stale_after old, and it must have spent min_dwell in its layer, as any demotion must.
+ * The engine indexes actors by this value, so that a batch finds the stale ones without
+ * looking at the others.
+ */
+export const staleDeadline = (layer: Layer, state: Omit<ActorState, "layer">, rules: LifecycleRules): number | undefined => {
+  if (rules.staleAfterMs === null || layer === 0 || state.lastAt === null) return undefined
+  const quiet = state.lastAt + rules.staleAfterMs + 1
+  const dwell = state.enteredAt === null ? quiet : state.enteredAt + rules.minDwellMs
+  return quiet > dwell ? quiet : dwell
+}
 
 /**
  * `decide` for an actor in `layer` with `context`, without building the combined state.
  * Runs once per event on the hot path: plain loops and literals, no spreads.
  */
 export const decideAt = (
-  layer: Layer, state: Omit<ActorState, "layer">, event: ScoreEvent, rules: LifecycleRules
+  layer: Layer, state: Omit<ActorState, "layer">, event: LifecycleInput, rules: LifecycleRules
 ): Decision => {
   if (state.lastAt !== null && event.at < state.lastAt) return { kind: "late" }
-  let scores = state.scores
+  // A stale symbol has no scores: neither what it last knew nor a streak towards a
+  // promotion survive a quiet period longer than stale_after (its own next score after
+  // one starts from nothing, like the stale event itself).
+  const stale = event.type === "stale" ||
+    (rules.staleAfterMs !== null && state.lastAt !== null && event.at - state.lastAt > rules.staleAfterMs)
+  let scores = stale ? EMPTY : state.scores
+  const prevStreak = stale ? EMPTY_STREAK : state.streak
   for (const threshold of rules.layers) {
     const v = event.scores[threshold.score]
     if (v !== undefined && scores[threshold.score] !== v) {
-      if (scores === state.scores) scores = { ...state.scores }
+      if (scores === state.scores || scores === EMPTY) scores = { ...scores }
       ;(scores as Record<string, number>)[threshold.score] = v
     }
   }
@@ -92,13 +135,13 @@ export const decideAt = (
   let streak: readonly Layer[]
   if (promote > layer) {
     // The last `confirmations` promote targets, this one included.
-    const prev = state.streak
+    const prev = prevStreak
     const keep = Math.min(prev.length, rules.confirmations - 1)
     const next: Layer[] = prev.slice(prev.length - keep)
     next.push(promote)
     streak = next
   } else {
-    streak = state.streak.length === 0 ? state.streak : []
+    streak = prevStreak.length === 0 ? prevStreak : []
   }
   if (streak.length >= rules.confirmations) {
     let to = streak[0] as Layer

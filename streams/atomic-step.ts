@@ -1,7 +1,7 @@
 /**
  * The atomic step (DESIGN §5): one Lua script per batch writes the changed snapshots,
- * appends lifecycle events, backfill commands and dead letters, bumps counters and XACKs
- * the input, all or nothing. The script refuses a batch any of whose entries is no longer
+ * appends lifecycle events, backfill commands and dead letters, bumps counters, records
+ * the partition's stream time and XACKs the input, all or nothing. The script refuses a batch any of whose entries is no longer
  * pending, so a batch is never applied twice.
  * Its guard fences the step: it writes nothing unless the caller holds the partition's
  * lease (owner id and epoch, see lease.ts) and Redis' step marker is the value the caller
@@ -11,7 +11,7 @@ import { readFileSync } from "node:fs"
 import type { Redis } from "ioredis"
 import type { IngressKeys, PartitionKeys } from "./keys.ts"
 
-const APPLY_BATCH = readFileSync(new URL("./lua/apply-batch-8.lua", import.meta.url), "utf8")
+const APPLY_BATCH = readFileSync(new URL("./lua/apply-batch-9.lua", import.meta.url), "utf8")
 
 export interface StepPayload {
   readonly ids: readonly string[]
@@ -22,6 +22,8 @@ export interface StepPayload {
   readonly dead: readonly (readonly string[])[]
   /** HINCRBY arguments: field, increment, ... */
   readonly stats: readonly (string | number)[]
+  /** The partition's stream time after the batch (ms); null before its first applied entry. */
+  readonly streamTime: number | null
   readonly fence: StepFence
 }
 
@@ -43,16 +45,22 @@ export const stepRefusal = (e: unknown): StepRefusal | undefined => {
   return undefined
 }
 
+/** The partition's stream time as the last applied step recorded it; null when none has. */
+export const readStreamTime = async (redis: Redis, keys: PartitionKeys): Promise<number | null> => {
+  const text = await redis.get(keys.streamTime)
+  return text === null ? null : Number(text)
+}
+
 /** The step marker now in Redis (read after a refusal, a failure or a lease change). */
 export const readStepMarker = async (redis: Redis, keys: PartitionKeys): Promise<string> =>
   (await redis.get(keys.step)) ?? "0"
 
 type WithApply = Redis & {
-  strataApplyBatch(k1: string, k2: string, k3: string, k4: string, k5: string, k6: string, k7: string, k8: string, group: string, payload: string, ...snaps: string[]): Promise<number>
+  strataApplyBatch(k1: string, k2: string, k3: string, k4: string, k5: string, k6: string, k7: string, k8: string, k9: string, group: string, payload: string, ...snaps: string[]): Promise<number>
 }
 
 export const defineAtomicStep = (redis: Redis): void => {
-  if (!("strataApplyBatch" in redis)) redis.defineCommand("strataApplyBatch", { numberOfKeys: 8, lua: APPLY_BATCH })
+  if (!("strataApplyBatch" in redis)) redis.defineCommand("strataApplyBatch", { numberOfKeys: 9, lua: APPLY_BATCH })
 }
 
 /**
@@ -67,9 +75,11 @@ export const applyBatch = (
   // cjson turns an empty table into {} rather than []; the script only iterates, so either works.
   // Snapshots travel as plain arguments after the JSON: they are JSON already, and nesting
   // them would escape every quote on the way in and decode them again in the script.
-  const { snaps, ...rest } = payload
+  // The stream time travels as text: the script stores it as given.
+  const { snaps, streamTime, ...rest } = payload
+  const json = JSON.stringify(streamTime === null ? rest : { ...rest, stream_time: String(streamTime) })
   return (redis as WithApply).strataApplyBatch(
     ingress.scores, ingress.scoresDead, keys.snapshots, keys.lifecycle, keys.backfill, keys.stats,
-    keys.lease, keys.step, group, JSON.stringify(rest), ...snaps
+    keys.lease, keys.step, keys.streamTime, group, json, ...snaps
   )
 }

@@ -45,6 +45,8 @@ export interface PartitionKeys {
    * `<name>:removed` (total) and, for dead-letter streams, `<name>:dropped` (total).
    */
   readonly trims: string
+  /** The partition's stream time: the greatest event time its atomic steps applied (ms). */
+  readonly streamTime: string
 }
 
 export const GROUPS = {
@@ -84,7 +86,8 @@ export const partitionKeys = (prefix: string, partition: number): PartitionKeys 
     leaseEpoch: `${tag}:lease:epoch`,
     step: `${tag}:step`,
     scoresArchived: `${tag}:scores:archived`,
-    trims: `${tag}:trims`
+    trims: `${tag}:trims`,
+    streamTime: `${tag}:stream-time`
   }
 }
 

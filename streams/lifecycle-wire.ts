@@ -18,7 +18,11 @@ export interface Transition {
   readonly to: Layer
   /** Event time (ms). */
   readonly at: number
-  /** The scores entry ID that caused it. */
+  /**
+   * What caused it: the scores entry ID whose event moved the symbol, or `stale:` and the
+   * scores entry ID that moved the partition's stream time past the symbol's staleness
+   * deadline (a stale demotion).
+   */
   readonly cause: string
   readonly scores: Readonly<Record<string, number>>
 }
@@ -54,6 +58,17 @@ export const LIFECYCLE_LIMITS = { maxScores: 64, maxValueLength: 64 } as const
 
 // PostgreSQL bigint holds each part of the cause's ID (companies.last_event_id_ms/_seq).
 const INT64_MAX = 9_223_372_036_854_775_807n
+/** A cause: an entry ID, or `stale:` and an entry ID (see Transition.cause). */
+const CAUSE = /^(?:stale:)?\d{1,20}-\d{1,20}$/
+const STALE_PREFIX = "stale:"
+
+/** The entry ID inside a cause (either form); the projector orders by it. */
+export const causeEntryId = (cause: string): string =>
+  cause.startsWith(STALE_PREFIX) ? cause.slice(STALE_PREFIX.length) : cause
+
+/** The cause of a stale demotion found when the entry `entryId` moved the stream time. */
+export const staleCause = (entryId: string): string => STALE_PREFIX + entryId
+
 const LAYER = Schema.String.check(Schema.isPattern(/^[0-3]$/, { message: "expected a layer 0-3" }))
 const Wire = Schema.Struct({
   type: Schema.Literals(["SymbolQualified", "SymbolPromoted", "SymbolDemoted", "SymbolDisqualified"]),
@@ -61,7 +76,7 @@ const Wire = Schema.Struct({
   from: LAYER,
   to: LAYER,
   at: Schema.String.check(Schema.isPattern(/^\d{1,16}$/, { message: "expected event time in ms since the epoch" })),
-  cause: Schema.String.check(Schema.isPattern(/^\d{1,20}-\d{1,20}$/, { message: "expected a stream entry ID <ms>-<seq>" }))
+  cause: Schema.String.check(Schema.isPattern(CAUSE, { message: "expected a stream entry ID <ms>-<seq>, or stale:<ms>-<seq>" }))
 })
 const decodeWire = Schema.decodeUnknownResult(Wire)
 const decodeScore = Schema.decodeUnknownResult(Schema.FiniteFromString)
@@ -102,7 +117,7 @@ export const decodeLifecycleEntry = (entry: StreamEntry): DecodedLifecycle => {
   if (!isEventTime(at)) {
     return reject(`invalid at ${show(w.at)}: expected ms between ${new Date(MIN_EVENT_MS).toISOString()} and ${new Date(MAX_EVENT_MS).toISOString()}`)
   }
-  const [ms = "", seq = ""] = w.cause.split("-")
+  const [ms = "", seq = ""] = causeEntryId(w.cause).split("-")
   if (BigInt(ms) > INT64_MAX || BigInt(seq) > INT64_MAX) return reject(`invalid cause ${show(w.cause)}: ID parts beyond 64-bit integers`)
   const scores: Record<string, number> = {}
   for (const [name, raw] of Object.entries(f)) {

@@ -16,15 +16,8 @@ import { PartitionLease } from "../../streams/lease.ts"
 import { createLogger } from "../../src/services/logger.ts"
 import { openRedis } from "../../src/services/redis.ts"
 import { benchSymbol } from "./workload.ts"
+import { settle } from "./gc-settle.ts"
 
-const gc = (globalThis as { gc?: () => void }).gc
-if (!gc) throw new Error("run with --expose-gc")
-const settle = async () => {
-  for (let i = 0; i < 3; i++) {
-    gc()
-    await new Promise((r) => setTimeout(r, 20))
-  }
-}
 const [mode, nText, cacheText] = process.argv.slice(2)
 const n = Number(nText)
 const config = loadConfig({ overrides: cacheText ? { ingest: { snapshot_cache: Number(cacheText) } } : {} })

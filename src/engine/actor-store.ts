@@ -3,10 +3,15 @@
  * Idle actors are passivated (only their persisted snapshot remains, in Redis) once the
  * cache is full, and rehydrated on their next event. The cache only ever holds what the
  * atomic step has committed; after a failed step it is dropped and read back lazily.
+ * `scan` reads every persisted actor, passivated ones included, without caching them
+ * (the staleness index is rebuilt from it).
  */
 import type { Redis } from "ioredis"
-import type { Lifecycle, LifecycleSnapshot } from "../../machines/lifecycle.ts"
+import type { Lifecycle, LifecycleSnapshot, PersistedActor } from "../../machines/lifecycle.ts"
 import { parsePersisted } from "./batch.ts"
+
+/** Snapshots hash fields read per HSCAN call. */
+const SCAN_COUNT = 2_000
 
 export class ActorStore {
   private readonly cache = new Map<string, LifecycleSnapshot>()
@@ -55,5 +60,20 @@ export class ActorStore {
 
   clear(): void {
     this.cache.clear()
+  }
+
+  /** Visit every persisted actor in Redis, page by page; returns how many there were. */
+  async scan(visit: (symbol: string, persisted: PersistedActor) => void): Promise<number> {
+    let cursor = "0"
+    let count = 0
+    do {
+      const [next, flat] = await this.redis.hscan(this.snapshotsKey, cursor, "COUNT", SCAN_COUNT)
+      for (let i = 0; i + 1 < flat.length; i += 2) {
+        visit(flat[i] as string, parsePersisted(flat[i + 1] as string))
+        count++
+      }
+      cursor = next
+    } while (cursor !== "0")
+    return count
   }
 }

@@ -1,7 +1,8 @@
 /**
  * One batch of scores entries through the lifecycle machine: decode each entry (or reject
- * it with a reason), step its symbol's actor, and collect everything the atomic step must
- * write. Pure and synchronous: the live engine, replay and the bench all call it, so they
+ * it with a reason), step its symbol's actor, advance the stream time and step the actors
+ * it made stale (stream-clock.ts), and collect everything the atomic step must write.
+ * Pure and synchronous: the live engine, replay and the bench all call it, so they
  * produce the same outputs for the same input whatever the batch boundaries.
  */
 import type { RetentionPolicy } from "../../config/schema.ts"
@@ -12,6 +13,7 @@ import type { StreamEntry } from "../../streams/entry.ts"
 import { lifecycleFields, type Transition } from "../../streams/lifecycle-wire.ts"
 import { decodeScoresEntry, type DecodeLimits } from "../../streams/scores-wire.ts"
 import { owedCommand } from "./outputs.ts"
+import { StaleRun, type StreamClock } from "./stream-clock.ts"
 
 export interface BatchContext {
   readonly lifecycle: Lifecycle
@@ -20,6 +22,8 @@ export interface BatchContext {
   readonly limits: DecodeLimits
   /** The current snapshot of a symbol (the initial one when it was never seen). */
   readonly snapshotOf: (symbol: string) => LifecycleSnapshot
+  /** Stream time and staleness index as of the last applied batch; read, never changed here. */
+  readonly clock: StreamClock
 }
 
 export interface BatchOutputs {
@@ -32,14 +36,29 @@ export interface BatchOutputs {
   readonly dead: string[][]
   readonly applied: number
   readonly late: number
+  /** Stale events applied (each a demotion, or a reset of a symbol still in its dwell). */
+  readonly stale: number
+  /** The stream time after the batch. */
+  readonly streamTime: number | null
 }
 
 export const processBatch = (entries: readonly StreamEntry[], ctx: BatchContext): BatchOutputs => {
   const out: BatchOutputs = {
-    ids: [], snapshots: new Map(), transitions: [], lifecycle: [], backfill: [], dead: [], applied: 0, late: 0
+    ids: [], snapshots: new Map(), transitions: [], lifecycle: [], backfill: [], dead: [], applied: 0, late: 0, stale: 0, streamTime: null
   }
   let late = 0
   let applied = 0
+  let stale = 0
+  let streamTime = ctx.clock.streamTime
+  const index = ctx.clock.index
+  const run = index === undefined ? undefined : new StaleRun(ctx.lifecycle, { ...ctx.clock, index }, entries)
+  const current = (symbol: string) => out.snapshots.get(symbol) ?? ctx.snapshotOf(symbol)
+  const publish = (t: Transition) => {
+    out.transitions.push(t)
+    out.lifecycle.push(lifecycleFields(t, ctx.scoreNames))
+    const command = owedCommand(t, ctx.retention)
+    if (command) out.backfill.push(commandFields(command))
+  }
   for (const entry of entries) {
     out.ids.push(entry.id)
     const decoded = decodeScoresEntry(entry.id, entry.fields, ctx.limits)
@@ -47,26 +66,29 @@ export const processBatch = (entries: readonly StreamEntry[], ctx: BatchContext)
       out.dead.push(deadLetterFields(entry, decoded.reason))
       continue
     }
-    const before = out.snapshots.get(decoded.symbol) ?? ctx.snapshotOf(decoded.symbol)
-    const step = ctx.lifecycle.step(before, { type: "score", at: decoded.at, cause: entry.id, scores: decoded.scores })
+    const step = ctx.lifecycle.step(current(decoded.symbol), { type: "score", at: decoded.at, cause: entry.id, scores: decoded.scores })
     out.snapshots.set(decoded.symbol, step.snapshot)
     if (step.late) {
+      // Older than its symbol's last event, so older than the stream time: nothing moves.
       late++
       continue
     }
     applied++
     if (step.from !== step.to) {
-      const t: Transition = {
-        symbol: decoded.symbol, from: step.from, to: step.to, at: decoded.at, cause: entry.id,
-        scores: step.snapshot.context.scores
-      }
-      out.transitions.push(t)
-      out.lifecycle.push(lifecycleFields(t, ctx.scoreNames))
-      const command = owedCommand(t, ctx.retention)
-      if (command) out.backfill.push(commandFields(command))
+      publish({ symbol: decoded.symbol, from: step.from, to: step.to, at: decoded.at, cause: entry.id, scores: step.snapshot.context.scores })
+    }
+    if (streamTime === null || decoded.at > streamTime) streamTime = decoded.at
+    if (run === undefined) continue
+    run.touched(decoded.symbol, step.snapshot)
+    for (const s of run.expire(streamTime, entry.id, current)) {
+      out.snapshots.set(s.symbol, s.after)
+      stale++
+      const from = ctx.lifecycle.layerOf(s.before)
+      const to = ctx.lifecycle.layerOf(s.after)
+      if (from !== to) publish({ symbol: s.symbol, from, to, at: streamTime, cause: s.cause, scores: s.after.context.scores })
     }
   }
-  return { ...out, applied, late }
+  return { ...out, applied, late, stale, streamTime }
 }
 
 /** The persisted (JSON) form of the batch's changed snapshots, as HSET arguments. */

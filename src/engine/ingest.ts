@@ -17,7 +17,7 @@ import type { Config } from "../../config/schema.ts"
 import { rulesFromConfig } from "../../machines/from-config.ts"
 import { createLifecycle, type Lifecycle } from "../../machines/lifecycle.ts"
 import { scoreNames } from "../../machines/rules.ts"
-import { applyBatch, readStepMarker, stepRefusal } from "../../streams/atomic-step.ts"
+import { applyBatch, readStepMarker, readStreamTime, stepRefusal } from "../../streams/atomic-step.ts"
 import type { PartitionLease } from "../../streams/lease.ts"
 import { GroupReader, ensureGroup } from "../../streams/consumer.ts"
 import { fieldValue, type StreamEntry } from "../../streams/entry.ts"
@@ -26,6 +26,7 @@ import { isValidSymbol, normaliseSymbol } from "../domain/symbols.ts"
 import type { Logger } from "../services/logger.ts"
 import { ActorStore } from "./actor-store.ts"
 import { processBatch, snapshotArgs, type BatchContext } from "./batch.ts"
+import { commitClock, newStreamClock, staleCandidates, type StreamClock } from "./stream-clock.ts"
 
 export interface IngestStats {
   batches: number
@@ -40,6 +41,8 @@ export interface IngestStats {
   fenced: number
   /** Steps refused because Redis held older (or other) data than this loop had seen. */
   reloads: number
+  /** Stale events applied (lifecycle.stale_after). */
+  stale: number
 }
 
 export class Ingest {
@@ -47,7 +50,7 @@ export class Ingest {
   readonly keys: PartitionKeys
   readonly lifecycle: Lifecycle
   readonly store: ActorStore
-  readonly stats: IngestStats = { batches: 0, entries: 0, applied: 0, late: 0, dead: 0, transitions: 0, commands: 0, duplicates: 0, fenced: 0, reloads: 0 }
+  readonly stats: IngestStats = { batches: 0, entries: 0, applied: 0, late: 0, dead: 0, transitions: 0, commands: 0, duplicates: 0, fenced: 0, reloads: 0, stale: 0 }
   private readonly reader: GroupReader
   private readonly ctx: BatchContext
   private readonly blockMs: number
@@ -55,6 +58,10 @@ export class Ingest {
   private epoch: string | undefined
   /** The step marker as of the last full apply; undefined: read it from Redis first. */
   private marker: string | undefined
+  /** Stream time and staleness index as of the last applied step. */
+  readonly clock: StreamClock
+  /** False: the clock may not match Redis (start, new epoch, reload, duplicate); rebuild it first. */
+  private clockInStep = false
   /** Called after each committed batch with its first (oldest) entry ID; metrics listen here. */
   readonly onCommit: ((oldestId: string) => void)[] = []
 
@@ -72,13 +79,15 @@ export class Ingest {
     this.lifecycle = createLifecycle(rules)
     this.store = new ActorStore(writes, this.keys.snapshots, this.lifecycle, config.ingest.snapshot_cache)
     this.blockMs = config.ingest.block_ms
+    this.clock = newStreamClock(this.lifecycle)
     this.reader = new GroupReader(reads, this.ingress.scores, GROUPS.engine, `p${partition}`, config.ingest.batch_size, config.ingest.block_ms)
     this.ctx = {
       lifecycle: this.lifecycle,
       scoreNames: scoreNames(rules),
       retention: config.retention,
       limits: { maxFields: config.ingest.max_fields, maxValueLength: config.ingest.max_value_length },
-      snapshotOf: (symbol) => this.store.get(symbol)
+      snapshotOf: (symbol) => this.store.get(symbol),
+      clock: this.clock
     }
   }
 
@@ -101,7 +110,9 @@ export class Ingest {
       entries = await this.reader.next()
       if (entries.length === 0) return 0
       this.marker ??= await readStepMarker(this.writes, this.keys)
-      await this.store.load(symbolsOf(entries))
+      if (!this.clockInStep) await this.rebuildClock()
+      // The actors the batch may find stale are loaded too, passivated or not.
+      await this.store.load([...symbolsOf(entries), ...staleCandidates(entries, this.clock)])
       const out = processBatch(entries, this.ctx)
       const applied = await applyBatch(this.writes, this.ingress, this.keys, GROUPS.engine, {
         ids: out.ids,
@@ -110,7 +121,8 @@ export class Ingest {
         backfill: out.backfill,
         dead: out.dead,
         stats: ["entries", out.ids.length, "applied", out.applied, "late", out.late, "dead", out.dead.length,
-          "transitions", out.lifecycle.length, "commands", out.backfill.length, "batches", 1],
+          "transitions", out.lifecycle.length, "commands", out.backfill.length, "stale", out.stale, "batches", 1],
+        streamTime: out.streamTime,
         fence: { ...fence, step: this.marker }
       })
       if (applied === 0) {
@@ -118,14 +130,17 @@ export class Ingest {
         this.stats.duplicates++
         this.store.clear()
         this.marker = undefined
+        this.clockInStep = false
         return entries.length
       }
       this.marker = String(Number(this.marker) + 1)
       this.store.commit(out.snapshots)
+      commitClock(this.clock, this.lifecycle, out.streamTime, out.snapshots)
       for (const listener of this.onCommit) listener(out.ids[0] as string)
       const s = this.stats
       s.batches++; s.entries += out.ids.length; s.applied += out.applied; s.late += out.late
       s.dead += out.dead.length; s.transitions += out.lifecycle.length; s.commands += out.backfill.length
+      s.stale += out.stale
       return entries.length
     } catch (e) {
       this.store.clear()
@@ -141,6 +156,7 @@ export class Ingest {
       }
       if (refusal === "stale") {
         this.stats.reloads++
+        this.clockInStep = false
         this.log.error({ partition: this.keys.partition, err: (e as Error).message },
           "Redis holds older data than this engine applied (lost AOF tail or failover?): nothing applied; actors and pending entries are read back from Redis")
         return 0
@@ -157,6 +173,25 @@ export class Ingest {
     this.store.clear()
     this.reader.rewind()
     this.marker = undefined
+    this.clockInStep = false
+  }
+
+  /**
+   * The clock as Redis has it: the stream time the last step recorded, and the staleness
+   * index rebuilt from every persisted actor (one HSCAN of the snapshots hash; deadlines
+   * only, no actor is cached).
+   */
+  private async rebuildClock(): Promise<void> {
+    this.clock.streamTime = await readStreamTime(this.writes, this.keys)
+    const index = this.clock.index
+    if (index !== undefined) {
+      index.clear()
+      const started = performance.now()
+      const actors = await this.store.scan((symbol, persisted) => index.set(symbol, this.lifecycle.staleDeadline(persisted)))
+      this.log.info({ partition: this.keys.partition, actors, indexed: index.size, ms: Math.round(performance.now() - started) },
+        "staleness index rebuilt from the snapshots")
+    }
+    this.clockInStep = true
   }
 }
 

@@ -14,13 +14,14 @@ import type { Logger } from "../services/logger.ts"
 import { GroupReader, ensureGroup } from "../../streams/consumer.ts"
 import { deadLetterFields } from "../../streams/dead-letter.ts"
 import { GROUPS, type PartitionKeys } from "../../streams/keys.ts"
-import { decodeLifecycleEntry, type LifecycleEvent } from "../../streams/lifecycle-wire.ts"
+import { causeEntryId, decodeLifecycleEntry, type LifecycleEvent } from "../../streams/lifecycle-wire.ts"
 
 /** A decoded lifecycle event, as the projector writes it. */
 export type LifecycleRow = LifecycleEvent
 
-const idParts = (id: string): [string, string] => {
-  const [ms = "0", seq = "0"] = id.split("-")
+// A stale demotion's cause carries the entry ID that moved the stream time: order by it.
+const idParts = (cause: string): [string, string] => {
+  const [ms = "0", seq = "0"] = causeEntryId(cause).split("-")
   return [ms, seq]
 }
 

@@ -9,6 +9,7 @@ import type { LifecycleSnapshot } from "../../machines/lifecycle.ts"
 import type { Layer } from "../domain/layers.ts"
 import type { StreamEntry } from "../../streams/entry.ts"
 import { processBatch } from "../engine/batch.ts"
+import { commitClock } from "../engine/stream-clock.ts"
 import { replayMachine } from "./engine-context.ts"
 import { MAX_SPEED, Pacer, pacingTime, systemClock, type Clock, type Speed } from "./pacing.ts"
 import type { ReplayRun } from "./summary.ts"
@@ -42,6 +43,7 @@ export const dryRunReplay = async (
     if (batch.length === 0) return
     const out = processBatch(batch, ctx)
     for (const [symbol, snap] of out.snapshots) actors.set(symbol, snap)
+    commitClock(ctx.clock, machine.lifecycle, out.streamTime, out.snapshots)
     for (const l of out.lifecycle) lifecycle.push(l)
     for (const b of out.backfill) backfill.push(b)
     for (const d of out.dead) dead.push(d)

@@ -8,10 +8,12 @@ import { rulesFromConfig } from "../../machines/from-config.ts"
 import { createLifecycle, type Lifecycle, type LifecycleSnapshot } from "../../machines/lifecycle.ts"
 import { scoreNames } from "../../machines/rules.ts"
 import type { BatchContext } from "../engine/batch.ts"
+import { newStreamClock, type StreamClock } from "../engine/stream-clock.ts"
 
 export interface ReplayMachine {
   readonly lifecycle: Lifecycle
-  readonly context: (snapshotOf: (symbol: string) => LifecycleSnapshot) => BatchContext
+  /** A batch context over these actors and this clock (a new clock when none is given). */
+  readonly context: (snapshotOf: (symbol: string) => LifecycleSnapshot, clock?: StreamClock) => BatchContext
 }
 
 export const replayMachine = (config: Config): ReplayMachine => {
@@ -21,6 +23,7 @@ export const replayMachine = (config: Config): ReplayMachine => {
   const limits = { maxFields: config.ingest.max_fields, maxValueLength: config.ingest.max_value_length }
   return {
     lifecycle,
-    context: (snapshotOf) => ({ lifecycle, scoreNames: names, retention: config.retention, limits, snapshotOf })
+    context: (snapshotOf, clock = newStreamClock(lifecycle)) =>
+      ({ lifecycle, scoreNames: names, retention: config.retention, limits, snapshotOf, clock })
   }
 }

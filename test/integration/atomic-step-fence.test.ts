@@ -6,7 +6,7 @@
  * with a higher epoch once free.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { applyBatch, readStepMarker, stepRefusal, type StepFence } from "../../streams/atomic-step.ts"
+import { applyBatch, readStepMarker, readStreamTime, stepRefusal, type StepFence } from "../../streams/atomic-step.ts"
 import { ensureGroup } from "../../streams/consumer.ts"
 import { GROUPS, ingressKeys, partitionKeys } from "../../streams/keys.ts"
 import { PartitionLease } from "../../streams/lease.ts"
@@ -41,7 +41,7 @@ describe("atomic step guard", () => {
     const step = (fence: StepFence, id = "1-0") => applyBatch(ns.redis, ingress, keys, GROUPS.engine, {
       ids: [id], snaps: ["AAA", `{"layer":1,"by":"${fence.owner}"}`],
       lifecycle: [["symbol", "AAA", "from", "unqualified", "to", "L1"]], backfill: [["symbol", "AAA"]], dead: [["reason", "x"]],
-      stats: ["entries", 1, "batches", 1], fence
+      stats: ["entries", 1, "batches", 1], streamTime: 1_767_623_400_000, fence
     })
     const state = async () => ({
       snapshots: await ns.redis.hgetall(keys.snapshots),
@@ -50,6 +50,7 @@ describe("atomic step guard", () => {
       dead: await ns.redis.xlen(ingress.scoresDead),
       stats: await ns.redis.hgetall(keys.stats),
       marker: await readStepMarker(ns.redis, keys),
+      streamTime: await readStreamTime(ns.redis, keys),
       // ID, consumer, deliveries (the idle time moves on by itself).
       pending: ((await ns.redis.xpending(ingress.scores, GROUPS.engine, "-", "+", 10)) as unknown[][]).map((e) => [e[0], e[1], e[3]])
     })
@@ -66,6 +67,7 @@ describe("atomic step guard", () => {
     // The holder steps; the marker follows.
     expect(await step({ owner: "engine-b", epoch: now.epoch, step: "0" })).toBe(1)
     expect(await readStepMarker(ns.redis, keys)).toBe("1")
+    expect(await readStreamTime(ns.redis, keys)).toBe(1_767_623_400_000)
     expect(await refusal(step({ owner: "engine-b", epoch: now.epoch, step: "0" }, "2-0"))).toBe("stale")
 
     // A lease that lapsed fences its holder too.

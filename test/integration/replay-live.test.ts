@@ -3,7 +3,8 @@
  * recorded to a gzip file, then replayed in memory (dry run), through the real engine in a
  * fresh namespace at full speed and at 10x, and through the CLI. Every replay yields
  * byte-identical lifecycle entries, backfill commands and dead letters to what the live
- * engine wrote.
+ * engine wrote. Sixteen of the 40 symbols fall quiet partway: their stale demotions
+ * are part of what must be equal.
  */
 import { execFile } from "node:child_process"
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
@@ -18,7 +19,7 @@ import { readRecording } from "../../src/replay/file.ts"
 import { namespaceConfig, namespaceReplay, resetNamespace } from "../../src/replay/namespace.ts"
 import { recordStream } from "../../src/replay/record.ts"
 import { summarise, type ReplayRun } from "../../src/replay/summary.ts"
-import { workloadArray } from "../../bench/lib/workload.ts"
+import { benchSymbol, workloadArray } from "../../bench/lib/workload.ts"
 import { runEngine, waitUntil } from "../helpers/engine.ts"
 import { ENGINE_ONLY, testNamespace, type TestNamespace } from "../helpers/namespace.ts"
 
@@ -38,13 +39,16 @@ describe("replay equals the live engine", () => {
   let file: string
   let live: Written
   const extraNamespaces: string[] = []
+  // Symbols 0-15 fall quiet after the first 800 entries (8 s of the stream's 20 s).
+  const quiet = new Set(Array.from({ length: 16 }, (_, i) => benchSymbol(i)))
   const entries = workloadArray({
     events: 2_000, symbols: 40, seed: 11, start: Date.UTC(2026, 0, 5, 14, 30), stepMs: 10, lateShare: 0.02, badShare: 0.01
-  })
+  }).filter((e, i) => i < 800 || !quiet.has(e.fields[1] as string))
+  const LIFECYCLE_YAML = "lifecycle:\n  min_dwell: 2s\n  stale_after: 3s\n"
 
   beforeAll(async () => {
-    // A short dwell so that demotions happen within the stream's 20 s of event time.
-    ns = await testNamespace({ ...ENGINE_ONLY, lifecycle: { min_dwell: "2s" } })
+    // A short dwell and staleness so that demotions happen within the stream's 20 s of event time.
+    ns = await testNamespace({ ...ENGINE_ONLY, lifecycle: { min_dwell: "2s", stale_after: "3s" } })
     dir = mkdtempSync(join(tmpdir(), "strata-replay-"))
     file = join(dir, "scores.ndjson.gz")
     const engine = await runEngine(ns.config)
@@ -83,6 +87,10 @@ describe("replay equals the live engine", () => {
     expect(types).toEqual(new Set(["SymbolQualified", "SymbolPromoted", "SymbolDemoted", "SymbolDisqualified"]))
     expect(live.backfill.length).toBeGreaterThan(10)
     expect(live.dead.length).toBeGreaterThan(0)
+    // Quiet symbols that had qualified are demoted as stale (field 11 is the cause, 3 the symbol).
+    const stale = live.lifecycle.filter((f) => f[11]?.startsWith("stale:"))
+    expect(stale.length).toBeGreaterThan(3)
+    expect(stale.every((f) => quiet.has(f[3] as string) && f[1] === "SymbolDisqualified")).toBe(true)
   })
 
   it("a dry run of the recording writes byte-identical outputs", async () => {
@@ -105,8 +113,8 @@ describe("replay equals the live engine", () => {
   it("the CLI prints the same summary as JSON, twice identically, and a what-if diff", async () => {
     const a = join(dir, "a.yaml")
     const b = join(dir, "b.yaml")
-    writeFileSync(a, "lifecycle:\n  min_dwell: 2s\n")
-    writeFileSync(b, "lifecycle:\n  min_dwell: 2s\n  confirmations: 3\n")
+    writeFileSync(a, LIFECYCLE_YAML)
+    writeFileSync(b, `${LIFECYCLE_YAML}  confirmations: 3\n`)
     const cli = (...args: string[]) =>
       run("npx", ["tsx", "src/cli/main.ts", "replay", file, "--config", a, "--json", ...args], { env: ns.env, cwd: process.cwd() })
     const [first, second] = [await cli("--dry-run"), await cli("--speed", "max")]

@@ -56,7 +56,7 @@ for (const file of DIRS.flatMap((d) => walk(join(ROOT, d)))) {
 const WIRE_API: Record<string, readonly string[]> = {
   "streams/entry.ts": ["StreamEntry", "fieldRecord", "fieldValue"],
   "streams/scores-wire.ts": ["decodeScoresEntry", "DecodeLimits", "DecodedScores", "Rejected"],
-  "streams/lifecycle-wire.ts": ["lifecycleFields", "decodeLifecycleEntry", "Transition", "LifecycleEvent", "DecodedLifecycle"],
+  "streams/lifecycle-wire.ts": ["lifecycleFields", "decodeLifecycleEntry", "Transition", "LifecycleEvent", "DecodedLifecycle", "staleCause", "causeEntryId"],
   "streams/backfill-wire.ts": ["commandFields", "decodeCommand", "BackfillCommand", "MANUAL_CAUSE"],
   "streams/dead-letter.ts": ["deadLetterFields", "parseDeadLetter", "DeadLetter", "DeadLetterCaps"]
 }

@@ -10,6 +10,7 @@ import { rulesFromConfig } from "../../machines/from-config.ts"
 import { createLifecycle, type LifecycleSnapshot } from "../../machines/lifecycle.ts"
 import { scoreNames } from "../../machines/rules.ts"
 import { processBatch, snapshotArgs } from "../../src/engine/batch.ts"
+import { commitClock, newStreamClock } from "../../src/engine/stream-clock.ts"
 import { parseDeadLetter } from "../../streams/dead-letter.ts"
 import type { StreamEntry } from "../../streams/entry.ts"
 import { arbScore, T0 } from "../helpers/machine.ts"
@@ -42,15 +43,17 @@ const arbEntries = fc.array(
 const runSplit = (entries: readonly StreamEntry[], cuts: readonly number[]) => {
   const lifecycle = createLifecycle(rules)
   const held = new Map<string, LifecycleSnapshot>()
+  const clock = newStreamClock(lifecycle)
   const out = { lifecycle: [] as string[][], backfill: [] as string[][], dead: [] as string[][], late: 0 }
   const bounds = [...new Set([0, ...cuts.map((c) => c % (entries.length + 1)), entries.length])].sort((a, b) => a - b)
   for (let i = 0; i + 1 < bounds.length; i++) {
     const batch = entries.slice(bounds[i], bounds[i + 1])
     const r = processBatch(batch, {
       lifecycle, scoreNames: scoreNames(rules), retention: config.retention,
-      limits: { maxFields: 32, maxValueLength: 64 },
+      limits: { maxFields: 32, maxValueLength: 64 }, clock,
       snapshotOf: (s) => held.get(s) ?? lifecycle.initial()
     })
+    commitClock(clock, lifecycle, r.streamTime, r.snapshots)
     // Persist and restore across the batch boundary, as the atomic step and a restart would.
     const args = snapshotArgs(lifecycle, r.snapshots)
     for (let j = 0; j < args.length; j += 2) held.set(args[j] as string, lifecycle.restore(JSON.parse(args[j + 1] as string)))
@@ -74,7 +77,7 @@ describe("processBatch", () => {
     const lifecycle = createLifecycle(rules)
     const r = processBatch(entries, {
       lifecycle, scoreNames: scoreNames(rules), retention: config.retention,
-      limits: { maxFields: 32, maxValueLength: 64 }, snapshotOf: () => lifecycle.initial()
+      limits: { maxFields: 32, maxValueLength: 64 }, snapshotOf: () => lifecycle.initial(), clock: newStreamClock(lifecycle)
     })
     expect(r.ids).toEqual(entries.map((e) => e.id))
     expect(r.applied + r.late + r.dead.length).toBe(entries.length)

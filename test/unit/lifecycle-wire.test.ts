@@ -9,7 +9,7 @@ import { describe, expect, it } from "vitest"
 import { lifecycleEventType, type Layer } from "../../src/domain/layers.ts"
 import { SYMBOL_PATTERN } from "../../src/domain/symbols.ts"
 import { MAX_EVENT_MS, MIN_EVENT_MS } from "../../src/domain/time.ts"
-import { decodeLifecycleEntry, lifecycleFields, type Transition } from "../../streams/lifecycle-wire.ts"
+import { causeEntryId, decodeLifecycleEntry, lifecycleFields, staleCause, type Transition } from "../../streams/lifecycle-wire.ts"
 
 const T = Date.UTC(2026, 0, 5, 14, 30)
 const ID = `${T}-0`
@@ -26,7 +26,8 @@ const arbTransition: fc.Arbitrary<Transition> = fc.record({
   symbol: fc.stringMatching(SYMBOL_PATTERN),
   pair: arbLayerPair,
   at: fc.integer({ min: MIN_EVENT_MS, max: MAX_EVENT_MS - 1 }),
-  cause: fc.tuple(fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER }), fc.nat()).map(([ms, seq]) => `${ms}-${seq}`),
+  cause: fc.tuple(fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER }), fc.nat(), fc.boolean())
+    .map(([ms, seq, stale]) => (stale ? staleCause(`${ms}-${seq}`) : `${ms}-${seq}`)),
   scores: fc.record({ liquidity: fc.double({ noNaN: true, noDefaultInfinity: true }), catalyst: fc.double({ noNaN: true, noDefaultInfinity: true }) }, { requiredKeys: [] })
 }).map(({ pair: [from, to], ...t }) => ({ ...t, from, to }))
 
@@ -56,6 +57,10 @@ describe("lifecycle entry wire form", () => {
     [{ at: "2026-01-05" }, /^invalid at/],
     [{ cause: "manual" }, /^invalid cause "manual": expected a stream entry ID/],
     [{ cause: "18446744073709551615-0" }, /^invalid cause .*64-bit/],
+    [{ cause: "stale:18446744073709551615-0" }, /^invalid cause .*64-bit/],
+    [{ cause: "stale:" }, /^invalid cause "stale:": expected a stream entry ID <ms>-<seq>, or stale:<ms>-<seq>/],
+    [{ cause: "stale-1-0" }, /^invalid cause/],
+    [{ cause: "Stale:1-0" }, /^invalid cause/],
     [{ symbol: "../x" }, /^invalid symbol/],
     [{ symbol: "aapl" }, /^invalid symbol/],
     [{ liquidity: "NaN" }, /^score liquidity is not a finite decimal number/],
@@ -98,7 +103,8 @@ describe("lifecycle entry wire form", () => {
     expect(e.from).not.toBe(e.to)
     expect(e.type).toBe(lifecycleEventType(e.from, e.to))
     expect(e.at >= MIN_EVENT_MS && e.at < MAX_EVENT_MS).toBe(true)
-    expect(e.cause).toMatch(/^\d+-\d+$/)
+    expect(e.cause).toMatch(/^(?:stale:)?\d+-\d+$/)
+    expect(causeEntryId(e.cause)).toMatch(/^\d+-\d+$/)
     expect(() => new Date(e.at).toISOString()).not.toThrow()
     for (const v of Object.values(e.scores)) expect(Number.isFinite(v)).toBe(true)
   })

@@ -5,10 +5,12 @@
   KEYS[2] scores dead-letter stream      KEYS[6] stats hash
   KEYS[3] snapshots hash                 KEYS[7] partition lease hash (owner, epoch)
   KEYS[4] lifecycle stream               KEYS[8] partition step marker (counter)
+                                         KEYS[9] partition stream time (ms)
   ARGV[1] consumer group name
   ARGV[2] JSON: { ids = [entry IDs],
                   lifecycle = [[field, value, ...], ...], backfill = [...], dead = [...],
                   stats = [field, increment, ...],
+                  stream_time = greatest event time applied, after this batch (absent: none yet),
                   fence = { owner = lease owner id, epoch = lease epoch, step = marker value expected } }
   ARGV[3..] the changed snapshots as HSET arguments: symbol, snapshot JSON, ...
 
@@ -65,5 +67,6 @@ for _, fields in ipairs(p.lifecycle) do redis.call('XADD', KEYS[4], '*', unpack(
 for _, fields in ipairs(p.backfill) do redis.call('XADD', KEYS[5], '*', unpack(fields)) end
 for _, fields in ipairs(p.dead) do redis.call('XADD', KEYS[2], '*', unpack(fields)) end
 for i = 1, #p.stats, 2 do redis.call('HINCRBY', KEYS[6], p.stats[i], p.stats[i + 1]) end
+if p.stream_time then redis.call('SET', KEYS[9], p.stream_time) end
 each_chunk(ids, function(...) redis.call('XACK', KEYS[1], ARGV[1], ...) end)
 return n
