@@ -4,7 +4,8 @@
  * `backfill.workers` worker fibers (each with its own Redis connection for blocking
  * reads). Closing the scope stops the fibers, then releases the clients.
  * Used by `npm run engine` (when `backfill.enabled`) and alone by `npm run workers`.
- * Does not resolve or start Redis/PostgreSQL: the caller passes their URLs.
+ * Does not resolve or start Redis/PostgreSQL: the caller passes their URLs. The application
+ * layer: backfill/ holds the worker logic, this module only wires it into a process.
  */
 import { Effect } from "effect"
 import type { Config } from "../../config/schema.ts"
@@ -17,9 +18,9 @@ import { STORAGE_DDL } from "../storage/index.ts"
 import { openObjectStore } from "../storage/object-store.ts"
 import { ensureGroup } from "../../streams/consumer.ts"
 import { GROUPS, partitionKeys } from "../../streams/keys.ts"
-import { PROGRESS_DDL } from "./progress.ts"
-import { openProvider } from "./providers/index.ts"
-import { forgetIdleConsumers, newCounters, workerLoop, type WorkerCounters, type WorkerDeps } from "./worker.ts"
+import { PROGRESS_DDL } from "../backfill/progress.ts"
+import { openProvider } from "../backfill/providers/index.ts"
+import { forgetIdleConsumers, newCounters, workerLoop, type WorkerCounters, type WorkerDeps } from "../backfill/worker.ts"
 
 
 export interface WorkerUrls {
