@@ -10,12 +10,15 @@ import { join } from "node:path"
 import { Queue, Worker } from "bullmq"
 import { Redis } from "ioredis"
 import { openRedis } from "../../src/services/redis.ts"
+import { readAfter } from "../../streams/consumer.ts"
+import { fieldValue } from "../../streams/entry.ts"
+import { scoresFields } from "../../streams/scores-wire.ts"
 import { ingressKeys, partitionKeys } from "../../streams/keys.ts"
 import type { BenchContext } from "../scenario.ts"
 import { benchNamespace, deleteKeys, type BenchNamespace } from "./bench-namespace.ts"
 import { ROOT, startChild, type Child } from "./children.ts"
 import type { DueEvent } from "./open-loop.ts"
-import { benchSymbol } from "./workload.ts"
+import { benchSymbol } from "../../fixtures/workload.ts"
 
 export interface LatencyTarget {
   readonly name: string
@@ -34,13 +37,11 @@ const tailStream = (url: string, stream: string, onSeen: OnSeen) => {
   const done = (async () => {
     let last = "0"
     while (running) {
-      const reply = (await redis.xread("COUNT", 2000, "BLOCK", 100, "STREAMS", stream, last)) as [string, [string, string[]][]][] | null
-      const entries = reply?.[0]?.[1] ?? []
+      const entries = await readAfter(redis, stream, last, 2000, 100)
       const at = performance.now()
-      for (const [id, f] of entries) {
+      for (const { id, fields } of entries) {
         last = id
-        const i = f.indexOf("cause")
-        const cause = i >= 0 ? f[i + 1] : undefined
+        const cause = fieldValue(fields, "cause")
         if (cause) onSeen(Number(cause.slice(cause.indexOf("-") + 1)) - 1, at)
       }
     }
@@ -59,9 +60,9 @@ const SYMBOLS = 1000
  * ten owes a command, one in five is a transition, like a scanner whose scores mostly hold.
  */
 const phaseOf = (seq: number): number => (Math.floor(seq / SYMBOLS) + (seq % SYMBOLS)) % 10
-const scoreFields = (t: number, seq: number): string[] => [
-  "symbol", benchSymbol(seq % SYMBOLS), "ts", String(t + seq), "liquidity", phaseOf(seq) === 9 ? "0.1" : "0.9"
-]
+/** Event `seq` as scoresFields' arguments: symbol, scores, ts. */
+const scoreEvent = (t: number, seq: number) =>
+  [benchSymbol(seq % SYMBOLS), { liquidity: phaseOf(seq) === 9 ? "0.1" : "0.9" }, t + seq] as const
 
 /** A target fed by XADD to `input` (explicit IDs) whose outputs are tailed on `output`. */
 const streamTarget = (
@@ -75,7 +76,7 @@ const streamTarget = (
     emits,
     send: async (events) => {
       const p = ns.redis.pipeline()
-      for (const e of events) p.xadd(input, idOf(t, e.seq), ...scoreFields(t, e.seq))
+      for (const e of events) p.xadd(input, idOf(t, e.seq), ...scoresFields(...scoreEvent(t, e.seq)))
       await p.exec()
     },
     stop: async () => {
@@ -128,7 +129,7 @@ export const bullmqTarget = async (ctx: BenchContext, onSeen: OnSeen): Promise<L
     emits: () => true,
     send: async (events) => {
       await queue.addBulk(events.map((e) => ({
-        name: "score", data: { seq: e.seq, fields: scoreFields(t, e.seq) }, opts: { removeOnComplete: true, removeOnFail: true }
+        name: "score", data: { seq: e.seq, fields: scoresFields(...scoreEvent(t, e.seq)) }, opts: { removeOnComplete: true, removeOnFail: true }
       })))
     },
     stop: async () => {

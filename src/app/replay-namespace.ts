@@ -19,6 +19,7 @@ import { infrastructure } from "../services/infrastructure.ts"
 import { createLogger } from "../services/logger.ts"
 import { openPostgres } from "../services/postgres.ts"
 import { openRedis } from "../services/redis.ts"
+import { readAll } from "../../streams/consumer.ts"
 import { ingressKeys, partitionKeys } from "../../streams/keys.ts"
 import { MAX_SPEED, Pacer, pacingTime, systemClock } from "../replay/pacing.ts"
 import type { ReplayOptions } from "../replay/dry-run.ts"
@@ -65,14 +66,8 @@ export interface NamespaceOptions extends ReplayOptions {
 
 const fieldsOf = async (redis: Redis, key: string): Promise<string[][]> => {
   const out: string[][] = []
-  let start = "-"
-  for (;;) {
-    const rows = await redis.xrange(key, start, "+", "COUNT", 5000)
-    for (const [, f] of rows) out.push(f)
-    const last = rows.at(-1)
-    if (rows.length < 5000 || !last) return out
-    start = `(${last[0]}`
-  }
+  for await (const e of readAll(redis, key)) out.push([...e.fields])
+  return out
 }
 
 /** Replay `entries` through the real engine in the namespace `config` describes. */

@@ -16,11 +16,11 @@ import { learnSecrets } from "../services/secrets.ts"
 import { RETRY_STEP } from "../services/retry.ts"
 import { STORAGE_DDL } from "../storage/index.ts"
 import { openObjectStore } from "../storage/object-store.ts"
-import { ensureGroup } from "../../streams/consumer.ts"
+import { ensureGroup, forgetIdleConsumers } from "../../streams/consumer.ts"
 import { GROUPS, partitionKeys } from "../../streams/keys.ts"
 import { PROGRESS_DDL } from "../backfill/progress.ts"
 import { openProvider } from "../backfill/providers/index.ts"
-import { forgetIdleConsumers, newCounters, workerLoop, type WorkerCounters, type WorkerDeps } from "../backfill/worker.ts"
+import { newCounters, workerLoop, type WorkerCounters, type WorkerDeps } from "../backfill/worker.ts"
 
 
 export interface WorkerUrls {
@@ -55,7 +55,7 @@ export const startWorkers = (config: Config, log: Logger, urls: WorkerUrls, env:
     }
     yield* Effect.tryPromise(async () => {
       await ensureGroup(control, keys.backfill, GROUPS.workers)
-      await forgetIdleConsumers(control, keys.backfill, Math.max(3_600_000, 10 * config.backfill.claim_idle_ms))
+      await forgetIdleConsumers(control, keys.backfill, GROUPS.workers, Math.max(3_600_000, 10 * config.backfill.claim_idle_ms))
     })
     for (let i = 0; i < n; i++) {
       const reads = yield* scopedRedis(urls.redisUrl, `strata-backfill-${i}`, log)

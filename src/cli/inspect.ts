@@ -6,6 +6,7 @@
  * through the cold read path). Read-only.
  */
 import { persistedLayer } from "../../machines/lifecycle.ts"
+import { readLatest } from "../../streams/consumer.ts"
 import { fieldRecord } from "../../streams/entry.ts"
 import { FINAL_STATUSES, PROGRESS_DDL, type Progress } from "../backfill/progress.ts"
 import type { StorageKind } from "../domain/rows.ts"
@@ -45,8 +46,8 @@ const actorOf = async (redis: Redis, snapshots: string, symbol: string) => {
 }
 
 const queuedCommands = async (redis: Redis, stream: string, symbol: string) =>
-  (await redis.xrevrange(stream, "+", "-", "COUNT", STREAM_SCAN))
-    .map(([id, fields]): Record<string, string> => ({ entry_id: id, ...fieldRecord(fields) }))
+  (await readLatest(redis, stream, STREAM_SCAN))
+    .map(({ id, fields }): Record<string, string> => ({ entry_id: id, ...fieldRecord(fields) }))
     .filter((c) => c["symbol"] === symbol)
 
 const seriesOf = async (sql: Sql, store: ObjectStore, symbol: string): Promise<SeriesReport[]> => {

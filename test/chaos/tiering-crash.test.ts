@@ -13,7 +13,7 @@ import type { Bar } from "../../src/domain/rows.ts"
 import { naturalKey } from "../../src/domain/rows.ts"
 import { DAY_MS, utcDay } from "../../src/domain/time.ts"
 import { STORAGE_DDL, localObjectStore, readCold, readHot, writeHot, writeRows, type ObjectStore } from "../../src/storage/index.ts"
-import { sampleBars } from "../../src/storage/sample.ts"
+import { sampleBars } from "../../fixtures/sample-rows.ts"
 import { testNamespaceWith, type TestNamespace } from "../helpers/namespace.ts"
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url))

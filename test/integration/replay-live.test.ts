@@ -18,7 +18,7 @@ import { readRecording } from "../../src/replay/file.ts"
 import { namespaceConfig, namespaceReplay, resetNamespace } from "../../src/app/replay-namespace.ts"
 import { recordStream } from "../../src/replay/record.ts"
 import { summarise, type ReplayRun } from "../../src/replay/summary.ts"
-import { workloadArray } from "../../bench/lib/workload.ts"
+import { workloadArray } from "../../fixtures/workload.ts"
 import { runEngine, waitUntil } from "../helpers/engine.ts"
 import { ENGINE_ONLY, testNamespace, type TestNamespace } from "../helpers/namespace.ts"
 
