@@ -3,8 +3,12 @@
  * consumer's own pending entries first (what a crash left unacknowledged), then new ones;
  * for readers that share work one entry at a time (the backfill workers): take over
  * entries another consumer left pending too long, reporting those removed from the stream
- * meanwhile, and keep an entry in hand with an atomic check-and-extend.
- * Batches are whatever has arrived: a read returns as soon as anything is there.
+ * meanwhile, and keep an entry in hand with an atomic check-and-extend. For readers
+ * outside a group: ranges, the latest entries, a tail from the last ID seen, a blocking
+ * read of what comes next; and the group and consumer figures of XINFO.
+ * Every reader of a stream reads through here, so each reply is turned into a
+ * `StreamEntry` in one place. Batches are whatever has arrived: a read returns as soon
+ * as anything is there.
  * Does not decide what to do with an entry, a removed one included: the reader does.
  */
 import { readFileSync } from "node:fs"
@@ -90,14 +94,113 @@ export class GroupReader {
   }
 }
 
+// ---------------------------------------------------------------- reads outside a group
+
+type RangeReply = [string, string[]][]
+
+const entriesOfRange = (rows: RangeReply): StreamEntry[] => rows.map(([id, fields]) => ({ id, fields }))
+
+/** Entries between two XRANGE bounds (inclusive; "(" before an ID excludes it), oldest first. */
+export const readRange = async (redis: Redis, stream: string, start: string, end: string, count?: number): Promise<StreamEntry[]> =>
+  entriesOfRange(count === undefined ? await redis.xrange(stream, start, end) : await redis.xrange(stream, start, end, "COUNT", count))
+
+/** The entry with this ID, if the stream still holds it. */
+export const readEntry = async (redis: Redis, stream: string, id: string): Promise<StreamEntry | undefined> =>
+  (await readRange(redis, stream, id, id, 1))[0]
+
+/** The latest `count` entries, newest first. */
+export const readLatest = async (redis: Redis, stream: string, count: number): Promise<StreamEntry[]> =>
+  entriesOfRange(await redis.xrevrange(stream, "+", "-", "COUNT", count))
+
+/** Every entry between two bounds, `chunk` at a time, oldest first. */
+export async function* readAll(redis: Redis, stream: string, from = "-", to = "+", chunk = 5000): AsyncGenerator<StreamEntry> {
+  let start = from
+  for (;;) {
+    const rows = await readRange(redis, stream, start, to, chunk)
+    yield* rows
+    const last = rows.at(-1)
+    if (rows.length < chunk || !last) return
+    start = `(${last.id}`
+  }
+}
+
+/**
+ * Entries added after `after` ("$": after the stream's end now), up to `count`, blocking up
+ * to `blockMs` when there are none. Needs a connection of its own while it blocks.
+ */
+export const readAfter = async (redis: Redis, stream: string, after: string, count: number, blockMs: number): Promise<StreamEntry[]> =>
+  entriesOf((await redis.xread("COUNT", count, "BLOCK", blockMs, "STREAMS", stream, after)) as XReadReply)
+
+/**
+ * Follows a stream from the last ID seen without blocking: the first read only finds where
+ * the stream ends, later reads return what was added since, at most `max` entries a read
+ * (the rest waits for the next read, so a flood cannot stall a reader).
+ */
+export class StreamTail {
+  private lastId: string | undefined
+
+  constructor(private readonly redis: Redis, readonly key: string, private readonly max = 5000) {}
+
+  async read(): Promise<StreamEntry[]> {
+    if (this.lastId === undefined) {
+      this.lastId = (await readLatest(this.redis, this.key, 1))[0]?.id ?? "0-0"
+      return []
+    }
+    const entries = await readRange(this.redis, this.key, `(${this.lastId}`, "+", this.max)
+    const last = entries.at(-1)
+    if (last) this.lastId = last.id
+    return entries
+  }
+}
+
+// ---------------------------------------------------------------- groups and consumers
+
+/** An XINFO reply row (name, value, …) as a record; values keep their types (lag may be nil). */
+const infoRecord = (row: readonly unknown[]): Record<string, unknown> => {
+  const info: Record<string, unknown> = {}
+  for (let i = 0; i + 1 < row.length; i += 2) info[String(row[i])] = row[i + 1]
+  return info
+}
+
+export interface GroupInfo { readonly name: string; readonly consumers: number; readonly pending: number; readonly lag: number | null }
+
+/** The stream's consumer groups (XINFO GROUPS); fails as XINFO does on a missing stream. */
+export const groupsOf = async (redis: Redis, stream: string): Promise<GroupInfo[]> =>
+  ((await redis.xinfo("GROUPS", stream)) as unknown[][]).map((g) => {
+    const m = infoRecord(g)
+    const lag = m["lag"] === undefined || m["lag"] === null || m["lag"] === "" ? null : Number(m["lag"])
+    return { name: String(m["name"] ?? ""), consumers: Number(m["consumers"]), pending: Number(m["pending"]), lag }
+  })
+
+export interface ConsumerInfo { readonly name: string; readonly pending: number; readonly idleMs: number }
+
+/** The group's consumers (XINFO CONSUMERS); fails as XINFO does (no stream, NOGROUP). */
+export const consumersOf = async (redis: Redis, stream: string, group: string): Promise<ConsumerInfo[]> =>
+  ((await redis.xinfo("CONSUMERS", stream, group)) as unknown[][]).map((c) => {
+    const m = infoRecord(c)
+    return { name: String(m["name"]), pending: Number(m["pending"] ?? 0), idleMs: Number(m["idle"] ?? 0) }
+  })
+
+/**
+ * Forget consumers of the group that hold nothing and have been silent longer than
+ * `idleMs` (processes that stopped or died, when each names its consumers after its pid).
+ */
+export const forgetIdleConsumers = async (redis: Redis, stream: string, group: string, idleMs: number): Promise<number> => {
+  let removed = 0
+  for (const c of await consumersOf(redis, stream, group)) {
+    if (c.pending === 0 && c.idleMs > idleMs && c.name) {
+      await redis.xgroup("DELCONSUMER", stream, group, c.name)
+      removed++
+    }
+  }
+  return removed
+}
+
 /** pending + lag of a consumer group, or undefined when the stream or the group does not exist yet. */
 export const groupBacklog = async (redis: Redis, stream: string, group: string): Promise<number | undefined> => {
   if ((await redis.exists(stream)) === 0) return undefined
-  const groups = (await redis.xinfo("GROUPS", stream)) as unknown[][]
-  for (const g of groups) {
-    // An XINFO reply, not a stream entry: values keep their types (lag may be nil).
-    const info: Record<string, unknown> = {}
-    for (let i = 0; i + 1 < g.length; i += 2) info[String(g[i])] = g[i + 1]
+  for (const g of (await redis.xinfo("GROUPS", stream)) as unknown[][]) {
+    const info = infoRecord(g)
     if (info["name"] === group) return Number(info["pending"] ?? 0) + Number(info["lag"] ?? 0)
   }
   return undefined
@@ -169,4 +272,34 @@ export const extendClaim = async (redis: Redis, stream: string, group: string, c
     case "gone": return { status }
     default: return { status: "released" }
   }
+}
+
+/**
+ * Whether each entry is still in the stream and still pending in the group (one pipeline):
+ * an entry that is neither was removed where no reader noticed.
+ */
+export const entryStates = async (
+  redis: Redis, stream: string, group: string, ids: readonly string[]
+): Promise<{ readonly present: boolean; readonly pending: boolean }[]> => {
+  if (ids.length === 0) return []
+  const pipeline = redis.pipeline()
+  for (const id of ids) {
+    pipeline.xrange(stream, id, id, "COUNT", 1)
+    pipeline.xpending(stream, group, id, id, 1)
+  }
+  const replies = (await pipeline.exec()) ?? []
+  return ids.map((_, i) => {
+    const [present, pending] = [replies[2 * i], replies[2 * i + 1]]
+    const err = present?.[0] ?? pending?.[0]
+    if (err || !present || !pending) throw err ?? new Error("a reply of the entry check is missing")
+    return { present: (present[1] as unknown[]).length > 0, pending: (pending[1] as unknown[]).length > 0 }
+  })
+}
+
+/**
+ * Give an entry in hand back to the group: mark it idle for `idleMs` (XCLAIM … IDLE JUSTID,
+ * no delivery counted), so a reclaim by another consumer takes it at once.
+ */
+export const handBack = async (redis: Redis, stream: string, group: string, consumer: string, id: string, idleMs: number): Promise<void> => {
+  await redis.xclaim(stream, group, consumer, 0, id, "IDLE", idleMs, "JUSTID")
 }

@@ -2,9 +2,13 @@
  * Decoding of one `strata:scores` entry (flat field/value pairs) into a score event, or
  * a rejection with a reason for the dead-letter stream. Structure limits (field count,
  * value length, duplicate or malformed names) are checked first, cheaply; values are
- * then decoded by an Effect Schema. Pure: no Redis here.
+ * then decoded by an Effect Schema. Also the producer's side (`scoresFields`, for the
+ * bench and tools that write scores the way `redis-cli XADD` does) and two cheap peeks
+ * the engine and replay take before decoding: an entry's symbol and its event time.
+ * Pure: no Redis here.
  */
 import { Schema, SchemaIssue } from "effect"
+import { fieldValue } from "./entry.ts"
 import { isValidSymbol, normaliseSymbol } from "../src/domain/symbols.ts"
 import { entryIdMs, isEventTime, parseEventTime } from "../src/domain/time.ts"
 
@@ -35,6 +39,31 @@ const Score = Schema.FiniteFromString
 const ScoreMap = Schema.Record(Schema.String, Score)
 const decodeScores = Schema.decodeUnknownExit(ScoreMap)
 const formatter = SchemaIssue.makeFormatterStandardSchemaV1()
+
+/**
+ * A scores entry as a producer writes it: `symbol`, optional `ts` (ms), then the scores in
+ * the order given. Values are written as given (a string keeps its formatting).
+ */
+export const scoresFields = (symbol: string, scores: Readonly<Record<string, number | string>>, ts?: number): string[] => [
+  "symbol", symbol,
+  ...(ts === undefined ? [] : ["ts", String(ts)]),
+  ...Object.entries(scores).flatMap(([name, value]) => [name, String(value)])
+]
+
+/** The entry's symbol as the decoder will see it (trimmed, upper-cased), when it is a valid one. */
+export const scoresSymbol = (fields: readonly string[]): string | undefined => {
+  const s = normaliseSymbol(fieldValue(fields, "symbol") ?? "")
+  return isValidSymbol(s) ? s : undefined
+}
+
+/**
+ * The event time the decoder gives an entry: its `ts` field when valid, else its entry ID's
+ * milliseconds (an entry with an invalid `ts` is dead-lettered; this still gives it a time).
+ */
+export const scoresEventTime = (id: string, fields: readonly string[]): number => {
+  const ts = fieldValue(fields, "ts")
+  return (ts === undefined ? undefined : parseEventTime(ts)) ?? entryIdMs(id)
+}
 
 const showValue = (v: string): string => JSON.stringify(v.length > 24 ? `${v.slice(0, 24)}…` : v)
 

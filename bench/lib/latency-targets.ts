@@ -14,11 +14,14 @@ import { createInterface } from "node:readline"
 import { Queue } from "bullmq"
 import { Redis } from "ioredis"
 import { openRedis } from "../../src/services/redis.ts"
+import { readAfter } from "../../streams/consumer.ts"
+import { fieldValue } from "../../streams/entry.ts"
+import { scoresFields } from "../../streams/scores-wire.ts"
 import { ingressKeys, partitionKeys } from "../../streams/keys.ts"
 import type { BenchContext } from "../scenario.ts"
 import { benchNamespace, deleteKeys, type BenchNamespace } from "./bench-namespace.ts"
 import { ROOT, startChild, type Child } from "./children.ts"
-import { idOf, owesCommand, scoreFields, seqOfId } from "./latency-workload.ts"
+import { idOf, owesCommand, scoreEvent, seqOfId } from "./latency-workload.ts"
 import type { DueEvent } from "./open-loop.ts"
 
 export interface LatencyTarget {
@@ -38,13 +41,11 @@ const tailStream = (url: string, stream: string, onSeen: OnSeen) => {
   const done = (async () => {
     let last = "0"
     while (running) {
-      const reply = (await redis.xread("COUNT", 2000, "BLOCK", 100, "STREAMS", stream, last)) as [string, [string, string[]][]][] | null
-      const entries = reply?.[0]?.[1] ?? []
+      const entries = await readAfter(redis, stream, last, 2000, 100)
       const at = performance.now()
-      for (const [id, f] of entries) {
+      for (const { id, fields } of entries) {
         last = id
-        const i = f.indexOf("cause")
-        const cause = i >= 0 ? f[i + 1] : undefined
+        const cause = fieldValue(fields, "cause")
         if (cause) onSeen(seqOfId(cause), at)
       }
     }
@@ -64,7 +65,7 @@ const streamTarget = (
     emits,
     send: async (events) => {
       const p = ns.redis.pipeline()
-      for (const e of events) p.xadd(input, idOf(t, e.seq), ...scoreFields(t, e.seq))
+      for (const e of events) p.xadd(input, idOf(t, e.seq), ...scoresFields(...scoreEvent(t, e.seq)))
       await p.exec()
     },
     stop: async () => {
@@ -134,7 +135,7 @@ export const bullmqTarget = async (ctx: BenchContext, onSeen: OnSeen): Promise<L
     emits: () => true,
     send: async (events) => {
       await queue.addBulk(events.map((e) => ({
-        name: "score", data: { seq: e.seq, fields: scoreFields(t, e.seq) }, opts: { removeOnComplete: true, removeOnFail: true }
+        name: "score", data: { seq: e.seq, fields: scoresFields(...scoreEvent(t, e.seq)) }, opts: { removeOnComplete: true, removeOnFail: true }
       })))
     },
     stop: async () => {

@@ -7,7 +7,7 @@
  * like a scanner whose scores mostly hold. The volume-matched raw relay emits for exactly
  * the events the engine emits for.
  */
-import { benchSymbol } from "./workload.ts"
+import { benchSymbol } from "../../fixtures/workload.ts"
 
 export const SYMBOLS = 1000
 
@@ -19,9 +19,9 @@ export const owesCommand = (seq: number): boolean => phaseOf(seq) === 0
 /** The share of events that owe a command. */
 export const COMMAND_SHARE = 0.1
 
-export const scoreFields = (t: number, seq: number): string[] => [
-  "symbol", benchSymbol(seq % SYMBOLS), "ts", String(t + seq), "liquidity", phaseOf(seq) === 9 ? "0.1" : "0.9"
-]
+/** Event `seq` as the scores encoder's arguments (`scoresFields` of streams/scores-wire.ts): symbol, scores, ts. */
+export const scoreEvent = (t: number, seq: number) =>
+  [benchSymbol(seq % SYMBOLS), { liquidity: phaseOf(seq) === 9 ? "0.1" : "0.9" }, t + seq] as const
 
 /** Events carry explicit IDs `<T>-<seq+1>`, so an output's cause names its event without a lookup. */
 export const idOf = (t: number, seq: number): string => `${t}-${seq + 1}`

@@ -8,14 +8,14 @@
  */
 import { createActor } from "xstate"
 import { loadConfig } from "../../config/load.ts"
-import { rulesFromConfig } from "../../machines/from-config.ts"
+import { rulesFromConfig } from "../../src/engine/lifecycle-rules.ts"
 import { createLifecycleMachine } from "../../machines/lifecycle.ts"
 import { Ingest } from "../../src/engine/ingest.ts"
 import { partitionKeys } from "../../streams/keys.ts"
 import { PartitionLease } from "../../streams/lease.ts"
 import { createLogger } from "../../src/services/logger.ts"
 import { openRedis } from "../../src/services/redis.ts"
-import { benchSymbol } from "./workload.ts"
+import { benchSymbol } from "../../fixtures/workload.ts"
 import { settle } from "./gc-settle.ts"
 
 const [mode, nText, cacheText] = process.argv.slice(2)

@@ -9,10 +9,10 @@
  * of the alternative it avoids (a scan of every actor's deadline per batch).
  */
 import { loadConfig } from "../../config/load.ts"
-import { rulesFromConfig } from "../../machines/from-config.ts"
+import { rulesFromConfig } from "../../src/engine/lifecycle-rules.ts"
 import { createLifecycle, type PersistedActor } from "../../machines/lifecycle.ts"
 import { StaleIndex } from "../../src/engine/stale-index.ts"
-import { benchSymbol, prng } from "./workload.ts"
+import { benchSymbol, prng } from "../../fixtures/workload.ts"
 import { settle } from "./gc-settle.ts"
 
 

@@ -11,7 +11,7 @@ import type { BenchFigure, Scenario } from "../scenario.ts"
 import { benchNamespace } from "../lib/bench-namespace.ts"
 import { fillStream } from "../lib/fill.ts"
 import { CLIENTS, RAW_CLIENT, drainRate, openRawClient, type ClientName } from "../lib/raw-clients.ts"
-import { workload } from "../lib/workload.ts"
+import { workload } from "../../fixtures/workload.ts"
 
 const ROUNDS = 3
 

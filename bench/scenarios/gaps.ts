@@ -9,7 +9,7 @@
  */
 import { join } from "node:path"
 import { rowsOf } from "../../src/backfill/providers/synthetic.ts"
-import { BACKFILL_DDL } from "../../src/backfill/runtime.ts"
+import { BACKFILL_DDL } from "../../src/app/worker-process.ts"
 import { calendarOf } from "../../src/domain/calendar.ts"
 import type { Layer } from "../../src/domain/layers.ts"
 import type { Bar } from "../../src/domain/rows.ts"

@@ -12,7 +12,7 @@ import type { BenchContext, BenchFigure, Scenario } from "../scenario.ts"
 import { benchNamespace } from "../lib/bench-namespace.ts"
 import { ROOT } from "../lib/children.ts"
 import { fillStream } from "../lib/fill.ts"
-import { benchSymbol } from "../lib/workload.ts"
+import { benchSymbol } from "../../fixtures/workload.ts"
 
 const run = promisify(execFile)
 export const GOAL_BYTES_PER_IDLE_SYMBOL = 1024

@@ -7,6 +7,7 @@
 import { join } from "node:path"
 import { loadConfig } from "../../config/load.ts"
 import { GROUPS, ingressKeys, partitionKeys } from "../../streams/keys.ts"
+import { decodeScoresEntry, scoresFields } from "../../streams/scores-wire.ts"
 import { processBatch, snapshotArgs } from "../../src/engine/batch.ts"
 import { replayMachine } from "../../src/replay/engine-context.ts"
 import type { LifecycleSnapshot } from "../../machines/lifecycle.ts"
@@ -14,7 +15,7 @@ import type { Scenario } from "../scenario.ts"
 import { benchNamespace } from "../lib/bench-namespace.ts"
 import { ROOT, startChild } from "../lib/children.ts"
 import { timeProgress } from "../lib/fill.ts"
-import { benchSymbol, workload } from "../lib/workload.ts"
+import { workload } from "../../fixtures/workload.ts"
 
 export const GOAL_SECONDS = 2
 
@@ -35,8 +36,7 @@ export const scenario: Scenario = {
       const ctxB = machine.context((s) => actors.get(s) ?? initial)
       // Random scores, but every symbol gets three events, so exactly n actors are held.
       const t0 = Date.UTC(2026, 0, 5, 14, 30)
-      const batch = [...workload({ events: n * 3, symbols: n, seed: 9, start: t0, stepMs: 10 })]
-        .map((e, i) => ({ id: e.id, fields: ["symbol", benchSymbol(i % n), ...e.fields.slice(2)] }))
+      const batch = [...workload({ events: n * 3, symbols: n, seed: 9, start: t0, stepMs: 10, symbolOf: (i) => i % n })]
       for (let i = 0; i < batch.length; i += 5_000) {
         for (const [s, snap] of processBatch(batch.slice(i, i + 5_000), ctxB).snapshots) actors.set(s, snap)
       }
@@ -48,7 +48,9 @@ export const scenario: Scenario = {
       // The event waiting for the restarted engine, for a symbol it holds.
       const last = batch.at(-1)
       if (!last) throw new Error("empty workload")
-      await ns.redis.xadd(scores, "*", ...last.fields.map((f, i) => (last.fields[i - 1] === "ts" ? String(Number(f) + 60_000) : f)))
+      const event = decodeScoresEntry(last.id, last.fields, { maxFields: 64, maxValueLength: 1024 })
+      if (!event.ok) throw new Error(`the last workload entry does not decode: ${event.reason}`)
+      await ns.redis.xadd(scores, "*", ...scoresFields(event.symbol, event.scores, event.at + 60_000))
       ctx.log(`${k} snapshots held (${await ns.redis.hlen(keys.snapshots)})`)
       const started = performance.now()
       const child = startChild(join(ROOT, "src/cli/main.ts"), ["engine"], ns.env, join(ctx.tmpDir, "engine.log"))

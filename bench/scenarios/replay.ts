@@ -6,14 +6,14 @@
 import { join } from "node:path"
 import { createActor, transition } from "xstate"
 import { loadConfig } from "../../config/load.ts"
-import { rulesFromConfig } from "../../machines/from-config.ts"
+import { rulesFromConfig } from "../../src/engine/lifecycle-rules.ts"
 import { createLifecycle, createLifecycleMachine, type LifecycleSnapshot } from "../../machines/lifecycle.ts"
 import type { ScoreEvent } from "../../machines/rules.ts"
 import { decodeScoresEntry } from "../../streams/scores-wire.ts"
 import { dryRunReplay } from "../../src/replay/dry-run.ts"
 import { openRecording, readRecording } from "../../src/replay/file.ts"
 import type { Scenario } from "../scenario.ts"
-import { workload, workloadArray } from "../lib/workload.ts"
+import { workload, workloadArray } from "../../fixtures/workload.ts"
 
 export const GOAL_EVENTS_PER_S = 150_000
 

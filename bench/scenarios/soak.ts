@@ -22,7 +22,7 @@ import { benchNamespace } from "../lib/bench-namespace.ts"
 import { ROOT, startChild } from "../lib/children.ts"
 import { fillStream, timeProgress } from "../lib/fill.ts"
 import { runOpenLoop } from "../lib/open-loop.ts"
-import { workload } from "../lib/workload.ts"
+import { workload } from "../../fixtures/workload.ts"
 import { openRedis } from "../../src/services/redis.ts"
 
 export const GOAL_GROWTH = 0.05

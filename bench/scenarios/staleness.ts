@@ -17,7 +17,7 @@ import type { BenchContext, BenchFigure, Scenario } from "../scenario.ts"
 import { benchNamespace } from "../lib/bench-namespace.ts"
 import { ROOT, startChild } from "../lib/children.ts"
 import { fillStream, timeProgress } from "../lib/fill.ts"
-import { workload } from "../lib/workload.ts"
+import { workload } from "../../fixtures/workload.ts"
 
 const run = promisify(execFile)
 

@@ -16,7 +16,7 @@ import { STORAGE_DDL, localObjectStore, writeCold, writeHot } from "../../src/st
 import { groupByObject } from "../../src/storage/cold-store.ts"
 import { bufferOf } from "../../src/storage/parquet.ts"
 import { bars } from "../../src/storage/read-router.ts"
-import { sampleBars } from "../../src/storage/sample.ts"
+import { sampleBars } from "../../fixtures/sample-rows.ts"
 import type { BenchFigure, Scenario } from "../scenario.ts"
 
 export const GOAL_FACTOR = 2

@@ -17,7 +17,7 @@ import type { Bar } from "../../src/domain/rows.ts"
 import { migrate, openPostgres, type Sql } from "../../src/services/postgres.ts"
 import { STORAGE_DDL, localObjectStore, writeCold, writeHot } from "../../src/storage/index.ts"
 import { groupByObject } from "../../src/storage/cold-store.ts"
-import { sampleBars } from "../../src/storage/sample.ts"
+import { sampleBars } from "../../fixtures/sample-rows.ts"
 import type { BenchContext, BenchFigure, Scenario } from "../scenario.ts"
 
 export const GOAL_RATIO = 0.6

@@ -12,7 +12,7 @@ import { benchNamespace } from "../lib/bench-namespace.ts"
 import { ROOT, startChild } from "../lib/children.ts"
 import { fillStream, timeProgress } from "../lib/fill.ts"
 import { RAW_CLIENT, drainRate, openRawClient } from "../lib/raw-clients.ts"
-import { workload } from "../lib/workload.ts"
+import { workload } from "../../fixtures/workload.ts"
 
 export const GOAL_EVENTS_PER_S = 100_000
 

@@ -17,10 +17,10 @@ import { hostname } from "node:os"
 import { Data, Duration, Effect, Schedule } from "effect"
 import type { Redis } from "../services/redis.ts"
 import type { Logger } from "../services/logger.ts"
-import { claimStale, ensureGroup, extendClaim, readNew, type ClaimedEntry } from "../../streams/consumer.ts"
+import { claimStale, ensureGroup, entryStates, extendClaim, handBack, readNew, type ClaimedEntry } from "../../streams/consumer.ts"
 import { GROUPS, type PartitionKeys } from "../../streams/keys.ts"
 import { decodeCommand, type BackfillCommand } from "../../streams/backfill-wire.ts"
-import { deadLetterFields } from "./dead-letter.ts"
+import { deadLetterFields } from "../../streams/backfill-dead-letter.ts"
 import type { FetchError } from "./errors.ts"
 import { executeCommand, type ExecuteDeps } from "./execute.ts"
 import { entryRemoved, finishCommand, lastError, startCommand, unfinishedEntries } from "./progress.ts"
@@ -93,18 +93,11 @@ const SWEEP_LIMIT = 1000
 export const sweepRemoved = async (redis: Redis, deps: WorkerDeps): Promise<number> => {
   const unfinished = await unfinishedEntries(deps.sql, SWEEP_LIMIT)
   if (unfinished.length === 0) return 0
-  const pipeline = redis.pipeline()
-  for (const u of unfinished) {
-    pipeline.xrange(deps.keys.backfill, u.entry_id, u.entry_id, "COUNT", 1)
-    pipeline.xpending(deps.keys.backfill, GROUPS.workers, u.entry_id, u.entry_id, 1)
-  }
-  const replies = (await pipeline.exec()) ?? []
+  const states = await entryStates(redis, deps.keys.backfill, GROUPS.workers, unfinished.map((u) => u.entry_id))
   let removed = 0
   for (const [i, u] of unfinished.entries()) {
-    const [present, pending] = [replies[2 * i], replies[2 * i + 1]]
-    const err = present?.[0] ?? pending?.[0]
-    if (err || !present || !pending) throw err ?? new Error("a sweep reply is missing")
-    if ((present[1] as unknown[]).length === 0 && (pending[1] as unknown[]).length === 0) {
+    const state = states[i]
+    if (state && !state.present && !state.pending) {
       await settleRemoved(redis, deps, u.entry_id, u.status === "queued" ? "before any worker read it" : "before it was carried out", "command known")
       removed++
     }
@@ -145,7 +138,7 @@ const heartbeat = (redis: Redis, deps: WorkerDeps, consumer: string, id: string)
 /** Stopped (shutdown): mark the entry idle so another worker takes it at once. */
 const handOver = (control: Redis, deps: WorkerDeps, consumer: string, id: string) =>
   Effect.promise(() =>
-    control.xclaim(deps.keys.backfill, GROUPS.workers, consumer, 0, id, "IDLE", deps.backfill.claim_idle_ms, "JUSTID").then(
+    handBack(control, deps.keys.backfill, GROUPS.workers, consumer, id, deps.backfill.claim_idle_ms).then(
       () => undefined,
       (err: unknown) => {
         deps.counters.handOverFailures++
@@ -205,24 +198,6 @@ const handle = (control: Redis, deps: WorkerDeps, consumer: string, taken: Claim
         deps.log.warn({ command: cmd.id, deliveries: taken.deliveries, error: `${err._tag}: ${err.message}` }, "backfill command failed; left for reclaim")
     }
   })
-
-/**
- * Forget consumers of the group that hold nothing and have been silent for a long while
- * (processes that stopped or died; each process names its consumers after its pid).
- */
-export const forgetIdleConsumers = async (redis: Redis, stream: string, idleMs: number): Promise<number> => {
-  const consumers = (await redis.xinfo("CONSUMERS", stream, GROUPS.workers)) as unknown[][]
-  let removed = 0
-  for (const c of consumers) {
-    const m: Record<string, string> = {}
-    for (let i = 0; i + 1 < c.length; i += 2) m[String(c[i])] = String(c[i + 1])
-    if (Number(m["pending"]) === 0 && Number(m["idle"]) > idleMs && m["name"]) {
-      await redis.xgroup("DELCONSUMER", stream, GROUPS.workers, m["name"])
-      removed++
-    }
-  }
-  return removed
-}
 
 /**
  * The fiber: `reads` is this fiber's own connection (its reads block), `control` a shared

@@ -18,6 +18,7 @@ import { parseEventTime } from "../domain/time.ts"
 import { owedDataTypes } from "../engine/outputs.ts"
 import { migrate, type Sql } from "../services/postgres.ts"
 import type { Redis } from "../services/redis.ts"
+import { groupsOf } from "../../streams/consumer.ts"
 import { GROUPS, partitionKeys } from "../../streams/keys.ts"
 import { infrastructureOnly } from "./connect.ts"
 import { configOrExit, oneShot } from "./shared.ts"
@@ -79,9 +80,7 @@ const parseDataTypes = (text: string | undefined): DataType[] | undefined => {
 
 const workerConsumers = async (redis: Redis, stream: string): Promise<number> => {
   try {
-    const groups = (await redis.xinfo("GROUPS", stream)) as unknown[][]
-    const g = groups.find((x) => x[1] === GROUPS.workers)
-    return g ? Number(g[3]) : 0
+    return (await groupsOf(redis, stream)).find((g) => g.name === GROUPS.workers)?.consumers ?? 0
   } catch {
     return 0
   }

@@ -13,54 +13,12 @@ import type { Redis } from "../services/redis.ts"
 import { ingressKeys, partitionKeys } from "../../streams/keys.ts"
 import { infrastructureOnly } from "./connect.ts"
 import { configOrExit } from "./shared.ts"
-
-import { parseDeadLetter as parseShared } from "../../streams/dead-letter.ts"
+import { readEntry, readLatest } from "../../streams/consumer.ts"
+import { fieldRecord } from "../../streams/entry.ts"
+import { parseStoredDeadLetter, redriveOnce, type StoredDeadLetter } from "../../streams/stored-dead-letter.ts"
 import { SOURCES, type Source } from "./dead-letter-sources.ts"
 
 export { SOURCES, type Source }
-
-/** Engine fields a writer may put after the header, by source, in the order written. */
-const EXTRA_FIELDS: Record<Source, readonly string[]> = { scores: [], lifecycle: ["error", "deliveries"], backfill: ["error", "deliveries"] }
-
-export interface ParsedDeadLetter {
-  readonly reason: string
-  readonly sourceId: string
-  readonly truncated: boolean
-  /** The writer's own fields (error, deliveries, …). */
-  readonly extra: Readonly<Record<string, string>>
-  /** The copy of the rejected entry's fields, name, value, … */
-  readonly original: readonly string[]
-  /** Which layout the entry was written in. */
-  readonly layout: "header" | "scores-legacy" | "backfill-legacy"
-}
-
-/**
- * The one reader of a dead letter's fields. The contract puts the header at fixed
- * positions (`reason, source_id, truncated`, the writer's extra fields, then the copy), so
- * a copied field named `reason` can never pass for the engine's. Two older layouts are
- * still read: scores `reason, source_id, <original>` and backfill
- * `<original>, error, deliveries, source_id`. Undefined when none fits.
- */
-export const parseDeadLetter = (fields: readonly string[], source: Source): ParsedDeadLetter | undefined => {
-  const at = (i: number) => fields[i] as string
-  if (at(0) === "reason" && at(2) === "source_id" && fields.length >= 4) {
-    // The contract's layout: the one parser of streams/dead-letter.ts, with the writer's extras if present.
-    const d = parseShared(fields, EXTRA_FIELDS[source]) ?? parseShared(fields)
-    if (d) return { ...d, truncated: d.truncated || d.original.length % 2 !== 0, layout: "header" }
-    if (source === "scores") {
-      const original = fields.slice(4)
-      return { reason: at(1), sourceId: at(3), truncated: original.length % 2 !== 0, extra: {}, original, layout: "scores-legacy" }
-    }
-  }
-  const n = fields.length
-  if (source === "backfill" && n >= 6 && n % 2 === 0 && at(n - 6) === "error" && at(n - 4) === "deliveries" && at(n - 2) === "source_id") {
-    return {
-      reason: "given up after repeated failures", sourceId: at(n - 1), truncated: false,
-      extra: { error: at(n - 5), deliveries: at(n - 3) }, original: fields.slice(0, n - 6), layout: "backfill-legacy"
-    }
-  }
-  return undefined
-}
 
 interface Streams { readonly dead: string; readonly target: string }
 
@@ -74,14 +32,6 @@ const streamsOf = (config: Config, source: Source): Streams => {
   }
 }
 
-// KEYS[1] dead-letter stream, KEYS[2] source stream; ARGV[1] dead-letter ID, ARGV[2..] fields.
-// Nil when the dead letter is gone (already retried or purged): nothing is added.
-const REDRIVE = `
-if #redis.call('XRANGE', KEYS[1], ARGV[1], ARGV[1]) == 0 then return false end
-local id = redis.call('XADD', KEYS[2], '*', unpack(ARGV, 2))
-redis.call('XDEL', KEYS[1], ARGV[1])
-return id`
-
 export type RedriveResult =
   | { readonly status: "retried"; readonly newId: string }
   | { readonly status: "gone" }
@@ -89,24 +39,24 @@ export type RedriveResult =
 
 /** Re-drive one dead letter to its source stream, at most once. */
 export const redrive = async (redis: Redis, streams: Streams, source: Source, id: string): Promise<RedriveResult> => {
-  const [entry] = await redis.xrange(streams.dead, id, id)
+  const entry = await readEntry(redis, streams.dead, id)
   if (!entry) return { status: "gone" }
-  const parsed = parseDeadLetter(entry[1], source)
+  const parsed = parseStoredDeadLetter(entry.fields, source)
   if (!parsed) return { status: "refused", why: "its fields are in no dead-letter layout this version reads" }
   if (parsed.truncated) return { status: "refused", why: "its copy of the original entry was truncated; re-send the entry from its producer" }
   if (parsed.original.length === 0) return { status: "refused", why: "it holds no original fields" }
-  const newId = (await redis.eval(REDRIVE, 2, streams.dead, streams.target, id, ...parsed.original)) as string | null
+  const newId = await redriveOnce(redis, streams.dead, streams.target, id, parsed.original)
   return newId === null ? { status: "gone" } : { status: "retried", newId }
 }
 
-interface Row { readonly source: Source; readonly stream: string; readonly id: string; readonly fields: readonly string[]; readonly parsed: ParsedDeadLetter | undefined }
+interface Row { readonly source: Source; readonly stream: string; readonly id: string; readonly fields: readonly string[]; readonly parsed: StoredDeadLetter | undefined }
 
 const rowsOf = async (redis: Redis, config: Config, sources: readonly Source[], limit: number): Promise<Row[]> => {
   const out: Row[] = []
   for (const source of sources) {
     const { dead } = streamsOf(config, source)
-    for (const [id, fields] of await redis.xrevrange(dead, "+", "-", "COUNT", limit)) {
-      out.push({ source, stream: dead, id, fields, parsed: parseDeadLetter(fields, source) })
+    for (const { id, fields } of await readLatest(redis, dead, limit)) {
+      out.push({ source, stream: dead, id, fields, parsed: parseStoredDeadLetter(fields, source) })
     }
   }
   return out
@@ -115,17 +65,13 @@ const rowsOf = async (redis: Redis, config: Config, sources: readonly Source[], 
 const findRow = async (redis: Redis, config: Config, sources: readonly Source[], id: string): Promise<Row | undefined> => {
   for (const source of sources) {
     const { dead } = streamsOf(config, source)
-    const [entry] = await redis.xrange(dead, id, id)
-    if (entry) return { source, stream: dead, id, fields: entry[1], parsed: parseDeadLetter(entry[1], source) }
+    const entry = await readEntry(redis, dead, id)
+    if (entry) return { source, stream: dead, id, fields: entry.fields, parsed: parseStoredDeadLetter(entry.fields, source) }
   }
   return undefined
 }
 
-const pairs = (flat: readonly string[]): Record<string, string> => {
-  const o: Record<string, string> = {}
-  for (let i = 0; i + 1 < flat.length; i += 2) o[flat[i] as string] = flat[i + 1] as string
-  return o
-}
+const pairs = fieldRecord
 
 const asJson = (r: Row) => r.parsed
   ? { source: r.source, stream: r.stream, id: r.id, reason: r.parsed.reason, source_id: r.parsed.sourceId, truncated: r.parsed.truncated, ...r.parsed.extra, layout: r.parsed.layout, fields: pairs(r.parsed.original) }

@@ -1,5 +1,5 @@
 /** `strata engine`: the long-running service (ingest, projector, workers, tiering, HTTP) until SIGINT/SIGTERM. */
-import { startEngine } from "../engine/runtime.ts"
+import { startEngine } from "../app/engine-process.ts"
 import { cliLogger, configOrExit } from "./shared.ts"
 import { runService } from "./run-main.ts"
 

@@ -6,10 +6,12 @@
  * through the cold read path). Read-only.
  */
 import { persistedLayer } from "../../machines/lifecycle.ts"
+import { readLatest } from "../../streams/consumer.ts"
 import { fieldRecord } from "../../streams/entry.ts"
 import { FINAL_STATUSES, PROGRESS_DDL, type Progress } from "../backfill/progress.ts"
 import type { StorageKind } from "../domain/rows.ts"
 import { isValidSymbol, normaliseSymbol } from "../domain/symbols.ts"
+import { MAX_EVENT_MS } from "../domain/time.ts"
 import { migrate, type Sql } from "../services/postgres.ts"
 import type { Redis } from "../services/redis.ts"
 import { STORAGE_DDL, countHot } from "../storage/index.ts"
@@ -19,7 +21,7 @@ import { partitionKeys } from "../../streams/keys.ts"
 import { infrastructureOnly } from "./connect.ts"
 import { configOrExit, oneShot } from "./shared.ts"
 
-const ALL_TIME = { from: 0, to: Date.UTC(2200, 0, 1) }
+const ALL_TIME = { from: 0, to: MAX_EVENT_MS }
 /** Backfill stream entries looked at, newest first: the stream is trimmed, so this is its tail. */
 const STREAM_SCAN = 10_000
 
@@ -45,8 +47,8 @@ const actorOf = async (redis: Redis, snapshots: string, symbol: string) => {
 }
 
 const queuedCommands = async (redis: Redis, stream: string, symbol: string) =>
-  (await redis.xrevrange(stream, "+", "-", "COUNT", STREAM_SCAN))
-    .map(([id, fields]): Record<string, string> => ({ entry_id: id, ...fieldRecord(fields) }))
+  (await readLatest(redis, stream, STREAM_SCAN))
+    .map(({ id, fields }): Record<string, string> => ({ entry_id: id, ...fieldRecord(fields) }))
     .filter((c) => c["symbol"] === symbol)
 
 const seriesOf = async (sql: Sql, store: ObjectStore, symbol: string): Promise<SeriesReport[]> => {

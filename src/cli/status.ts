@@ -6,11 +6,12 @@
  * existed, or by another tool) never shows a configured secret value.
  */
 import { PROGRESS_DDL, progressTotals, recentProgress } from "../backfill/progress.ts"
-import { fieldRecord } from "../../streams/entry.ts"
-import { parseDeadLetter } from "../backfill/dead-letter.ts"
+import { parseDeadLetter } from "../../streams/backfill-dead-letter.ts"
 import { migrate } from "../services/postgres.ts"
 import type { Redis } from "../services/redis.ts"
 import { learnSecrets, redact } from "../services/secrets.ts"
+import { fieldRecord } from "../../streams/entry.ts"
+import { groupsOf as groupsOfStream, readLatest, type GroupInfo } from "../../streams/consumer.ts"
 import { ingressKeys, partitionKeys } from "../../streams/keys.ts"
 import { allStreamFigures } from "../../streams/trim.ts"
 import { trimPlan } from "../../streams/trim-plan.ts"
@@ -18,15 +19,9 @@ import { infrastructureOnly } from "./connect.ts"
 import { formatStreamFigures } from "./stream-figures.ts"
 import { configOrExit, oneShot } from "./shared.ts"
 
-interface GroupInfo { readonly name: string; readonly consumers: number; readonly pending: number; readonly lag: number | null }
-
 const groupsOf = async (redis: Redis, stream: string): Promise<GroupInfo[]> => {
   try {
-    const raw = (await redis.xinfo("GROUPS", stream)) as unknown[][]
-    return raw.map((g) => {
-      const m = fieldRecord(g.map(String))
-      return { name: m["name"] ?? "", consumers: Number(m["consumers"]), pending: Number(m["pending"]), lag: m["lag"] === undefined || m["lag"] === "" ? null : Number(m["lag"]) }
-    })
+    return await groupsOfStream(redis, stream)
   } catch (e) {
     // A stream nobody wrote yet has no groups; any other failure is reported.
     if (String((e as Error).message).includes("no such key")) return []
@@ -36,7 +31,7 @@ const groupsOf = async (redis: Redis, stream: string): Promise<GroupInfo[]> => {
 
 /** The latest backfill dead letters; one not in the shared header layout (older) is read by name. */
 const deadLetters = async (redis: Redis, stream: string, count: number) =>
-  (await redis.xrevrange(stream, "+", "-", "COUNT", count)).map(([id, fields]) => {
+  (await readLatest(redis, stream, count)).map(({ id, fields }) => {
     const d = parseDeadLetter(fields)
     if (d) return { id, reason: d.reason, error: d.error, deliveries: String(d.deliveries), symbol: d.original["symbol"], layer: d.original["layer"] }
     const m = fieldRecord(fields)

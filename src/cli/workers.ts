@@ -1,6 +1,6 @@
 /** `strata workers` (`npm run workers`): the backfill worker fibers alone, until SIGINT/SIGTERM. */
 import { Effect } from "effect"
-import { startWorkers } from "../backfill/runtime.ts"
+import { startWorkers } from "../app/worker-process.ts"
 import { infrastructure } from "../services/infrastructure.ts"
 import { cliLogger, configOrExit } from "./shared.ts"
 import { runService } from "./run-main.ts"

@@ -8,6 +8,7 @@
  */
 import type { Redis } from "ioredis"
 import type { Lifecycle, LifecycleSnapshot, PersistedActor } from "../../machines/lifecycle.ts"
+import { fieldRecord } from "../../streams/entry.ts"
 import { parsePersisted } from "./batch.ts"
 
 /** Snapshots hash fields read per HSCAN call. */
@@ -68,8 +69,8 @@ export class ActorStore {
     let count = 0
     do {
       const [next, flat] = await this.redis.hscan(this.snapshotsKey, cursor, "COUNT", SCAN_COUNT)
-      for (let i = 0; i + 1 < flat.length; i += 2) {
-        visit(flat[i] as string, parsePersisted(flat[i + 1] as string))
+      for (const [symbol, json] of Object.entries(fieldRecord(flat))) {
+        visit(symbol, parsePersisted(json))
         count++
       }
       cursor = next

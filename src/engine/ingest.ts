@@ -14,15 +14,15 @@
  */
 import type { Redis } from "ioredis"
 import type { Config } from "../../config/schema.ts"
-import { rulesFromConfig } from "../../machines/from-config.ts"
+import { rulesFromConfig } from "./lifecycle-rules.ts"
 import { createLifecycle, type Lifecycle } from "../../machines/lifecycle.ts"
 import { scoreNames } from "../../machines/rules.ts"
 import { applyBatch, readStepMarker, readStreamTime, stepRefusal } from "../../streams/atomic-step.ts"
 import type { PartitionLease } from "../../streams/lease.ts"
 import { GroupReader, ensureGroup } from "../../streams/consumer.ts"
-import { fieldValue, type StreamEntry } from "../../streams/entry.ts"
+import type { StreamEntry } from "../../streams/entry.ts"
+import { scoresSymbol } from "../../streams/scores-wire.ts"
 import { GROUPS, ingressKeys, partitionKeys, type IngressKeys, type PartitionKeys } from "../../streams/keys.ts"
-import { isValidSymbol, normaliseSymbol } from "../domain/symbols.ts"
 import type { Logger } from "../services/logger.ts"
 import { ActorStore } from "./actor-store.ts"
 import { processBatch, snapshotArgs, type BatchContext } from "./batch.ts"
@@ -199,8 +199,8 @@ export class Ingest {
 const symbolsOf = (entries: readonly StreamEntry[]): string[] => {
   const out: string[] = []
   for (const e of entries) {
-    const s = normaliseSymbol(fieldValue(e.fields, "symbol") ?? "")
-    if (isValidSymbol(s)) out.push(s)
+    const s = scoresSymbol(e.fields)
+    if (s !== undefined) out.push(s)
   }
   return out
 }

@@ -13,6 +13,7 @@ import type { Sql } from "../services/postgres.ts"
 import type { Logger } from "../services/logger.ts"
 import { GroupReader, ensureGroup } from "../../streams/consumer.ts"
 import { deadLetterFields } from "../../streams/dead-letter.ts"
+import type { StreamEntry } from "../../streams/entry.ts"
 import { GROUPS, type PartitionKeys } from "../../streams/keys.ts"
 import { causeEntryId, decodeLifecycleEntry, type LifecycleEvent } from "../../streams/lifecycle-wire.ts"
 
@@ -107,12 +108,12 @@ export class Projector {
       const entries = await this.reader.next()
       if (entries.length === 0) return 0
       const rows: LifecycleRow[] = []
-      const dead: string[][] = []
+      const rejected: { readonly entry: StreamEntry; readonly reason: string }[] = []
       for (const e of entries) {
         const decoded = decodeLifecycleEntry(e)
         if (decoded.ok) rows.push(decoded.event)
         else {
-          dead.push(deadLetterFields(e, decoded.reason))
+          rejected.push({ entry: e, reason: decoded.reason })
           this.log.warn({ id: e.id, reason: decoded.reason }, "undecodable lifecycle entry dead-lettered")
         }
       }
@@ -120,11 +121,11 @@ export class Projector {
       // Dead letters and the acknowledgement in one MULTI: a batch re-read after a failure
       // (its rows are idempotent) writes its dead letters once.
       const tx = this.redis.multi()
-      for (const d of dead) tx.xadd(this.keys.lifecycleDead, "*", ...d)
+      for (const r of rejected) tx.xadd(this.keys.lifecycleDead, "*", ...deadLetterFields(r.entry, r.reason))
       tx.xack(this.keys.lifecycle, GROUPS.projector, ...entries.map((e) => e.id))
       for (const [err] of (await tx.exec()) ?? []) if (err) throw err
       this.projected += rows.length
-      this.deadLettered += dead.length
+      this.deadLettered += rejected.length
       return entries.length
     } catch (e) {
       this.log.warn({ err: e }, "projector step failed; re-reading pending entries")

@@ -8,6 +8,7 @@ import type { Redis } from "ioredis"
 import type { Sql } from "../services/postgres.ts"
 import type { PartitionKeys } from "../../streams/keys.ts"
 import { groupBacklog } from "../../streams/consumer.ts"
+import { fieldRecord } from "../../streams/entry.ts"
 import { GROUPS } from "../../streams/keys.ts"
 import { persistedLayer } from "../../machines/lifecycle.ts"
 
@@ -30,7 +31,8 @@ export const actorLayers = async (redis: Redis, snapshotsKey: string): Promise<M
   let cursor = "0"
   do {
     const [next, flat] = await redis.hscan(snapshotsKey, cursor, "COUNT", 2000)
-    for (let i = 0; i + 1 < flat.length; i += 2) layers.set(flat[i] as string, persistedLayer(flat[i + 1]) ?? 0)
+    // An HSCAN page is a flat name/value list like an entry's: folded by the one fold there is.
+    for (const [symbol, snapshot] of Object.entries(fieldRecord(flat))) layers.set(symbol, persistedLayer(snapshot) ?? 0)
     cursor = next
   } while (cursor !== "0")
   return layers

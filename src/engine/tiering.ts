@@ -5,6 +5,7 @@
  * The passes themselves are storage's (src/storage/tiering.ts).
  */
 import type { Redis } from "ioredis"
+import { readAfter } from "../../streams/consumer.ts"
 import { partitionKeys } from "../../streams/keys.ts"
 import { decodeLifecycleEntry } from "../../streams/lifecycle-wire.ts"
 import type { Config } from "../../config/schema.ts"
@@ -56,12 +57,11 @@ export const demotionFeed = (redis: Redis, prefix: string, blockMs = 5_000) => {
   const stream = partitionKeys(prefix, 0).lifecycle
   let last = "$"
   return async (): Promise<readonly string[]> => {
-    const res = await redis.xread("COUNT", 500, "BLOCK", blockMs, "STREAMS", stream, last)
-    const entries = res?.[0]?.[1] ?? []
+    const entries = await readAfter(redis, stream, last, 500, blockMs)
     const symbols = new Set<string>()
-    for (const [id, fields] of entries) {
-      last = id
-      const d = decodeLifecycleEntry({ id, fields })
+    for (const entry of entries) {
+      last = entry.id
+      const d = decodeLifecycleEntry(entry)
       if (d.ok && DEMOTIONS.has(d.event.type)) symbols.add(d.event.symbol)
     }
     return [...symbols]

@@ -7,8 +7,11 @@
  * Reads only; keeps no history (sampler.ts does).
  */
 import type { Redis } from "ioredis"
-import { groupBacklog } from "../../streams/consumer.ts"
+import { parseDeadLetter as parseBackfillDeadLetter } from "../../streams/backfill-dead-letter.ts"
+import { StreamTail, groupBacklog } from "../../streams/consumer.ts"
+import { parseDeadLetter } from "../../streams/dead-letter.ts"
 import { GROUPS, type IngressKeys, type PartitionKeys } from "../../streams/keys.ts"
+import { decodeLifecycleEntry } from "../../streams/lifecycle-wire.ts"
 import type { Sql } from "../services/postgres.ts"
 
 export interface Reading {
@@ -64,36 +67,6 @@ export const reasonClass = (reason: string): string => {
   return (words || "unknown").slice(0, 40)
 }
 
-const fieldOf = (fields: readonly string[], name: string): string | undefined => {
-  for (let i = 0; i + 1 < fields.length; i += 2) if (fields[i] === name) return fields[i + 1]
-  return undefined
-}
-
-type Raw = [string, string[]][]
-
-/**
- * Follows a stream from the last ID seen: the first read only finds where the stream
- * ends, later reads return what was added since, at most `max` entries a read (the rest
- * waits for the next read, so a flood cannot stall a sample).
- */
-export class StreamTail {
-  private lastId: string | undefined
-
-  constructor(private readonly redis: Redis, readonly key: string, private readonly max = 5000) {}
-
-  async read(): Promise<Raw> {
-    if (this.lastId === undefined) {
-      const last = (await this.redis.xrevrange(this.key, "+", "-", "COUNT", 1)) as Raw
-      this.lastId = last[0]?.[0] ?? "0-0"
-      return []
-    }
-    const entries = (await this.redis.xrange(this.key, `(${this.lastId}`, "+", "COUNT", this.max)) as Raw
-    const last = entries[entries.length - 1]
-    if (last) this.lastId = last[0]
-    return entries
-  }
-}
-
 // At most this many reason series; rarer classes are counted as "other".
 const MAX_REASONS = 12
 
@@ -133,14 +106,17 @@ export class FigureReader {
     const stats: Record<string, number> = {}
     for (const [k, v] of Object.entries(statsHash)) if (Number.isFinite(Number(v))) stats[k] = Number(v)
     const transitionsTo: [number, number, number, number] = [0, 0, 0, 0]
-    for (const [, f] of lifecycle) {
-      const to = Number(fieldOf(f, "to"))
-      if (to === 0 || to === 1 || to === 2 || to === 3) transitionsTo[to]++
+    // Each stream is tailed through streams/consumer.ts (StreamTail: at most 5,000 entries a
+    // read, so a flood cannot stall a sample) and read through its own decoder; an entry
+    // that does not decode is the projector's to dead-letter, not a transition.
+    for (const entry of lifecycle) {
+      const d = decodeLifecycleEntry(entry)
+      if (d.ok) transitionsTo[d.event.to]++
     }
     const deadByReason: Record<string, number> = {}
     const count = (name: string) => { deadByReason[name] = (deadByReason[name] ?? 0) + 1 }
-    for (const [, f] of scoresDead) count(this.classOf(`scores: ${reasonClass(fieldOf(f, "reason") ?? "")}`))
-    for (const [, f] of backfillDead) count(this.classOf(`backfill: ${reasonClass(fieldOf(f, "error") ?? "")}`))
+    for (const e of scoresDead) count(this.classOf(`scores: ${reasonClass(parseDeadLetter(e.fields)?.reason ?? "")}`))
+    for (const e of backfillDead) count(this.classOf(`backfill: ${reasonClass(parseBackfillDeadLetter(e.fields)?.error ?? "")}`))
     return { stats, layers, backlog, backfill: progress, transitionsTo, deadByReason }
   }
 }

@@ -9,7 +9,7 @@
 import type { Redis } from "ioredis"
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client"
 import { entryIdMs } from "../domain/time.ts"
-import { groupBacklog } from "../../streams/consumer.ts"
+import { consumersOf as groupConsumers, groupBacklog } from "../../streams/consumer.ts"
 import { GROUPS } from "../../streams/keys.ts"
 import type { Ingest } from "../engine/ingest.ts"
 import type { Projector } from "../engine/projector.ts"
@@ -52,12 +52,7 @@ const totalCounter = (registry: Registry, name: string, help: string, read: () =
 const consumersOf = async (redis: Redis, stream: string, group: string): Promise<{ name: string; pending: number; idleMs: number }[]> => {
   if ((await redis.exists(stream)) === 0) return []
   try {
-    const raw = (await redis.xinfo("CONSUMERS", stream, group)) as unknown[][]
-    return raw.map((c) => {
-      const info: Record<string, unknown> = {}
-      for (let i = 0; i + 1 < c.length; i += 2) info[String(c[i])] = c[i + 1]
-      return { name: String(info["name"]), pending: Number(info["pending"] ?? 0), idleMs: Number(info["idle"] ?? 0) }
-    })
+    return await groupConsumers(redis, stream, group)
   } catch (e) {
     // The group is created by its loop at start; until then there is nobody to report.
     if (String((e as Error).message).includes("NOGROUP")) return []

@@ -9,6 +9,7 @@
  */
 import type { Redis } from "ioredis"
 import type { Sql } from "../services/postgres.ts"
+import { consumersOf } from "../../streams/consumer.ts"
 import { GROUPS } from "../../streams/keys.ts"
 import { allStreamFigures, type StreamFigures, type TrimPlan } from "../../streams/trim.ts"
 import type { Ingest } from "../engine/ingest.ts"
@@ -78,12 +79,10 @@ export const etaMs = (planned: number, done: number, startedMs: number | null, n
 
 const engineConsumer = async (redis: Redis, stream: string): Promise<{ consumer: string; idleMs: number } | undefined> => {
   if ((await redis.exists(stream)) === 0) return undefined
-  const rows = (await redis.xinfo("CONSUMERS", stream, GROUPS.engine).catch(() => [])) as unknown[][]
+  const rows = await consumersOf(redis, stream, GROUPS.engine).catch(() => [])
   let best: { consumer: string; idleMs: number } | undefined
   for (const r of rows) {
-    const info: Record<string, unknown> = {}
-    for (let i = 0; i + 1 < r.length; i += 2) info[String(r[i])] = r[i + 1]
-    const c = { consumer: String(info["name"]), idleMs: Number(info["idle"] ?? 0) }
+    const c = { consumer: r.name, idleMs: r.idleMs }
     if (!best || c.idleMs < best.idleMs) best = c
   }
   return best

@@ -4,7 +4,7 @@
  * replay runs the same code with the same parameters.
  */
 import type { Config } from "../../config/schema.ts"
-import { rulesFromConfig } from "../../machines/from-config.ts"
+import { rulesFromConfig } from "../engine/lifecycle-rules.ts"
 import { createLifecycle, type Lifecycle, type LifecycleSnapshot } from "../../machines/lifecycle.ts"
 import { scoreNames } from "../../machines/rules.ts"
 import type { BatchContext } from "../engine/batch.ts"

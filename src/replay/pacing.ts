@@ -5,8 +5,7 @@
  * tests drive it with a simulated one. Event time never runs backwards here: a late entry
  * (older than one already released) is due at once, as it was in the original stream.
  */
-import { fieldValue } from "../../streams/entry.ts"
-import { parseEventTime, entryIdMs } from "../domain/time.ts"
+import { scoresEventTime } from "../../streams/scores-wire.ts"
 
 export type Speed = { readonly kind: "max" } | { readonly kind: "factor"; readonly factor: number }
 
@@ -50,10 +49,7 @@ export const dueAt = (anchor: Anchor, at: number, factor: number): number =>
  * The event time pacing uses for an entry: its `ts` field when valid, else its entry ID's
  * milliseconds (the decoder's rule; an invalid entry is paced by its ID and dead-lettered).
  */
-export const pacingTime = (id: string, fields: readonly string[]): number => {
-  const ts = fieldValue(fields, "ts")
-  return (ts === undefined ? undefined : parseEventTime(ts)) ?? entryIdMs(id)
-}
+export const pacingTime = (id: string, fields: readonly string[]): number => scoresEventTime(id, fields)
 
 export class Pacer {
   private anchor: Anchor | undefined

@@ -4,6 +4,7 @@
  * entry IDs or times. Read-only: nothing here writes to Redis.
  */
 import type { Redis } from "ioredis"
+import { readAll } from "../../streams/consumer.ts"
 import type { StreamEntry } from "../../streams/entry.ts"
 import { parseEventTime } from "../domain/time.ts"
 import { readRecording } from "./file.ts"
@@ -27,14 +28,7 @@ export const parseBound = (flag: string, text: string | undefined, open: "-" | "
 export async function* readStreamRange(
   redis: Redis, stream: string, from = "-", to = "+", chunk = 5000
 ): AsyncGenerator<StreamEntry> {
-  let start = from
-  for (;;) {
-    const rows = await redis.xrange(stream, start, to, "COUNT", chunk)
-    for (const [id, fields] of rows) yield { id, fields }
-    const last = rows.at(-1)
-    if (rows.length < chunk || !last) return
-    start = `(${last[0]}`
-  }
+  yield* readAll(redis, stream, from, to, chunk)
 }
 
 export type ReplaySource =

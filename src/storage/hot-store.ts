@@ -9,7 +9,9 @@
  */
 import { Readable } from "node:stream"
 import { pipeline } from "node:stream/promises"
+import type { TransactionSql } from "postgres"
 import type { Bar, RowsOf, StorageKind } from "../domain/rows.ts"
+import { DAY_MS, MAX_EVENT_MS } from "../domain/time.ts"
 import type { Sql } from "../services/postgres.ts"
 
 type ColumnKind = "text" | "float8" | "int8" | "timestamptz" | "date"
@@ -139,11 +141,10 @@ function* barChunks(rows: readonly Bar[]): Generator<string> {
   }
 }
 
-const MAX_TS = 7_258_118_400_000
 const isNum = (v: unknown) => typeof v === "number"
 /** Whether COPY into market_data cannot fail on a value of this bar. */
 const copyableBar = (b: Bar) =>
-  typeof b.symbol === "string" && typeof b.interval === "string" && Number.isSafeInteger(b.ts) && b.ts >= 0 && b.ts < MAX_TS &&
+  typeof b.symbol === "string" && typeof b.interval === "string" && Number.isSafeInteger(b.ts) && b.ts >= 0 && b.ts < MAX_EVENT_MS &&
   isNum(b.open) && isNum(b.high) && isNum(b.low) && isNum(b.close) && isNum(b.volume) && isNum(b.vwap) && Number.isSafeInteger(b.trades)
 
 /**
@@ -152,7 +153,7 @@ const copyableBar = (b: Bar) =>
  * any series' time span, every value valid — COPY straight into market_data. Returns
  * undefined when the batch must take the staging path (the locks stay held till commit).
  */
-const copyBarsDirect = async (tx: Sql, rows: readonly Bar[]): Promise<number | undefined> => {
+const copyBarsDirect = async (tx: TransactionSql, rows: readonly Bar[]): Promise<number | undefined> => {
   const spans = new Map<string, { symbol: string; interval: string; min: number; max: number }>()
   for (const b of rows) {
     const k = `${b.symbol}|${b.interval}`
@@ -190,9 +191,9 @@ const copyBarsDirect = async (tx: Sql, rows: readonly Bar[]): Promise<number | u
 export const writeHot = async <K extends StorageKind>(sql: Sql, kind: K, rows: readonly RowsOf[K][]): Promise<number> => {
   if (rows.length === 0) return 0
   const t = HOT_TABLES[kind]
-  const inserted = await sql.begin(async (tx) => {
+  return sql.begin(async (tx): Promise<number> => {
     if (kind === "bars") {
-      const direct = await copyBarsDirect(tx as unknown as Sql, rows as readonly Bar[])
+      const direct = await copyBarsDirect(tx, rows as readonly Bar[])
       if (direct !== undefined) return direct
     }
     await tx.unsafe(stageDdl(t))
@@ -201,7 +202,6 @@ export const writeHot = async <K extends StorageKind>(sql: Sql, kind: K, rows: r
     const r = await tx.unsafe(insertSql(t))
     return r.count
   })
-  return inserted as unknown as number
 }
 
 // ---------------------------------------------------------------- read and delete
@@ -227,11 +227,12 @@ const seriesWhere = (t: HotTable) => {
   return `symbol = $1${t.hasInterval ? " AND interval = $2" : ""} AND ${q(t.time)} >= ${timeParam(t, n)} AND ${q(t.time)} < ${timeParam(t, n + 1)}`
 }
 
-// Infinite bounds ("everything") become far dates timestamptz can hold.
-const clampMs = (ms: number) => Math.trunc(Math.max(-2_208_988_800_000, Math.min(ms, 7_258_118_400_000)))
+// Infinite bounds ("everything") become far dates timestamptz can hold: 1900, and the end
+// of the event-time range (no row is ever later).
+const FAR_PAST_MS = Date.UTC(1900, 0, 1)
+const clampMs = (ms: number) => Math.trunc(Math.max(FAR_PAST_MS, Math.min(ms, MAX_EVENT_MS)))
 
 // A date column holds day starts: d ∈ [from, to) ⇔ ceilDay(from) ≤ d < ceilDay(to).
-const DAY_MS = 86_400_000
 const bound = (t: HotTable, ms: number) => {
   const c = clampMs(ms)
   return t.columns.find((x) => x.name === t.time)?.type === "date" ? Math.ceil(c / DAY_MS) * DAY_MS : c
@@ -244,8 +245,7 @@ const params = (t: HotTable, s: Series, from: number, to: number) =>
 export const readHot = async <K extends StorageKind>(sql: Sql, kind: K, s: Series, from: number, to: number): Promise<RowsOf[K][]> => {
   const t = HOT_TABLES[kind]
   const order = [t.time, ...t.key.filter((k) => k !== t.time)].map(q).join(", ")
-  const rows = await sql.unsafe(`SELECT ${selectList(t)} FROM ${t.table} WHERE ${seriesWhere(t)} ORDER BY ${order}`, params(t, s, from, to))
-  return rows as unknown as RowsOf[K][]
+  return sql.unsafe<RowsOf[K][]>(`SELECT ${selectList(t)} FROM ${t.table} WHERE ${seriesWhere(t)} ORDER BY ${order}`, params(t, s, from, to))
 }
 
 /**
@@ -283,12 +283,12 @@ export async function* hotChunks<K extends StorageKind>(
         : ` AND (${q(t.time)} > ${timeParam(t, n)} OR (${q(t.time)} = ${timeParam(t, n)} AND ${cond}))`
     }
     values.push(chunkRows)
-    const rows = await sql.unsafe(
+    const rows = await sql.unsafe<(RowsOf[K] & Record<string, unknown>)[]>(
       `SELECT ${selectList(t)} FROM ${t.table} WHERE ${seriesWhere(t)}${keyset} ORDER BY ${order} LIMIT $${values.length}`,
       values as never[])
-    if (rows.length > 0) yield rows as unknown as RowsOf[K][]
+    if (rows.length > 0) yield rows
     if (rows.length < chunkRows) return
-    last = rows[rows.length - 1] as unknown as Record<string, unknown>
+    last = rows[rows.length - 1]
   }
 }
 
@@ -302,18 +302,17 @@ export const deleteHot = async (sql: Sql, kind: StorageKind, s: Series, from: nu
 /** Count of rows of one series with time in [from, to) (tiering checks before deleting). */
 export const countHot = async (sql: Sql, kind: StorageKind, s: Series, from: number, to: number): Promise<number> => {
   const t = HOT_TABLES[kind]
-  const r = await sql.unsafe(`SELECT count(*)::int AS n FROM ${t.table} WHERE ${seriesWhere(t)}`, params(t, s, from, to))
-  return (r[0] as unknown as { n: number }).n
+  const [r] = await sql.unsafe<[{ n: number }]>(`SELECT count(*)::int AS n FROM ${t.table} WHERE ${seriesWhere(t)}`, params(t, s, from, to))
+  return r.n
 }
 
 /** Every series held hot with its oldest row time (tiering's work list). */
 export const hotSeries = async (sql: Sql, kind: StorageKind): Promise<(Series & { oldest: number })[]> => {
   const t = HOT_TABLES[kind]
-  const rows = await sql.unsafe(
+  return sql.unsafe<(Series & { oldest: number })[]>(
     `SELECT symbol, ${t.hasInterval ? "interval" : "''::text AS interval"}, (extract(epoch from min(${q(t.time)})) * 1000)::float8 AS oldest
      FROM ${t.table} GROUP BY 1, 2 ORDER BY 1, 2`
   )
-  return rows as unknown as (Series & { oldest: number })[]
 }
 
 /**
@@ -322,15 +321,13 @@ export const hotSeries = async (sql: Sql, kind: StorageKind): Promise<(Series & 
  */
 export const takeHot = async <K extends StorageKind>(sql: Sql, kind: K, s: Series, from: number, to: number): Promise<RowsOf[K][]> => {
   const t = HOT_TABLES[kind]
-  const rows = await sql.unsafe(`DELETE FROM ${t.table} WHERE ${seriesWhere(t)} RETURNING ${selectList(t)}`, params(t, s, from, to))
-  return rows as unknown as RowsOf[K][]
+  return sql.unsafe<RowsOf[K][]>(`DELETE FROM ${t.table} WHERE ${seriesWhere(t)} RETURNING ${selectList(t)}`, params(t, s, from, to))
 }
 
 /** Time of the oldest row of one series in [from, to), undefined when none. */
 export const firstHotTime = async (sql: Sql, kind: StorageKind, s: Series, from: number, to: number): Promise<number | undefined> => {
   const t = HOT_TABLES[kind]
-  const r = await sql.unsafe(
+  const [r] = await sql.unsafe<[{ t: number | null }?]>(
     `SELECT (extract(epoch from min(${q(t.time)})) * 1000)::float8 AS t FROM ${t.table} WHERE ${seriesWhere(t)}`, params(t, s, from, to))
-  const v = (r[0] as unknown as { t: number | null } | undefined)?.t
-  return v === null || v === undefined ? undefined : v
+  return r?.t ?? undefined
 }

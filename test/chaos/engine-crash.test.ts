@@ -18,7 +18,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { GROUPS, ingressKeys, partitionKeys } from "../../streams/keys.ts"
 import { runEngine, streamFields, waitUntil } from "../helpers/engine.ts"
 import { ENGINE_ONLY, testNamespace, type TestNamespace } from "../helpers/namespace.ts"
-import { benchSymbol, prng, workloadArray } from "../../bench/lib/workload.ts"
+import { benchSymbol, prng, workloadArray } from "../../fixtures/workload.ts"
 import { xaddAll } from "../helpers/scanner-stream.ts"
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url))

@@ -7,13 +7,14 @@
  */
 import { spawn, spawnSync } from "node:child_process"
 import { fileURLToPath } from "node:url"
-import { afterAll, beforeAll, expect, it } from "vitest"
+import { afterAll, beforeAll, expect, it, onTestFailed } from "vitest"
 import { partitionKeys } from "../../streams/keys.ts"
 import type { Bar } from "../../src/domain/rows.ts"
 import { naturalKey } from "../../src/domain/rows.ts"
 import { DAY_MS, utcDay } from "../../src/domain/time.ts"
 import { STORAGE_DDL, localObjectStore, readCold, readHot, writeHot, writeRows, type ObjectStore } from "../../src/storage/index.ts"
-import { sampleBars } from "../../src/storage/sample.ts"
+import { sampleBars } from "../../fixtures/sample-rows.ts"
+import { prng } from "../../fixtures/workload.ts"
 import { testNamespaceWith, type TestNamespace } from "../helpers/namespace.ts"
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url))
@@ -21,6 +22,9 @@ const AT = Date.UTC(2024, 5, 15, 12)
 const END = utcDay(AT) + DAY_MS
 const ALL = [Number.NEGATIVE_INFINITY, Number.POSITIVE_INFINITY] as const
 const KILLS = 6
+// Every random choice (kill marks, delays) comes from this seed; a failure prints it, and
+// STRATA_TEST_SEED=<seed> runs the same choices again.
+const SEED = Number(process.env["STRATA_TEST_SEED"] ?? 615)
 
 let ns: TestNamespace
 let store: ObjectStore
@@ -53,6 +57,8 @@ it(`leaves every row exactly once after ${KILLS} kill -9 during tiering and a re
   // Daily: the recent part hot, the rest (some past retention) already cold.
   await writeRows({ sql: ns.sql, store }, "bars", daily, END - 200 * DAY_MS)
 
+  onTestFailed(() => console.error(`tiering crash test failed with seed ${SEED} (STRATA_TEST_SEED=${SEED} repeats its choices)`))
+  const random = prng(SEED)
   let kills = 0
   let midMove = 0
   // Attempts are bounded; a pass that ends before its kill is simply not counted.
@@ -64,12 +70,12 @@ it(`leaves every row exactly once after ${KILLS} kill -9 during tiering and a re
     void exited.then(() => { done = true })
     if (attempt % 2 === 0) {
       // Kill once a random number of rows (one to a few objects' worth) has moved.
-      const mark = before - 1 - Math.floor(Math.random() * 3000)
+      const mark = before - 1 - Math.floor(random() * 3000)
       while (!done && (await hotCount()) > mark) await new Promise((r) => setTimeout(r, 5))
-      await new Promise((r) => setTimeout(r, Math.random() * 40))
+      await new Promise((r) => setTimeout(r, random() * 40))
     } else {
       // A random instant of the run, start-up included (a pass with nothing left to move is short).
-      await Promise.race([exited, new Promise((r) => setTimeout(r, 200 + Math.random() * 1000))])
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 200 + random() * 1000))])
     }
     if (!done) {
       child.kill("SIGKILL")

@@ -2,7 +2,7 @@
 import { Effect, Exit, Scope } from "effect"
 import type { Config } from "../../config/schema.ts"
 import { fieldRecord } from "../../streams/entry.ts"
-import { startEngine, type EngineHandles } from "../../src/engine/runtime.ts"
+import { startEngine, type EngineHandles } from "../../src/app/engine-process.ts"
 import { createLogger } from "../../src/services/logger.ts"
 
 export interface RunningEngine {

@@ -1,7 +1,7 @@
 /** Shared pieces of the pure machine tests: default rules, event builders, arbitraries. */
 import fc from "fast-check"
 import { loadConfig } from "../../config/load.ts"
-import { rulesFromConfig } from "../../machines/from-config.ts"
+import { rulesFromConfig } from "../../src/engine/lifecycle-rules.ts"
 import type { LifecycleRules, ScoreEvent } from "../../machines/rules.ts"
 
 export const DEFAULT_RULES: LifecycleRules = rulesFromConfig(loadConfig({ env: {} }).lifecycle)

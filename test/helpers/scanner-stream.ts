@@ -1,6 +1,6 @@
 /**
  * Feeding a scanner stream into Redis under its own entry IDs. The streams themselves
- * come from bench/lib/workload.ts (seeded, deterministic), shared with the bench and the
+ * come from fixtures/workload.ts (seeded, deterministic), shared with the bench and the
  * replay tests.
  */
 import type { Redis } from "ioredis"

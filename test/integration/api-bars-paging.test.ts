@@ -13,7 +13,7 @@ import type { Bar } from "../../src/domain/rows.ts"
 import { DAY_MS } from "../../src/domain/time.ts"
 import { MAX_LIMIT, startApiServer, type PageResult } from "../../src/http/api-bars.ts"
 import { STORAGE_DDL, localObjectStore, writeHot, writeRows, type ObjectStore } from "../../src/storage/index.ts"
-import { INTERVAL_MS, sampleBars } from "../../src/storage/sample.ts"
+import { INTERVAL_MS, sampleBars } from "../../fixtures/sample-rows.ts"
 import { pollUntil } from "../../src/services/poll.ts"
 import { testNamespaceWith, type TestNamespace } from "../helpers/namespace.ts"
 

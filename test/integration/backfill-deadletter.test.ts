@@ -9,7 +9,7 @@
  */
 import { describe, expect, it } from "vitest"
 import { commandFields, MANUAL_CAUSE } from "../../streams/backfill-wire.ts"
-import { parseDeadLetter } from "../../src/backfill/dead-letter.ts"
+import { parseDeadLetter } from "../../streams/backfill-dead-letter.ts"
 import { GROUPS, partitionKeys } from "../../streams/keys.ts"
 import { polygonBackfill, runWorkers } from "../helpers/backfill-fixture.ts"
 import { streamFields, waitUntil } from "../helpers/engine.ts"

@@ -8,7 +8,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from "vitest"
 import { commandFields, decodeCommand, MANUAL_CAUSE, type BackfillCommand } from "../../streams/backfill-wire.ts"
-import { parseDeadLetter } from "../../src/backfill/dead-letter.ts"
+import { parseDeadLetter } from "../../streams/backfill-dead-letter.ts"
 import { PROGRESS_DDL, recordEntryIds, registerCommands, startCommand } from "../../src/backfill/progress.ts"
 import { migrate } from "../../src/services/postgres.ts"
 import { ensureGroup, readNew } from "../../streams/consumer.ts"

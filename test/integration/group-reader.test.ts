@@ -39,7 +39,11 @@ describe("GroupReader", () => {
     // The reader blocks on new entries; its connection is killed mid-read.
     const id = await conn.client("ID")
     const inFlight = reader.next()
-    await new Promise((r) => setTimeout(r, 100))
+    // Kill only once Redis holds the read blocked (flag b, last command XREADGROUP).
+    await waitUntil("the reader blocked in XREADGROUP", async () => {
+      const line = String(await ns.redis.client("LIST", "ID", String(id)))
+      return /\bflags=\S*b/.test(line) && /\bcmd=xreadgroup\b/.test(line)
+    })
     await ns.redis.client("KILL", "ID", String(id))
     await waitUntil("the reader's connection back", async () => conn.status === "ready" && (await conn.client("ID")) !== id)
     // ioredis re-sends the blocked read, which now returns e2, the entry after the lost one.

@@ -9,7 +9,7 @@
  */
 import { Effect, Exit, Scope } from "effect"
 import { afterEach, beforeEach, describe, expect, it } from "vitest"
-import { BACKFILL_DDL } from "../../src/backfill/runtime.ts"
+import { BACKFILL_DDL } from "../../src/app/worker-process.ts"
 import { rowsOf, syntheticProvider } from "../../src/backfill/providers/synthetic.ts"
 import type { FetchRequest, Provider } from "../../src/backfill/providers/provider.ts"
 import { unlimited } from "../../src/backfill/rate-limit.ts"

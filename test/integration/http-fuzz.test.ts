@@ -11,7 +11,7 @@ import { fileURLToPath } from "node:url"
 import fc from "fast-check"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { STORAGE_DDL, localObjectStore, writeRows } from "../../src/storage/index.ts"
-import { sampleBars } from "../../src/storage/sample.ts"
+import { sampleBars } from "../../fixtures/sample-rows.ts"
 import { testNamespaceWith, type TestNamespace } from "../helpers/namespace.ts"
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url))

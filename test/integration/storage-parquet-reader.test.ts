@@ -8,7 +8,7 @@ import { join } from "node:path"
 import { DuckDBInstance } from "@duckdb/node-api"
 import { afterAll, expect, it } from "vitest"
 import { localObjectStore, writeCold } from "../../src/storage/index.ts"
-import { sampleBars, sampleNews } from "../../src/storage/sample.ts"
+import { sampleBars, sampleNews } from "../../fixtures/sample-rows.ts"
 
 const dir = mkdtempSync(join(tmpdir(), "strata-lake-"))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))

@@ -7,7 +7,7 @@ import { fileURLToPath } from "node:url"
 import { afterAll, beforeAll, expect, it } from "vitest"
 import { startApiServer } from "../../src/http/api-bars.ts"
 import { STORAGE_DDL, localObjectStore, writeRows, type ObjectStore } from "../../src/storage/index.ts"
-import { sampleBars, sampleNews } from "../../src/storage/sample.ts"
+import { sampleBars, sampleNews } from "../../fixtures/sample-rows.ts"
 import { testNamespaceWith, type TestNamespace } from "../helpers/namespace.ts"
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url))

@@ -12,7 +12,7 @@ import { DAY_MS } from "../../src/domain/time.ts"
 import { STORAGE_DDL, localObjectStore, writeCold, writeHot, writeRows, type ObjectStore } from "../../src/storage/index.ts"
 import { objectSpan } from "../../src/storage/layout.ts"
 import { bars, corporateActions, news } from "../../src/storage/read-router.ts"
-import { INTERVAL_MS, sampleActions, sampleBars, sampleNews } from "../../src/storage/sample.ts"
+import { INTERVAL_MS, sampleActions, sampleBars, sampleNews } from "../../fixtures/sample-rows.ts"
 import { startS3, type TestS3 } from "../helpers/s3.ts"
 import { testNamespaceWith, type TestNamespace } from "../helpers/namespace.ts"
 

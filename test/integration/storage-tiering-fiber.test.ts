@@ -10,7 +10,7 @@ import { demotionFeed, symbolLayers } from "../../src/engine/tiering.ts"
 import { DAY_MS, utcDay } from "../../src/domain/time.ts"
 import { openRedis } from "../../src/services/redis.ts"
 import { STORAGE_DDL, countHot, localObjectStore, readCold, writeHot, type ObjectStore } from "../../src/storage/index.ts"
-import { sampleBars } from "../../src/storage/sample.ts"
+import { sampleBars } from "../../fixtures/sample-rows.ts"
 import { tieringFiber } from "../../src/storage/tiering.ts"
 import { testNamespaceWith, type TestNamespace } from "../helpers/namespace.ts"
 

@@ -17,7 +17,7 @@ import { DAY_MS, utcDay } from "../../src/domain/time.ts"
 import {
   STORAGE_DDL, coverageByTier, localObjectStore, readCold, readHot, recordCoverage, writeHot, writeRows, type ObjectStore
 } from "../../src/storage/index.ts"
-import { sampleBars, sampleSentiment } from "../../src/storage/sample.ts"
+import { sampleBars, sampleSentiment } from "../../fixtures/sample-rows.ts"
 import { runTiering, type TieringDeps } from "../../src/storage/tiering.ts"
 import { startS3, type TestS3 } from "../helpers/s3.ts"
 import { testNamespaceWith, type TestNamespace } from "../helpers/namespace.ts"

@@ -11,7 +11,7 @@ import {
   STORAGE_DDL, clearCoverage, coverageByTier, coveredRanges, localObjectStore, readCold, readHot, recordCoverage,
   retierCoverage, writeCold, writeHot, writeRows, type ObjectStore
 } from "../../src/storage/index.ts"
-import { sampleActions, sampleBars, sampleNews, sampleSentiment } from "../../src/storage/sample.ts"
+import { sampleActions, sampleBars, sampleNews, sampleSentiment } from "../../fixtures/sample-rows.ts"
 import { startS3, type TestS3 } from "../helpers/s3.ts"
 import { testNamespaceWith, type TestNamespace } from "../helpers/namespace.ts"
 

@@ -1,12 +1,12 @@
 /**
- * Backfill dead letters (src/backfill/dead-letter.ts): the header is always at fixed
+ * Backfill dead letters (streams/backfill-dead-letter.ts): the header is always at fixed
  * positions whatever the input's fields are called, the copy is bounded per value and per
  * entry with `truncated 1` when anything was cut, and what fits comes back unchanged.
  * Property runs are seeded. No I/O.
  */
 import { fc, test } from "@fast-check/vitest"
 import { describe, expect, it } from "vitest"
-import { deadLetterFields, MAX_COPY, MAX_VALUE, parseDeadLetter } from "../../src/backfill/dead-letter.ts"
+import { deadLetterFields, MAX_COPY, MAX_VALUE, parseDeadLetter } from "../../streams/backfill-dead-letter.ts"
 
 const field = fc.oneof(fc.constantFrom("reason", "source_id", "truncated", "error", "deliveries", "symbol"), fc.string({ maxLength: 8 }))
 const input = fc.array(fc.tuple(field, fc.string({ maxLength: 40 })), { maxLength: 30 }).map((pairs) => pairs.flat())

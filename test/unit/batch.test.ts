@@ -6,7 +6,7 @@
 import { fc, test } from "@fast-check/vitest"
 import { describe, expect } from "vitest"
 import { loadConfig } from "../../config/load.ts"
-import { rulesFromConfig } from "../../machines/from-config.ts"
+import { rulesFromConfig } from "../../src/engine/lifecycle-rules.ts"
 import { createLifecycle, type LifecycleSnapshot } from "../../machines/lifecycle.ts"
 import { scoreNames } from "../../machines/rules.ts"
 import { processBatch, snapshotArgs } from "../../src/engine/batch.ts"

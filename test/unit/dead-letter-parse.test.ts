@@ -6,7 +6,7 @@
  */
 import { fc, test } from "@fast-check/vitest"
 import { describe, expect, it } from "vitest"
-import { parseDeadLetter } from "../../src/cli/dead-letters.ts"
+import { parseStoredDeadLetter as parseDeadLetter } from "../../streams/stored-dead-letter.ts"
 
 const name = fc.oneof(fc.constantFrom("reason", "source_id", "truncated", "error", "deliveries", "symbol"), fc.string({ maxLength: 8 }))
 const original = fc.array(fc.tuple(name, fc.string({ maxLength: 12 })), { maxLength: 6 }).map((ps) => ps.flat())

@@ -10,7 +10,7 @@ import { whatIf } from "../../src/replay/diff.ts"
 import { dryRunReplay } from "../../src/replay/dry-run.ts"
 import type { Clock } from "../../src/replay/pacing.ts"
 import { summarise, type ReplayRun } from "../../src/replay/summary.ts"
-import { workloadArray } from "../../bench/lib/workload.ts"
+import { workloadArray } from "../../fixtures/workload.ts"
 
 const config = loadConfig({ env: {} })
 const entries = workloadArray({

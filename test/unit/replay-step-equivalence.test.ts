@@ -9,10 +9,10 @@ import { Schema } from "effect"
 import { describe, expect, it } from "vitest"
 import { transition } from "xstate"
 import { loadConfig } from "../../config/load.ts"
-import { rulesFromConfig } from "../../machines/from-config.ts"
+import { rulesFromConfig } from "../../src/engine/lifecycle-rules.ts"
 import { createLifecycle, type LifecycleSnapshot } from "../../machines/lifecycle.ts"
 import { decodeScoresEntry } from "../../streams/scores-wire.ts"
-import { workload } from "../../bench/lib/workload.ts"
+import { workload } from "../../fixtures/workload.ts"
 
 describe("Lifecycle.step", () => {
   it("equals xstate's transition() on every event", () => {

@@ -8,7 +8,7 @@
 import { fc, test } from "@fast-check/vitest"
 import { describe, expect, it } from "vitest"
 import { loadConfig } from "../../config/load.ts"
-import { rulesFromConfig } from "../../machines/from-config.ts"
+import { rulesFromConfig } from "../../src/engine/lifecycle-rules.ts"
 import { createLifecycle, type LifecycleSnapshot, type PersistedActor } from "../../machines/lifecycle.ts"
 import { scoreNames } from "../../machines/rules.ts"
 import { processBatch, snapshotArgs } from "../../src/engine/batch.ts"

@@ -8,7 +8,7 @@ import type { StorageKind } from "../../src/domain/rows.ts"
 import { listPrefixes, objectKey, objectSpan, overlappingKeys } from "../../src/storage/layout.ts"
 import { bufferOf, decodeParquet, encodeParquet } from "../../src/storage/parquet.ts"
 import { clipRanges, mergeRanges, removeRange, type Range } from "../../src/domain/ranges.ts"
-import { sampleActions, sampleBars, sampleNews, sampleSentiment } from "../../src/storage/sample.ts"
+import { sampleActions, sampleBars, sampleNews, sampleSentiment } from "../../fixtures/sample-rows.ts"
 
 const T_MIN = Date.UTC(1990, 0, 1)
 const T_MAX = Date.UTC(2100, 0, 1)

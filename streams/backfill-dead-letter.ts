@@ -6,9 +6,9 @@
  * error is worth 2,000 characters), and every value passes through secrets.ts on the way
  * in. Pure. Does not write the stream.
  */
-import { deadLetterFields as sharedFields, parseDeadLetter as sharedParse, type DeadLetterCaps } from "../../streams/dead-letter.ts"
-import { fieldRecord } from "../../streams/entry.ts"
-import { redact } from "../services/secrets.ts"
+import { deadLetterFields as sharedFields, parseDeadLetter as sharedParse, type DeadLetterCaps } from "./dead-letter.ts"
+import { fieldRecord } from "./entry.ts"
+import { redact } from "../src/services/secrets.ts"
 
 /** Longest value kept (characters) and most original characters kept per entry. */
 export const MAX_VALUE = 2000

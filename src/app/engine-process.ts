@@ -7,6 +7,8 @@
  * capped, jittered exponential schedule; the step itself is atomic, so an interrupt or a
  * crash never leaves a batch half applied. Closing the scope stops the loops, closes the
  * connections, gives the lease up and stops the private servers, in that order.
+ * The application layer: the one place where engine, backfill workers and the HTTP face
+ * meet; none of them imports another's wiring. Does not hold engine logic itself.
  */
 import { Effect, Schedule } from "effect"
 import type { Config } from "../../config/schema.ts"
@@ -16,20 +18,20 @@ import { migrate, scopedPostgres } from "../services/postgres.ts"
 import { scopedRedis } from "../services/redis.ts"
 import { RETRY_STEP } from "../services/retry.ts"
 import { sendJson, startOpsServer, type RouteHandler } from "../http/ops-server.ts"
-import { COMPANIES_DDL } from "./companies-schema.ts"
+import { COMPANIES_DDL } from "../engine/companies-schema.ts"
 import { dashboardService } from "../http/dashboard-api.ts"
 import { engineMetrics } from "../http/metrics.ts"
-import { Ingest } from "./ingest.ts"
-import { acquireAtStart, keepLease, releaseLease } from "./lease-keeper.ts"
+import { Ingest } from "../engine/ingest.ts"
+import { acquireAtStart, keepLease, releaseLease } from "../engine/lease-keeper.ts"
 import { PartitionLease } from "../../streams/lease.ts"
 import { partitionKeys } from "../../streams/keys.ts"
-import { Projector } from "./projector.ts"
-import { startWorkers } from "../backfill/runtime.ts"
+import { Projector } from "../engine/projector.ts"
+import { startWorkers } from "./worker-process.ts"
 import { apiBarsHandler } from "../http/api-bars.ts"
 import { STORAGE_DDL } from "../storage/index.ts"
 import { openObjectStore } from "../storage/object-store.ts"
-import { engineTiering } from "./tiering.ts"
-import { engineTrimming } from "./trimming.ts"
+import { engineTiering } from "../engine/tiering.ts"
+import { engineTrimming } from "../engine/trimming.ts"
 import { streamMetrics } from "../http/stream-metrics.ts"
 import { trimPlan } from "../../streams/trim-plan.ts"
 

@@ -4,7 +4,8 @@
  * `backfill.workers` worker fibers (each with its own Redis connection for blocking
  * reads). Closing the scope stops the fibers, then releases the clients.
  * Used by `npm run engine` (when `backfill.enabled`) and alone by `npm run workers`.
- * Does not resolve or start Redis/PostgreSQL: the caller passes their URLs.
+ * Does not resolve or start Redis/PostgreSQL: the caller passes their URLs. The application
+ * layer: backfill/ holds the worker logic, this module only wires it into a process.
  */
 import { Effect } from "effect"
 import type { Config } from "../../config/schema.ts"
@@ -15,11 +16,11 @@ import { learnSecrets } from "../services/secrets.ts"
 import { RETRY_STEP } from "../services/retry.ts"
 import { STORAGE_DDL } from "../storage/index.ts"
 import { openObjectStore } from "../storage/object-store.ts"
-import { ensureGroup } from "../../streams/consumer.ts"
+import { ensureGroup, forgetIdleConsumers } from "../../streams/consumer.ts"
 import { GROUPS, partitionKeys } from "../../streams/keys.ts"
-import { PROGRESS_DDL } from "./progress.ts"
-import { openProvider } from "./providers/index.ts"
-import { forgetIdleConsumers, newCounters, workerLoop, type WorkerCounters, type WorkerDeps } from "./worker.ts"
+import { PROGRESS_DDL } from "../backfill/progress.ts"
+import { openProvider } from "../backfill/providers/index.ts"
+import { newCounters, workerLoop, type WorkerCounters, type WorkerDeps } from "../backfill/worker.ts"
 import { HEAL_DDL } from "../heal/ledger.ts"
 import { healFiber } from "../heal/schedule.ts"
 
@@ -56,7 +57,7 @@ export const startWorkers = (config: Config, log: Logger, urls: WorkerUrls, env:
     }
     yield* Effect.tryPromise(async () => {
       await ensureGroup(control, keys.backfill, GROUPS.workers)
-      await forgetIdleConsumers(control, keys.backfill, Math.max(3_600_000, 10 * config.backfill.claim_idle_ms))
+      await forgetIdleConsumers(control, keys.backfill, GROUPS.workers, Math.max(3_600_000, 10 * config.backfill.claim_idle_ms))
     })
     for (let i = 0; i < n; i++) {
       const reads = yield* scopedRedis(urls.redisUrl, `strata-backfill-${i}`, log)

@@ -1,7 +1,10 @@
-/** Lifecycle rules from the decoded configuration. */
-import type { LifecycleConfig } from "../config/schema.ts"
-import { parseDuration } from "../src/domain/time.ts"
-import type { LifecycleRules, LayerThreshold } from "./rules.ts"
+/**
+ * The machine's lifecycle rules from the decoded configuration: the one place the config's
+ * shape meets the machine's, so machines/ knows only its own rules and the domain.
+ */
+import type { LifecycleConfig } from "../../config/schema.ts"
+import type { LifecycleRules, LayerThreshold } from "../../machines/rules.ts"
+import { parseDuration } from "../domain/time.ts"
 
 const threshold = (l: LifecycleConfig["layers"]["L1"]): LayerThreshold => ({
   score: l.score, promoteAt: l.promote_at, demoteBelow: l.demote_below

@@ -3,24 +3,27 @@
  * against its own key prefix and its own PostgreSQL schema, fed the recorded entries under
  * their original entry IDs, so causes and command IDs equal the live ones and a live
  * install is untouched. Returns what the engine wrote, read back from its streams.
- * Refuses a namespace that already holds data unless asked to reset it.
+ * Refuses a namespace that already holds data unless asked to reset it. It lives in the
+ * application layer because it wires a whole engine process (infrastructure, engine fibers)
+ * into a scope of its own; replay/ keeps the pure replay pieces it uses.
  */
 import { pollUntil } from "../services/poll.ts"
 import { Effect, Exit, Scope } from "effect"
 import type { Redis } from "ioredis"
 import type { Config } from "../../config/schema.ts"
 import type { Layer } from "../domain/layers.ts"
-import { startEngine } from "../engine/runtime.ts"
+import { startEngine } from "./engine-process.ts"
 import { actorLayers, projectorBehind } from "../engine/reconcile.ts"
 import type { StreamEntry } from "../../streams/entry.ts"
 import { infrastructure } from "../services/infrastructure.ts"
 import { createLogger } from "../services/logger.ts"
 import { openPostgres } from "../services/postgres.ts"
 import { openRedis } from "../services/redis.ts"
+import { readAll } from "../../streams/consumer.ts"
 import { ingressKeys, partitionKeys } from "../../streams/keys.ts"
-import { MAX_SPEED, Pacer, pacingTime, systemClock } from "./pacing.ts"
-import type { ReplayOptions } from "./dry-run.ts"
-import type { ReplayRun } from "./summary.ts"
+import { MAX_SPEED, Pacer, pacingTime, systemClock } from "../replay/pacing.ts"
+import type { ReplayOptions } from "../replay/dry-run.ts"
+import type { ReplayRun } from "../replay/summary.ts"
 
 const NAME = /^[a-z][a-z0-9_-]{0,39}$/
 
@@ -63,14 +66,8 @@ export interface NamespaceOptions extends ReplayOptions {
 
 const fieldsOf = async (redis: Redis, key: string): Promise<string[][]> => {
   const out: string[][] = []
-  let start = "-"
-  for (;;) {
-    const rows = await redis.xrange(key, start, "+", "COUNT", 5000)
-    for (const [, f] of rows) out.push(f)
-    const last = rows.at(-1)
-    if (rows.length < 5000 || !last) return out
-    start = `(${last[0]}`
-  }
+  for await (const e of readAll(redis, key)) out.push([...e.fields])
+  return out
 }
 
 /** Replay `entries` through the real engine in the namespace `config` describes. */
