@@ -9,7 +9,7 @@
 import { readFileSync } from "node:fs"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
-import { Schema, SchemaIssue } from "effect"
+import { Result, Schema, SchemaIssue } from "effect"
 import { LineCounter, parseDocument, type Document } from "yaml"
 import { Config } from "./schema.ts"
 
@@ -75,16 +75,13 @@ const formatter = SchemaIssue.makeFormatterStandardSchemaV1()
 
 /** Decode an already-merged config object; `sources` only serve to name lines. */
 export const decodeConfig = (raw: unknown, sources: readonly Source[] = []): Config => {
-  const result = Schema.decodeUnknownExit(Config)(raw, { errors: "all", onExcessProperty: "error" })
-  if (result._tag === "Success") {
-    const c = result.value
+  const result = Schema.decodeUnknownResult(Config)(raw, { errors: "all", onExcessProperty: "error" })
+  if (Result.isSuccess(result)) {
+    const c = result.success
     // The lake follows the data folder unless it is set on its own.
     return c.storage.lake === "" ? { ...c, storage: { ...c.storage, lake: join(c.data_dir, "lake") } } : c
   }
-  const failure = (result.cause as unknown as { reasons?: ReadonlyArray<{ error?: unknown }> }).reasons?.[0]?.error
-  const issue = (failure as { issue?: SchemaIssue.Issue } | undefined)?.issue
-  if (!issue) throw new ConfigError([String(result.cause)])
-  const problems = formatter(issue).issues.map((i) => {
+  const problems = formatter(result.failure.issue).issues.map((i) => {
     const path = (i.path ?? []).map((p) => (typeof p === "object" && p !== null && "key" in p ? p.key : p)) as PropertyKey[]
     return `${path.map(String).join(".") || "(root)"} (${locate(sources, path)}): ${i.message}`
   })

@@ -11,7 +11,7 @@ import { migrate } from "../services/postgres.ts"
 import type { Redis } from "../services/redis.ts"
 import { learnSecrets, redact } from "../services/secrets.ts"
 import { ingressKeys, partitionKeys } from "../../streams/keys.ts"
-import { infrastructureOnly } from "./connect.ts"
+import { withConnections } from "./connect.ts"
 import { configOrExit, oneShot } from "./shared.ts"
 
 interface GroupInfo { readonly name: string; readonly consumers: number; readonly pending: number; readonly lag: number | null }
@@ -43,8 +43,7 @@ export const statusCommand = oneShot("status", async (opts: { config?: string; j
   const config = configOrExit(opts.config)
   const limit = Math.max(1, Number(opts.limit) || 20)
   learnSecrets(process.env, [config.redis.url, config.postgres.url])
-  const conn = await infrastructureOnly(config)
-  try {
+  await withConnections(config, async (conn) => {
     await migrate(conn.sql, config.postgres.schema, PROGRESS_DDL)
     const ingress = ingressKeys(config.redis.prefix)
     const keys = partitionKeys(config.redis.prefix, 0)
@@ -78,7 +77,5 @@ export const statusCommand = oneShot("status", async (opts: { config?: string; j
         `  requests ${c.requests}  failed ${c.failed}${c.last_error && c.status !== "done" ? `  last error: ${c.last_error}` : ""}`)
     }
     process.stdout.write(`${redact(out.join("\n"))}\n`)
-  } finally {
-    await conn.close()
-  }
+  })
 })

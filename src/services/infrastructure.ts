@@ -8,12 +8,12 @@
  * Does not open the engine's own connections.
  */
 import { join, resolve } from "node:path"
-import { Effect } from "effect"
+import { Context, Effect, Layer } from "effect"
 import { Redis } from "ioredis"
 import postgres from "postgres"
 import type { Config } from "../../config/schema.ts"
-import type { Logger } from "./logger.ts"
-import { maskUrl } from "./logger.ts"
+import { ConfigService } from "./config.ts"
+import { LoggerService, maskUrl, type Logger } from "./logger.ts"
 import { postgresFailure, redisFailure, type DependencyError } from "./dependency-errors.ts"
 import { startPostgres, startRedis, type PrivateServer } from "./private-servers.ts"
 import { acquireShared } from "./server-users.ts"
@@ -111,3 +111,14 @@ export const infrastructure = (config: Config, log: Logger) =>
     }
     return { redisUrl, databaseUrl } satisfies Infrastructure
   })
+
+/** Where the stores are, as a service: resolved by its layer, private servers released with it. */
+export class StoresService extends Context.Service<StoresService, Infrastructure>()("strata/Stores") {
+  /** Resolve both stores for the configuration (see `infrastructure`). */
+  static readonly layer: Layer.Layer<StoresService, DependencyError | unknown, ConfigService | LoggerService> =
+    Layer.effect(StoresService, Effect.gen(function* () {
+      return yield* infrastructure(yield* ConfigService, yield* LoggerService)
+    }))
+  /** Stores already resolved by the caller (the engine passing its own to the workers). */
+  static readonly at = (urls: Infrastructure): Layer.Layer<StoresService> => Layer.succeed(StoresService, urls)
+}

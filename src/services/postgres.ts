@@ -1,10 +1,14 @@
 /**
  * The PostgreSQL client service (postgres.js), bound to one schema through search_path so
  * replay namespaces and tests each get their own tables. Migrations are idempotent DDL
- * lists owned by the modules whose tables they create.
+ * lists owned by the modules whose tables they create; the layer runs the ones its
+ * process needs before anything reads a table, and ends the pool when its scope closes.
+ * Does not choose which PostgreSQL: the Stores service (infrastructure.ts) does.
  */
-import { Effect } from "effect"
+import { Context, Effect, Layer } from "effect"
 import postgres from "postgres"
+import { ConfigService } from "./config.ts"
+import { StoresService } from "./infrastructure.ts"
 
 export type Sql = postgres.Sql
 
@@ -25,4 +29,29 @@ export const scopedPostgres = (url: string, schema: string, max = 10) =>
 export const migrate = async (sql: Sql, schema: string, statements: readonly string[]): Promise<void> => {
   await sql.unsafe(`CREATE SCHEMA IF NOT EXISTS "${schema}"`)
   for (const s of statements) await sql.unsafe(s)
+}
+
+export interface PostgresClient {
+  readonly sql: Sql
+  /** The URL in use (a private cluster's when none is configured). */
+  readonly url: string
+}
+
+export interface PostgresOptions {
+  /** Pool size. */
+  readonly max: number
+  /** Idempotent DDL run once the pool is open, in order (one migration at a time). */
+  readonly migrations?: readonly string[]
+}
+
+export class PostgresService extends Context.Service<PostgresService, PostgresClient>()("strata/Postgres") {
+  static readonly layer = (options: PostgresOptions): Layer.Layer<PostgresService, unknown, StoresService | ConfigService> =>
+    Layer.effect(PostgresService, Effect.gen(function* () {
+      const { databaseUrl } = yield* StoresService
+      const { postgres: pg } = yield* ConfigService
+      const sql = yield* scopedPostgres(databaseUrl, pg.schema, options.max)
+      const ddl = options.migrations ?? []
+      if (ddl.length > 0) yield* Effect.tryPromise({ try: () => migrate(sql, pg.schema, ddl), catch: (e) => e })
+      return { sql, url: databaseUrl }
+    }))
 }
