@@ -51,7 +51,13 @@ export const workers = (env: NodeJS.ProcessEnv = process.env) =>
     const { sql } = yield* acquire(PostgresService.layer({ max: Math.min(10, n + 2), migrations: BACKFILL_DDL }), PostgresService)
     const store = yield* acquire(ObjectStoreService.layer, ObjectStoreService)
     const { provider } = yield* Effect.acquireRelease(
-      Effect.sync(() => openProvider(config, urls.redisUrl, env)),
+      Effect.sync(() => openProvider(config, urls.redisUrl, env, (source, err) => {
+        counters.limiterFailures++
+        const line = { source, err: err instanceof Error ? err.message : String(err), failures: counters.limiterFailures }
+        // Connection errors come in bursts while Redis is away (the client reconnects): debug, as every connection's.
+        if (source === "connection") log.debug(line, "rate limiter connection error")
+        else log.warn(line, "rate limiter failed; requests wait for Redis")
+      })),
       (p) => Effect.promise(() => p.limiter.close())
     )
     const redis = yield* acquire(RedisService.layer("strata-backfill-control"), RedisService)

@@ -18,12 +18,14 @@ import { PostgresService } from "../services/postgres.ts"
 import { acquire, withProcess } from "../services/process.ts"
 import { RedisService } from "../services/redis.ts"
 import { RETRY_STEP } from "../services/retry.ts"
+import { redisError, StepError } from "../services/errors.ts"
+import { configError } from "../../config/load.ts"
 import { sendJson, startOpsServer, type RouteHandler } from "../http/ops-server.ts"
 import { COMPANIES_DDL } from "./companies-schema.ts"
 import { dashboardService } from "../http/dashboard-api.ts"
 import { engineMetrics } from "../http/metrics.ts"
 import { Ingest } from "./ingest.ts"
-import { acquireAtStart, keepLease, releaseLease } from "./lease-keeper.ts"
+import { acquireAtStart, keepLease, LeaseHeldError, releaseLease } from "./lease-keeper.ts"
 import { PartitionLease } from "../../streams/lease.ts"
 import { partitionKeys } from "../../streams/keys.ts"
 import { Projector } from "./projector.ts"
@@ -34,7 +36,7 @@ import { engineTiering } from "./tiering.ts"
 
 
 export const loopForever = (name: string, once: () => Promise<number>, log: Logger) =>
-  Effect.tryPromise({ try: once, catch: (e) => e as Error }).pipe(
+  Effect.tryPromise({ try: once, catch: (e) => new StepError({ loop: name, message: e instanceof Error ? e.message : String(e), cause: e }) }).pipe(
     Effect.tapError((e) => Effect.sync(() => log.warn({ loop: name, err: e.message }, "step failed, retrying"))),
     Effect.retry(RETRY_STEP),
     Effect.forever
@@ -67,11 +69,11 @@ const engine = (routes: Readonly<Record<string, RouteHandler>>) =>
     const projectorRedis = yield* redis.connection("strata-projector")
     // Nothing that writes the install starts before this process holds the lease.
     if (config.lease.ttl_ms < 4 * config.ingest.block_ms) {
-      return yield* Effect.fail(new Error(`lease.ttl_ms (${config.lease.ttl_ms}) must be at least 4 × ingest.block_ms (${config.ingest.block_ms})`))
+      return yield* Effect.fail(configError([`lease.ttl_ms (${config.lease.ttl_ms}) must be at least 4 × ingest.block_ms (${config.ingest.block_ms})`]))
     }
     const lease = new PartitionLease(writes, partitionKeys(config.redis.prefix, 0), config.lease.ttl_ms)
     yield* Effect.acquireRelease(
-      Effect.tryPromise({ try: () => acquireAtStart(lease, config.redis.prefix, log), catch: (e) => e as Error }),
+      Effect.tryPromise({ try: () => acquireAtStart(lease, config.redis.prefix, log), catch: (e) => (e instanceof LeaseHeldError ? e : redisError("take the lease", e)) }),
       () => releaseLease(lease, log)
     )
     log.info({ partition: 0, owner: lease.owner, epoch: lease.epoch }, "holding the partition lease")
@@ -117,7 +119,7 @@ const engine = (routes: Readonly<Record<string, RouteHandler>>) =>
             ...routes
           }
         }),
-        catch: (e) => e as Error
+        catch: (e) => new StepError({ loop: "http", message: `cannot serve the HTTP port: ${e instanceof Error ? e.message : String(e)}`, cause: e })
       }),
       (h) => Effect.promise(() => h.close())
     )

@@ -8,6 +8,7 @@
 import { Context, Effect, Layer } from "effect"
 import postgres from "postgres"
 import { ConfigService } from "./config.ts"
+import { tryPostgres, type PostgresError } from "./errors.ts"
 import { StoresService } from "./infrastructure.ts"
 
 export type Sql = postgres.Sql
@@ -45,13 +46,13 @@ export interface PostgresOptions {
 }
 
 export class PostgresService extends Context.Service<PostgresService, PostgresClient>()("strata/Postgres") {
-  static readonly layer = (options: PostgresOptions): Layer.Layer<PostgresService, unknown, StoresService | ConfigService> =>
+  static readonly layer = (options: PostgresOptions): Layer.Layer<PostgresService, PostgresError, StoresService | ConfigService> =>
     Layer.effect(PostgresService, Effect.gen(function* () {
       const { databaseUrl } = yield* StoresService
       const { postgres: pg } = yield* ConfigService
       const sql = yield* scopedPostgres(databaseUrl, pg.schema, options.max)
       const ddl = options.migrations ?? []
-      if (ddl.length > 0) yield* Effect.tryPromise({ try: () => migrate(sql, pg.schema, ddl), catch: (e) => e })
+      if (ddl.length > 0) yield* tryPostgres("migrate", () => migrate(sql, pg.schema, ddl))
       return { sql, url: databaseUrl }
     }))
 }

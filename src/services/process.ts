@@ -7,7 +7,7 @@
 import { Context, Effect, Layer, type Scope } from "effect"
 import type { Config } from "../../config/schema.ts"
 import { ConfigService } from "./config.ts"
-import { StoresService, type Infrastructure } from "./infrastructure.ts"
+import { StoresService, type Infrastructure, type StoresError } from "./infrastructure.ts"
 import { LoggerService, type Logger } from "./logger.ts"
 
 export type ProcessServices = ConfigService | LoggerService | StoresService
@@ -31,4 +31,4 @@ export const withProcess = (config: Config, log: Logger, urls?: Infrastructure) 
   <A, E, R>(program: Effect.Effect<A, E, R>) =>
     Layer.build(processLayer(config, log, urls)).pipe(
       Effect.flatMap((services) => Effect.provideContext(program, services))
-    ) as Effect.Effect<A, E | unknown, Exclude<R, ProcessServices> | Scope.Scope>
+    ) as Effect.Effect<A, E | StoresError, Exclude<R, ProcessServices> | Scope.Scope>
