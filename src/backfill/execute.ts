@@ -14,7 +14,8 @@ import { persistedLayer } from "../../machines/lifecycle.ts"
 import { Duration, Effect, Schedule } from "effect"
 import type { BackfillConfig, RetentionPolicy } from "../../config/schema.ts"
 import type { Layer } from "../domain/layers.ts"
-import type { StorageKind } from "../domain/rows.ts"
+import type { Range } from "../domain/ranges.ts"
+import type { SeriesOfAnySymbol } from "../domain/series.ts"
 import type { Redis } from "../services/redis.ts"
 import type { Sql } from "../services/postgres.ts"
 import { coveredRanges, recordCoverage } from "../storage/coverage.ts"
@@ -25,7 +26,7 @@ import { isInfrastructureError, tierError, tryPostgres, tryRedis, type Infrastru
 import { asFetchError, RateLimited, type FetchError } from "./errors.ts"
 import { coverageKey, effectiveLayer, owedTargets, tasksFor, type Coverage, type FetchTask } from "./planner.ts"
 import { attemptFailed, setPlanned, taskDone, type CommandStatus } from "./progress.ts"
-import { newSession, type Provider } from "./providers/provider.ts"
+import { newSession, type FetchRequest, type Provider } from "./providers/provider.ts"
 
 /** A write that may fail without failing the work: counted and logged by the caller. */
 export type Unsettled = (what: string, error: unknown) => void
@@ -52,10 +53,10 @@ export const currentLayer = (redis: Redis, snapshotsKey: string, symbol: string)
     return persistedLayer(await redis.hget(snapshotsKey, symbol))
   })
 
-const coverageFor = (sql: Sql, symbol: string, keys: readonly { kind: StorageKind; interval: string }[]): Effect.Effect<Coverage, InfrastructureError> =>
+const coverageFor = (sql: Sql, symbol: string, owed: readonly SeriesOfAnySymbol[]): Effect.Effect<Coverage, InfrastructureError> =>
   tryPostgres("read coverage", async () => {
-    const m = new Map<string, { from: number; to: number }[]>()
-    for (const k of keys) m.set(coverageKey(k.kind, k.interval as ""), await coveredRanges(sql, k.kind, symbol, k.interval))
+    const m = new Map<string, Range[]>()
+    for (const s of owed) m.set(coverageKey(s.kind, s.interval), await coveredRanges(sql, s.kind, symbol, s.interval))
     return m
   })
 
@@ -91,12 +92,13 @@ export const runTask = (deps: ExecuteDeps, commandId: string, task: FetchTask) =
     counted = session.requests
     return n
   }
-  const fetch = Effect.tryPromise({ try: () => deps.provider.fetch({ symbol: task.symbol, kind: task.kind, interval: task.interval, from: task.from, to: task.to }, session), catch: asFetchError })
+  const request: FetchRequest = { kind: task.kind, symbol: task.symbol, interval: task.interval, from: task.from, to: task.to }
+  const fetch = Effect.tryPromise({ try: () => deps.provider.fetch(request, session), catch: asFetchError })
     .pipe(waitOnRateLimits(deps.backfill))
   const once = Effect.gen(function* () {
     const res = yield* fetch
     const written = yield* Effect.tryPromise({ try: () => writeRows({ sql: deps.sql, store: deps.store }, task.kind, res.rows, task.hotFrom), catch: (e) => tierError("write rows", e) })
-    yield* tryPostgres("record coverage", () => recordCoverage(deps.sql, { kind: task.kind, symbol: task.symbol, interval: task.interval, from: task.from, to: task.to, tier: task.tier }))
+    yield* tryPostgres("record coverage", () => recordCoverage(deps.sql, { ...request, tier: task.tier }))
     const outcome = { fetched: res.rows.length, hot: written.hot, cold: written.cold, objects: written.objects.length, requests: session.requests - counted }
     yield* tryPostgres("count progress", () => taskDone(deps.sql, commandId, outcome))
     counted = session.requests

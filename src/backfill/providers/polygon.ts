@@ -113,9 +113,10 @@ export const polygonProvider = (opts: PolygonOptions, limiter: Limiter): Provide
   }
 
   const bars = async (req: FetchRequest, session: FetchSession): Promise<FetchResult<"bars">> => {
-    const interval = req.interval as Interval
-    const span = interval === "tick" ? undefined : SPANS[interval]
-    if (!span) throw new Terminal({ message: `no aggregates for interval ${interval}` })
+    const interval = req.interval
+    // A bars series always has an interval; "" (no bars) and tick have no aggregates.
+    if (interval === "" || interval === "tick") throw new Terminal({ message: `no aggregates for interval ${interval}` })
+    const span = SPANS[interval]
     const url = endpoint(`/v2/aggs/ticker/${encodeURIComponent(req.symbol)}/range/${span[0]}/${span[1]}/${req.from}/${req.to - 1}`, {
       adjusted: "true", sort: "asc", limit: opts.pageLimit
     })
