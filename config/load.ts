@@ -9,18 +9,17 @@
 import { readFileSync } from "node:fs"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
-import { Schema, SchemaIssue } from "effect"
+import { Data, Result, Schema, SchemaIssue } from "effect"
 import { LineCounter, parseDocument, type Document } from "yaml"
 import { Config } from "./schema.ts"
 
 export const DEFAULT_CONFIG_PATH = fileURLToPath(new URL("./default.yaml", import.meta.url))
 
-export class ConfigError extends Error {
-  override readonly name = "ConfigError"
-  constructor(readonly problems: readonly string[]) {
-    super(`invalid configuration:\n  - ${problems.join("\n  - ")}`)
-  }
-}
+/** Every problem of a configuration at once, each naming its path and where it came from. */
+export class ConfigError extends Data.TaggedError("ConfigError")<{ readonly problems: readonly string[]; readonly message: string }> {}
+
+export const configError = (problems: readonly string[]): ConfigError =>
+  new ConfigError({ problems, message: `invalid configuration:\n  - ${problems.join("\n  - ")}` })
 
 interface Source { readonly name: string; readonly doc: Document; readonly lines: LineCounter }
 
@@ -28,7 +27,7 @@ const parseSource = (name: string, text: string): Source => {
   const lines = new LineCounter()
   const doc = parseDocument(text, { lineCounter: lines })
   if (doc.errors.length > 0) {
-    throw new ConfigError(doc.errors.map((e) => {
+    throw configError(doc.errors.map((e) => {
       const pos = e.linePos?.[0]
       return `${name}${pos ? `:${pos.line}:${pos.col}` : ""}: YAML: ${(e.message.split("\n")[0] ?? "").replace(/ at line \d+, column \d+:?$/, "")}`
     }))
@@ -75,20 +74,17 @@ const formatter = SchemaIssue.makeFormatterStandardSchemaV1()
 
 /** Decode an already-merged config object; `sources` only serve to name lines. */
 export const decodeConfig = (raw: unknown, sources: readonly Source[] = []): Config => {
-  const result = Schema.decodeUnknownExit(Config)(raw, { errors: "all", onExcessProperty: "error" })
-  if (result._tag === "Success") {
-    const c = result.value
+  const result = Schema.decodeUnknownResult(Config)(raw, { errors: "all", onExcessProperty: "error" })
+  if (Result.isSuccess(result)) {
+    const c = result.success
     // The lake follows the data folder unless it is set on its own.
     return c.storage.lake === "" ? { ...c, storage: { ...c.storage, lake: join(c.data_dir, "lake") } } : c
   }
-  const failure = (result.cause as unknown as { reasons?: ReadonlyArray<{ error?: unknown }> }).reasons?.[0]?.error
-  const issue = (failure as { issue?: SchemaIssue.Issue } | undefined)?.issue
-  if (!issue) throw new ConfigError([String(result.cause)])
-  const problems = formatter(issue).issues.map((i) => {
+  const problems = formatter(result.failure.issue).issues.map((i) => {
     const path = (i.path ?? []).map((p) => (typeof p === "object" && p !== null && "key" in p ? p.key : p)) as PropertyKey[]
     return `${path.map(String).join(".") || "(root)"} (${locate(sources, path)}): ${i.message}`
   })
-  throw new ConfigError(problems)
+  throw configError(problems)
 }
 
 export const loadConfig = (options: LoadOptions = {}): Config => {
@@ -100,7 +96,7 @@ export const loadConfig = (options: LoadOptions = {}): Config => {
     try {
       text = readFileSync(file, "utf8")
     } catch (e) {
-      throw new ConfigError([`cannot read config file ${file}: ${(e as Error).message}`])
+      throw configError([`cannot read config file ${file}: ${e instanceof Error ? e.message : String(e)}`])
     }
     sources.push(parseSource(file, text))
   }
@@ -115,7 +111,7 @@ export const loadConfig = (options: LoadOptions = {}): Config => {
   // A port is a number: decode it here so a typo fails with the variable's name.
   if (env["STRATA_HTTP_PORT"] !== undefined) {
     const port = Number(env["STRATA_HTTP_PORT"])
-    if (!Number.isInteger(port)) throw new ConfigError([`STRATA_HTTP_PORT (environment): expected an integer, got "${env["STRATA_HTTP_PORT"]}"`])
+    if (!Number.isInteger(port)) throw configError([`STRATA_HTTP_PORT (environment): expected an integer, got "${env["STRATA_HTTP_PORT"]}"`])
     overEnv = mergeConfig(overEnv, { http: { port } })
   }
   merged = mergeConfig(mergeConfig(merged, overEnv), options.overrides)

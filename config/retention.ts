@@ -11,23 +11,20 @@
 import type { DataType, Interval } from "../src/domain/data-types.ts"
 import type { Layer } from "../src/domain/layers.ts"
 import { storageKindOf, type StorageKind } from "../src/domain/rows.ts"
+import { seriesKey, type SeriesInterval, type SeriesOfAnySymbol } from "../src/domain/series.ts"
 import { DAY_MS, utcDay } from "../src/domain/time.ts"
 import type { RetentionPolicy } from "./schema.ts"
 
-/** A bar interval, or "" for the kinds without bars (news, actions, sentiment). */
-export type SeriesInterval = Interval | ""
+export { seriesKey, type SeriesInterval }
 
-export interface PolicyWindow {
-  readonly kind: StorageKind
-  readonly interval: SeriesInterval
+/** The window of one series a layer keeps (or is owed): [from, to), hot from `hotFrom`. */
+export interface PolicyWindow extends SeriesOfAnySymbol {
   /** The data types of the policy that own this series. */
   readonly dataTypes: readonly DataType[]
   readonly from: number
   readonly hotFrom: number
   readonly to: number
 }
-
-export const seriesKey = (kind: StorageKind, interval: string): string => `${kind}|${interval}`
 
 const BAR_TYPES: readonly DataType[] = ["market_data", "intraday"]
 

@@ -7,7 +7,7 @@
  * the engine and replay take before decoding: an entry's symbol and its event time.
  * Pure: no Redis here.
  */
-import { Schema, SchemaIssue } from "effect"
+import { Result, Schema, SchemaIssue } from "effect"
 import { fieldValue } from "./entry.ts"
 import { isValidSymbol, normaliseSymbol } from "../src/domain/symbols.ts"
 import { entryIdMs, isEventTime, parseEventTime } from "../src/domain/time.ts"
@@ -37,7 +37,7 @@ export const DECIMAL = /^\s*[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?\s*$/
 
 const Score = Schema.FiniteFromString
 const ScoreMap = Schema.Record(Schema.String, Score)
-const decodeScores = Schema.decodeUnknownExit(ScoreMap)
+const decodeScores = Schema.decodeUnknownResult(ScoreMap)
 const formatter = SchemaIssue.makeFormatterStandardSchemaV1()
 
 /**
@@ -126,12 +126,11 @@ export const decodeScoresEntry = (id: string, fields: readonly string[], limits:
   }
   if (allFinite) return { ok: true, symbol, at, scores: fast }
   const decoded = decodeScores(raw)
-  if (decoded._tag === "Failure") {
-    const error = (decoded.cause as unknown as { reasons?: ReadonlyArray<{ error?: { issue?: SchemaIssue.Issue } }> }).reasons?.[0]?.error
-    const first = error?.issue ? formatter(error.issue).issues[0] : undefined
+  if (Result.isFailure(decoded)) {
+    const first = formatter(decoded.failure.issue).issues[0]
     const field = first?.path?.[0]
     const name = typeof field === "object" && field !== null && "key" in field ? String(field.key) : String(field ?? "?")
     return { ok: false, reason: `score ${name} is not a finite number: ${showValue(raw[name] ?? "")}` }
   }
-  return { ok: true, symbol, at, scores: decoded.value }
+  return { ok: true, symbol, at, scores: decoded.success }
 }

@@ -12,24 +12,28 @@
  */
 import { Effect, Schedule } from "effect"
 import type { Config } from "../../config/schema.ts"
-import { infrastructure } from "../services/infrastructure.ts"
-import type { Logger } from "../services/logger.ts"
-import { migrate, scopedPostgres } from "../services/postgres.ts"
-import { scopedRedis } from "../services/redis.ts"
+import { ConfigService } from "../services/config.ts"
+import { StoresService } from "../services/infrastructure.ts"
+import { LoggerService, type Logger } from "../services/logger.ts"
+import { ObjectStoreService } from "../services/object-store.ts"
+import { PostgresService } from "../services/postgres.ts"
+import { acquire, withProcess } from "../services/process.ts"
+import { RedisService } from "../services/redis.ts"
 import { RETRY_STEP } from "../services/retry.ts"
+import { redisError, StepError } from "../services/errors.ts"
+import { configError } from "../../config/load.ts"
 import { sendJson, startOpsServer, type RouteHandler } from "../http/ops-server.ts"
 import { COMPANIES_DDL } from "../engine/companies-schema.ts"
 import { dashboardService } from "../http/dashboard-api.ts"
 import { engineMetrics } from "../http/metrics.ts"
 import { Ingest } from "../engine/ingest.ts"
-import { acquireAtStart, keepLease, releaseLease } from "../engine/lease-keeper.ts"
+import { acquireAtStart, keepLease, LeaseHeldError, releaseLease } from "../engine/lease-keeper.ts"
 import { PartitionLease } from "../../streams/lease.ts"
 import { partitionKeys } from "../../streams/keys.ts"
 import { Projector } from "../engine/projector.ts"
-import { startWorkers } from "./worker-process.ts"
+import { workers } from "./worker-process.ts"
 import { apiBarsHandler } from "../http/api-bars.ts"
 import { STORAGE_DDL } from "../storage/index.ts"
-import { openObjectStore } from "../storage/object-store.ts"
 import { engineTiering } from "../engine/tiering.ts"
 import { engineTrimming } from "../engine/trimming.ts"
 import { streamMetrics } from "../http/stream-metrics.ts"
@@ -37,7 +41,7 @@ import { trimPlan } from "../../streams/trim-plan.ts"
 
 
 export const loopForever = (name: string, once: () => Promise<number>, log: Logger) =>
-  Effect.tryPromise({ try: once, catch: (e) => e as Error }).pipe(
+  Effect.tryPromise({ try: once, catch: (e) => new StepError({ loop: name, message: e instanceof Error ? e.message : String(e), cause: e }) }).pipe(
     Effect.tapError((e) => Effect.sync(() => log.warn({ loop: name, err: e.message }, "step failed, retrying"))),
     Effect.retry(RETRY_STEP),
     Effect.forever
@@ -55,35 +59,43 @@ export interface EngineHandles {
 /** Build and start the engine inside the current scope; returns once its fibers run. */
 export const startEngine = (config: Config, log: Logger, routes: Readonly<Record<string, RouteHandler>> = {}) =>
   Effect.gen(function* () {
-    const infra = yield* infrastructure(config, log)
-    const reads = yield* scopedRedis(infra.redisUrl, "strata-ingest-reads", log)
-    const writes = yield* scopedRedis(infra.redisUrl, "strata-ingest-writes", log)
-    const projectorRedis = yield* scopedRedis(infra.redisUrl, "strata-projector", log)
+    return yield* engine(routes).pipe(withProcess(config, log))
+  })
+
+/** The engine over the process's services (config, logger, stores). */
+const engine = (routes: Readonly<Record<string, RouteHandler>>) =>
+  Effect.gen(function* () {
+    const config = yield* ConfigService
+    const log = yield* LoggerService
+    const infra = yield* StoresService
+    const redis = yield* acquire(RedisService.layer("strata-ingest-writes"), RedisService)
+    const reads = yield* redis.connection("strata-ingest-reads")
+    const writes = redis.client
+    const projectorRedis = yield* redis.connection("strata-projector")
     // Nothing that writes the install starts before this process holds the lease.
     if (config.lease.ttl_ms < 4 * config.ingest.block_ms) {
-      return yield* Effect.fail(new Error(`lease.ttl_ms (${config.lease.ttl_ms}) must be at least 4 × ingest.block_ms (${config.ingest.block_ms})`))
+      return yield* Effect.fail(configError([`lease.ttl_ms (${config.lease.ttl_ms}) must be at least 4 × ingest.block_ms (${config.ingest.block_ms})`]))
     }
     const lease = new PartitionLease(writes, partitionKeys(config.redis.prefix, 0), config.lease.ttl_ms)
     yield* Effect.acquireRelease(
-      Effect.tryPromise({ try: () => acquireAtStart(lease, config.redis.prefix, log), catch: (e) => e as Error }),
+      Effect.tryPromise({ try: () => acquireAtStart(lease, config.redis.prefix, log), catch: (e) => (e instanceof LeaseHeldError ? e : redisError("take the lease", e)) }),
       () => releaseLease(lease, log)
     )
     log.info({ partition: 0, owner: lease.owner, epoch: lease.epoch }, "holding the partition lease")
     yield* Effect.forkScoped(keepLease(lease, log))
-    const sql = yield* scopedPostgres(infra.databaseUrl, config.postgres.schema, 6)
     // One migration at a time: concurrent CREATE TABLE IF NOT EXISTS of one table can collide.
-    yield* Effect.tryPromise(() => migrate(sql, config.postgres.schema, [...COMPANIES_DDL, ...STORAGE_DDL]))
-    const store = yield* Effect.acquireRelease(Effect.sync(() => openObjectStore(config.storage)), (s) => Effect.promise(() => s.close()))
+    const { sql } = yield* acquire(PostgresService.layer({ max: 6, migrations: [...COMPANIES_DDL, ...STORAGE_DDL] }), PostgresService)
+    const store = yield* acquire(ObjectStoreService.layer, ObjectStoreService)
     const ingest = new Ingest(reads, writes, config, log, lease)
     const projector = new Projector(projectorRedis, sql, ingest.keys, log, config.projector.batch_size, config.ingest.block_ms)
     yield* Effect.tryPromise(() => ingest.init())
     yield* Effect.tryPromise(() => projector.init())
     yield* Effect.forkScoped(loopForever("ingest", () => ingest.runOnce(), log))
     yield* Effect.forkScoped(loopForever("projector", () => projector.runOnce(), log))
-    if (config.backfill.enabled) yield* startWorkers(config, log, infra)
-    const tieringFeed = yield* scopedRedis(infra.redisUrl, "strata-tiering-feed", log)
+    if (config.backfill.enabled) yield* workers()
+    const tieringFeed = yield* redis.connection("strata-tiering-feed")
     yield* engineTiering(config, { redis: writes, feedRedis: tieringFeed, sql, store, log })
-    const trimRedis = yield* scopedRedis(infra.redisUrl, "strata-trimming", log)
+    const trimRedis = yield* redis.connection("strata-trimming")
     yield* engineTrimming(config, { redis: trimRedis, lease, log })
     yield* Effect.forkScoped(
       Effect.sync(() => log.info({ ...ingest.stats, actorsCached: ingest.store.size, projected: projector.projected }, "engine stats")).pipe(
@@ -115,7 +127,7 @@ export const startEngine = (config: Config, log: Logger, routes: Readonly<Record
             ...routes
           }
         }),
-        catch: (e) => e as Error
+        catch: (e) => new StepError({ loop: "http", message: `cannot serve the HTTP port: ${e instanceof Error ? e.message : String(e)}`, cause: e })
       }),
       (h) => Effect.promise(() => h.close())
     )

@@ -8,17 +8,18 @@
  * into a scope of its own; replay/ keeps the pure replay pieces it uses.
  */
 import { pollUntil } from "../services/poll.ts"
-import { Effect, Exit, Scope } from "effect"
+import { Effect } from "effect"
 import type { Redis } from "ioredis"
 import type { Config } from "../../config/schema.ts"
 import type { Layer } from "../domain/layers.ts"
 import { startEngine } from "./engine-process.ts"
 import { actorLayers, projectorBehind } from "../engine/reconcile.ts"
 import type { StreamEntry } from "../../streams/entry.ts"
-import { infrastructure } from "../services/infrastructure.ts"
+import { StoresService } from "../services/infrastructure.ts"
 import { createLogger } from "../services/logger.ts"
 import { openPostgres } from "../services/postgres.ts"
-import { openRedis } from "../services/redis.ts"
+import { acquire, withProcess } from "../services/process.ts"
+import { RedisService } from "../services/redis.ts"
 import { readAll } from "../../streams/consumer.ts"
 import { ingressKeys, partitionKeys } from "../../streams/keys.ts"
 import { MAX_SPEED, Pacer, pacingTime, systemClock } from "../replay/pacing.ts"
@@ -70,23 +71,30 @@ const fieldsOf = async (redis: Redis, key: string): Promise<string[][]> => {
   return out
 }
 
-/** Replay `entries` through the real engine in the namespace `config` describes. */
-export const namespaceReplay = async (
+/**
+ * Replay `entries` through the real engine in the namespace `config` describes: one Effect
+ * program whose scope holds the stores, the feeding connection and the engine.
+ */
+export const namespaceReplay = (
   entries: AsyncIterable<StreamEntry> | Iterable<StreamEntry>, config: Config, options: NamespaceOptions = {}
 ): Promise<ReplayRun> => {
   const ingress = ingressKeys(config.redis.prefix)
   const keys = partitionKeys(config.redis.prefix, 0)
   const log = createLogger("strata-replay", process.env["LOG_LEVEL"] ?? "warn")
-  const scope = Effect.runSync(Scope.make())
-  let redis: Redis | undefined
-  try {
-    const infra = await Effect.runPromise(Scope.provide(scope)(infrastructure(config, log)))
-    redis = openRedis(infra.redisUrl, "strata-replay")
-    if ((await redis.exists(keys.snapshots, keys.lifecycle, keys.backfill, ingress.scores)) > 0) {
-      if (!options.reset) throw new NamespaceError(`namespace ${config.redis.prefix} already holds data; pass --reset to clear it`)
-      await resetNamespace(redis, infra.databaseUrl, config)
-    }
-    await Effect.runPromise(Scope.provide(scope)(startEngine(config, log)))
+  const attempt = <A>(f: () => Promise<A>) => Effect.tryPromise({ try: f, catch: (e) => e })
+  const program = Effect.gen(function* () {
+    const infra = yield* StoresService
+    const redis = (yield* acquire(RedisService.layer("strata-replay"), RedisService)).client
+    yield* attempt(async () => {
+      if ((await redis.exists(keys.snapshots, keys.lifecycle, keys.backfill, ingress.scores)) > 0) {
+        if (!options.reset) throw new NamespaceError(`namespace ${config.redis.prefix} already holds data; pass --reset to clear it`)
+        await resetNamespace(redis, infra.databaseUrl, config)
+      }
+    })
+    yield* startEngine(config, log)
+    return yield* attempt(() => feed(redis))
+  })
+  const feed = async (redis: Redis): Promise<ReplayRun> => {
     const speed = options.speed ?? MAX_SPEED
     const pacer = new Pacer(speed, options.clock ?? systemClock)
     const batchSize = options.batchSize ?? config.ingest.batch_size
@@ -94,7 +102,7 @@ export const namespaceReplay = async (
     let batch: StreamEntry[] = []
     const flush = async () => {
       if (batch.length === 0) return
-      const pipe = (redis as Redis).pipeline()
+      const pipe = redis.pipeline()
       for (const e of batch) pipe.xadd(ingress.scores, e.id, ...e.fields)
       const replies = (await pipe.exec()) ?? []
       const failed = replies.findIndex(([err]) => err)
@@ -122,11 +130,10 @@ export const namespaceReplay = async (
     let last = -1
     let since = performance.now()
     // No overall limit: the run fails only when the engine stops making progress.
-    const conn = redis as Redis
-    await pollUntil("the namespace engine to apply every entry", async () => {
-      const done = await applied(conn, keys.stats)
+        await pollUntil("the namespace engine to apply every entry", async () => {
+      const done = await applied(redis, keys.stats)
       options.onProgress?.(done)
-      if (done >= sent && (await projectorBehind(conn, keys.lifecycle)) === 0) return true
+      if (done >= sent && (await projectorBehind(redis, keys.lifecycle)) === 0) return true
       if (done !== last) {
         last = done
         since = performance.now()
@@ -151,10 +158,8 @@ export const namespaceReplay = async (
       dead: await fieldsOf(redis, ingress.scoresDead),
       finalLayers
     }
-  } finally {
-    if (redis) await redis.quit().catch(() => redis?.disconnect())
-    await Effect.runPromise(Scope.close(scope, Exit.void))
   }
+  return Effect.runPromise(Effect.scoped(program.pipe(withProcess(config, log))))
 }
 
 const applied = async (redis: Redis, statsKey: string): Promise<number> =>

@@ -9,13 +9,16 @@
  */
 import { Effect } from "effect"
 import type { Config } from "../../config/schema.ts"
-import type { Logger } from "../services/logger.ts"
-import { migrate, scopedPostgres } from "../services/postgres.ts"
-import { scopedRedis } from "../services/redis.ts"
+import { ConfigService } from "../services/config.ts"
+import { StoresService } from "../services/infrastructure.ts"
+import { LoggerService, type Logger } from "../services/logger.ts"
+import { ObjectStoreService } from "../services/object-store.ts"
+import { PostgresService } from "../services/postgres.ts"
+import { acquire, withProcess } from "../services/process.ts"
+import { RedisService } from "../services/redis.ts"
 import { learnSecrets } from "../services/secrets.ts"
 import { RETRY_STEP } from "../services/retry.ts"
 import { STORAGE_DDL } from "../storage/index.ts"
-import { openObjectStore } from "../storage/object-store.ts"
 import { ensureGroup, forgetIdleConsumers } from "../../streams/consumer.ts"
 import { GROUPS, partitionKeys } from "../../streams/keys.ts"
 import { PROGRESS_DDL } from "../backfill/progress.ts"
@@ -32,20 +35,36 @@ export interface WorkerUrls {
 
 export const BACKFILL_DDL: readonly string[] = [...STORAGE_DDL, ...PROGRESS_DDL, ...HEAL_DDL]
 
+/** The workers at `urls` (stores already resolved by the caller), inside the current scope. */
 export const startWorkers = (config: Config, log: Logger, urls: WorkerUrls, env: NodeJS.ProcessEnv = process.env) =>
   Effect.gen(function* () {
+    return yield* workers(env).pipe(withProcess(config, log, urls))
+  })
+
+/** The worker fibers over the process's services (config, logger, stores). */
+export const workers = (env: NodeJS.ProcessEnv = process.env) =>
+  Effect.gen(function* () {
+    const config = yield* ConfigService
+    const log = yield* LoggerService
+    const urls = yield* StoresService
     const counters = newCounters()
     const n = config.backfill.workers
     if (n === 0) return counters
     learnSecrets(env, [urls.redisUrl, urls.databaseUrl, config.redis.url, config.postgres.url])
-    const sql = yield* scopedPostgres(urls.databaseUrl, config.postgres.schema, Math.min(10, n + 2))
-    yield* Effect.tryPromise(() => migrate(sql, config.postgres.schema, BACKFILL_DDL))
-    const store = yield* Effect.acquireRelease(Effect.sync(() => openObjectStore(config.storage)), (s) => Effect.promise(() => s.close()))
+    const { sql } = yield* acquire(PostgresService.layer({ max: Math.min(10, n + 2), migrations: BACKFILL_DDL }), PostgresService)
+    const store = yield* acquire(ObjectStoreService.layer, ObjectStoreService)
     const { provider } = yield* Effect.acquireRelease(
-      Effect.sync(() => openProvider(config, urls.redisUrl, env)),
+      Effect.sync(() => openProvider(config, urls.redisUrl, env, (source, err) => {
+        counters.limiterFailures++
+        const line = { source, err: err instanceof Error ? err.message : String(err), failures: counters.limiterFailures }
+        // Connection errors come in bursts while Redis is away (the client reconnects): debug, as every connection's.
+        if (source === "connection") log.debug(line, "rate limiter connection error")
+        else log.warn(line, "rate limiter failed; requests wait for Redis")
+      })),
       (p) => Effect.promise(() => p.limiter.close())
     )
-    const control = yield* scopedRedis(urls.redisUrl, "strata-backfill-control", log)
+    const redis = yield* acquire(RedisService.layer("strata-backfill-control"), RedisService)
+    const control = redis.client
     const keys = partitionKeys(config.redis.prefix, 0)
     const deps: WorkerDeps = {
       sql, store, redis: control, snapshotsKey: keys.snapshots, provider, policy: config.retention,
@@ -60,7 +79,7 @@ export const startWorkers = (config: Config, log: Logger, urls: WorkerUrls, env:
       await forgetIdleConsumers(control, keys.backfill, GROUPS.workers, Math.max(3_600_000, 10 * config.backfill.claim_idle_ms))
     })
     for (let i = 0; i < n; i++) {
-      const reads = yield* scopedRedis(urls.redisUrl, `strata-backfill-${i}`, log)
+      const reads = yield* redis.connection(`strata-backfill-${i}`)
       yield* Effect.forkScoped(workerLoop(reads, control, deps, i, RETRY_STEP))
     }
     // Healing passes run in every worker process; the pass lock lets one at a time work.

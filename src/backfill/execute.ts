@@ -14,17 +14,19 @@ import { persistedLayer } from "../../machines/lifecycle.ts"
 import { Duration, Effect, Schedule } from "effect"
 import type { BackfillConfig, RetentionPolicy } from "../../config/schema.ts"
 import type { Layer } from "../domain/layers.ts"
-import type { StorageKind } from "../domain/rows.ts"
+import type { Range } from "../domain/ranges.ts"
+import type { SeriesOfAnySymbol } from "../domain/series.ts"
 import type { Redis } from "../services/redis.ts"
 import type { Sql } from "../services/postgres.ts"
 import { coveredRanges, recordCoverage } from "../storage/coverage.ts"
 import type { ObjectStore } from "../storage/object-store.ts"
 import { writeRows } from "../storage/write-router.ts"
 import { MANUAL_CAUSE, type BackfillCommand } from "../../streams/backfill-wire.ts"
+import { isInfrastructureError, tierError, tryPostgres, tryRedis, type InfrastructureError } from "../services/errors.ts"
 import { asFetchError, RateLimited, type FetchError } from "./errors.ts"
 import { coverageKey, effectiveLayer, owedTargets, tasksFor, type Coverage, type FetchTask } from "./planner.ts"
 import { attemptFailed, setPlanned, taskDone, type CommandStatus } from "./progress.ts"
-import { newSession, type Provider } from "./providers/provider.ts"
+import { newSession, type FetchRequest, type Provider } from "./providers/provider.ts"
 
 /** A write that may fail without failing the work: counted and logged by the caller. */
 export type Unsettled = (what: string, error: unknown) => void
@@ -45,19 +47,19 @@ export interface ExecuteDeps {
 /** What one task needs (the healing pass runs tasks without a command stream or actors). */
 export type TaskDeps = Pick<ExecuteDeps, "sql" | "store" | "provider" | "backfill" | "unsettled">
 
-const attempt = <A>(what: () => Promise<A>): Effect.Effect<A, FetchError> =>
-  Effect.tryPromise({ try: what, catch: asFetchError })
+/** What a task can fail with: the provider's tagged errors, or a store's. */
+export type TaskError = FetchError | InfrastructureError
 
 /** The symbol's layer now, from its persisted actor; undefined when it has none. */
-export const currentLayer = (redis: Redis, snapshotsKey: string, symbol: string): Effect.Effect<Layer | undefined, FetchError> =>
-  attempt(async () => {
+export const currentLayer = (redis: Redis, snapshotsKey: string, symbol: string): Effect.Effect<Layer | undefined, InfrastructureError> =>
+  tryRedis("read the symbol's layer", async () => {
     return persistedLayer(await redis.hget(snapshotsKey, symbol))
   })
 
-const coverageFor = (sql: Sql, symbol: string, keys: readonly { kind: StorageKind; interval: string }[]): Effect.Effect<Coverage, FetchError> =>
-  attempt(async () => {
-    const m = new Map<string, { from: number; to: number }[]>()
-    for (const k of keys) m.set(coverageKey(k.kind, k.interval as ""), await coveredRanges(sql, k.kind, symbol, k.interval))
+const coverageFor = (sql: Sql, symbol: string, owed: readonly SeriesOfAnySymbol[]): Effect.Effect<Coverage, InfrastructureError> =>
+  tryPostgres("read coverage", async () => {
+    const m = new Map<string, Range[]>()
+    for (const s of owed) m.set(coverageKey(s.kind, s.interval), await coveredRanges(sql, s.kind, symbol, s.interval))
     return m
   })
 
@@ -76,9 +78,12 @@ export const retrySchedule = (b: BackfillConfig) =>
 export const waitOnRateLimits = (b: BackfillConfig) => <A, R>(self: Effect.Effect<A, FetchError, R>) =>
   self.pipe(Effect.retry({ while: (e: FetchError) => e._tag === "RateLimited", schedule: rateLimitedWaits(b.retry.max_rate_limited_waits) }))
 
-/** Retry a Retryable failure on the capped schedule; Terminal (and RateLimited past its cap) pass through. */
-export const retryRetryable = (b: BackfillConfig) => <A, R>(self: Effect.Effect<A, FetchError, R>) =>
-  self.pipe(Effect.retry({ while: (e: FetchError) => e._tag === "Retryable", schedule: retrySchedule(b) }))
+/** Whether the capped schedule retries `e`: a Retryable fetch, or a store that failed (a write is idempotent). */
+export const isRetried = (e: TaskError): boolean => e._tag === "Retryable" || isInfrastructureError(e)
+
+/** Retry a Retryable (or store) failure on the capped schedule; Terminal (and RateLimited past its cap) pass through. */
+export const retryRetryable = (b: BackfillConfig) => <A, E extends TaskError, R>(self: Effect.Effect<A, E, R>) =>
+  self.pipe(Effect.retry({ while: (e: E) => isRetried(e), schedule: retrySchedule(b) }))
 
 /** One task: fetch (through the limiter), write routed by the hot boundary, record coverage. */
 export const runTask = (deps: TaskDeps, commandId: string, task: FetchTask) => {
@@ -90,14 +95,15 @@ export const runTask = (deps: TaskDeps, commandId: string, task: FetchTask) => {
     counted = session.requests
     return n
   }
-  const fetch = attempt(() => deps.provider.fetch({ symbol: task.symbol, kind: task.kind, interval: task.interval, from: task.from, to: task.to }, session))
+  const request: FetchRequest = { kind: task.kind, symbol: task.symbol, interval: task.interval, from: task.from, to: task.to }
+  const fetch = Effect.tryPromise({ try: () => deps.provider.fetch(request, session), catch: asFetchError })
     .pipe(waitOnRateLimits(deps.backfill))
   const once = Effect.gen(function* () {
     const res = yield* fetch
-    const written = yield* attempt(() => writeRows({ sql: deps.sql, store: deps.store }, task.kind, res.rows, task.hotFrom))
-    yield* attempt(() => recordCoverage(deps.sql, { kind: task.kind, symbol: task.symbol, interval: task.interval, from: task.from, to: task.to, tier: task.tier }))
+    const written = yield* Effect.tryPromise({ try: () => writeRows({ sql: deps.sql, store: deps.store }, task.kind, res.rows, task.hotFrom), catch: (e) => tierError("write rows", e) })
+    yield* tryPostgres("record coverage", () => recordCoverage(deps.sql, { ...request, tier: task.tier }))
     const outcome = { fetched: res.rows.length, hot: written.hot, cold: written.cold, objects: written.objects.length, requests: session.requests - counted }
-    yield* attempt(() => taskDone(deps.sql, commandId, outcome))
+    yield* tryPostgres("count progress", () => taskDone(deps.sql, commandId, outcome))
     counted = session.requests
     return outcome
   })
@@ -116,7 +122,7 @@ export interface CommandResult {
 }
 
 /** Plan, run the first task, plan again … until the command owes nothing. */
-export const executeCommand = (deps: ExecuteDeps, cmd: BackfillCommand): Effect.Effect<CommandResult, FetchError> =>
+export const executeCommand = (deps: ExecuteDeps, cmd: BackfillCommand): Effect.Effect<CommandResult, TaskError> =>
   Effect.gen(function* () {
     let tasks = 0
     for (;;) {
@@ -126,7 +132,7 @@ export const executeCommand = (deps: ExecuteDeps, cmd: BackfillCommand): Effect.
       const coverage = yield* coverageFor(deps.sql, cmd.symbol, targets)
       const planned = tasksFor(cmd.symbol, targets, coverage, deps.backfill.chunk_days, cmd.priority)
       const todo = planned.filter((t) => deps.provider.supports(t.kind, t.interval))
-      yield* attempt(() => setPlanned(deps.sql, cmd.id, todo.length, planned.length - todo.length, layer))
+      yield* tryPostgres("record the plan", () => setPlanned(deps.sql, cmd.id, todo.length, planned.length - todo.length, layer))
       const next = todo[0]
       if (!next) {
         const status: CommandStatus = layer === cmd.layer ? "done" : targets.length === 0 ? "cancelled" : "shrunk"

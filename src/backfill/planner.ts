@@ -7,33 +7,26 @@
  * chunks aligned to the epoch, so a re-plan after a crash asks for the same chunks.
  * Does not fetch, write or read coverage: the worker does, and re-plans after each task.
  */
-import { policyWindows, seriesKey } from "../../config/retention.ts"
+import { policyWindows } from "../../config/retention.ts"
 import type { DataType, Interval, RetentionPolicy } from "../../config/schema.ts"
 import type { Layer } from "../domain/layers.ts"
 import type { StorageKind } from "../domain/rows.ts"
+import { seriesKey, type SeriesInterval, type SeriesOfAnySymbol, type SeriesRange } from "../domain/series.ts"
 import { DAY_MS } from "../domain/time.ts"
 import { mergeRanges, splitAligned, subtractRanges, type Range } from "../domain/ranges.ts"
 
 export type Tier = "hot" | "cold"
-/** Coverage key interval: a bar interval, or "" for news, corporate actions and sentiment. */
-export type CoverageInterval = Interval | ""
 
-/** What a layer owes for one coverage key (storage kind × interval) of one symbol. */
-export interface Target {
-  readonly kind: StorageKind
-  readonly interval: CoverageInterval
+/** What a layer owes of one series (the same for every symbol): its window and hot part. */
+export interface Target extends SeriesOfAnySymbol {
   readonly dataTypes: readonly DataType[]
   readonly window: Range
   /** Rows at or after this instant are hot; the window's earlier part is cold. */
   readonly hotFrom: number
 }
 
-export interface FetchTask {
-  readonly symbol: string
-  readonly kind: StorageKind
-  readonly interval: CoverageInterval
-  readonly from: number
-  readonly to: number
+/** A range of a series to fetch, with the tier its rows start in and the command's priority. */
+export interface FetchTask extends SeriesRange {
   readonly tier: Tier
   readonly hotFrom: number
   readonly priority: number
@@ -42,7 +35,7 @@ export interface FetchTask {
 /** Days per task by bar interval; `events` for the kinds without bars. */
 export type ChunkDays = Readonly<Record<Interval | "events", number>>
 
-export const coverageKey = (kind: StorageKind, interval: CoverageInterval): string => seriesKey(kind, interval)
+export const coverageKey = (kind: StorageKind, interval: SeriesInterval): string => seriesKey(kind, interval)
 
 /**
  * What `layer` owes, per coverage key, for the command's data types and event time

@@ -3,7 +3,10 @@
  * Redis datastore, one limiter id per (key prefix, provider), so N processes together
  * never start more than `requests_per_second` requests in any second nor run more than
  * `max_concurrent` at once. Redis' own clock spaces the requests, not the processes'.
- * Does not retry or wait on 429s: the worker's schedule does, reading the tagged error.
+ * A failure of the limiter's own Redis traffic (its connection dropping, a disconnect that
+ * fails on close) is reported to `onFailure`, which counts and logs it; the limiter itself
+ * reconnects, and a schedule that cannot reach Redis fails the request, which the worker
+ * retries. Does not retry or wait on 429s: the worker's schedule does, reading the tagged error.
  */
 import Bottleneck from "bottleneck"
 import { Redis } from "ioredis"
@@ -40,12 +43,22 @@ export const DEFAULT_HEADROOM = 0.2
 export const minTimeMs = (requestsPerSecond: number, headroom = DEFAULT_HEADROOM): number =>
   requestsPerSecond > 0 ? Math.ceil((1000 / requestsPerSecond) * (1 + headroom)) : 0
 
-export const openLimiter = (redisUrl: string, prefix: string, provider: string, settings: RateLimitSettings): Limiter => {
+/**
+ * Told of each failure of the limiter's Redis traffic: `source` is "connection" (the
+ * client's error events while Redis is away, expected in bursts), "limiter" (bottleneck's
+ * own error events) or "close" (a disconnect that failed).
+ */
+export type LimiterFailure = (source: "connection" | "limiter" | "close", error: unknown) => void
+
+export const openLimiter = (
+  redisUrl: string, prefix: string, provider: string, settings: RateLimitSettings, onFailure: LimiterFailure = () => undefined
+): Limiter => {
   if (settings.requests_per_second <= 0 && settings.max_concurrent <= 0) return unlimited
   const client = new Redis(redisUrl, { connectionName: `strata-ratelimit-${provider}`, maxRetriesPerRequest: 20 })
-  client.on("error", () => {})
+  // An error event without a listener would crash the process; each one is reported instead.
+  client.on("error", (e: unknown) => onFailure("connection", e))
   const connection = new Bottleneck.IORedisConnection({ client })
-  connection.on("error", () => {})
+  connection.on("error", (e: unknown) => onFailure("connection", e))
   const limiter = new Bottleneck({
     id: limiterId(prefix, provider),
     datastore: "ioredis",
@@ -56,7 +69,7 @@ export const openLimiter = (redisUrl: string, prefix: string, provider: string, 
     minTime: minTimeMs(settings.requests_per_second, settings.headroom),
     maxConcurrent: settings.max_concurrent > 0 ? settings.max_concurrent : null
   })
-  limiter.on("error", () => {})
+  limiter.on("error", (e: unknown) => onFailure("limiter", e))
   let settingsWritten: Promise<void> | undefined
   const ready = () => (settingsWritten ??= limiter.ready().then(() => limiter.updateSettings({
     minTime: minTimeMs(settings.requests_per_second, settings.headroom),
@@ -70,7 +83,7 @@ export const openLimiter = (redisUrl: string, prefix: string, provider: string, 
     },
     close: async () => {
       // The connection was passed in, so the limiter leaves it open: close both its clients.
-      await Promise.resolve(connection.disconnect(false)).catch(() => {})
+      await Promise.resolve(connection.disconnect(false)).catch((e: unknown) => onFailure("close", e))
       client.disconnect()
     }
   }

@@ -20,9 +20,9 @@ import type { Logger } from "../services/logger.ts"
 import { claimStale, ensureGroup, entryStates, extendClaim, handBack, readNew, type ClaimedEntry } from "../../streams/consumer.ts"
 import { GROUPS, type PartitionKeys } from "../../streams/keys.ts"
 import { decodeCommand, type BackfillCommand } from "../../streams/backfill-wire.ts"
+import { StepError, tryPostgres, tryRedis } from "../services/errors.ts"
 import { deadLetterFields } from "../../streams/backfill-dead-letter.ts"
-import type { FetchError } from "./errors.ts"
-import { executeCommand, type ExecuteDeps } from "./execute.ts"
+import { executeCommand, type ExecuteDeps, type TaskError } from "./execute.ts"
 import { entryRemoved, finishCommand, lastError, startCommand, unfinishedEntries } from "./progress.ts"
 
 /** What went wrong without stopping a worker, for logs and metrics. */
@@ -35,9 +35,11 @@ export interface WorkerCounters {
   handOverFailures: number
   /** Entries that left the stream before they were settled, dead-lettered. */
   removedEntries: number
+  /** Failures of the rate limiter's Redis traffic (rate-limit.ts), its connection's error events included. */
+  limiterFailures: number
 }
 
-export const newCounters = (): WorkerCounters => ({ progressWriteFailures: 0, heartbeatFailures: 0, handOverFailures: 0, removedEntries: 0 })
+export const newCounters = (): WorkerCounters => ({ progressWriteFailures: 0, heartbeatFailures: 0, handOverFailures: 0, removedEntries: 0, limiterFailures: 0 })
 
 export interface WorkerDeps extends ExecuteDeps {
   readonly keys: PartitionKeys
@@ -46,7 +48,34 @@ export interface WorkerDeps extends ExecuteDeps {
 }
 
 /** The entry in hand is no longer this worker's: another consumer took it, it was acknowledged, or it left the stream. */
-class EntryLost extends Data.TaggedError("EntryLost")<{ readonly status: "taken" | "released" | "gone"; readonly message: string }> {}
+export class EntryLost extends Data.TaggedError("EntryLost")<{ readonly status: "taken" | "released" | "gone"; readonly message: string }> {}
+
+/** What ends a command's work early, and what the worker then does with its entry. */
+export type WorkFailure = TaskError | EntryLost
+
+export type Settlement =
+  /** The command ends dead: a dead letter with `reason`, progress `dead`, then XACK. */
+  | { readonly kind: "dead-letter"; readonly reason: string; readonly error: string }
+  /** Another consumer has the entry (or it was acknowledged): leave it alone. */
+  | { readonly kind: "taken-over" }
+  /** Retries used up on a passing failure: leave it pending, a reclaim retries it. */
+  | { readonly kind: "leave-pending"; readonly error: string }
+
+/** The decision, read from the failure's tag. */
+export const settlement = (err: WorkFailure): Settlement => {
+  switch (err._tag) {
+    case "EntryLost":
+      return err.status === "gone" ? { kind: "dead-letter", reason: REMOVED_REASON, error: err.message } : { kind: "taken-over" }
+    case "Terminal":
+      return { kind: "dead-letter", reason: "terminal error", error: `${err._tag}: ${err.message}` }
+    case "Retryable":
+    case "RateLimited":
+    case "RedisError":
+    case "PostgresError":
+    case "ObjectStoreError":
+      return { kind: "leave-pending", error: `${err._tag}: ${err.message}` }
+  }
+}
 
 export const consumerName = (index: number): string => `${hostname()}-${process.pid}-${index}`
 
@@ -116,7 +145,7 @@ const take = async (redis: Redis, control: Redis, deps: WorkerDeps, consumer: st
 
 /** Keep the entry ours while we work on it (one check-and-extend script); fail when it is not ours any more. */
 const heartbeat = (redis: Redis, deps: WorkerDeps, consumer: string, id: string) =>
-  Effect.tryPromise(() => extendClaim(redis, deps.keys.backfill, GROUPS.workers, consumer, id)).pipe(
+  tryRedis("extend the claim", () => extendClaim(redis, deps.keys.backfill, GROUPS.workers, consumer, id)).pipe(
     Effect.flatMap((r) => {
       switch (r.status) {
         case "ok": return Effect.void
@@ -127,13 +156,17 @@ const heartbeat = (redis: Redis, deps: WorkerDeps, consumer: string, id: string)
     }),
     // Redis away for a moment: the next beat tries again; if the claim lapses meanwhile,
     // another worker may take the entry and the next beat reports it as taken.
-    Effect.catchTag("UnknownError", (e) => Effect.sync(() => {
+    Effect.catchTag("RedisError", (e) => Effect.sync(() => {
       deps.counters.heartbeatFailures++
-      deps.log.warn({ entry: id, err: String(e.cause), failures: deps.counters.heartbeatFailures }, "backfill heartbeat failed; retrying on the next beat")
+      deps.log.warn({ entry: id, err: e.message, failures: deps.counters.heartbeatFailures }, "backfill heartbeat failed; retrying on the next beat")
     })),
     Effect.repeat(Schedule.spaced(Duration.millis(Math.max(50, Math.floor(deps.backfill.claim_idle_ms / 3))))),
     Effect.andThen(Effect.never)
   )
+
+/** A worker step that touches both stores (a sweep, a take that settles a removed entry). */
+const stepError = (what: string, e: unknown) =>
+  new StepError({ loop: `backfill worker: ${what}`, message: e instanceof Error ? e.message : String(e), cause: e })
 
 /** Stopped (shutdown): mark the entry idle so another worker takes it at once. */
 const handOver = (control: Redis, deps: WorkerDeps, consumer: string, id: string) =>
@@ -152,8 +185,8 @@ const giveUp = (control: Redis, deps: WorkerDeps, taken: ClaimedEntry, cmd: Back
   Effect.gen(function* () {
     // Progress first: a failed write fails the step and leaves the entry pending, so the
     // command can never end acknowledged while its progress still says running.
-    if (cmd) yield* Effect.tryPromise(() => finishCommand(deps.sql, cmd.id, "dead", error))
-    yield* Effect.tryPromise(() => deadLetter(control, deps, taken, reason, error))
+    if (cmd) yield* tryPostgres("mark the command dead", () => finishCommand(deps.sql, cmd.id, "dead", error))
+    yield* tryRedis("write the dead letter", () => deadLetter(control, deps, taken, reason, error))
     deps.log.warn({ entry: taken.id, command: cmd?.id, deliveries: taken.deliveries, reason, error }, "backfill command dead-lettered")
   })
 
@@ -164,10 +197,10 @@ const handle = (control: Redis, deps: WorkerDeps, consumer: string, taken: Claim
     if (typeof decoded === "string") return yield* giveUp(control, deps, taken, undefined, "invalid command", `invalid command: ${decoded}`)
     const cmd: BackfillCommand = decoded
     if (taken.deliveries > deps.backfill.max_deliveries) {
-      const error = (yield* Effect.tryPromise(() => lastError(deps.sql, cmd.id))) ?? "no error recorded"
+      const error = (yield* tryPostgres("read the last error", () => lastError(deps.sql, cmd.id))) ?? "no error recorded"
       return yield* giveUp(control, deps, taken, cmd, "too many deliveries", error)
     }
-    yield* Effect.tryPromise(() => startCommand(deps.sql, cmd, taken.id, taken.deliveries))
+    yield* tryPostgres("start the command", () => startCommand(deps.sql, cmd, taken.id, taken.deliveries))
     const work = executeCommand(deps, cmd).pipe(Effect.map((r) => ({ _tag: "Finished" as const, result: r })))
     const outcome = yield* Effect.raceFirst(work, heartbeat(control, deps, consumer, taken.id)).pipe(
       Effect.onInterrupt(() => handOver(control, deps, consumer, taken.id)),
@@ -175,27 +208,23 @@ const handle = (control: Redis, deps: WorkerDeps, consumer: string, taken: Claim
     )
     if (outcome._tag === "Success") {
       const r = outcome.success.result
-      yield* Effect.tryPromise(() => finishCommand(deps.sql, cmd.id, r.status))
-      yield* Effect.tryPromise(() => control.xack(deps.keys.backfill, GROUPS.workers, taken.id))
+      yield* tryPostgres("finish the command", () => finishCommand(deps.sql, cmd.id, r.status))
+      yield* tryRedis("acknowledge the entry", () => control.xack(deps.keys.backfill, GROUPS.workers, taken.id))
       deps.log.info({ command: cmd.id, symbol: cmd.symbol, status: r.status, layer: r.effectiveLayer, tasks: r.tasks }, "backfill command finished")
       return
     }
-    const err: FetchError | EntryLost = outcome.failure
-    switch (err._tag) {
-      case "EntryLost":
-        if (err.status === "gone") {
-          deps.counters.removedEntries++
-          return yield* giveUp(control, deps, taken, cmd, REMOVED_REASON, err.message)
-        }
+    const err: WorkFailure = outcome.failure
+    const decided = settlement(err)
+    switch (decided.kind) {
+      case "dead-letter":
+        // A failed attempt is already counted (execute.ts); the command ends here.
+        if (decided.reason === REMOVED_REASON) deps.counters.removedEntries++
+        return yield* giveUp(control, deps, taken, cmd, decided.reason, decided.error)
+      case "taken-over":
         deps.log.info({ command: cmd.id, reason: err.message }, "backfill command taken over by another worker")
         return
-      case "Terminal":
-        // The failed attempt is already counted (execute.ts); the command ends here.
-        return yield* giveUp(control, deps, taken, cmd, "terminal error", `${err._tag}: ${err.message}`)
-      case "Retryable":
-      case "RateLimited":
-        // Retries used up: leave it pending; a reclaim retries it.
-        deps.log.warn({ command: cmd.id, deliveries: taken.deliveries, error: `${err._tag}: ${err.message}` }, "backfill command failed; left for reclaim")
+      case "leave-pending":
+        deps.log.warn({ command: cmd.id, deliveries: taken.deliveries, error: decided.error }, "backfill command failed; left for reclaim")
     }
   })
 
@@ -211,19 +240,19 @@ export const workerLoop = (
   let lastSweep = Number.NEGATIVE_INFINITY
   const sweep = Effect.gen(function* () {
     if (index !== 0 || performance.now() - lastSweep < deps.backfill.claim_idle_ms) return
-    yield* Effect.tryPromise(() => sweepRemoved(control, deps))
+    yield* Effect.tryPromise({ try: () => sweepRemoved(control, deps), catch: (e) => stepError("sweep removed entries", e) })
     lastSweep = performance.now()
   })
   const step = Effect.gen(function* () {
     yield* sweep
-    const taken = yield* Effect.tryPromise(() => take(reads, control, deps, consumer))
+    const taken = yield* Effect.tryPromise({ try: () => take(reads, control, deps, consumer), catch: (e) => stepError("take an entry", e) })
     if (taken) yield* handle(control, deps, consumer, taken)
   })
   return Effect.gen(function* () {
-    yield* Effect.tryPromise(() => ensureGroup(control, deps.keys.backfill, GROUPS.workers))
+    yield* tryRedis("create the group", () => ensureGroup(control, deps.keys.backfill, GROUPS.workers))
     deps.log.info({ consumer, stream: deps.keys.backfill }, "backfill worker running")
     yield* step.pipe(
-      Effect.tapError((e) => Effect.sync(() => deps.log.warn({ consumer, err: String(e) }, "backfill worker step failed, retrying"))),
+      Effect.tapError((e) => Effect.sync(() => deps.log.warn({ consumer, err: `${e._tag}: ${e.message}` }, "backfill worker step failed, retrying"))),
       Effect.retry(retry),
       Effect.forever
     )

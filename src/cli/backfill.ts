@@ -20,7 +20,7 @@ import { migrate, type Sql } from "../services/postgres.ts"
 import type { Redis } from "../services/redis.ts"
 import { groupsOf } from "../../streams/consumer.ts"
 import { GROUPS, partitionKeys } from "../../streams/keys.ts"
-import { infrastructureOnly } from "./connect.ts"
+import { withConnections } from "./connect.ts"
 import { configOrExit, oneShot } from "./shared.ts"
 
 export interface BackfillOptions {
@@ -105,8 +105,7 @@ export const backfillCommand = oneShot("backfill", async (opts: BackfillOptions)
   const dataTypesOpt = parseDataTypes(opts.dataTypes)
   checkSymbolsSpec(opts.symbols)
   const timeoutMs = Number(opts.timeout) * 1000
-  const conn = await infrastructureOnly(config)
-  try {
+  await withConnections(config, async (conn) => {
     await migrate(conn.sql, config.postgres.schema, PROGRESS_DDL)
     const targets = await resolveSymbols(opts.symbols, layerOpt as Layer | undefined, conn.sql, conn.redis, config)
     const nonce = randomBytes(3).toString("hex")
@@ -168,7 +167,5 @@ export const backfillCommand = oneShot("backfill", async (opts: BackfillOptions)
       if (last.finished < last.commands) process.stdout.write("timed out waiting; are workers running? (npm run engine or npm run workers)\n")
     }
     process.exitCode = last.dead > 0 || last.finished < last.commands ? 1 : 0
-  } finally {
-    await conn.close()
-  }
+  })
 })

@@ -11,7 +11,7 @@ import { createInterface } from "node:readline/promises"
 import type { Config } from "../../config/schema.ts"
 import type { Redis } from "../services/redis.ts"
 import { ingressKeys, partitionKeys } from "../../streams/keys.ts"
-import { infrastructureOnly } from "./connect.ts"
+import { withConnections } from "./connect.ts"
 import { configOrExit } from "./shared.ts"
 import { readEntry, readLatest } from "../../streams/consumer.ts"
 import { fieldRecord } from "../../streams/entry.ts"
@@ -91,12 +91,7 @@ const selected = (opts: DeadLetterOptions): readonly Source[] => (opts.source ? 
 
 const withRedis = async (opts: DeadLetterOptions, run: (redis: Redis, config: Config) => Promise<void>): Promise<void> => {
   const config = configOrExit(opts.config)
-  const conn = await infrastructureOnly(config)
-  try {
-    await run(conn.redis, config)
-  } finally {
-    await conn.close()
-  }
+  await withConnections(config, (conn) => run(conn.redis, config))
 }
 
 export const deadLettersListCommand = (opts: DeadLetterOptions): Promise<void> => withRedis(opts, async (redis, config) => {

@@ -15,8 +15,8 @@ import { BAR_DATA_TYPES } from "../heal/owed.ts"
 import { layersToJudge, providerCalendar } from "../heal/schedule.ts"
 import { migrate } from "../services/postgres.ts"
 import { STORAGE_DDL } from "../storage/index.ts"
-import { openObjectStore } from "../storage/object-store.ts"
-import { infrastructureOnly } from "./connect.ts"
+import type { ObjectStore } from "../storage/object-store.ts"
+import { withConnections, type Connections } from "./connect.ts"
 import { configOrExit, oneShot } from "./shared.ts"
 
 export interface GapsOptions { config?: string; symbols?: string; dataTypes?: string; at?: string; json?: boolean }
@@ -35,7 +35,7 @@ const options = (opts: GapsOptions): { now: number; symbols: string[] | undefine
 
 /** Connections, the lake and the query of a gaps/heal run; closes them after `fn`. */
 const withRun = async <T>(config: Config, opts: GapsOptions, fn: (run: {
-  conn: Awaited<ReturnType<typeof infrastructureOnly>>; store: ReturnType<typeof openObjectStore>; query: Parameters<typeof findGaps>[1]
+  conn: Connections; store: ObjectStore; query: Parameters<typeof findGaps>[1]
 }) => Promise<T>): Promise<T | undefined> => {
   let parsed
   try {
@@ -46,17 +46,12 @@ const withRun = async <T>(config: Config, opts: GapsOptions, fn: (run: {
     process.exitCode = 2
     return undefined
   }
-  const conn = await infrastructureOnly(config)
-  const store = openObjectStore(config.storage)
-  try {
+  return await withConnections(config, async (conn) => {
     await migrate(conn.sql, config.postgres.schema, [...STORAGE_DDL, ...PROGRESS_DDL, ...HEAL_DDL])
     const layers = await layersToJudge(conn.redis, conn.sql, config.redis.prefix, parsed.symbols)
     const query = { policy: config.retention, calendar: providerCalendar(config), now: parsed.now, layers, dataTypes: parsed.dataTypes }
-    return await fn({ conn, store, query })
-  } finally {
-    await store.close()
-    await conn.close()
-  }
+    return await fn({ conn, store: conn.store, query })
+  })
 }
 
 const printGaps = (r: GapsReport): void => {

@@ -16,9 +16,9 @@ import { migrate, type Sql } from "../services/postgres.ts"
 import type { Redis } from "../services/redis.ts"
 import { STORAGE_DDL, countHot } from "../storage/index.ts"
 import { coldKeys, readCold } from "../storage/cold-store.ts"
-import { openObjectStore, type ObjectStore } from "../storage/object-store.ts"
+import type { ObjectStore } from "../storage/object-store.ts"
 import { partitionKeys } from "../../streams/keys.ts"
-import { infrastructureOnly } from "./connect.ts"
+import { withConnections } from "./connect.ts"
 import { configOrExit, oneShot } from "./shared.ts"
 
 const ALL_TIME = { from: 0, to: MAX_EVENT_MS }
@@ -81,9 +81,8 @@ export const inspectCommand = oneShot("inspect", async (input: string, opts: { c
   }
   const limit = Math.max(1, Number(opts.limit) || 10)
   const config = configOrExit(opts.config)
-  const conn = await infrastructureOnly(config)
-  const store = openObjectStore(config.storage)
-  try {
+  await withConnections(config, async (conn) => {
+    const store = conn.store
     await migrate(conn.sql, config.postgres.schema, [...STORAGE_DDL, ...PROGRESS_DDL])
     const keys = partitionKeys(config.redis.prefix, 0)
     const [actor, company, transitions, queued, progress, series] = await Promise.all([
@@ -128,8 +127,5 @@ export const inspectCommand = oneShot("inspect", async (input: string, opts: { c
       out.push(`  ${s.kind}${s.interval ? ` ${s.interval}` : ""}  ${cov}  rows ${s.hotRows} | ${s.coldRows} in ${s.coldObjects}`)
     }
     process.stdout.write(`${out.join("\n")}\n`)
-  } finally {
-    await store.close()
-    await conn.close()
-  }
+  })
 })

@@ -7,11 +7,10 @@
 import type { StorageKind } from "../domain/rows.ts"
 import { migrate } from "../services/postgres.ts"
 import { STORAGE_DDL } from "../storage/index.ts"
-import { openObjectStore } from "../storage/object-store.ts"
 import { PARQUET_COLUMNS } from "../storage/parquet.ts"
 import { parseSeriesQuery } from "../storage/query-params.ts"
 import { readSeries } from "../storage/read-router.ts"
-import { infrastructureOnly } from "./connect.ts"
+import { withConnections } from "./connect.ts"
 import { configOrExit, oneShot } from "./shared.ts"
 import { isS3NetworkError, s3Failure } from "../services/dependency-errors.ts"
 
@@ -54,17 +53,13 @@ export const queryCommand = oneShot("query", async (
   const parsed = parseSeriesQuery(opts, kind === "bars", Date.now())
   if (!parsed.ok) return fail(parsed.errors.map((e) => `--${e}`).join("\n"))
   const config = configOrExit(opts.config)
-  const conn = await infrastructureOnly(config)
-  const store = openObjectStore(config.storage)
-  try {
+  await withConnections(config, async (conn) => {
+    const store = conn.store
     await migrate(conn.sql, config.postgres.schema, STORAGE_DDL)
     const q = parsed.query
     const rows = await readSeries({ sql: conn.sql, store }, kind, q.symbol, q.interval, q.from, q.to).catch((e: unknown) => {
       throw isS3NetworkError(e) ? s3Failure(config.storage.s3.endpoint, config.storage.s3.bucket, e) : e
     })
     process.stdout.write(formatRows(kind, rows, opts.format as Format))
-  } finally {
-    await store.close()
-    await conn.close()
-  }
+  })
 })

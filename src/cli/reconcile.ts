@@ -2,7 +2,7 @@
  * `strata reconcile`: compare actor layers with the companies projection; exit 1 on any
  * divergence. With --wait it first waits (up to --timeout) for the projector to catch up.
  */
-import { infrastructureOnly } from "./connect.ts"
+import { withConnections } from "./connect.ts"
 import { reconcile } from "../engine/reconcile.ts"
 import { partitionKeys } from "../../streams/keys.ts"
 import { configOrExit, oneShot } from "./shared.ts"
@@ -10,8 +10,7 @@ import { PollTimeout, pollUntil } from "../services/poll.ts"
 
 export const reconcileCommand = oneShot("reconcile", async (opts: { config?: string; wait?: boolean; timeout: string; json?: boolean }): Promise<void> => {
   const config = configOrExit(opts.config)
-  const conn = await infrastructureOnly(config)
-  try {
+  await withConnections(config, async (conn) => {
     const keys = partitionKeys(config.redis.prefix, 0)
     let report = await reconcile(conn.redis, conn.sql, keys)
     if (opts.wait) {
@@ -33,7 +32,5 @@ export const reconcileCommand = oneShot("reconcile", async (opts: { config?: str
       if (report.divergent.length > 50) process.stdout.write(`  … and ${report.divergent.length - 50} more\n`)
     }
     process.exitCode = report.divergent.length === 0 ? 0 : 1
-  } finally {
-    await conn.close()
-  }
+  })
 })

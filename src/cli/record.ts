@@ -3,13 +3,10 @@
  * NDJSON file, gzip when it ends in .gz, keeping entry IDs and fields. Reads with XRANGE,
  * so a live engine is not disturbed.
  */
-import { Effect, Exit, Scope } from "effect"
 import { ingressKeys } from "../../streams/keys.ts"
 import { recordStream } from "../replay/record.ts"
 import { parseBound } from "../replay/source.ts"
-import { infrastructure } from "../services/infrastructure.ts"
-import { createLogger } from "../services/logger.ts"
-import { openRedis } from "../services/redis.ts"
+import { withRedis } from "./connect.ts"
 import { progressBar } from "./progress.ts"
 import { configOrExit, oneShot } from "./shared.ts"
 
@@ -30,30 +27,20 @@ export const recordCommand = oneShot("record", async (opts: RecordFlags): Promis
     from = parseBound("--from", opts.from, "-")
     to = parseBound("--to", opts.to, "+")
   } catch (e) {
-    process.stderr.write(`strata record: ${(e as Error).message}\n`)
+    process.stderr.write(`strata record: ${e instanceof Error ? e.message : String(e)}\n`)
     process.exit(2)
   }
   const stream = opts.stream ?? ingressKeys(config.redis.prefix).scores
-  const scope = Effect.runSync(Scope.make())
-  const log = createLogger("strata-record", process.env["LOG_LEVEL"] ?? "warn")
-  try {
-    const infra = await Effect.runPromise(Scope.provide(scope)(infrastructure(config, log)))
-    const redis = openRedis(infra.redisUrl, "strata-record")
-    try {
-      if ((await redis.exists(stream)) === 0) {
-        process.stderr.write(`strata record: stream ${stream} does not exist (check --stream and redis.prefix)\n`)
-        process.exitCode = 1
-        return
-      }
-      const bar = progressBar(`recording ${stream}`, (await redis.xlen(stream)) || undefined, opts.progress !== false && process.stderr.isTTY === true)
-      const result = await recordStream(redis, { stream, out: opts.out, from, to, onProgress: bar.update })
-      bar.stop()
-      if (opts.json) process.stdout.write(`${JSON.stringify({ stream, out: opts.out, ...result })}\n`)
-      else process.stdout.write(`recorded ${result.entries} entries of ${stream} (${result.firstId ?? "-"} … ${result.lastId ?? "-"}) to ${opts.out}\n`)
-    } finally {
-      await redis.quit().catch(() => redis.disconnect())
+  await withRedis(config, "strata-record", async (redis) => {
+    if ((await redis.exists(stream)) === 0) {
+      process.stderr.write(`strata record: stream ${stream} does not exist (check --stream and redis.prefix)\n`)
+      process.exitCode = 1
+      return
     }
-  } finally {
-    await Effect.runPromise(Scope.close(scope, Exit.void))
-  }
+    const bar = progressBar(`recording ${stream}`, (await redis.xlen(stream)) || undefined, opts.progress !== false && process.stderr.isTTY === true)
+    const result = await recordStream(redis, { stream, out: opts.out, from, to, onProgress: bar.update })
+    bar.stop()
+    if (opts.json) process.stdout.write(`${JSON.stringify({ stream, out: opts.out, ...result })}\n`)
+    else process.stdout.write(`recorded ${result.entries} entries of ${stream} (${result.firstId ?? "-"} … ${result.lastId ?? "-"}) to ${opts.out}\n`)
+  })
 })

@@ -5,7 +5,6 @@
  * (--speed), and print a summary; with --diff B.yaml, replay under both configurations and
  * print the what-if report.
  */
-import { Effect, Exit, Scope } from "effect"
 import type { Config } from "../../config/schema.ts"
 import type { StreamEntry } from "../../streams/entry.ts"
 import { whatIf } from "../replay/diff.ts"
@@ -15,9 +14,8 @@ import { parseSpeed, showSpeed, type Speed } from "../replay/pacing.ts"
 import { summaryText, whatIfText } from "../replay/report.ts"
 import { countEntries, entriesOf, parseBound, type ReplaySource } from "../replay/source.ts"
 import { summarise, type ReplayRun } from "../replay/summary.ts"
-import { infrastructure } from "../services/infrastructure.ts"
-import { createLogger } from "../services/logger.ts"
-import { openRedis, type Redis } from "../services/redis.ts"
+import type { Redis } from "../services/redis.ts"
+import { withRedis } from "./connect.ts"
 import { progressBar } from "./progress.ts"
 import { configOrExit, oneShot } from "./shared.ts"
 
@@ -50,24 +48,17 @@ export const replayCommand = oneShot("replay", async (file: string | undefined, 
     from = parseBound("--from", opts.from, "-")
     to = parseBound("--to", opts.to, "+")
   } catch (e) {
-    usage((e as Error).message)
+    usage(e instanceof Error ? e.message : String(e))
   }
   const configA = configOrExit(opts.config)
   const configB = opts.diff ? configOrExit(opts.diff) : undefined
   const showProgress = opts.progress !== false && !opts.json && process.stderr.isTTY === true
 
-  const scope = Effect.runSync(Scope.make())
-  let redis: Redis | undefined
-  try {
-    let source: ReplaySource
-    if (file !== undefined) {
-      source = { kind: "file", path: file }
-    } else {
-      const log = createLogger("strata-replay", process.env["LOG_LEVEL"] ?? "warn")
-      const infra = await Effect.runPromise(Scope.provide(scope)(infrastructure(configA, log)))
-      redis = openRedis(infra.redisUrl, "strata-replay-source")
-      source = { kind: "stream", redis, key: opts.stream as string, from, to }
-    }
+  // A recorded stream is read through Redis; a file needs no store.
+  const replay = async (redis: Redis | undefined): Promise<void> => {
+    const source: ReplaySource = redis === undefined
+      ? { kind: "file", path: file as string }
+      : { kind: "stream", redis, key: opts.stream as string, from, to }
     const total = await countEntries(source)
 
     const run = async (config: Config, label: string, namespace: string | undefined): Promise<ReplayRun> => {
@@ -101,11 +92,11 @@ export const replayCommand = oneShot("replay", async (file: string | undefined, 
       { label: opts.diff as string, run: runB, config: configB }
     )
     process.stdout.write(opts.json ? `${JSON.stringify(report)}\n` : whatIfText(report))
+  }
+  try {
+    await (file !== undefined ? replay(undefined) : withRedis(configA, "strata-replay-source", replay))
   } catch (e) {
-    process.stderr.write(`strata replay: ${(e as Error).message}\n`)
+    process.stderr.write(`strata replay: ${e instanceof Error ? e.message : String(e)}\n`)
     process.exitCode = 1
-  } finally {
-    if (redis) await redis.quit().catch(() => redis?.disconnect())
-    await Effect.runPromise(Scope.close(scope, Exit.void))
   }
 })

@@ -5,7 +5,7 @@
  * A second signal exits at once (a repeat of the first within a second, as npm passes on a
  * terminal's Ctrl-C the engine already heard, is the same stop).
  */
-import { Effect, Exit, Fiber, type Scope } from "effect"
+import { Effect, Exit, type Scope } from "effect"
 import type { Logger } from "../services/logger.ts"
 import { DependencyError } from "../services/dependency-errors.ts"
 import { MissingBinaryError } from "../services/private-servers.ts"
@@ -32,7 +32,7 @@ export const runMain = <A, E>(program: Effect.Effect<A, E>, log: Logger): void =
     signalled = true
     first = { signal, at: performance.now() }
     log.info({ signal }, "shutting down")
-    Effect.runFork(Fiber.interrupt(fiber))
+    fiber.interruptUnsafe()
   }
   for (const signal of STOP_SIGNALS) process.on(signal, () => onSignal(signal))
   watchLauncher(() => onSignal("launcher exited"))

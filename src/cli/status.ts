@@ -15,7 +15,7 @@ import { groupsOf as groupsOfStream, readLatest, type GroupInfo } from "../../st
 import { ingressKeys, partitionKeys } from "../../streams/keys.ts"
 import { allStreamFigures } from "../../streams/trim.ts"
 import { trimPlan } from "../../streams/trim-plan.ts"
-import { infrastructureOnly } from "./connect.ts"
+import { withConnections } from "./connect.ts"
 import { formatStreamFigures } from "./stream-figures.ts"
 import { configOrExit, oneShot } from "./shared.ts"
 
@@ -42,8 +42,7 @@ export const statusCommand = oneShot("status", async (opts: { config?: string; j
   const config = configOrExit(opts.config)
   const limit = Math.max(1, Number(opts.limit) || 20)
   learnSecrets(process.env, [config.redis.url, config.postgres.url])
-  const conn = await infrastructureOnly(config)
-  try {
+  await withConnections(config, async (conn) => {
     await migrate(conn.sql, config.postgres.schema, PROGRESS_DDL)
     const ingress = ingressKeys(config.redis.prefix)
     const keys = partitionKeys(config.redis.prefix, 0)
@@ -79,7 +78,5 @@ export const statusCommand = oneShot("status", async (opts: { config?: string; j
         `  requests ${c.requests}  failed ${c.failed}${c.last_error && c.status !== "done" ? `  last error: ${c.last_error}` : ""}`)
     }
     process.stdout.write(`${redact(out.join("\n"))}\n`)
-  } finally {
-    await conn.close()
-  }
+  })
 })

@@ -3,9 +3,8 @@ import { parseEventTime } from "../domain/time.ts"
 import { symbolLayers } from "../engine/tiering.ts"
 import { migrate } from "../services/postgres.ts"
 import { STORAGE_DDL } from "../storage/index.ts"
-import { openObjectStore } from "../storage/object-store.ts"
 import { runTiering } from "../storage/tiering.ts"
-import { infrastructureOnly } from "./connect.ts"
+import { withConnections } from "./connect.ts"
 import { configOrExit, oneShot } from "./shared.ts"
 import { isS3NetworkError, s3Failure } from "../services/dependency-errors.ts"
 
@@ -22,9 +21,8 @@ export const tierCommand = oneShot("tier", async (opts: { config?: string; now?:
     return
   }
   const config = configOrExit(opts.config)
-  const conn = await infrastructureOnly(config)
-  const store = openObjectStore(config.storage)
-  try {
+  await withConnections(config, async (conn) => {
+    const store = conn.store
     await migrate(conn.sql, config.postgres.schema, STORAGE_DDL)
     const symbols = opts.symbols ? opts.symbols.split(",").map((s) => s.trim().toUpperCase()).filter(Boolean) : undefined
     const report = await runTiering(
@@ -42,8 +40,5 @@ export const tierCommand = oneShot("tier", async (opts: { config?: string; now?:
         process.stdout.write(`left untouched, layer unknown: ${report.unknown.slice(0, 20).join(", ")}${report.unknown.length > 20 ? " …" : ""}\n`)
       }
     }
-  } finally {
-    await store.close()
-    await conn.close()
-  }
+  })
 })

@@ -7,14 +7,13 @@
  */
 import { allStreamFigures, trimPass } from "../../streams/trim.ts"
 import { trimPlan } from "../../streams/trim-plan.ts"
-import { infrastructureOnly } from "./connect.ts"
+import { withConnections } from "./connect.ts"
 import { formatStreamFigures } from "./stream-figures.ts"
 import { configOrExit, oneShot } from "./shared.ts"
 
 export const trimCommand = oneShot("trim", async (opts: { config?: string; dryRun?: boolean; json?: boolean }): Promise<void> => {
   const config = configOrExit(opts.config)
-  const conn = await infrastructureOnly(config)
-  try {
+  await withConnections(config, async (conn) => {
     const plan = trimPlan(config)
     const dryRun = opts.dryRun === true
     const results = await trimPass(conn.redis, plan, dryRun)
@@ -35,7 +34,5 @@ export const trimCommand = oneShot("trim", async (opts: { config?: string; dryRu
       process.stdout.write(`${out.join("\n")}\n`)
     }
     process.exitCode = failed ? 1 : 0
-  } finally {
-    await conn.close()
-  }
+  })
 })

@@ -1,7 +1,6 @@
 /** `strata workers` (`npm run workers`): the backfill worker fibers alone, until SIGINT/SIGTERM. */
-import { Effect } from "effect"
-import { startWorkers } from "../app/worker-process.ts"
-import { infrastructure } from "../services/infrastructure.ts"
+import { workers as workerFibers } from "../app/worker-process.ts"
+import { withProcess } from "../services/process.ts"
 import { cliLogger, configOrExit } from "./shared.ts"
 import { runService } from "./run-main.ts"
 
@@ -14,8 +13,5 @@ export const workersCommand = (opts: { config?: string; workers?: string }): voi
   }
   const config = { ...loaded, backfill: { ...loaded.backfill, workers } }
   const log = cliLogger("strata-workers")
-  runService("workers", Effect.gen(function* () {
-    const infra = yield* infrastructure(config, log)
-    yield* startWorkers(config, log, infra)
-  }), log)
+  runService("workers", workerFibers().pipe(withProcess(config, log)), log)
 }

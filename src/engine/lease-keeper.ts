@@ -4,6 +4,7 @@
  * every third of its TTL, take it again after it was lost, and give it up at shutdown.
  * Every change of hands is logged. Does not step or read streams: ingest asks `held()`.
  */
+import { redisError, tryRedis } from "../services/errors.ts"
 import { Effect, Schedule } from "effect"
 import type { PartitionLease } from "../../streams/lease.ts"
 import type { Logger } from "../services/logger.ts"
@@ -63,9 +64,9 @@ const tick = async (lease: PartitionLease, log: Logger): Promise<void> => {
 
 /** Renew (or re-take) the lease every third of its TTL, for as long as the scope lives. */
 export const keepLease = (lease: PartitionLease, log: Logger) =>
-  Effect.tryPromise({ try: () => tick(lease, log), catch: (e) => e as Error }).pipe(
+  tryRedis("renew the lease", () => tick(lease, log)).pipe(
     // Redis away: the local view lapses on its own, so ingest pauses; keep trying.
-    Effect.catch((e) => Effect.sync(() => log.warn({ partition: lease.keys.partition, err: e.message }, "lease renewal failed; retrying"))),
+    Effect.catchTag("RedisError", (e) => Effect.sync(() => log.warn({ partition: lease.keys.partition, err: e.message }, "lease renewal failed; retrying"))),
     Effect.repeat(Schedule.spaced(`${Math.max(1, Math.floor(lease.ttlMs / 3))} millis`))
   )
 
@@ -74,6 +75,6 @@ export const releaseLease = (lease: PartitionLease, log: Logger) =>
   Effect.promise(() =>
     lease.release().then(
       (released) => log.info({ partition: lease.keys.partition, released }, "partition lease given up"),
-      (e: Error) => log.warn({ partition: lease.keys.partition, err: e.message }, "could not give the lease up; it ends by its TTL")
+      (e: unknown) => log.warn({ partition: lease.keys.partition, err: redisError("give the lease up", e).message }, "could not give the lease up; it ends by its TTL")
     )
   )

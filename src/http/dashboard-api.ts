@@ -6,6 +6,7 @@
  * one starts a new baseline; it never stops the loop.
  * Runs inside the caller's scope; closing it stops the sampler.
  */
+import { StepError } from "../services/errors.ts"
 import type { Redis } from "ioredis"
 import { Effect, Schedule } from "effect"
 import type { Config } from "../../config/schema.ts"
@@ -45,8 +46,8 @@ export const dashboardService = (d: DashboardDeps) =>
     const sampler = new Sampler(() => reader.read(), { intervalMs: SAMPLE_INTERVAL_MS, windowMs: WINDOW_MS, rateLimitPerS: rateLimitOf(d.config) })
     d.ingest.onCommit.push(sampler.observeCommit)
     yield* Effect.forkScoped(
-      Effect.tryPromise({ try: () => sampler.sample(), catch: (e) => e as Error }).pipe(
-        Effect.catch((e) => Effect.sync(() => d.log.warn({ err: e.message, failures: sampler.failures }, "dashboard sample failed; the next one starts a new baseline"))),
+      Effect.tryPromise({ try: () => sampler.sample(), catch: (e) => new StepError({ loop: "dashboard sampler", message: e instanceof Error ? e.message : String(e), cause: e }) }).pipe(
+        Effect.catchTag("StepError", (e) => Effect.sync(() => d.log.warn({ err: e.message, failures: sampler.failures }, "dashboard sample failed; the next one starts a new baseline"))),
         Effect.repeat(Schedule.spaced(`${SAMPLE_INTERVAL_MS} millis`))
       )
     )

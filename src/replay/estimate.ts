@@ -45,7 +45,7 @@ const pages = (rows: number, limit: number): number => Math.max(1, Math.ceil(row
 const polygonRequests = (task: FetchTask, pageLimit: number): number => {
   if (!polygonSupports(task.kind, task.interval)) return 0
   switch (task.kind) {
-    case "bars": return pages(weekdaysIn(task.from, task.to) * BARS_PER_SESSION[task.interval as Interval], pageLimit)
+    case "bars": return pages(weekdaysIn(task.from, task.to) * (task.interval === "" ? 0 : BARS_PER_SESSION[task.interval]), pageLimit)
     case "news": return pages(Math.ceil(((task.to - task.from) / DAY_MS) * NEWS_PER_DAY), POLYGON_EVENT_PAGE_LIMIT)
     case "corporate_actions": return 2
     default: return 0

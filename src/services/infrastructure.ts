@@ -8,14 +8,14 @@
  * Does not open the engine's own connections.
  */
 import { join, resolve } from "node:path"
-import { Effect } from "effect"
+import { Context, Data, Effect, Layer } from "effect"
 import { Redis } from "ioredis"
 import postgres from "postgres"
 import type { Config } from "../../config/schema.ts"
-import type { Logger } from "./logger.ts"
-import { maskUrl } from "./logger.ts"
+import { ConfigService } from "./config.ts"
+import { LoggerService, maskUrl, type Logger } from "./logger.ts"
 import { postgresFailure, redisFailure, type DependencyError } from "./dependency-errors.ts"
-import { startPostgres, startRedis, type PrivateServer } from "./private-servers.ts"
+import { MissingBinaryError, startPostgres, startRedis, type PrivateServer } from "./private-servers.ts"
 import { acquireShared } from "./server-users.ts"
 
 export interface Infrastructure {
@@ -24,6 +24,11 @@ export interface Infrastructure {
 }
 
 const DEFAULT_REDIS_URL = "redis://127.0.0.1:6379"
+
+/** A private server that could not be started or reused (its log under the data folder says why). */
+export class PrivateServerError extends Data.TaggedError("PrivateServerError")<{ readonly what: string; readonly message: string; readonly cause: unknown }> {}
+
+export type StoresError = DependencyError | MissingBinaryError | PrivateServerError
 
 /** Undefined when Redis at `url` answers PING; else why not (down, or refusing the credentials). */
 const redisProbe = async (url: string): Promise<DependencyError | undefined> => {
@@ -65,7 +70,11 @@ const postgresProbe = async (url: string): Promise<DependencyError | undefined> 
  */
 const privateServer = (what: string, dir: string, start: () => Promise<PrivateServer>, log: Logger) =>
   Effect.acquireRelease(
-    Effect.tryPromise({ try: () => acquireShared(dir, what, start), catch: (e) => e as Error }).pipe(
+    Effect.tryPromise({
+      try: () => acquireShared(dir, what, start),
+      // A missing binary keeps its own error: its message is the command that installs it.
+      catch: (e) => (e instanceof MissingBinaryError ? e : new PrivateServerError({ what, message: `private ${what} under ${dir} did not start: ${e instanceof Error ? e.message : String(e)}`, cause: e }))
+    }).pipe(
       Effect.tap(({ server: s, others }) => Effect.sync(() =>
         log.info({ url: s.url, serverPid: s.pid, reused: s.reused, otherUsers: others }, `private ${what} running`)))
     ),
@@ -111,3 +120,14 @@ export const infrastructure = (config: Config, log: Logger) =>
     }
     return { redisUrl, databaseUrl } satisfies Infrastructure
   })
+
+/** Where the stores are, as a service: resolved by its layer, private servers released with it. */
+export class StoresService extends Context.Service<StoresService, Infrastructure>()("strata/Stores") {
+  /** Resolve both stores for the configuration (see `infrastructure`). */
+  static readonly layer: Layer.Layer<StoresService, StoresError, ConfigService | LoggerService> =
+    Layer.effect(StoresService, Effect.gen(function* () {
+      return yield* infrastructure(yield* ConfigService, yield* LoggerService)
+    }))
+  /** Stores already resolved by the caller (the engine passing its own to the workers). */
+  static readonly at = (urls: Infrastructure): Layer.Layer<StoresService> => Layer.succeed(StoresService, urls)
+}

@@ -9,6 +9,7 @@
  * LOG_FORMAT=pretty overrides the choice.
  */
 import { createRequire } from "node:module"
+import { Context, Layer } from "effect"
 import { pino, type DestinationStream, type Logger } from "pino"
 import { redact } from "./secrets.ts"
 
@@ -34,3 +35,8 @@ export const createLogger = (name = "strata", level = process.env["LOG_LEVEL"] ?
 
 /** "redis://user:secret@host" → "redis://user:***@host". */
 export const maskUrl = (url: string): string => url.replace(/(\/\/[^:/@]*:)[^@]*@/, "$1***@")
+
+/** The logger as a service: one per process, named after it, built at the entry. */
+export class LoggerService extends Context.Service<LoggerService, Logger>()("strata/Logger") {
+  static readonly layer = (log: Logger): Layer.Layer<LoggerService> => Layer.succeed(LoggerService, log)
+}

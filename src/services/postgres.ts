@@ -3,10 +3,16 @@
  * replay namespaces and tests each get their own tables. Migrations are idempotent DDL
  * lists owned by the modules whose tables they create; a ledger in the schema records
  * which statements have run, so a start against an existing install runs no DDL at all.
+ * The layer runs the ones its process needs before anything reads a table, and ends the
+ * pool when its scope closes. Does not choose which PostgreSQL: the Stores service
+ * (infrastructure.ts) does.
  */
 import { createHash } from "node:crypto"
-import { Effect } from "effect"
+import { Context, Effect, Layer } from "effect"
 import postgres from "postgres"
+import { ConfigService } from "./config.ts"
+import { tryPostgres, type PostgresError } from "./errors.ts"
+import { StoresService } from "./infrastructure.ts"
 
 export type Sql = postgres.Sql
 
@@ -56,4 +62,29 @@ export const migrate = async (sql: Sql, schema: string, statements: readonly str
     await sql`INSERT INTO ${sql(LEDGER)} (digest, statement) VALUES (${digest}, ${statement}) ON CONFLICT (digest) DO NOTHING`
     applied.add(digest)
   }
+}
+
+export interface PostgresClient {
+  readonly sql: Sql
+  /** The URL in use (a private cluster's when none is configured). */
+  readonly url: string
+}
+
+export interface PostgresOptions {
+  /** Pool size. */
+  readonly max: number
+  /** Idempotent DDL run once the pool is open, in order (one migration at a time). */
+  readonly migrations?: readonly string[]
+}
+
+export class PostgresService extends Context.Service<PostgresService, PostgresClient>()("strata/Postgres") {
+  static readonly layer = (options: PostgresOptions): Layer.Layer<PostgresService, PostgresError, StoresService | ConfigService> =>
+    Layer.effect(PostgresService, Effect.gen(function* () {
+      const { databaseUrl } = yield* StoresService
+      const { postgres: pg } = yield* ConfigService
+      const sql = yield* scopedPostgres(databaseUrl, pg.schema, options.max)
+      const ddl = options.migrations ?? []
+      if (ddl.length > 0) yield* tryPostgres("migrate", () => migrate(sql, pg.schema, ddl))
+      return { sql, url: databaseUrl }
+    }))
 }

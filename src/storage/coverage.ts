@@ -8,6 +8,7 @@
  * Does not fetch, plan or move data.
  */
 import type { StorageKind } from "../domain/rows.ts"
+import type { SeriesRange } from "../domain/series.ts"
 import type { Sql } from "../services/postgres.ts"
 import { clipRanges, mergeRanges, removeRange, type Range } from "../domain/ranges.ts"
 
@@ -26,14 +27,8 @@ export const COVERAGE_DDL: readonly string[] = [
    )`
 ]
 
-export interface CoverageEntry {
-  readonly kind: StorageKind
-  readonly symbol: string
-  /** Bar interval; "" for kinds without intervals. */
-  readonly interval: string
-  /** [from, to) in ms. */
-  readonly from: number
-  readonly to: number
+/** A range [from, to) of a series, fetched and stored in `tier`. */
+export interface CoverageEntry extends SeriesRange {
   readonly tier: Tier
 }
 

@@ -16,7 +16,8 @@ import type { Config, DataType, RetentionPolicy } from "../../config/schema.ts"
 import { startWorkers, type WorkerUrls } from "../../src/app/worker-process.ts"
 import { createLogger, type Logger } from "../../src/services/logger.ts"
 import type { WorkerCounters } from "../../src/backfill/worker.ts"
-import { owedTargets, type CoverageInterval } from "../../src/backfill/planner.ts"
+import { owedTargets } from "../../src/backfill/planner.ts"
+import type { SeriesInterval } from "../../src/domain/series.ts"
 import { rowsOf } from "../../src/backfill/providers/synthetic.ts"
 import type { Layer } from "../../src/domain/layers.ts"
 import { naturalKey, type RowsOf, type StorageKind } from "../../src/domain/rows.ts"
@@ -49,7 +50,7 @@ const byKey = <K extends StorageKind>(kind: K, rows: readonly RowsOf[K][]): Rows
 
 export interface SeriesRows {
   readonly kind: StorageKind
-  readonly interval: CoverageInterval
+  readonly interval: SeriesInterval
   readonly hot: readonly unknown[]
   readonly cold: readonly unknown[]
 }
@@ -75,7 +76,7 @@ export const expectedRows = (
 const ALL = { from: 0, to: Date.UTC(2200, 0, 1) }
 
 /** Everything stored of one series, in each tier, sorted by natural key. */
-export const storedRows = async (sql: Sql, store: ObjectStore, kind: StorageKind, symbol: string, interval: CoverageInterval): Promise<SeriesRows> => ({
+export const storedRows = async (sql: Sql, store: ObjectStore, kind: StorageKind, symbol: string, interval: SeriesInterval): Promise<SeriesRows> => ({
   kind, interval,
   hot: byKey(kind, await readHot(sql, kind, { symbol, interval }, ALL.from, ALL.to)),
   cold: byKey(kind, await readCold(store, kind, symbol, interval, ALL.from, ALL.to))

@@ -112,8 +112,8 @@ describe.each(["local", "s3"] as const)("tiering with the lake on %s", (where) =
     const sym = "TSLA"
     await setLayer(sym, 3)
     const l3 = { "1day": barsBetween(sym, "1day", END - 60 * DAY_MS, END), "1hour": barsBetween(sym, "1hour", END - 60 * DAY_MS, END), "5min": barsBetween(sym, "5min", END - 60 * DAY_MS, END) }
-    for (const [interval, rows] of Object.entries(l3)) {
-      await writeRows({ sql: ns.sql, store }, "bars", rows, END - 10 * DAY_MS)
+    for (const interval of ["1day", "1hour", "5min"] as const) {
+      await writeRows({ sql: ns.sql, store }, "bars", l3[interval], END - 10 * DAY_MS)
       await recordCoverage(ns.sql, { kind: "bars", symbol: sym, interval, from: END - 60 * DAY_MS, to: END, tier: "cold" })
     }
     await writeRows({ sql: ns.sql, store }, "social_sentiment", sampleSentiment(sym, END - 20 * DAY_MS, END), END - 3 * DAY_MS)

@@ -4,7 +4,7 @@
  */
 import type { Config } from "../../../config/schema.ts"
 import { calendarOf } from "../../domain/calendar.ts"
-import { openLimiter, type Limiter } from "../rate-limit.ts"
+import { openLimiter, type Limiter, type LimiterFailure } from "../rate-limit.ts"
 import { polygonProvider } from "./polygon.ts"
 import type { Provider } from "./provider.ts"
 import { syntheticProvider } from "./synthetic.ts"
@@ -16,9 +16,11 @@ export interface OpenedProvider {
   readonly limiter: Limiter
 }
 
-export const openProvider = (config: Config, redisUrl: string, env: NodeJS.ProcessEnv = process.env): OpenedProvider => {
+export const openProvider = (
+  config: Config, redisUrl: string, env: NodeJS.ProcessEnv = process.env, onLimiterFailure?: LimiterFailure
+): OpenedProvider => {
   const name = config.backfill.provider
-  const limiter = openLimiter(redisUrl, config.redis.prefix, name, config.providers[name].rate_limit)
+  const limiter = openLimiter(redisUrl, config.redis.prefix, name, config.providers[name].rate_limit, onLimiterFailure)
   try {
     const provider = name === "polygon"
       ? polygonProvider({
@@ -30,6 +32,7 @@ export const openProvider = (config: Config, redisUrl: string, env: NodeJS.Proce
       : syntheticProvider(config.providers.synthetic.seed, limiter, { calendar: calendarOf(config.providers.synthetic.calendar) })
     return { provider, limiter }
   } catch (e) {
+    // close reports its own failure through onLimiterFailure; the error thrown here is the one that matters.
     void limiter.close()
     throw e
   }

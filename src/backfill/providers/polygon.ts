@@ -15,6 +15,8 @@ import { RateLimited, Retryable, Terminal, parseRetryAfter } from "../errors.ts"
 import type { Limiter } from "../rate-limit.ts"
 import { newSession, type FetchRequest, type FetchResult, type FetchSession, type PagedState, type Provider } from "./provider.ts"
 
+const messageOf = (e: unknown): string => (e instanceof Error ? e.message : String(e))
+
 export interface PolygonOptions {
   readonly baseUrl: string
   readonly apiKey: string
@@ -59,7 +61,7 @@ export const polygonProvider = (opts: PolygonOptions, limiter: Limiter): Provide
         signal: AbortSignal.timeout(opts.timeoutMs)
       })
     } catch (e) {
-      throw new Retryable({ message: `GET ${url.pathname}: ${(e as Error).message}` })
+      throw new Retryable({ message: `GET ${url.pathname}: ${messageOf(e)}` })
     }
     if (res.status === 429) {
       await res.body?.cancel()
@@ -70,14 +72,14 @@ export const polygonProvider = (opts: PolygonOptions, limiter: Limiter): Provide
       throw new Retryable({ message: `GET ${url.pathname}: ${res.status}`, status: res.status })
     }
     if (res.status !== 200) {
-      const text = await res.text().catch((e: unknown) => `(body unreadable: ${e instanceof Error ? e.message : String(e)})`)
+      const text = await res.text().catch((e: unknown) => `(body unreadable: ${messageOf(e)})`)
       const hint = res.status === 401 || res.status === 403 ? " (check POLYGON_API_KEY)" : ""
       throw new Terminal({ message: `GET ${url.pathname}: ${res.status}${hint} ${text.slice(0, 200)}`, status: res.status })
     }
     try {
       return (await res.json()) as Page
     } catch (e) {
-      throw new Retryable({ message: `GET ${url.pathname}: unreadable JSON: ${(e as Error).message}` })
+      throw new Retryable({ message: `GET ${url.pathname}: unreadable JSON: ${messageOf(e)}` })
     }
   }
 
@@ -111,9 +113,10 @@ export const polygonProvider = (opts: PolygonOptions, limiter: Limiter): Provide
   }
 
   const bars = async (req: FetchRequest, session: FetchSession): Promise<FetchResult<"bars">> => {
-    const interval = req.interval as Interval
-    const span = interval === "tick" ? undefined : SPANS[interval]
-    if (!span) throw new Terminal({ message: `no aggregates for interval ${interval}` })
+    const interval = req.interval
+    // A bars series always has an interval; "" (no bars) and tick have no aggregates.
+    if (interval === "" || interval === "tick") throw new Terminal({ message: `no aggregates for interval ${interval}` })
+    const span = SPANS[interval]
     const url = endpoint(`/v2/aggs/ticker/${encodeURIComponent(req.symbol)}/range/${span[0]}/${span[1]}/${req.from}/${req.to - 1}`, {
       adjusted: "true", sort: "asc", limit: opts.pageLimit
     })

@@ -8,15 +8,10 @@
  * pages already read and its cursor there, so a retry resumes at the page that failed.
  */
 import type { RowsOf, StorageKind } from "../../domain/rows.ts"
-import type { CoverageInterval } from "../planner.ts"
+import type { SeriesInterval, SeriesRange } from "../../domain/series.ts"
 
-export interface FetchRequest {
-  readonly symbol: string
-  readonly kind: StorageKind
-  readonly interval: CoverageInterval
-  readonly from: number
-  readonly to: number
-}
+/** A request is a range of a series. */
+export type FetchRequest = SeriesRange
 
 export interface FetchResult<K extends StorageKind = StorageKind> {
   readonly rows: readonly RowsOf[K][]
@@ -42,6 +37,6 @@ export const newSession = (): FetchSession => ({ requests: 0, pages: new Map() }
 export interface Provider {
   readonly name: string
   /** False for what the provider has no source of (a task of that kind is skipped). */
-  readonly supports: (kind: StorageKind, interval: CoverageInterval) => boolean
+  readonly supports: (kind: StorageKind, interval: SeriesInterval) => boolean
   readonly fetch: <K extends StorageKind>(req: FetchRequest & { readonly kind: K }, session?: FetchSession) => Promise<FetchResult<K>>
 }
