@@ -13,7 +13,7 @@ import type { Bar } from "../../src/domain/rows.ts"
 import { DAY_MS } from "../../src/domain/time.ts"
 import { migrate, openPostgres, type Sql } from "../../src/services/postgres.ts"
 import { STORAGE_DDL, localObjectStore, writeCold, writeHot } from "../../src/storage/index.ts"
-import { groupByObject } from "../../src/storage/cold-store.ts"
+import { coldKeys } from "../../src/storage/cold-store.ts"
 import { bufferOf } from "../../src/storage/parquet.ts"
 import { bars } from "../../src/storage/read-router.ts"
 import { sampleBars } from "../../src/storage/sample.ts"
@@ -82,15 +82,15 @@ export const scenario: Scenario = {
           const hotRows = layout === "hot" ? rows : layout === "cold" ? [] : rows.filter((b) => b.ts >= mid)
           const coldRows = rows.filter((b) => !hotRows.includes(b))
           await writeHot(sql, "bars", hotRows)
-          await writeCold(store, "bars", coldRows)
+          await writeCold({ sql, store }, "bars", coldRows)
           await sql`ANALYZE market_data`
-          const coldKeys = [...groupByObject("bars", coldRows).keys()]
+          const keys = await coldKeys({ sql, store }, "bars", symbol, c.interval, c.from, c.to)
           const routed = await bars({ sql, store }, symbol, c.interval, c.from, c.to)
           if (routed.length !== rows.length) throw new Error(`${c.name} ${layout}: router returned ${routed.length} of ${rows.length} rows`)
           const viaRouter = await time(repeats, () => bars({ sql, store }, symbol, c.interval, c.from, c.to))
           const direct = await time(repeats, () => Promise.all([
             hotRows.length > 0 ? directPg(sql, symbol, c.interval, c.from, c.to) : Promise.resolve([]),
-            coldKeys.length > 0 ? directParquet(lake, coldKeys) : Promise.resolve([])
+            keys.length > 0 ? directParquet(lake, keys) : Promise.resolve([])
           ]))
           const baselineName = layout === "hot" ? "direct PostgreSQL query" : layout === "cold" ? "direct Parquet read (hyparquet)" : "direct PostgreSQL + Parquet"
           const factor = viaRouter / direct
