@@ -146,6 +146,7 @@ export const verifyLake = async (lake: Lake, options: { deep?: boolean; repair?:
   }
   if (options.repair) {
     const lost = manifest.filter((o) => report.missing.includes(o.key) || report.damaged.includes(o.key))
+    let deleted = 0
     for (const o of lost) {
       await withSeries(lake, o, async (conn) => {
         // Still the same object under the lock (a compaction may have replaced it meanwhile).
@@ -154,10 +155,10 @@ export const verifyLake = async (lake: Lake, options: { deep?: boolean; repair?:
         await forgetObjects(conn, location, [o.key])
         await lake.store.delete(o.key)
         await clearCoverage(lake.sql, o.kind, o.symbol, o.interval, { from: o.minMs, to: o.maxMs + 1 })
-        await sweepSeries(lake, conn, o)
+        deleted += await sweepSeries(lake, conn, o)
       })
     }
-    const deleted = await sweepLake(lake)
+    deleted += await sweepLake(lake)
     const adopted = await adoptObjects(lake, unnamed)
     report.repaired = { adopted: adopted.length, deleted, forgotten: lost.length }
   }
