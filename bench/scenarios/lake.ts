@@ -64,7 +64,9 @@ export const scenario: Scenario = {
     const sql = openPostgres(ctx.databaseUrl, schema, 4)
     const figures: BenchFigure[] = []
     const config = loadConfig({ env: {} })
-    const symbols = Array.from({ length: ctx.size === "tiny" ? 2 : 100 }, (_, i) => `S${String(i).padStart(3, "0")}`)
+    // 100 symbols at full size; STRATA_BENCH_LAKE_SYMBOLS picks another count (the ratios are per symbol).
+    const count = ctx.size === "tiny" ? 2 : Number(process.env["STRATA_BENCH_LAKE_SYMBOLS"] ?? 100)
+    const symbols = Array.from({ length: count }, (_, i) => `S${String(i).padStart(3, "0")}`)
     const newCounts = zeroCounts()
     const oldCounts = zeroCounts()
     const newStore = countingStore(localObjectStore(join(ctx.tmpDir, "lake-new")), newCounts)

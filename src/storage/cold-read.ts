@@ -126,7 +126,9 @@ async function* chunksOnce<K extends StorageKind>(
     if (run.length === 1) {
       const ref = run[0] as ObjectRef
       const file = await openObject(store, ref)
-      for await (const rows of decodeParquetGroups(kind, file, whole(ref) ? undefined : { from, to })) {
+      // A small object is already in memory: decode its overlapping row groups in one call.
+      const small = file.byteLength <= WHOLE_OBJECT_BYTES
+      for await (const rows of decodeParquetGroups(kind, file, whole(ref) ? undefined : { from, to }, small)) {
         const out = rows.filter(keep)
         if (out.length > 0) yield out
       }
