@@ -35,21 +35,10 @@ import { sampleBars } from "../../src/storage/sample.ts"
 import { runTiering } from "../../src/storage/tiering.ts"
 import { writeLegacyCold } from "../lib/legacy-lake.ts"
 import type { BenchFigure, Scenario } from "../scenario.ts"
+import { time } from "./storage-read.ts"
 
 export const READ_GOAL = 1.2
 const AT = Date.UTC(2026, 0, 7, 15)
-
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number
-const time = async (repeats: number, fn: () => Promise<unknown>): Promise<number> => {
-  await fn()
-  const samples: number[] = []
-  for (let i = 0; i < repeats; i++) {
-    const t = performance.now()
-    await fn()
-    samples.push(performance.now() - t)
-  }
-  return median(samples)
-}
 
 const informative = (metric: string, value: number, unit: string, baseline: string, base: number): BenchFigure => ({
   scenario: "lake", metric, value: Math.round(value), unit, baseline: { name: baseline, value: Math.round(base) },

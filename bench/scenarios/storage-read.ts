@@ -29,9 +29,10 @@ interface Case {
   readonly rows: Bar[]
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number
+export const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number
 
-const time = async (repeats: number, fn: () => Promise<unknown>): Promise<number> => {
+/** Median ms of `repeats` runs of `fn` after one warm-up run. */
+export const time = async (repeats: number, fn: () => Promise<unknown>): Promise<number> => {
   await fn() // warm-up: connections, page cache, JIT
   const samples: number[] = []
   for (let i = 0; i < repeats; i++) {

@@ -8,6 +8,7 @@
  */
 import { spawn, spawnSync } from "node:child_process"
 import { fileURLToPath } from "node:url"
+import fc from "fast-check"
 import { afterAll, beforeAll, expect, it } from "vitest"
 import { writeLegacyCold } from "../../bench/lib/legacy-lake.ts"
 import { STORAGE_DDL, localObjectStore, readCold, writeCold, type Lake } from "../../src/storage/index.ts"
@@ -20,16 +21,11 @@ const ROOT = fileURLToPath(new URL("../..", import.meta.url))
 const ALL = [Number.NEGATIVE_INFINITY, Number.POSITIVE_INFINITY] as const
 const KILLS = 6
 
-/** Seeded PRNG (mulberry32): the same kill instants on every run. */
+/** Seeded draws in [0, 1): the same kill instants on every run. */
 const random = (seed: number) => {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
+  const draws = fc.sample(fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true }), { seed, numRuns: 1_000 })
+  let i = 0
+  return () => draws[i++ % draws.length] as number
 }
 
 let ns: TestNamespace
