@@ -54,7 +54,7 @@ export const scenario: Scenario = {
     const figures: BenchFigure[] = []
     const config = loadConfig({ env: {} })
     // 100 symbols at full size; STRATA_BENCH_LAKE_SYMBOLS picks another count (the ratios are per symbol).
-    const count = ctx.size === "tiny" ? 2 : Number(process.env["STRATA_BENCH_LAKE_SYMBOLS"] ?? 100)
+    const count = ctx.size === "tiny" ? 1 : Number(process.env["STRATA_BENCH_LAKE_SYMBOLS"] ?? 100)
     const symbols = Array.from({ length: count }, (_, i) => `S${String(i).padStart(3, "0")}`)
     const newCounts = zeroCounts()
     const oldCounts = zeroCounts()
