@@ -16,7 +16,7 @@ import { coldKeys } from "../storage/cold-read.ts"
 import { runCompaction } from "../storage/compaction.ts"
 import { STORAGE_DDL } from "../storage/index.ts"
 import { migrateLake, verifyLake } from "../storage/lake.ts"
-import { openObjectStore } from "../storage/object-store.ts"
+import { openObjectStore, probeStore } from "../storage/object-store.ts"
 import type { Lake } from "../storage/cold-commit.ts"
 import type { StorageKind } from "../domain/rows.ts"
 import type { Config } from "../../config/schema.ts"
@@ -29,7 +29,7 @@ const withLake = async (configFile: string | undefined, fn: (lake: Lake, config:
   const store = openObjectStore(config.storage)
   try {
     await migrate(conn.sql, config.postgres.schema, STORAGE_DDL)
-    await fn({ sql: conn.sql, store }, config).catch((e: unknown) => {
+    await probeStore(store).then(() => fn({ sql: conn.sql, store }, config)).catch((e: unknown) => {
       throw isS3NetworkError(e) ? s3Failure(config.storage.s3.endpoint, config.storage.s3.bucket, e) : e
     })
   } finally {
