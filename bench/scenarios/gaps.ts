@@ -53,7 +53,7 @@ export const scenario: Scenario = {
           for (const o of owed) {
             const rows = rowsOf(42, { symbol, kind: "bars", interval: o.interval, from: o.from, to: o.to }, { now: NOW })
             hot.push(...rows.filter((r) => r.ts >= o.hotFrom))
-            await writeCold(raw, "bars", rows.filter((r) => r.ts < o.hotFrom))
+            await writeCold({ sql, store: raw }, "bars", rows.filter((r) => r.ts < o.hotFrom))
           }
         }))
         await writeHot(sql, "bars", hot)

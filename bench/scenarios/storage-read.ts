@@ -13,7 +13,7 @@ import type { Bar } from "../../src/domain/rows.ts"
 import { DAY_MS } from "../../src/domain/time.ts"
 import { migrate, openPostgres, type Sql } from "../../src/services/postgres.ts"
 import { STORAGE_DDL, localObjectStore, writeCold, writeHot } from "../../src/storage/index.ts"
-import { groupByObject } from "../../src/storage/cold-store.ts"
+import { coldKeys } from "../../src/storage/cold-store.ts"
 import { bufferOf } from "../../src/storage/parquet.ts"
 import { bars } from "../../src/storage/read-router.ts"
 import { sampleBars } from "../../fixtures/sample-rows.ts"
@@ -29,9 +29,10 @@ interface Case {
   readonly rows: Bar[]
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number
+export const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number
 
-const time = async (repeats: number, fn: () => Promise<unknown>): Promise<number> => {
+/** Median ms of `repeats` runs of `fn` after one warm-up run. */
+export const time = async (repeats: number, fn: () => Promise<unknown>): Promise<number> => {
   await fn() // warm-up: connections, page cache, JIT
   const samples: number[] = []
   for (let i = 0; i < repeats; i++) {
@@ -82,15 +83,15 @@ export const scenario: Scenario = {
           const hotRows = layout === "hot" ? rows : layout === "cold" ? [] : rows.filter((b) => b.ts >= mid)
           const coldRows = rows.filter((b) => !hotRows.includes(b))
           await writeHot(sql, "bars", hotRows)
-          await writeCold(store, "bars", coldRows)
+          await writeCold({ sql, store }, "bars", coldRows)
           await sql`ANALYZE market_data`
-          const coldKeys = [...groupByObject("bars", coldRows).keys()]
+          const keys = await coldKeys({ sql, store }, "bars", symbol, c.interval, c.from, c.to)
           const routed = await bars({ sql, store }, symbol, c.interval, c.from, c.to)
           if (routed.length !== rows.length) throw new Error(`${c.name} ${layout}: router returned ${routed.length} of ${rows.length} rows`)
           const viaRouter = await time(repeats, () => bars({ sql, store }, symbol, c.interval, c.from, c.to))
           const direct = await time(repeats, () => Promise.all([
             hotRows.length > 0 ? directPg(sql, symbol, c.interval, c.from, c.to) : Promise.resolve([]),
-            coldKeys.length > 0 ? directParquet(lake, coldKeys) : Promise.resolve([])
+            keys.length > 0 ? directParquet(lake, keys) : Promise.resolve([])
           ]))
           const baselineName = layout === "hot" ? "direct PostgreSQL query" : layout === "cold" ? "direct Parquet read (hyparquet)" : "direct PostgreSQL + Parquet"
           const factor = viaRouter / direct

@@ -16,7 +16,7 @@ import { parquetWriteBuffer } from "hyparquet-writer"
 import type { Bar } from "../../src/domain/rows.ts"
 import { migrate, openPostgres, type Sql } from "../../src/services/postgres.ts"
 import { STORAGE_DDL, localObjectStore, writeCold, writeHot } from "../../src/storage/index.ts"
-import { groupByObject } from "../../src/storage/cold-store.ts"
+import { groupByPeriod } from "../../src/storage/cold-store.ts"
 import { sampleBars } from "../../fixtures/sample-rows.ts"
 import type { BenchContext, BenchFigure, Scenario } from "../scenario.ts"
 
@@ -59,8 +59,8 @@ const rawCopy = async (sql: Sql, table: string, rows: readonly Bar[]): Promise<v
 
 /** Raw hyparquet-writer: one file per object, columns typed by the writer, plain writeFile. */
 const rawParquet = (root: string, rows: readonly Bar[]): void => {
-  for (const [key, group] of groupByObject("bars", rows)) {
-    const path = join(root, key)
+  for (const [key, group] of groupByPeriod("bars", rows)) {
+    const path = join(root, `${key.split("|").join("/")}.parquet`)
     mkdirSync(dirname(path), { recursive: true })
     const buf = parquetWriteBuffer({
       columnData: [
@@ -111,7 +111,7 @@ export const scenario: Scenario = {
         }))
         const store = localObjectStore(join(ctx.tmpDir, `lake-${round}`))
         cold = Math.max(cold, await rate(rows.length, async () => {
-          for (const b of batches(rows)) await writeCold(store, "bars", b)
+          for (const b of batches(rows)) await writeCold({ sql, store }, "bars", b)
         }))
         raw = Math.max(raw, await rate(rows.length, async () => {
           for (const b of batches(rows)) rawParquet(join(ctx.tmpDir, `raw-${round}`), b)

@@ -60,8 +60,8 @@ const seriesOf = async (sql: Sql, store: ObjectStore, symbol: string): Promise<S
     const [kind, interval] = key.split("\u0000") as [StorageKind, string]
     const [hotRows, cold, objects] = await Promise.all([
       countHot(sql, kind, { symbol, interval }, ALL_TIME.from, ALL_TIME.to),
-      readCold(store, kind, symbol, interval, ALL_TIME.from, ALL_TIME.to),
-      coldKeys(store, kind, symbol, interval, ALL_TIME.from, ALL_TIME.to)
+      readCold({ sql, store }, kind, symbol, interval, ALL_TIME.from, ALL_TIME.to),
+      coldKeys({ sql, store }, kind, symbol, interval, ALL_TIME.from, ALL_TIME.to)
     ])
     const coverage = rows.filter((r) => r.kind === kind && r.interval === interval)
       .map((r) => ({ tier: r.tier, ranges: r.ranges, from: r.from, to: r.to, days: Math.round((r.ms / 86_400_000) * 10) / 10 }))

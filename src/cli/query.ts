@@ -7,6 +7,7 @@
 import type { StorageKind } from "../domain/rows.ts"
 import { migrate } from "../services/postgres.ts"
 import { STORAGE_DDL } from "../storage/index.ts"
+import { probeStore } from "../storage/object-store.ts"
 import { PARQUET_COLUMNS } from "../storage/parquet.ts"
 import { parseSeriesQuery } from "../storage/query-params.ts"
 import { readSeries } from "../storage/read-router.ts"
@@ -57,7 +58,7 @@ export const queryCommand = oneShot("query", async (
     const store = conn.store
     await migrate(conn.sql, config.postgres.schema, STORAGE_DDL)
     const q = parsed.query
-    const rows = await readSeries({ sql: conn.sql, store }, kind, q.symbol, q.interval, q.from, q.to).catch((e: unknown) => {
+    const rows = await probeStore(store).then(() => readSeries({ sql: conn.sql, store }, kind, q.symbol, q.interval, q.from, q.to)).catch((e: unknown) => {
       throw isS3NetworkError(e) ? s3Failure(config.storage.s3.endpoint, config.storage.s3.bucket, e) : e
     })
     process.stdout.write(formatRows(kind, rows, opts.format as Format))

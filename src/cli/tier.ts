@@ -3,6 +3,7 @@ import { parseEventTime } from "../domain/time.ts"
 import { symbolLayers } from "../engine/tiering.ts"
 import { migrate } from "../services/postgres.ts"
 import { STORAGE_DDL } from "../storage/index.ts"
+import { probeStore } from "../storage/object-store.ts"
 import { runTiering } from "../storage/tiering.ts"
 import { withConnections } from "./connect.ts"
 import { configOrExit, oneShot } from "./shared.ts"
@@ -25,10 +26,10 @@ export const tierCommand = oneShot("tier", async (opts: { config?: string; now?:
     const store = conn.store
     await migrate(conn.sql, config.postgres.schema, STORAGE_DDL)
     const symbols = opts.symbols ? opts.symbols.split(",").map((s) => s.trim().toUpperCase()).filter(Boolean) : undefined
-    const report = await runTiering(
+    const report = await probeStore(store).then(() => runTiering(
       { sql: conn.sql, store, layersOf: symbolLayers(conn.redis, conn.sql, config.redis.prefix) },
       config.retention, at, symbols
-    ).catch((e: unknown) => {
+    )).catch((e: unknown) => {
       throw isS3NetworkError(e) ? s3Failure(config.storage.s3.endpoint, config.storage.s3.bucket, e) : e
     })
     if (opts.json) process.stdout.write(`${JSON.stringify(report)}\n`)

@@ -97,7 +97,7 @@ export const findGaps = async (deps: GapsDeps, q: GapsQuery): Promise<GapsReport
       const hot = await hotDayCounts(deps.sql, owed.interval, symbols, owed.from, owed.to, stats)
       const found = new Map<string, SessionGap[]>()
       await eachLimited(symbols, q.concurrency ?? 16, async (symbol) => {
-        const cold = await coldDayCounts(deps.store, symbol, owed.interval, owed.from, owed.to, stats)
+        const cold = await coldDayCounts({ sql: deps.sql, store: deps.store }, symbol, owed.interval, owed.from, owed.to, stats)
         found.set(symbol, judge(symbol, layer, owed, hot.get(symbol), cold))
       })
       for (const symbol of symbols) {

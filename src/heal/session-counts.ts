@@ -6,6 +6,7 @@
  * Does not decide what is owed: gaps.ts compares these counts with the calendar.
  */
 import { HOT_TABLES } from "../storage/hot-store.ts"
+import type { Lake } from "../storage/cold-commit.ts"
 import { readCold } from "../storage/cold-store.ts"
 import type { ObjectStore } from "../storage/object-store.ts"
 import type { Sql } from "../services/postgres.ts"
@@ -51,10 +52,11 @@ export const hotDayCounts = async (
 
 /** Cold bars of one series per day with ts in [from, to), through the read path (de-duplicated by ts). */
 export const coldDayCounts = async (
-  store: ObjectStore, symbol: string, interval: string, from: number, to: number, stats: CountStats
+  lake: Lake, symbol: string, interval: string, from: number, to: number, stats: CountStats
 ): Promise<DayCounts> => {
   stats.coldSeries++
-  const rows = await readCold(store, "bars", symbol, interval, from, to)
+  // Through the manifest: no listing of the store.
+  const rows = await readCold(lake, "bars", symbol, interval, from, to)
   const seen = new Set<number>()
   const out: DayCounts = new Map()
   for (const r of rows) {

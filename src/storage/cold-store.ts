@@ -1,180 +1,177 @@
 /**
- * The cold tier: rows as Parquet objects in the object store, one object per series and
- * period (layout.ts), one interval per object.
- * A write groups rows by object; an object that already exists is read, united with the
- * new rows, de-duplicated by natural key (the stored row wins, as in the hot tier's
- * ON CONFLICT DO NOTHING) and written whole, so re-running a write adds nothing.
- * Read-modify-write of one object must not interleave with another writer of the same
- * object: callers that may race pass `lock` (write-router.ts passes a PostgreSQL advisory
- * lock, which holds across processes).
- * Does not decide which rows are cold, nor record coverage.
+ * Writing and removing cold rows: rows as Parquet part objects, one interval and one period
+ * per object (layout.ts), each listed in the manifest in the step that makes it visible
+ * (cold-commit.ts).
+ * A write groups rows by series and period; rows whose key the tier already holds are
+ * dropped (the stored row wins, as in the hot tier's ON CONFLICT DO NOTHING) — only the
+ * objects whose time range overlaps the new rows are read for that, so appending later
+ * rows reads nothing — and the rest become one new part per period. Re-running a write
+ * adds nothing. Compaction (compaction.ts) merges a period's parts later.
+ * `removeColdRange` takes exactly the rows in [from, to) of a series out of the tier:
+ * objects wholly inside are dropped, straddling ones replaced by a part without those
+ * rows, all in one manifest transaction, so a rerun after a crash converges.
+ * Does not decide which rows are cold, nor record coverage. Reading: cold-read.ts.
  */
-import type { AsyncBuffer } from "hyparquet"
 import type { RowsOf, StorageKind } from "../domain/rows.ts"
 import { naturalKey, rowTime } from "../domain/rows.ts"
-import { objectAsyncBuffer, type ObjectStore } from "./object-store.ts"
-import { listPrefixes, objectKey, objectSpan, overlappingKeys } from "./layout.ts"
-import { bufferOf, decodeParquet, decodeParquetGroups, encodeParquet, parquetRowCount } from "./parquet.ts"
+import { deleteReplaced, putObject, sweepSeries, withSeries, type Lake, type Lock } from "./cold-commit.ts"
+import { readObjectRows } from "./cold-read.ts"
+import { periodSpan } from "./layout.ts"
+import { commitObjects, objectsOverlapping, type ColdObject, type ColdSeries } from "./manifest.ts"
 
-/** Runs `fn` while holding an exclusive lock named `name`. */
-export type Lock = <T>(name: string, fn: () => Promise<T>) => Promise<T>
-
-const noLock: Lock = (_name, fn) => fn()
+export type { Lake, Lock } from "./cold-commit.ts"
+export { coldChunks, coldKeys, coldObjects, readCold, readObject } from "./cold-read.ts"
 
 const intervalOf = (row: object): string => ("interval" in row ? String(row.interval) : "")
 
-/** Rows grouped by the object that holds them. */
-export const groupByObject = <K extends StorageKind>(kind: K, rows: readonly RowsOf[K][]): Map<string, RowsOf[K][]> => {
+/** Rows grouped by series and period: `kind|symbol|interval|periodFrom` → rows. */
+export const groupByPeriod = <K extends StorageKind>(kind: K, rows: readonly RowsOf[K][]): Map<string, RowsOf[K][]> => {
   const time = rowTime[kind] as (r: RowsOf[K]) => number
   const groups = new Map<string, RowsOf[K][]>()
   for (const r of rows) {
-    const key = objectKey(kind, r.symbol, intervalOf(r), time(r))
-    const g = groups.get(key)
+    const interval = intervalOf(r)
+    const k = `${kind}|${r.symbol}|${interval}|${periodSpan(kind, interval, time(r)).from}`
+    const g = groups.get(k)
     if (g) g.push(r)
-    else groups.set(key, [r])
+    else groups.set(k, [r])
   }
   return groups
 }
 
-/** Every row of one object, undefined when the object does not exist. */
-export const readObject = async <K extends StorageKind>(
-  store: ObjectStore, kind: K, key: string, window?: { from: number; to: number }
-): Promise<RowsOf[K][] | undefined> => {
-  const file = await objectAsyncBuffer(store, key)
-  return file ? decodeParquet(kind, file, window) : undefined
+const seriesOfGroup = <K extends StorageKind>(kind: K, rows: readonly RowsOf[K][]): ColdSeries & { kind: K } => {
+  const first = rows[0] as RowsOf[K]
+  return { kind, symbol: first.symbol, interval: intervalOf(first) }
+}
+
+/**
+ * Of `rows` (one series), those whose natural key no visible object holds. Reads only the
+ * objects whose time range overlaps the rows', and in them only the overlapping row groups.
+ */
+export const freshRows = async <K extends StorageKind>(
+  lake: Lake, conn: Lake["sql"], s: ColdSeries & { kind: K }, rows: readonly RowsOf[K][]
+): Promise<RowsOf[K][]> => {
+  const time = rowTime[s.kind] as (r: RowsOf[K]) => number
+  const key = naturalKey[s.kind] as (r: RowsOf[K]) => string
+  let min = Infinity
+  let max = -Infinity
+  for (const r of rows) { min = Math.min(min, time(r)); max = Math.max(max, time(r)) }
+  const seen = new Set<string>()
+  const out: RowsOf[K][] = []
+  const held = new Set<string>()
+  for (const o of await objectsOverlapping(conn, lake.store.location, s, min, max + 1)) {
+    for (const r of await readObjectRows(lake.store, s.kind, o, { from: min, to: max + 1 })) held.add(key(r))
+  }
+  for (const r of rows) {
+    const k = key(r)
+    if (held.has(k) || seen.has(k)) continue
+    seen.add(k)
+    out.push(r)
+  }
+  return out
 }
 
 export interface ColdWrite {
-  /** Rows the store did not hold before. */
+  /** Rows the tier did not hold before. */
   readonly rows: number
   /** Keys of the objects written. */
   readonly objects: string[]
 }
 
 /**
- * Merge `rows` into the objects that hold them. With `verify`, each written object is
- * read back and its row count checked (tiering deletes hot rows only after this).
+ * Add `rows` to the cold tier: per series, under its lock, the fresh rows of each period
+ * become one new part, all committed to the manifest in one transaction. With `verify`,
+ * each object is read back and its checksum compared before the commit. `lock`, when
+ * given, is held around each series' change as well (a caller's own serialisation).
  */
 export const writeCold = async <K extends StorageKind>(
-  store: ObjectStore, kind: K, rows: readonly RowsOf[K][], options: { lock?: Lock; verify?: boolean } = {}
+  lake: Lake, kind: K, rows: readonly RowsOf[K][], options: { lock?: Lock; verify?: boolean } = {}
 ): Promise<ColdWrite> => {
-  const lock = options.lock ?? noLock
-  const key = naturalKey[kind] as (r: RowsOf[K]) => string
+  const bySeries = new Map<string, RowsOf[K][][]>()
+  for (const [k, group] of groupByPeriod(kind, rows)) {
+    const s = k.slice(0, k.lastIndexOf("|"))
+    const list = bySeries.get(s)
+    if (list) list.push(group)
+    else bySeries.set(s, [group])
+  }
   let added = 0
   const objects: string[] = []
-  for (const [objKey, group] of groupByObject(kind, rows)) {
-    await lock(`object|${store.location}|${objKey}`, async () => {
-      const existing = (await readObject(store, kind, objKey)) ?? []
-      const byKey = new Map<string, RowsOf[K]>()
-      for (const r of existing) byKey.set(key(r), r)
-      const before = byKey.size
-      for (const r of group) if (!byKey.has(key(r))) byKey.set(key(r), r)
-      const fresh = byKey.size - before
-      // Nothing new: leave the object alone (a rerun writes no object at all).
-      if (fresh === 0 && existing.length === byKey.size) return
-      const bytes = encodeParquet(kind, [...byKey.values()])
-      await store.put(objKey, bytes)
-      if (options.verify) {
-        const file = await objectAsyncBuffer(store, objKey)
-        const n = file ? await parquetRowCount(file) : -1
-        const back = file ? (await decodeParquet(kind, file)).length : -1
-        if (n !== byKey.size || back !== byKey.size) {
-          throw new Error(`object ${objKey} read back ${back} rows (footer ${n}), expected ${byKey.size}`)
-        }
+  for (const [name, groups] of bySeries) {
+    const s = seriesOfGroup(kind, groups[0] as RowsOf[K][])
+    const change = () => withSeries(lake, s, async (conn, inTx) => {
+      await sweepSeries(lake, conn, s)
+      const written: ColdObject[] = []
+      for (const group of groups) {
+        const fresh = await freshRows(lake, conn, s, group)
+        if (fresh.length > 0) written.push(await putObject(lake, conn, s, fresh, { verify: options.verify ?? false }))
       }
-      added += fresh
-      objects.push(objKey)
+      if (written.length === 0) return
+      await inTx(() => commitObjects(conn, lake.store.location, written, []))
+      for (const o of written) { added += o.rows; objects.push(o.key) }
     })
+    await (options.lock ? options.lock(`cold-write|${name}`, change) : change())
   }
   return { rows: added, objects: objects.sort() }
 }
 
-/** Keys of one series' objects overlapping [from, to), listing only the folders that may hold them. */
-export const coldKeys = async (
-  store: ObjectStore, kind: StorageKind, symbol: string, interval: string, from: number, to: number
-): Promise<string[]> => {
-  const listed = await Promise.all(listPrefixes(kind, symbol, interval, from, to).map((p) => store.list(p)))
-  return overlappingKeys(kind, interval, listed.flat(), from, to)
-}
-
-// Objects up to this size are fetched in one ranged read: fewer round trips than reading
-// footer and row groups apart. Larger ones are read footer first, then only the row groups
-// whose time statistics overlap the query.
-const WHOLE_OBJECT_BYTES = 4 * 1024 * 1024
-
-const readWindow = async <K extends StorageKind>(
-  store: ObjectStore, kind: K, key: string, window: { from: number; to: number } | undefined
-): Promise<RowsOf[K][]> => {
-  const size = await store.size(key)
-  if (size === undefined) return []
-  if (size <= WHOLE_OBJECT_BYTES || window === undefined) {
-    const bytes = await store.get(key, { start: 0, end: size })
-    return bytes ? decodeParquet(kind, bufferOf(bytes), window) : []
-  }
-  return (await readObject(store, kind, key, window)) ?? []
-}
-
-/** Rows of one series with time in [from, to) held cold, object by object, each in time order. */
-export const readCold = async <K extends StorageKind>(
-  store: ObjectStore, kind: K, symbol: string, interval: string, from: number, to: number
-): Promise<RowsOf[K][]> => {
-  const time = rowTime[kind] as (r: RowsOf[K]) => number
-  const keys = await coldKeys(store, kind, symbol, interval, from, to)
-  const parts = await Promise.all(keys.map(async (k) => {
-    const span = objectSpan(kind, interval, k)
-    // A query covering the whole object needs no row-group pruning.
-    const window = span && span.from >= from && span.to <= to ? undefined : { from, to }
-    return readWindow(store, kind, k, window)
-  }))
-  const out: RowsOf[K][] = []
-  for (const rows of parts) for (const r of rows) {
-    const t = time(r)
-    if (t >= from && t < to && r.symbol === symbol && intervalOf(r) === interval) out.push(r)
-  }
-  return out
+export interface ColdRemoval {
+  /** Rows taken out of the tier. */
+  rows: number
+  /** Objects dropped whole, and replaced by a part without the removed rows. */
+  objectsDeleted: number
+  objectsTrimmed: number
 }
 
 /**
- * The same rows as readCold, lazily and in time order: objects in key-span order, each read
- * row group by row group, one chunk per row group (small objects are fetched in one ranged
- * read, then decoded group by group). Rows at or before `after` (time, then natural key)
- * are skipped, and row groups wholly before it are not fetched. A consumer that stops
- * early leaves the remaining objects and row groups unread.
+ * Inside `withSeries`: take the rows with time in [from, to) out of the series. Objects
+ * wholly inside are dropped without being read; straddling ones are read, and replaced
+ * by a part holding the rest. One manifest commit for all of it, then the replaced objects
+ * are deleted from the store.
  */
-export async function* coldChunks<K extends StorageKind>(
-  store: ObjectStore, kind: K, symbol: string, interval: string, from: number, to: number,
-  after?: { time: number; key: string }
-): AsyncGenerator<RowsOf[K][]> {
-  const time = rowTime[kind] as (r: RowsOf[K]) => number
-  const keyOf = naturalKey[kind] as (r: RowsOf[K]) => string
-  const start = after ? Math.max(from, after.time) : from
-  if (!(to > start)) return
-  const spans = (await coldKeys(store, kind, symbol, interval, start, to))
-    .map((k) => ({ k, span: objectSpan(kind, interval, k) }))
-    .sort((a, b) => (a.span?.from ?? 0) - (b.span?.from ?? 0))
-  const past = (r: RowsOf[K]) => {
-    if (!after) return true
-    const t = time(r)
-    return t > after.time || (t === after.time && keyOf(r) > after.key)
-  }
-  for (const { k, span } of spans) {
-    const whole = span !== undefined && span.from >= start && span.to <= to
-    const window = whole ? undefined : { from: start, to }
-    const size = await store.size(k)
-    if (size === undefined) continue
-    let file: AsyncBuffer | undefined = size <= WHOLE_OBJECT_BYTES ? undefined : await objectAsyncBuffer(store, k)
-    if (file === undefined) {
-      const bytes = await store.get(k, { start: 0, end: size })
-      if (!bytes) continue
-      file = bufferOf(bytes)
+export const removeRange = async (
+  lake: Lake, conn: Lake["sql"], inTx: <R>(body: () => Promise<R>) => Promise<R>, s: ColdSeries, from: number, to: number
+): Promise<ColdRemoval> => {
+  const time = rowTime[s.kind] as (r: RowsOf[StorageKind]) => number
+  const report: ColdRemoval = { rows: 0, objectsDeleted: 0, objectsTrimmed: 0 }
+  const removed: ColdObject[] = []
+  const added: ColdObject[] = []
+  for (const o of await objectsOverlapping(conn, lake.store.location, s, from, to)) {
+    if (o.minMs >= from && o.maxMs < to) {
+      removed.push(o)
+      report.rows += o.rows
+      report.objectsDeleted++
+      continue
     }
-    for await (const rows of decodeParquetGroups(kind, file, window)) {
-      const out: RowsOf[K][] = []
-      for (const r of rows) {
-        const t = time(r)
-        if (t >= start && t < to && r.symbol === symbol && intervalOf(r) === interval && past(r)) out.push(r)
-      }
-      if (out.length > 0) yield out
+    const rows = await readObjectRows(lake.store, s.kind, o)
+    const kept = rows.filter((r) => { const t = time(r); return t < from || t >= to })
+    if (kept.length === rows.length) continue
+    removed.push(o)
+    report.rows += rows.length - kept.length
+    if (kept.length === 0) report.objectsDeleted++
+    else {
+      added.push(await putObject(lake, conn, s, kept))
+      report.objectsTrimmed++
     }
   }
+  if (removed.length === 0) return report
+  await inTx(() => commitObjects(conn, lake.store.location, added, removed))
+  await deleteReplaced(lake, conn, removed.map((o) => o.key))
+  return report
+}
+
+/**
+ * Remove exactly the rows with time in [from, to) of one series from the cold tier
+ * (a warm-up calls it after writing those rows hot). Crash-safe and idempotent: every
+ * change is one manifest transaction, and a rerun finds nothing left to remove, or
+ * finishes what a crashed run left. `lock`, when given, is held around the change as well.
+ */
+export const removeColdRange = async (
+  lake: Lake, kind: StorageKind, symbol: string, interval: string, from: number, to: number, lock?: Lock
+): Promise<void> => {
+  if (!(to > from)) return
+  const s: ColdSeries = { kind, symbol, interval }
+  const change = () => withSeries(lake, s, async (conn, inTx) => {
+    await sweepSeries(lake, conn, s)
+    await removeRange(lake, conn, inTx, s, from, to)
+  })
+  await (lock ? lock(`cold-remove|${kind}|${symbol}|${interval}`, change) : change())
 }

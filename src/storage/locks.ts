@@ -5,7 +5,7 @@
  * Does not queue or time out: a waiter waits as long as the holder holds.
  */
 import type { Sql } from "../services/postgres.ts"
-import type { Lock } from "./cold-store.ts"
+import type { Lock } from "./cold-commit.ts"
 
 export const advisoryLock = (sql: Sql): Lock => async (name, fn) => {
   const conn = await sql.reserve()

@@ -219,6 +219,15 @@ export const openObjectStore = (storage: StorageConfig): ObjectStore =>
       })
     : localObjectStore(storage.lake)
 
+/**
+ * One cheap request (a HEAD of a key that need not exist) so that a store that does not
+ * answer is reported at once: reads and tiering consult the manifest first and may
+ * otherwise never touch a misconfigured store.
+ */
+export const probeStore = async (store: ObjectStore): Promise<void> => {
+  await store.size("strata-probe")
+}
+
 /** A Parquet reader's view of one object: every slice is one explicit ranged GET. */
 export const objectAsyncBuffer = async (store: ObjectStore, key: string) => {
   const byteLength = await store.size(key)

@@ -8,6 +8,7 @@
  * by the chunk size. Cold reads open only the objects whose key span overlaps the query,
  * and inside them only the row groups whose time statistics overlap it, each through
  * explicit byte ranges.
+ * Which cold objects exist comes from the manifest (cold-read.ts): a read never lists the store.
  * Does not cache, and does not consult coverage: it answers with what is stored.
  */
 import type { Bar, CorporateAction, NewsItem, RowsOf, SentimentPoint, StorageKind } from "../domain/rows.ts"
@@ -65,7 +66,7 @@ export async function* seriesChunks<K extends StorageKind>(
   const after = options.after
   const hot = new TierCursor(hotChunks(deps.sql, kind, { symbol, interval }, from, to, chunkRows, after), (n) => { stats.hotRows += n })
   const cold = new TierCursor(
-    coldChunks(deps.store, kind, symbol, interval, from, to, after ? { time: time(after), key: key(after) } : undefined),
+    coldChunks(deps, kind, symbol, interval, from, to, after ? { time: time(after), key: key(after) } : undefined),
     (n) => { stats.coldRows += n })
   try {
     await Promise.all([hot.fill(), cold.fill()])

@@ -2,35 +2,38 @@
  * Tiering and retention: for every series held (hot rows or cold objects), apply the
  * symbol's layer's policy at `now` (retention.ts):
  *   1. move hot rows older than the hot window into Parquet, one object period at a time:
- *      in one transaction, DELETE … RETURNING the rows, merge them into their object,
- *      read the object back and check its row count, then COMMIT. A crash before the
- *      commit rolls the delete back; the object may already hold the rows, which the next
- *      run merges again by natural key — so rows are never lost and end up once per tier;
+ *      in one transaction, DELETE … RETURNING the rows, write them as a new part object,
+ *      read it back and check its checksum, add it to the manifest, then COMMIT. A crash
+ *      before the commit rolls the delete back and leaves an invisible part, which the
+ *      next change of the series deletes (cold-commit.ts) — so rows are never lost and end
+ *      up in exactly one tier;
  *   2. expire what is older than the whole window: hot rows deleted, cold objects wholly
- *      older deleted, an object straddling the boundary rewritten without its old rows;
+ *      older dropped, an object straddling the boundary replaced without its old rows;
  *      a series the layer no longer keeps at all is removed from both tiers;
  *   3. update the coverage ledger: the moved range becomes cold, expired ranges are cleared.
  * Each step is idempotent, so a rerun after any crash finishes the job. A demotion is the
  * same run restricted to the demoted symbols (with their new layer).
  * Symbols whose layer is unknown are left untouched and reported: tiering never deletes
  * data it cannot attribute to a policy.
+ * Which series and objects exist comes from the hot tables and the manifest: a pass never
+ * lists the store.
  * Does not know where layers come from (`layersOf` is injected by the entry point).
  */
 import { Effect, Schedule } from "effect"
 import type { Config, RetentionPolicy } from "../../config/schema.ts"
 import type { Layer } from "../domain/layers.ts"
-import type { RowsOf, StorageKind } from "../domain/rows.ts"
-import { rowTime } from "../domain/rows.ts"
+import type { StorageKind } from "../domain/rows.ts"
 import { parseDuration } from "../domain/time.ts"
 import type { Logger } from "../services/logger.ts"
 import type { Sql } from "../services/postgres.ts"
-import { readObject, writeCold } from "./cold-store.ts"
+import { newPartKey, putObject, sweepSeries, withSeries } from "./cold-commit.ts"
+import { freshRows, removeRange } from "./cold-store.ts"
+import { runCompaction } from "./compaction.ts"
 import { clearCoverage, retierCoverage } from "./coverage.ts"
 import { deleteHot, firstHotTime, hotSeries, takeHot, type Series } from "./hot-store.ts"
-import { COLD_PREFIX, objectSpan, periodEnd, periodOf, periodStart, seriesOfKey, seriesPrefix } from "./layout.ts"
-import { advisoryLock } from "./locks.ts"
+import { periodEnd, periodOf, periodStart } from "./layout.ts"
+import { coldSeries, commitObjects, markPending, objectsOverlapping } from "./manifest.ts"
 import type { ObjectStore } from "./object-store.ts"
-import { encodeParquet } from "./parquet.ts"
 import { keptWindows, seriesKey, type KeptWindow } from "./retention.ts"
 
 export interface TieringDeps {
@@ -57,70 +60,70 @@ export interface TieringReport {
 
 const KINDS: readonly StorageKind[] = ["bars", "news", "corporate_actions", "social_sentiment"]
 
-/** Series of a kind held in either tier, optionally only of some symbols. */
+/** Series of a kind held in either tier (hot tables and the manifest), optionally only of some symbols. */
 const seriesHeld = async (deps: TieringDeps, kind: StorageKind, only?: ReadonlySet<string>): Promise<Series[]> => {
   const byKey = new Map<string, Series>()
   for (const s of await hotSeries(deps.sql, kind)) {
     if (!only || only.has(s.symbol)) byKey.set(`${s.symbol}|${s.interval}`, { symbol: s.symbol, interval: s.interval })
   }
-  const prefixes = only ? [...only].map((sym) => `${COLD_PREFIX[kind]}/${sym}/`) : [`${COLD_PREFIX[kind]}/`]
-  for (const prefix of prefixes) {
-    for (const key of await deps.store.list(prefix)) {
-      const s = seriesOfKey(kind, key)
-      if (s) byKey.set(`${s.symbol}|${s.interval}`, s)
-    }
+  for (const s of await coldSeries(deps.sql, deps.store.location, kind, only ? [...only] : undefined)) {
+    byKey.set(`${s.symbol}|${s.interval}`, { symbol: s.symbol, interval: s.interval })
   }
   return [...byKey.values()]
 }
 
-/** Step 1: hot rows in [from, to) → Parquet, one object period per transaction. */
+/**
+ * Step 1: hot rows in [from, to) → Parquet, one object period per transaction, under the
+ * series lock: the part's key is recorded pending first; then one transaction deletes the
+ * hot rows (RETURNING them), writes and verifies the part, and adds it to the manifest.
+ */
 const moveToCold = async (deps: TieringDeps, kind: StorageKind, s: Series, from: number, to: number): Promise<number> => {
   const period = periodOf(kind, s.interval)
-  const lock = advisoryLock(deps.sql)
-  let moved = 0
-  let cursor = from
-  for (;;) {
-    const next = await firstHotTime(deps.sql, kind, s, cursor, to)
-    if (next === undefined) break
-    const lo = Math.max(periodStart(period, next), from)
-    const hi = Math.min(periodEnd(period, periodStart(period, next)), to)
-    moved += await deps.sql.begin(async (tx) => {
-      const rows = await takeHot(tx as unknown as Sql, kind, s, lo, hi)
-      if (rows.length > 0) await writeCold(deps.store, kind, rows, { lock, verify: true })
-      return rows.length
-    }) as unknown as number
-    cursor = hi
-  }
-  return moved
+  const cs = { kind, symbol: s.symbol, interval: s.interval }
+  const lake = { sql: deps.sql, store: deps.store }
+  return withSeries(lake, cs, async (conn, inTx) => {
+    await sweepSeries(lake, conn, cs)
+    let moved = 0
+    let cursor = from
+    for (;;) {
+      const next = await firstHotTime(conn, kind, s, cursor, to)
+      if (next === undefined) break
+      const lo = Math.max(periodStart(period, next), from)
+      const hi = Math.min(periodEnd(period, periodStart(period, next)), to)
+      const key = newPartKey(cs, lo)
+      await markPending(conn, deps.store.location, cs, [key])
+      moved += await inTx(async () => {
+        const rows = await takeHot(conn, kind, s, lo, hi)
+        if (rows.length === 0) return 0
+        const fresh = await freshRows(lake, conn, cs, rows)
+        if (fresh.length > 0) {
+          const o = await putObject(lake, conn, cs, fresh, { verify: true, key })
+          await commitObjects(conn, deps.store.location, [o], [])
+        }
+        return rows.length
+      })
+      cursor = hi
+    }
+    // Keys reserved for periods that turned out empty.
+    await sweepSeries(lake, conn, cs)
+    return moved
+  })
 }
 
-/** Step 2, cold side: objects wholly before `keepFrom` deleted, straddling ones trimmed. */
+/** Step 2, cold side: objects wholly before `keepFrom` dropped, straddling ones trimmed (manifest, no listing). */
 const expireCold = async (
   deps: TieringDeps, kind: StorageKind, s: Series, keepFrom: number, report: TieringReport
 ): Promise<void> => {
-  const lock = advisoryLock(deps.sql)
-  const time = rowTime[kind] as (r: RowsOf[typeof kind]) => number
-  for (const key of await deps.store.list(seriesPrefix(kind, s.symbol, s.interval))) {
-    const span = objectSpan(kind, s.interval, key)
-    if (!span || span.from >= keepFrom) continue
-    await lock(`object|${deps.store.location}|${key}`, async () => {
-      if (span.to <= keepFrom) {
-        await deps.store.delete(key)
-        report.objectsDeleted++
-        return
-      }
-      const rows = (await readObject(deps.store, kind, key)) ?? []
-      const kept = rows.filter((r) => time(r) >= keepFrom)
-      if (kept.length === rows.length) return
-      if (kept.length === 0) {
-        await deps.store.delete(key)
-        report.objectsDeleted++
-      } else {
-        await deps.store.put(key, encodeParquet(kind, kept))
-        report.objectsTrimmed++
-      }
-    })
-  }
+  const cs = { kind, symbol: s.symbol, interval: s.interval }
+  const lake = { sql: deps.sql, store: deps.store }
+  // Nothing to expire: decided from the manifest alone, without taking the lock.
+  if ((await objectsOverlapping(deps.sql, deps.store.location, cs, Number.NEGATIVE_INFINITY, keepFrom)).length === 0) return
+  const r = await withSeries(lake, cs, async (conn, inTx) => {
+    await sweepSeries(lake, conn, cs)
+    return removeRange(lake, conn, inTx, cs, Number.NEGATIVE_INFINITY, keepFrom)
+  })
+  report.objectsDeleted += r.objectsDeleted
+  report.objectsTrimmed += r.objectsTrimmed
 }
 
 const tierSeries = async (
@@ -166,7 +169,7 @@ export const runTiering = async (
 }
 
 /**
- * The tiering fiber: a full pass every `storage.tiering.every`, and, when `demotions` is
+ * The tiering fiber: a full pass every `storage.tiering.every` (tiering, then compaction), and, when `demotions` is
  * given and `storage.tiering.on_demotion` is on, a pass over each batch of demoted or
  * disqualified symbols as soon as it arrives. Failures are logged and the next pass retries.
  */
@@ -178,7 +181,13 @@ export const tieringFiber = (
   Effect.gen(function* () {
     const every = parseDuration(config.storage.tiering.every) ?? 3_600_000
     const pass = (symbols?: readonly string[]) =>
-      Effect.tryPromise(() => runTiering(deps, config.retention, clock(), symbols)).pipe(
+      Effect.tryPromise(async () => {
+        const now = clock()
+        const tiering = await runTiering(deps, config.retention, now, symbols)
+        // Parts the pass (and backfill) added are merged on the same schedule.
+        const compaction = await runCompaction({ sql: deps.sql, store: deps.store }, { now, ...(symbols ? { symbols } : {}) })
+        return { ...tiering, compaction }
+      }).pipe(
         Effect.tap((r) => Effect.sync(() => deps.log?.info({ ...r, symbols }, "tiering pass done"))),
         Effect.catchCause((cause) => Effect.sync(() => deps.log?.error({ cause: String(cause) }, "tiering pass failed")))
       )

@@ -10,7 +10,6 @@ import { rowTime } from "../domain/rows.ts"
 import type { Sql } from "../services/postgres.ts"
 import { writeCold } from "./cold-store.ts"
 import { writeHot } from "./hot-store.ts"
-import { advisoryLock } from "./locks.ts"
 import type { ObjectStore } from "./object-store.ts"
 
 export interface StorageDeps {
@@ -41,7 +40,7 @@ export const writeRows = async <K extends StorageKind>(
   const { hot, cold } = splitByTime(kind, rows, hotFrom)
   const hotCount = await writeHot(deps.sql, kind, hot)
   const coldWrite = cold.length > 0
-    ? await writeCold(deps.store, kind, cold, { lock: advisoryLock(deps.sql) })
+    ? await writeCold(deps, kind, cold)
     : { rows: 0, objects: [] }
   return { hot: hotCount, cold: coldWrite.rows, objects: coldWrite.objects }
 }

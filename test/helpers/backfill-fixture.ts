@@ -79,7 +79,7 @@ const ALL = { from: 0, to: Date.UTC(2200, 0, 1) }
 export const storedRows = async (sql: Sql, store: ObjectStore, kind: StorageKind, symbol: string, interval: SeriesInterval): Promise<SeriesRows> => ({
   kind, interval,
   hot: byKey(kind, await readHot(sql, kind, { symbol, interval }, ALL.from, ALL.to)),
-  cold: byKey(kind, await readCold(store, kind, symbol, interval, ALL.from, ALL.to))
+  cold: byKey(kind, await readCold({ sql, store }, kind, symbol, interval, ALL.from, ALL.to))
 })
 
 export const finishedCommands = async (sql: Sql): Promise<{ command_id: string; status: string }[]> => {

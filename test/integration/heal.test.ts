@@ -22,10 +22,10 @@ import { healPass, type HealDeps } from "../../src/heal/heal.ts"
 import { owedSessions } from "../../src/heal/owed.ts"
 import { healFiber } from "../../src/heal/schedule.ts"
 import { createLogger } from "../../src/services/logger.ts"
-import { readObject } from "../../src/storage/cold-store.ts"
+import { readCold, removeColdRange } from "../../src/storage/cold-store.ts"
+import { forgetObjects, objectsOverlapping } from "../../src/storage/manifest.ts"
 import { recordCoverage } from "../../src/storage/coverage.ts"
 import { deleteHot } from "../../src/storage/hot-store.ts"
-import { objectKey } from "../../src/storage/layout.ts"
 import { openObjectStore, type ObjectStore } from "../../src/storage/object-store.ts"
 import { encodeParquet } from "../../src/storage/parquet.ts"
 import { writeRows } from "../../src/storage/write-router.ts"
@@ -99,12 +99,9 @@ const gapKeys = async () => (await findGaps({ sql: ns.sql, store }, query())).ga
 
 /** Remove one session's bars from inside its cold object, keeping the object's other rows. */
 const deleteColdSession = async (symbol: string, interval: string, day: number) => {
-  const key = objectKey("bars", symbol, interval, day)
-  const rows = (await readObject(store, "bars", key)) ?? []
-  const kept = rows.filter((r) => r.ts < day || r.ts >= day + DAY_MS)
-  expect(kept.length).toBeLessThan(rows.length)
-  if (kept.length === 0) await store.delete(key)
-  else await store.put(key, encodeParquet("bars", kept))
+  const before = (await readCold({ sql: ns.sql, store }, "bars", symbol, interval, day, day + DAY_MS)).length
+  expect(before).toBeGreaterThan(0)
+  await removeColdRange({ sql: ns.sql, store }, "bars", symbol, interval, day, day + DAY_MS)
 }
 
 describe("gaps and healing", () => {
@@ -138,13 +135,17 @@ describe("gaps and healing", () => {
         expected.add(key)
       }
     }
-    // A whole cold object: one day of one-minute bars.
+    // A whole cold object lost from the store, as `strata lake verify --repair` leaves it: gone
+    // from the store and forgotten by the manifest. Every owed session it held is a gap.
     const minute = owed().find((x) => x.interval === "1min")!
     const gone = pick(minute.sessions.filter((x) => x.tier === "cold"))
-    const goneKey = objectKey("bars", "BBB", "1min", gone.session.day)
-    expect(await store.size(goneKey)).toBeGreaterThan(0)
-    await store.delete(goneKey)
-    expected.add(`BBB|1min|${gone.session.date}|1`)
+    const [object] = await objectsOverlapping(ns.sql, store.location, { kind: "bars", symbol: "BBB", interval: "1min" }, gone.session.day, gone.session.day + DAY_MS)
+    expect(object).toBeDefined()
+    await store.delete(object!.key)
+    await forgetObjects(ns.sql, store.location, [object!.key])
+    for (const s of minute.sessions) {
+      if (s.tier === "cold" && s.session.close > object!.minMs && s.session.open <= object!.maxMs) expected.add(`BBB|1min|${s.session.date}|1`)
+    }
 
     expect(await gapKeys()).toEqual([...expected].sort())
 

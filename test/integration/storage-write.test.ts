@@ -12,6 +12,8 @@ import {
   retierCoverage, writeCold, writeHot, writeRows, type ObjectStore
 } from "../../src/storage/index.ts"
 import { sampleActions, sampleBars, sampleNews, sampleSentiment } from "../../fixtures/sample-rows.ts"
+import { allObjects } from "../../src/storage/manifest.ts"
+import type { Lake } from "../../src/storage/cold-store.ts"
 import { startS3, type TestS3 } from "../helpers/s3.ts"
 import { testNamespaceWith, type TestNamespace } from "../helpers/namespace.ts"
 
@@ -23,6 +25,8 @@ const sortByKey = <K extends StorageKind>(kind: K, rows: readonly RowsOf[K][]) =
   const key = naturalKey[kind] as (r: RowsOf[K]) => string
   return [...rows].sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0))
 }
+
+const objectsOfLake = (l: Lake) => allObjects(l.sql, l.store.location)
 
 let ns: TestNamespace
 let s3: TestS3
@@ -121,43 +125,48 @@ describe("large objects", () => {
 })
 
 describe("cold store", () => {
-  it("writes the same objects to the local folder and to S3; re-runs add nothing; unions on overlap", async () => {
-    const s3store = s3.store("lake/")
+  it("writes parts to the local folder and to S3, one per series and period, listed in the manifest; re-runs add nothing; unions on overlap", async () => {
+    const s3lake = { sql: ns.sql, store: s3.store("lake/") }
+    const lake = { sql: ns.sql, store: local }
     const daily = sampleBars("MSFT", "1day", Date.UTC(2022, 5, 1), 600)
     const hourly = sampleBars("MSFT", "1hour", Date.UTC(2023, 11, 20), 24 * 20)
     const minute = sampleBars("MSFT", "1min", Date.UTC(2024, 1, 28), 3 * 1440)
     const news = sampleNews("MSFT", Date.UTC(2023, 0, 1), Date.UTC(2023, 3, 1), 40)
-    for (const store of [local, s3store]) {
-      const w = await writeCold(store, "bars", [...daily, ...hourly, ...minute])
+    const shapes: string[][] = []
+    for (const l of [lake, s3lake]) {
+      const w = await writeCold(l, "bars", [...daily, ...hourly, ...minute])
       expect(w.rows).toBe(daily.length + hourly.length + minute.length)
-      expect(await writeCold(store, "news", news)).toMatchObject({ rows: 40 })
-      // Re-run: nothing new, no object rewritten.
-      expect(await writeCold(store, "bars", [...minute, ...daily])).toEqual({ rows: 0, objects: [] })
+      expect(await writeCold(l, "news", news)).toMatchObject({ rows: 40 })
+      // Re-run: nothing new, no object written.
+      expect(await writeCold(l, "bars", [...minute, ...daily])).toEqual({ rows: 0, objects: [] })
+      const keys = await l.store.list("")
+      expect((await objectsOfLake(l)).map((o) => o.key)).toEqual(keys)
+      shapes.push(keys.map((k) => k.replace(/part-[0-9a-f]+/, "part")))
     }
-    const keys = await local.list("")
-    expect(await s3store.list("")).toEqual(keys)
-    expect(keys).toContain("market_data/MSFT/1day/2022/data.parquet")
-    expect(keys).toContain("market_data/MSFT/1hour/2024/01/data.parquet")
-    expect(keys).toContain("market_data/MSFT/1min/2024/02/29/data.parquet")
-    expect(keys).toContain("news/MSFT/2023/02/data.parquet")
-    expect(keys.filter((k) => k.startsWith("market_data/MSFT/1day/"))).toHaveLength(3)
-    for (const k of keys) expect(await s3store.get(k)).toEqual(await local.get(k))
+    expect(shapes[1]).toEqual(shapes[0])
+    // 1day: one decade object (2022-2023 is one decade, 2024 too: 2020s); 1hour: 2023 and 2024; 1min: Feb and Mar 2024.
+    expect(shapes[0]).toEqual([
+      "market_data/MSFT/1day/2020/part.parquet",
+      "market_data/MSFT/1hour/2023/part.parquet", "market_data/MSFT/1hour/2024/part.parquet",
+      "market_data/MSFT/1min/2024/02/part.parquet", "market_data/MSFT/1min/2024/03/part.parquet",
+      "news/MSFT/2023/part.parquet"
+    ])
 
-    // Union on overlap: half old, half new rows in one object.
+    // Union on overlap: half old, half new rows; only the new ones become a part.
     const more = sampleBars("MSFT", "1day", Date.UTC(2024, 0, 10), 60)
-    const w = await writeCold(local, "bars", more)
-    expect(w.objects).toEqual(["market_data/MSFT/1day/2024/data.parquet"])
+    const w = await writeCold(lake, "bars", more)
+    expect(w.objects).toHaveLength(1)
+    expect(w.objects[0]).toMatch(/^market_data\/MSFT\/1day\/2020\/part-[0-9a-f]+\.parquet$/)
     const union = new Map([...daily, ...more].map((b) => [b.ts, b]))
     expect(w.rows).toBe(union.size - daily.length)
-    const back = await readCold(local, "bars", "MSFT", "1day", ALL.from, ALL.to)
-    expect(new Set(back.map((b) => b.ts)).size).toBe(back.length)
-    expect(back.length).toBe(union.size)
+    const back = await readCold(lake, "bars", "MSFT", "1day", ALL.from, ALL.to)
+    expect(back.map((b) => b.ts)).toEqual([...union.keys()].sort((a, b) => a - b))
 
-    // A narrow read returns exactly the rows inside the window.
+    // A narrow read returns exactly the rows inside the window, through the manifest and through a listing.
     const from = Date.UTC(2024, 1, 29, 3)
     const to = Date.UTC(2024, 1, 29, 5)
-    for (const store of [local, s3store]) {
-      expect(await readCold(store, "bars", "MSFT", "1min", from, to)).toEqual(minute.filter((b) => b.ts >= from && b.ts < to))
+    for (const source of [lake, s3lake, local]) {
+      expect(await readCold(source, "bars", "MSFT", "1min", from, to)).toEqual(minute.filter((b) => b.ts >= from && b.ts < to))
     }
   })
 })
@@ -189,11 +198,11 @@ describe("write router", () => {
     const hot = bars.filter((b) => b.ts >= hotFrom)
     expect(first.hot).toBe(hot.length)
     expect(first.cold).toBe(bars.length - hot.length)
-    expect(first.objects).toEqual(["market_data/NVDA/1hour/2024/03/data.parquet"])
+    expect(first.objects).toEqual([expect.stringMatching(/^market_data\/NVDA\/1hour\/2024\/part-[0-9a-f]+\.parquet$/)])
     // Concurrent repeats of the same batch store nothing twice.
     const again = await Promise.all([writeRows(deps, "bars", bars, hotFrom), writeRows(deps, "bars", bars, hotFrom)])
     expect(again.map((a) => a.hot + a.cold)).toEqual([0, 0])
     expect(await readHot(ns.sql, "bars", { symbol: "NVDA", interval: "1hour" }, ALL.from, ALL.to)).toEqual(hot)
-    expect(await readCold(local, "bars", "NVDA", "1hour", ALL.from, ALL.to)).toEqual(bars.filter((b) => b.ts < hotFrom))
+    expect(await readCold(deps, "bars", "NVDA", "1hour", ALL.from, ALL.to)).toEqual(bars.filter((b) => b.ts < hotFrom))
   })
 })

@@ -5,7 +5,7 @@
 import { fc, test } from "@fast-check/vitest"
 import { describe, expect, it } from "vitest"
 import type { StorageKind } from "../../src/domain/rows.ts"
-import { listPrefixes, objectKey, objectSpan, overlappingKeys } from "../../src/storage/layout.ts"
+import { keySpan, legacyObjectKey, partKey, periodSpan, seriesOfKey } from "../../src/storage/layout.ts"
 import { bufferOf, decodeParquet, encodeParquet } from "../../src/storage/parquet.ts"
 import { clipRanges, mergeRanges, removeRange, type Range } from "../../src/domain/ranges.ts"
 import { sampleActions, sampleBars, sampleNews, sampleSentiment } from "../../fixtures/sample-rows.ts"
@@ -17,44 +17,37 @@ const series = fc.constantFrom<[StorageKind, string]>(
 )
 
 describe("layout", () => {
-  test.prop([series, fc.integer({ min: T_MIN, max: T_MAX })])("a row's object span holds the row", ([kind, interval], ms) => {
-    const key = objectKey(kind, "BRK.B", interval, ms)
-    const span = objectSpan(kind, interval, key)
-    expect(span).toBeDefined()
+  test.prop([series, fc.integer({ min: T_MIN, max: T_MAX })])("a row's part key names the period that holds the row", ([kind, interval], ms) => {
+    const key = partKey(kind, "BRK.B", interval, ms, "0a1b2c")
+    const span = keySpan(kind, interval, key)
+    expect(span).toMatchObject({ layout: "part", ...periodSpan(kind, interval, ms) })
     expect(span!.from <= ms && ms < span!.to).toBe(true)
-    expect(objectKey(kind, "BRK.B", interval, span!.from)).toBe(key)
-    expect(objectKey(kind, "BRK.B", interval, span!.to - 1)).toBe(key)
+    expect(partKey(kind, "BRK.B", interval, span!.from, "0a1b2c")).toBe(key)
+    expect(partKey(kind, "BRK.B", interval, span!.to - 1, "0a1b2c")).toBe(key)
+    expect(seriesOfKey(kind, key)).toEqual({ symbol: "BRK.B", interval })
   })
 
-  test.prop([series, fc.integer({ min: T_MIN, max: T_MAX }), fc.integer({ min: 1, max: 1200 * 86_400_000 }), fc.integer({ min: -400, max: 400 })])(
-    "the folders listed for a window hold every object overlapping it",
-    ([kind, interval], from, length, offsetDays) => {
-      const prefixes = listPrefixes(kind, "X", interval, from, from + length)
-      const t = Math.min(Math.max(from + offsetDays * 86_400_000, from), from + length - 1)
-      const key = objectKey(kind, "X", interval, t)
-      expect(prefixes.some((p) => key.startsWith(p))).toBe(true)
-    }
-  )
+  test.prop([series, fc.integer({ min: T_MIN, max: T_MAX })])("an earlier-layout key's span holds the row and nests in today's period", ([kind, interval], ms) => {
+    const key = legacyObjectKey(kind, "X", interval, ms)
+    const span = keySpan(kind, interval, key)
+    expect(span?.layout).toBe("legacy")
+    expect(span!.from <= ms && ms < span!.to).toBe(true)
+    const period = periodSpan(kind, interval, ms)
+    expect(period.from <= span!.from && span!.to <= period.to).toBe(true)
+  })
 
-  it("uses coarse folders for coarse intervals", () => {
+  it("sizes periods by interval: month for minutes, year for hours, decade for days", () => {
     const t = Date.UTC(2024, 2, 5, 13, 30)
-    expect(objectKey("bars", "AAPL", "1day", t)).toBe("market_data/AAPL/1day/2024/data.parquet")
-    expect(objectKey("bars", "AAPL", "1hour", t)).toBe("market_data/AAPL/1hour/2024/03/data.parquet")
-    expect(objectKey("bars", "AAPL", "1min", t)).toBe("market_data/AAPL/1min/2024/03/05/data.parquet")
-    expect(objectKey("news", "AAPL", "", t)).toBe("news/AAPL/2024/03/data.parquet")
-    expect(objectKey("corporate_actions", "AAPL", "", t)).toBe("corporate_actions/AAPL/2024/data.parquet")
+    expect(partKey("bars", "AAPL", "1day", t, "ab")).toBe("market_data/AAPL/1day/2020/part-ab.parquet")
+    expect(partKey("bars", "AAPL", "1hour", t, "ab")).toBe("market_data/AAPL/1hour/2024/part-ab.parquet")
+    expect(partKey("bars", "AAPL", "5min", t, "ab")).toBe("market_data/AAPL/5min/2024/03/part-ab.parquet")
+    expect(partKey("bars", "AAPL", "1min", t, "ab")).toBe("market_data/AAPL/1min/2024/03/part-ab.parquet")
+    expect(partKey("news", "AAPL", "", t, "ab")).toBe("news/AAPL/2024/part-ab.parquet")
+    expect(partKey("corporate_actions", "AAPL", "", t, "ab")).toBe("corporate_actions/AAPL/2020/part-ab.parquet")
+    expect(legacyObjectKey("bars", "AAPL", "1min", t)).toBe("market_data/AAPL/1min/2024/03/05/data.parquet")
+    expect(keySpan("bars", "1day", "market_data/AAPL/1day/2024/part-ab.parquet")).toBeUndefined()
+    expect(seriesOfKey("bars", "market_data/AAPL/1min/2024/03/05/data.parquet.tmp-1")).toBeUndefined()
   })
-
-  test.prop([series, fc.array(fc.integer({ min: T_MIN, max: T_MAX }), { maxLength: 30 }), fc.integer({ min: T_MIN, max: T_MAX }), fc.integer({ min: 0, max: 400 * 86_400_000 })])(
-    "overlappingKeys keeps exactly the objects that may hold rows of the window",
-    ([kind, interval], times, from, length) => {
-      const keys = [...new Set(times.map((t) => objectKey(kind, "X", interval, t)))]
-      const chosen = new Set(overlappingKeys(kind, interval, keys, from, from + length))
-      for (const t of times) {
-        if (t >= from && t < from + length) expect(chosen.has(objectKey(kind, "X", interval, t))).toBe(true)
-      }
-    }
-  )
 })
 
 const rangeArb = fc.tuple(fc.integer({ min: 0, max: 1000 }), fc.integer({ min: 0, max: 100 })).map(([f, l]): Range => ({ from: f, to: f + l }))
