@@ -7,6 +7,8 @@
  * Read-modify-write of one object must not interleave with another writer of the same
  * object: callers that may race pass `lock` (write-router.ts passes a PostgreSQL advisory
  * lock, which holds across processes).
+ * `removeColdRange` takes a time range of one series out of the cold tier (tiering's expiry,
+ * the warm-up's cold side), under the same lock.
  * Does not decide which rows are cold, nor record coverage.
  */
 import type { AsyncBuffer } from "hyparquet"
@@ -87,6 +89,53 @@ export const writeCold = async <K extends StorageKind>(
     })
   }
   return { rows: added, objects: objects.sort() }
+}
+
+export interface ColdRemoval {
+  /** Objects deleted (every row of theirs was inside the range). */
+  readonly objectsDeleted: number
+  /** Objects rewritten without the range's rows. */
+  readonly objectsRewritten: number
+}
+
+/**
+ * Remove exactly the rows of one series with time in [from, to) from the cold tier: an
+ * object wholly inside the range is deleted, one straddling it is rewritten (whole and
+ * atomically, like any write) without those rows, one holding none of them is left alone.
+ * Each object is changed under `lock` (the name writeCold uses), so no row a concurrent
+ * writer merges in is lost to a stale read. Idempotent: a rerun after a crash removes what
+ * is left and changes nothing else; a missing object is nothing to remove.
+ */
+export const removeColdRange = async (
+  store: ObjectStore, kind: StorageKind, symbol: string, interval: string, from: number, to: number, lock: Lock = noLock
+): Promise<ColdRemoval> => {
+  let objectsDeleted = 0
+  let objectsRewritten = 0
+  if (!(to > from)) return { objectsDeleted, objectsRewritten }
+  const time = rowTime[kind] as (r: RowsOf[typeof kind]) => number
+  for (const key of await coldKeys(store, kind, symbol, interval, from, to)) {
+    const span = objectSpan(kind, interval, key)
+    if (!span) continue
+    await lock(`object|${store.location}|${key}`, async () => {
+      if (span.from >= from && span.to <= to) {
+        await store.delete(key)
+        objectsDeleted++
+        return
+      }
+      const rows = await readObject(store, kind, key)
+      if (!rows) return
+      const kept = rows.filter((r) => time(r) < from || time(r) >= to)
+      if (kept.length === rows.length) return
+      if (kept.length === 0) {
+        await store.delete(key)
+        objectsDeleted++
+      } else {
+        await store.put(key, encodeParquet(kind, kept))
+        objectsRewritten++
+      }
+    })
+  }
+  return { objectsDeleted, objectsRewritten }
 }
 
 /** Keys of one series' objects overlapping [from, to), listing only the folders that may hold them. */

@@ -1,6 +1,9 @@
 /**
  * Tiering and retention: for every series held (hot rows or cold objects), apply the
  * symbol's layer's policy at `now` (retention.ts):
+ *   0. warm up: rows held cold inside the hot window (it grew: a promotion, a policy with
+ *      more hot days) move back to PostgreSQL (warm-up.ts), so the hot tier holds exactly
+ *      the hot window;
  *   1. move hot rows older than the hot window into Parquet, one object period at a time:
  *      in one transaction, DELETE … RETURNING the rows, merge them into their object,
  *      read the object back and check its row count, then COMMIT. A crash before the
@@ -9,7 +12,8 @@
  *   2. expire what is older than the whole window: hot rows deleted, cold objects wholly
  *      older deleted, an object straddling the boundary rewritten without its old rows;
  *      a series the layer no longer keeps at all is removed from both tiers;
- *   3. update the coverage ledger: the moved range becomes cold, expired ranges are cleared.
+ *   3. update the coverage ledger: the moved range becomes cold, expired ranges are cleared
+ *      (the warmed range became hot in step 0).
  * Each step is idempotent, so a rerun after any crash finishes the job. A demotion is the
  * same run restricted to the demoted symbols (with their new layer).
  * Symbols whose layer is unknown are left untouched and reported: tiering never deletes
@@ -19,18 +23,17 @@
 import { Effect, Schedule } from "effect"
 import type { Config, RetentionPolicy } from "../../config/schema.ts"
 import type { Layer } from "../domain/layers.ts"
-import type { RowsOf, StorageKind } from "../domain/rows.ts"
-import { rowTime } from "../domain/rows.ts"
+import type { StorageKind } from "../domain/rows.ts"
 import { parseDuration } from "../domain/time.ts"
 import type { Logger } from "../services/logger.ts"
 import type { Sql } from "../services/postgres.ts"
-import { readObject, writeCold } from "./cold-store.ts"
+import { removeColdRange, writeCold } from "./cold-store.ts"
 import { clearCoverage, retierCoverage } from "./coverage.ts"
 import { deleteHot, firstHotTime, hotSeries, takeHot, type Series } from "./hot-store.ts"
-import { COLD_PREFIX, objectSpan, periodEnd, periodOf, periodStart, seriesOfKey, seriesPrefix } from "./layout.ts"
+import { COLD_PREFIX, periodEnd, periodOf, periodStart, seriesOfKey } from "./layout.ts"
 import { advisoryLock } from "./locks.ts"
 import type { ObjectStore } from "./object-store.ts"
-import { encodeParquet } from "./parquet.ts"
+import { warmUp } from "./warm-up.ts"
 import { keptWindows, seriesKey, type KeptWindow } from "./retention.ts"
 
 export interface TieringDeps {
@@ -44,6 +47,8 @@ export interface TieringDeps {
 export interface TieringReport {
   /** Rows moved from PostgreSQL to Parquet. */
   moved: number
+  /** Rows moved back from Parquet to PostgreSQL (the hot window grew: a promotion). */
+  warmed: number
   /** Hot rows deleted as past retention. */
   hotExpired: number
   /** Cold objects deleted whole, and rewritten without their expired rows. */
@@ -94,47 +99,22 @@ const moveToCold = async (deps: TieringDeps, kind: StorageKind, s: Series, from:
   return moved
 }
 
-/** Step 2, cold side: objects wholly before `keepFrom` deleted, straddling ones trimmed. */
-const expireCold = async (
-  deps: TieringDeps, kind: StorageKind, s: Series, keepFrom: number, report: TieringReport
-): Promise<void> => {
-  const lock = advisoryLock(deps.sql)
-  const time = rowTime[kind] as (r: RowsOf[typeof kind]) => number
-  for (const key of await deps.store.list(seriesPrefix(kind, s.symbol, s.interval))) {
-    const span = objectSpan(kind, s.interval, key)
-    if (!span || span.from >= keepFrom) continue
-    await lock(`object|${deps.store.location}|${key}`, async () => {
-      if (span.to <= keepFrom) {
-        await deps.store.delete(key)
-        report.objectsDeleted++
-        return
-      }
-      const rows = (await readObject(deps.store, kind, key)) ?? []
-      const kept = rows.filter((r) => time(r) >= keepFrom)
-      if (kept.length === rows.length) return
-      if (kept.length === 0) {
-        await deps.store.delete(key)
-        report.objectsDeleted++
-      } else {
-        await deps.store.put(key, encodeParquet(kind, kept))
-        report.objectsTrimmed++
-      }
-    })
-  }
-}
-
 const tierSeries = async (
   deps: TieringDeps, kind: StorageKind, s: Series, w: KeptWindow | undefined, report: TieringReport
 ): Promise<void> => {
   // A series the layer does not keep at all expires entirely.
   const keepFrom = w?.keepFrom ?? Number.POSITIVE_INFINITY
   const hotFrom = w?.hotFrom ?? Number.POSITIVE_INFINITY
+  // Rows held cold inside the hot window (the window grew since they were written) go hot.
+  if (w) report.warmed += (await warmUp(deps, kind, s, hotFrom)).rows
   if (w && hotFrom > keepFrom) {
     report.moved += await moveToCold(deps, kind, s, keepFrom, hotFrom)
     await retierCoverage(deps.sql, kind, s.symbol, s.interval, { from: keepFrom, to: hotFrom }, "hot", "cold")
   }
   report.hotExpired += await deleteHot(deps.sql, kind, s, Number.NEGATIVE_INFINITY, keepFrom)
-  await expireCold(deps, kind, s, keepFrom, report)
+  const removed = await removeColdRange(deps.store, kind, s.symbol, s.interval, Number.NEGATIVE_INFINITY, keepFrom, advisoryLock(deps.sql))
+  report.objectsDeleted += removed.objectsDeleted
+  report.objectsTrimmed += removed.objectsRewritten
   await clearCoverage(deps.sql, kind, s.symbol, s.interval, w ? { from: Number.NEGATIVE_INFINITY, to: keepFrom } : undefined)
 }
 
@@ -142,7 +122,7 @@ const tierSeries = async (
 export const runTiering = async (
   deps: TieringDeps, policy: RetentionPolicy, now: number, symbols?: readonly string[]
 ): Promise<TieringReport> => {
-  const report: TieringReport = { moved: 0, hotExpired: 0, objectsDeleted: 0, objectsTrimmed: 0, series: 0, unknown: [] }
+  const report: TieringReport = { moved: 0, warmed: 0, hotExpired: 0, objectsDeleted: 0, objectsTrimmed: 0, series: 0, unknown: [] }
   const only = symbols ? new Set(symbols) : undefined
   const windowsByLayer = new Map<Layer, Map<string, KeptWindow>>()
   const unknown = new Set<string>()
