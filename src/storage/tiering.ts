@@ -33,8 +33,8 @@ import { deleteHot, firstHotTime, hotSeries, takeHot, type Series } from "./hot-
 import { COLD_PREFIX, periodEnd, periodOf, periodStart, seriesOfKey } from "./layout.ts"
 import { advisoryLock } from "./locks.ts"
 import type { ObjectStore } from "./object-store.ts"
-import { warmUp } from "./warm-up.ts"
 import { keptWindows, seriesKey, type KeptWindow } from "./retention.ts"
+import { warmUp } from "./warm-up.ts"
 
 export interface TieringDeps {
   readonly sql: Sql
