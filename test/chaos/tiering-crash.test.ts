@@ -1,13 +1,14 @@
 /**
  * Crash test for tiering: `strata tier --now` runs as a real process and is killed with
  * SIGKILL at random instants — while rows are moving (triggered by the hot row count
- * falling past a random mark) and at random delays — then rerun to completion. Every row
+ * falling past a seeded random mark) and at seeded random delays — then rerun to completion. Every row
  * must end up exactly once: hot rows inside the hot window, cold rows in the rest of the
  * kept window, nothing in both tiers, nothing lost, nothing duplicated.
  */
-import { spawn, spawnSync } from "node:child_process"
+import { spawnSync } from "node:child_process"
 import { fileURLToPath } from "node:url"
 import { afterAll, beforeAll, expect, it } from "vitest"
+import { prng } from "../../bench/lib/workload.ts"
 import { partitionKeys } from "../../streams/keys.ts"
 import type { Bar } from "../../src/domain/rows.ts"
 import { naturalKey } from "../../src/domain/rows.ts"
@@ -15,6 +16,7 @@ import { DAY_MS, utcDay } from "../../src/domain/time.ts"
 import { STORAGE_DDL, localObjectStore, readCold, readHot, writeHot, writeRows, type ObjectStore } from "../../src/storage/index.ts"
 import { sampleBars } from "../../src/storage/sample.ts"
 import { testNamespaceWith, type TestNamespace } from "../helpers/namespace.ts"
+import { killRuns } from "../helpers/processes.ts"
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url))
 const AT = Date.UTC(2024, 5, 15, 12)
@@ -53,32 +55,10 @@ it(`leaves every row exactly once after ${KILLS} kill -9 during tiering and a re
   // Daily: the recent part hot, the rest (some past retention) already cold.
   await writeRows({ sql: ns.sql, store }, "bars", daily, END - 200 * DAY_MS)
 
-  let kills = 0
-  let midMove = 0
-  // Attempts are bounded; a pass that ends before its kill is simply not counted.
-  for (let attempt = 0; kills < KILLS && attempt < KILLS * 6; attempt++) {
-    const before = await hotCount()
-    const child = spawn(process.execPath, tierArgs, { cwd: ROOT, env, stdio: "ignore" })
-    const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()))
-    let done = false
-    void exited.then(() => { done = true })
-    if (attempt % 2 === 0) {
-      // Kill once a random number of rows (one to a few objects' worth) has moved.
-      const mark = before - 1 - Math.floor(Math.random() * 3000)
-      while (!done && (await hotCount()) > mark) await new Promise((r) => setTimeout(r, 5))
-      await new Promise((r) => setTimeout(r, Math.random() * 40))
-    } else {
-      // A random instant of the run, start-up included (a pass with nothing left to move is short).
-      await Promise.race([exited, new Promise((r) => setTimeout(r, 200 + Math.random() * 1000))])
-    }
-    if (!done) {
-      child.kill("SIGKILL")
-      kills++
-      await exited
-      const after = await hotCount()
-      if (after < before) midMove++
-    }
-  }
+  // Progress is the hot row count falling: rows moved cold.
+  const { kills, midway: midMove } = await killRuns({
+    args: tierArgs, cwd: ROOT, env, kills: KILLS, rand: prng(20240615), progress: async () => -(await hotCount())
+  })
   expect(kills).toBeGreaterThanOrEqual(KILLS)
   expect(midMove).toBeGreaterThanOrEqual(2)
 

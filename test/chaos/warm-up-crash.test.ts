@@ -7,7 +7,7 @@
  * After every kill the read router still returns every row exactly once; at the end the
  * hot tier holds exactly the L3 hot window, the cold tier the rest, nothing in both.
  */
-import { spawn, spawnSync } from "node:child_process"
+import { spawnSync } from "node:child_process"
 import { fileURLToPath } from "node:url"
 import { afterAll, beforeAll, expect, it } from "vitest"
 import { prng } from "../../bench/lib/workload.ts"
@@ -19,6 +19,7 @@ import { STORAGE_DDL, localObjectStore, readCold, readHot, writeRows, type Objec
 import { bars } from "../../src/storage/read-router.ts"
 import { sampleBars } from "../../src/storage/sample.ts"
 import { testNamespaceWith, type TestNamespace } from "../helpers/namespace.ts"
+import { killRuns } from "../helpers/processes.ts"
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url))
 const AT = Date.UTC(2024, 5, 15, 12)
@@ -56,7 +57,6 @@ it(`moves every row hot exactly once after ${KILLS} kill -9 during the warm-up a
   for (const s of series) await writeRows({ sql: ns.sql, store }, "bars", s.rows, END - (s.interval === "1min" ? 7 : 30) * DAY_MS)
   // Now L3: market_data is hot 90 days for every interval (defaults).
   await ns.redis.hset(partitionKeys(ns.prefix, 0).snapshots, "AAPL", JSON.stringify({ layer: 3 }))
-  const total = series.reduce((n, s) => n + s.rows.length, 0)
 
   /** Whatever the instant, a read over both tiers returns every row once. */
   const readsOnce = async () => {
@@ -67,31 +67,9 @@ it(`moves every row hot exactly once after ${KILLS} kill -9 during the warm-up a
     }
   }
 
-  let kills = 0
-  let midMove = 0
-  for (let attempt = 0; kills < KILLS && attempt < KILLS * 6; attempt++) {
-    const before = await hotCount()
-    const child = spawn(process.execPath, tierArgs, { cwd: ROOT, env, stdio: "ignore" })
-    const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()))
-    let done = false
-    void exited.then(() => { done = true })
-    if (attempt % 2 === 0) {
-      // Kill once a seeded number of rows (up to a few objects' worth) has moved hot.
-      const mark = Math.min(total, before + 1 + Math.floor(rand() * 3000))
-      while (!done && (await hotCount()) < mark) await new Promise((r) => setTimeout(r, 5))
-      await new Promise((r) => setTimeout(r, rand() * 40))
-    } else {
-      // A seeded instant of the run, start-up included.
-      await Promise.race([exited, new Promise((r) => setTimeout(r, 200 + rand() * 1000))])
-    }
-    if (!done) {
-      child.kill("SIGKILL")
-      kills++
-      await exited
-      if ((await hotCount()) > before) midMove++
-      await readsOnce()
-    }
-  }
+  const { kills, midway: midMove } = await killRuns({
+    args: tierArgs, cwd: ROOT, env, kills: KILLS, rand, progress: hotCount, afterKill: readsOnce
+  })
   expect(kills).toBeGreaterThanOrEqual(KILLS)
   expect(midMove).toBeGreaterThanOrEqual(2)
 
