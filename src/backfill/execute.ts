@@ -8,6 +8,9 @@
  * Retryable follows a capped, jittered exponential schedule; Terminal is not retried.
  * A task's retries share one fetch session: a paged fetch resumes at the page that failed,
  * and every request made (failed attempts' too) is added to the command's progress.
+ * Before the first plan, rows already held cold inside the command's hot window (a
+ * promotion widened it) are moved hot (storage/warm-up.ts): a promoted symbol's hot tier
+ * holds its new hot window as soon as its command runs, without fetching those rows again.
  * Does not read the stream, acknowledge or dead-letter: worker.ts does.
  */
 import { persistedLayer } from "../../machines/lifecycle.ts"
@@ -20,11 +23,12 @@ import type { Redis } from "../services/redis.ts"
 import type { Sql } from "../services/postgres.ts"
 import { coveredRanges, recordCoverage } from "../storage/coverage.ts"
 import type { ObjectStore } from "../storage/object-store.ts"
+import { warmUp } from "../storage/warm-up.ts"
 import { writeRows } from "../storage/write-router.ts"
 import { MANUAL_CAUSE, type BackfillCommand } from "../../streams/backfill-wire.ts"
 import { isInfrastructureError, tierError, tryPostgres, tryRedis, type InfrastructureError } from "../services/errors.ts"
 import { asFetchError, RateLimited, type FetchError } from "./errors.ts"
-import { coverageKey, effectiveLayer, owedTargets, tasksFor, type Coverage, type FetchTask } from "./planner.ts"
+import { coverageKey, effectiveLayer, owedTargets, tasksFor, type Coverage, type FetchTask, type Target } from "./planner.ts"
 import { attemptFailed, setPlanned, taskDone, type CommandStatus } from "./progress.ts"
 import { newSession, type FetchRequest, type Provider } from "./providers/provider.ts"
 
@@ -119,16 +123,31 @@ export interface CommandResult {
   readonly status: CommandStatus
   readonly effectiveLayer: Layer
   readonly tasks: number
+  /** Rows moved from the cold tier to the hot one (held already, not fetched). */
+  readonly warmed: number
 }
+
+/** Rows held cold inside each target's hot window → hot; the rows moved. */
+const warmTargets = (deps: ExecuteDeps, symbol: string, targets: readonly Target[]): Effect.Effect<number, InfrastructureError> =>
+  Effect.tryPromise({
+    try: async () => {
+      let rows = 0
+      for (const t of targets) rows += (await warmUp({ sql: deps.sql, store: deps.store }, t.kind, { symbol, interval: t.interval }, t.hotFrom)).rows
+      return rows
+    },
+    catch: (e) => tierError("warm up held rows", e)
+  })
 
 /** Plan, run the first task, plan again … until the command owes nothing. */
 export const executeCommand = (deps: ExecuteDeps, cmd: BackfillCommand): Effect.Effect<CommandResult, TaskError> =>
   Effect.gen(function* () {
     let tasks = 0
+    let warmed: number | undefined
     for (;;) {
       const current = yield* currentLayer(deps.redis, deps.snapshotsKey, cmd.symbol)
       const layer = effectiveLayer(cmd.layer, current, cmd.cause === MANUAL_CAUSE)
       const targets = owedTargets(deps.policy, layer, cmd.dataTypes, cmd.at)
+      warmed ??= yield* warmTargets(deps, cmd.symbol, targets)
       const coverage = yield* coverageFor(deps.sql, cmd.symbol, targets)
       const planned = tasksFor(cmd.symbol, targets, coverage, deps.backfill.chunk_days, cmd.priority)
       const todo = planned.filter((t) => deps.provider.supports(t.kind, t.interval))
@@ -136,7 +155,7 @@ export const executeCommand = (deps: ExecuteDeps, cmd: BackfillCommand): Effect.
       const next = todo[0]
       if (!next) {
         const status: CommandStatus = layer === cmd.layer ? "done" : targets.length === 0 ? "cancelled" : "shrunk"
-        return { status, effectiveLayer: layer, tasks }
+        return { status, effectiveLayer: layer, tasks, warmed }
       }
       yield* runTask(deps, cmd.id, next)
       tasks++

@@ -210,7 +210,7 @@ const handle = (control: Redis, deps: WorkerDeps, consumer: string, taken: Claim
       const r = outcome.success.result
       yield* tryPostgres("finish the command", () => finishCommand(deps.sql, cmd.id, r.status))
       yield* tryRedis("acknowledge the entry", () => control.xack(deps.keys.backfill, GROUPS.workers, taken.id))
-      deps.log.info({ command: cmd.id, symbol: cmd.symbol, status: r.status, layer: r.effectiveLayer, tasks: r.tasks }, "backfill command finished")
+      deps.log.info({ command: cmd.id, symbol: cmd.symbol, status: r.status, layer: r.effectiveLayer, tasks: r.tasks, warmed: r.warmed }, "backfill command finished")
       return
     }
     const err: WorkFailure = outcome.failure

@@ -67,6 +67,7 @@ program.command("query")
   .option("--from <time>", "start, inclusive (ms or ISO-8601; default 30 days before --to)")
   .option("--to <time>", "end, exclusive (ms or ISO-8601; default now)")
   .option("-f, --format <format>", "table, csv or json", "table")
+  .option("--adjust <mode>", "bars only: none, splits (stored splits) or all (splits and cash dividends)", "none")
   .action(async (what, opts) => (await import("./query.ts")).queryCommand(what, opts))
 
 program.command("tier")

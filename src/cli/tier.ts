@@ -35,7 +35,7 @@ export const tierCommand = oneShot("tier", async (opts: { config?: string; now?:
     if (opts.json) process.stdout.write(`${JSON.stringify(report)}\n`)
     else {
       process.stdout.write(
-        `series: ${report.series}  moved to cold: ${report.moved} rows  hot rows expired: ${report.hotExpired}  ` +
+        `series: ${report.series}  moved to cold: ${report.moved} rows  warmed to hot: ${report.warmed} rows  hot rows expired: ${report.hotExpired}  ` +
         `objects deleted: ${report.objectsDeleted}  trimmed: ${report.objectsTrimmed}  (lake: ${store.location})\n`)
       if (report.unknown.length > 0) {
         process.stdout.write(`left untouched, layer unknown: ${report.unknown.slice(0, 20).join(", ")}${report.unknown.length > 20 ? " …" : ""}\n`)

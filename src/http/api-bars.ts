@@ -1,11 +1,14 @@
 /**
- * `GET /api/bars?symbol=&interval=&from=&to=&limit=&next=`: one page of the bars of one
- * series over both storage tiers (the read router), streamed as JSON
- * `{ symbol, interval, from, to, limit, bars, count, next }` with times in ms since the
+ * `GET /api/bars?symbol=&interval=&from=&to=&limit=&next=&adjust=`: one page of the bars of
+ * one series over both storage tiers (the read router), streamed as JSON
+ * `{ symbol, interval, from, to, limit, adjust, bars, count, next }` with times in ms since the
  * epoch. `from`/`to` take ms or ISO-8601; `to` defaults to now and `from` to 30 days
  * before `to`. A page holds at most `limit` bars (default 10,000, at most 100,000); `next`
  * is null on the last page, else the token to pass as `next` for the following page (the
- * time of the page's last bar). A bad parameter answers 400 naming it.
+ * time of the page's last bar). `adjust` (none, splits, all; default none) adjusts the bars
+ * on the way out by the stored corporate actions (storage/adjusted-read.ts): the cursor is
+ * a time, which adjustment does not change, so paging is the same. A bad parameter
+ * answers 400 naming it.
  * The page is written as it is read, chunk by chunk: the read stops at the page's end
  * (it never reads the whole range to count it), waits for the client when the socket's
  * buffer is full, yields to the event loop between chunks so a heavy read does not hold
@@ -18,7 +21,9 @@ import type { AddressInfo } from "node:net"
 import { setImmediate as nextTurn } from "node:timers/promises"
 import type { Bar } from "../domain/rows.ts"
 import type { Logger } from "../services/logger.ts"
-import { parseSeriesQuery, type SeriesQuery } from "../storage/query-params.ts"
+import type { Adjust } from "../domain/adjust.ts"
+import { seriesAdjustment } from "../storage/adjusted-read.ts"
+import { parseAdjust, parseSeriesQuery, type SeriesQuery } from "../storage/query-params.ts"
 import { seriesChunks, type ReadStats } from "../storage/read-router.ts"
 import type { StorageDeps } from "../storage/write-router.ts"
 import { requestGuard } from "./request-guard.ts"
@@ -37,6 +42,7 @@ export interface PageQuery extends SeriesQuery {
   readonly limit: number
   /** Time of the last bar already returned; the page starts after it. */
   readonly after: number | undefined
+  readonly adjust: Adjust
 }
 
 /** The query string of a page request, each problem named after its parameter. */
@@ -56,8 +62,10 @@ export const parsePageQuery = (p: URLSearchParams, now: number): { ok: true; que
   if (after !== undefined && !(/^-?\d{1,16}$/.test(rawNext ?? "") && Number.isSafeInteger(after))) {
     errors.push(`next: expected the token of the previous page's answer, got "${rawNext}"`)
   }
-  if (!parsed.ok || errors.length > 0) return { ok: false, errors }
-  return { ok: true, query: { ...parsed.query, limit, after } }
+  const adjust = parseAdjust(p.get("adjust"), true)
+  if (!adjust.ok) errors.push(adjust.error)
+  if (!parsed.ok || !adjust.ok || errors.length > 0) return { ok: false, errors }
+  return { ok: true, query: { ...parsed.query, limit, after, adjust: adjust.adjust } }
 }
 
 export interface PageResult { readonly count: number; readonly next: string | null; readonly stats: ReadStats; readonly aborted: boolean }
@@ -81,6 +89,8 @@ const roomOrClose = (res: ServerResponse): Promise<boolean> =>
  */
 export const streamPage = async (deps: StorageDeps, q: PageQuery, res: ServerResponse): Promise<PageResult> => {
   const stats: ReadStats = { hotRows: 0, coldRows: 0 }
+  // Before the status line: a storage failure here is a plain 500 too.
+  const { adjust } = await seriesAdjustment(deps, q.symbol, q.interval, q.adjust)
   const after = q.after === undefined ? undefined : ({ symbol: q.symbol, interval: q.interval, ts: q.after } as Bar)
   const chunks = seriesChunks(deps, "bars", q.symbol, q.interval, q.from, q.to, { after, chunkRows: Math.min(CHUNK_ROWS, q.limit + 1), stats })
   let count = 0
@@ -93,7 +103,7 @@ export const streamPage = async (deps: StorageDeps, q: PageQuery, res: ServerRes
   const start = () => {
     started = true
     res.writeHead(200, { "content-type": "application/json; charset=utf-8" })
-    const head = JSON.stringify({ symbol: q.symbol, interval: q.interval, from: q.from, to: q.to, limit: q.limit })
+    const head = JSON.stringify({ symbol: q.symbol, interval: q.interval, from: q.from, to: q.to, limit: q.limit, adjust: q.adjust })
     res.write(`${head.slice(0, -1)},"bars":[`)
   }
   try {
@@ -104,7 +114,7 @@ export const streamPage = async (deps: StorageDeps, q: PageQuery, res: ServerRes
       if (take < rows.length) more = true
       if (take > 0) {
         let text = ""
-        for (let i = 0; i < take; i++) text += (count + i === 0 ? "" : ",") + JSON.stringify(rows[i])
+        for (let i = 0; i < take; i++) text += (count + i === 0 ? "" : ",") + JSON.stringify(adjust(rows[i]!))
         count += take
         last = rows[take - 1]
         if (!res.write(text) && !(await roomOrClose(res))) break

@@ -1,7 +1,8 @@
 /**
  * Validation of a read request (CLI flags or HTTP query string): symbol, interval and
- * time range, each problem named after the parameter to fix. Pure.
+ * time range, adjustment, each problem named after the parameter to fix. Pure.
  */
+import { ADJUST_MODES, isAdjust, type Adjust } from "../domain/adjust.ts"
 import { INTERVALS } from "../domain/data-types.ts"
 import { isValidSymbol, normaliseSymbol } from "../domain/symbols.ts"
 import { DAY_MS, parseEventTime } from "../domain/time.ts"
@@ -42,4 +43,12 @@ export const parseSeriesQuery = (
   const from = time("from", raw.from, to - 30 * DAY_MS)
   if (errors.length === 0 && from >= to) errors.push(`from (${new Date(from).toISOString()}) must be before to (${new Date(to).toISOString()})`)
   return errors.length > 0 ? { ok: false, errors } : { ok: true, query: { symbol, interval, from, to } }
+}
+
+/** The `adjust` parameter: absent or empty means `none`; only bars are adjusted. */
+export const parseAdjust = (raw: string | null | undefined, bars: boolean): { ok: true; adjust: Adjust } | { ok: false; error: string } => {
+  const v = raw === null || raw === undefined || raw === "" ? "none" : raw
+  if (!isAdjust(v)) return { ok: false, error: `adjust: expected one of ${ADJUST_MODES.join(", ")}, got "${raw}"` }
+  if (!bars && v !== "none") return { ok: false, error: `adjust: only bars are adjusted, got "${v}" for another kind` }
+  return { ok: true, adjust: v }
 }

@@ -1,6 +1,9 @@
 /**
  * Tiering and retention: for every series held (hot rows or cold objects), apply the
  * symbol's layer's policy at `now` (retention.ts):
+ *   0. warm up: rows held cold inside the hot window (it grew: a promotion, a policy with
+ *      more hot days) move back to PostgreSQL (warm-up.ts), so the hot tier holds exactly
+ *      the hot window;
  *   1. move hot rows older than the hot window into Parquet, one object period at a time:
  *      in one transaction, DELETE … RETURNING the rows, write them as a new part object,
  *      read it back and check its checksum, add it to the manifest, then COMMIT. A crash
@@ -10,7 +13,8 @@
  *   2. expire what is older than the whole window: hot rows deleted, cold objects wholly
  *      older dropped, an object straddling the boundary replaced without its old rows;
  *      a series the layer no longer keeps at all is removed from both tiers;
- *   3. update the coverage ledger: the moved range becomes cold, expired ranges are cleared.
+ *   3. update the coverage ledger: the moved range becomes cold, expired ranges are cleared
+ *      (the warmed range became hot in step 0).
  * Each step is idempotent, so a rerun after any crash finishes the job. A demotion is the
  * same run restricted to the demoted symbols (with their new layer).
  * Symbols whose layer is unknown are left untouched and reported: tiering never deletes
@@ -35,6 +39,7 @@ import { periodEnd, periodOf, periodStart } from "./layout.ts"
 import { coldSeries, commitObjects, markPending, objectsOverlapping } from "./manifest.ts"
 import type { ObjectStore } from "./object-store.ts"
 import { keptWindows, seriesKey, type KeptWindow } from "./retention.ts"
+import { warmUp } from "./warm-up.ts"
 
 export interface TieringDeps {
   readonly sql: Sql
@@ -47,6 +52,8 @@ export interface TieringDeps {
 export interface TieringReport {
   /** Rows moved from PostgreSQL to Parquet. */
   moved: number
+  /** Rows moved back from Parquet to PostgreSQL (the hot window grew: a promotion). */
+  warmed: number
   /** Hot rows deleted as past retention. */
   hotExpired: number
   /** Cold objects deleted whole, and rewritten without their expired rows. */
@@ -132,6 +139,8 @@ const tierSeries = async (
   // A series the layer does not keep at all expires entirely.
   const keepFrom = w?.keepFrom ?? Number.POSITIVE_INFINITY
   const hotFrom = w?.hotFrom ?? Number.POSITIVE_INFINITY
+  // Rows held cold inside the hot window (the window grew since they were written) go hot.
+  if (w) report.warmed += (await warmUp(deps, kind, s, hotFrom)).rows
   if (w && hotFrom > keepFrom) {
     report.moved += await moveToCold(deps, kind, s, keepFrom, hotFrom)
     await retierCoverage(deps.sql, kind, s.symbol, s.interval, { from: keepFrom, to: hotFrom }, "hot", "cold")
@@ -145,7 +154,7 @@ const tierSeries = async (
 export const runTiering = async (
   deps: TieringDeps, policy: RetentionPolicy, now: number, symbols?: readonly string[]
 ): Promise<TieringReport> => {
-  const report: TieringReport = { moved: 0, hotExpired: 0, objectsDeleted: 0, objectsTrimmed: 0, series: 0, unknown: [] }
+  const report: TieringReport = { moved: 0, warmed: 0, hotExpired: 0, objectsDeleted: 0, objectsTrimmed: 0, series: 0, unknown: [] }
   const only = symbols ? new Set(symbols) : undefined
   const windowsByLayer = new Map<Layer, Map<string, KeptWindow>>()
   const unknown = new Set<string>()

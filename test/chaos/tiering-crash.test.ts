@@ -1,11 +1,11 @@
 /**
  * Crash test for tiering: `strata tier --now` runs as a real process and is killed with
  * SIGKILL at random instants — while rows are moving (triggered by the hot row count
- * falling past a random mark) and at random delays — then rerun to completion. Every row
+ * falling past a seeded random mark) and at seeded random delays — then rerun to completion. Every row
  * must end up exactly once: hot rows inside the hot window, cold rows in the rest of the
  * kept window, nothing in both tiers, nothing lost, nothing duplicated.
  */
-import { spawn, spawnSync } from "node:child_process"
+import { spawnSync } from "node:child_process"
 import { fileURLToPath } from "node:url"
 import { afterAll, beforeAll, expect, it, onTestFailed } from "vitest"
 import { partitionKeys } from "../../streams/keys.ts"
@@ -16,6 +16,7 @@ import { STORAGE_DDL, localObjectStore, readCold, readHot, writeHot, writeRows, 
 import { sampleBars } from "../../fixtures/sample-rows.ts"
 import { prng } from "../../fixtures/workload.ts"
 import { testNamespaceWith, type TestNamespace } from "../helpers/namespace.ts"
+import { killRuns } from "../helpers/processes.ts"
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url))
 const AT = Date.UTC(2024, 5, 15, 12)
@@ -58,33 +59,10 @@ it(`leaves every row exactly once after ${KILLS} kill -9 during tiering and a re
   await writeRows({ sql: ns.sql, store }, "bars", daily, END - 200 * DAY_MS)
 
   onTestFailed(() => console.error(`tiering crash test failed with seed ${SEED} (STRATA_TEST_SEED=${SEED} repeats its choices)`))
-  const random = prng(SEED)
-  let kills = 0
-  let midMove = 0
-  // Attempts are bounded; a pass that ends before its kill is simply not counted.
-  for (let attempt = 0; kills < KILLS && attempt < KILLS * 6; attempt++) {
-    const before = await hotCount()
-    const child = spawn(process.execPath, tierArgs, { cwd: ROOT, env, stdio: "ignore" })
-    const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()))
-    let done = false
-    void exited.then(() => { done = true })
-    if (attempt % 2 === 0) {
-      // Kill once a random number of rows (one to a few objects' worth) has moved.
-      const mark = before - 1 - Math.floor(random() * 3000)
-      while (!done && (await hotCount()) > mark) await new Promise((r) => setTimeout(r, 5))
-      await new Promise((r) => setTimeout(r, random() * 40))
-    } else {
-      // A random instant of the run, start-up included (a pass with nothing left to move is short).
-      await Promise.race([exited, new Promise((r) => setTimeout(r, 200 + random() * 1000))])
-    }
-    if (!done) {
-      child.kill("SIGKILL")
-      kills++
-      await exited
-      const after = await hotCount()
-      if (after < before) midMove++
-    }
-  }
+  // Progress is the hot row count falling: rows moved cold.
+  const { kills, midway: midMove } = await killRuns({
+    args: tierArgs, cwd: ROOT, env, kills: KILLS, rand: prng(SEED), progress: async () => -(await hotCount())
+  })
   expect(kills).toBeGreaterThanOrEqual(KILLS)
   expect(midMove).toBeGreaterThanOrEqual(2)
 

@@ -1,4 +1,8 @@
-/** Real processes in tests: liveness by pid and the tree of processes below a pid (Linux /proc). */
+/**
+ * Real processes in tests: liveness by pid, the tree of processes below a pid (Linux /proc),
+ * and runs of a command killed with SIGKILL at random instants (the crash tests).
+ */
+import { spawn } from "node:child_process"
 import { readdirSync, readFileSync } from "node:fs"
 
 /** The parent pid from /proc/<pid>/stat, or undefined once the process is gone. */
@@ -45,4 +49,49 @@ export const descendants = (root: number): number[] => {
     }
   }
   return out
+}
+
+export interface KillRuns {
+  /** Runs killed before they ended. */
+  readonly kills: number
+  /** Kills that cut a run after it had made some progress. */
+  readonly midway: number
+}
+
+/**
+ * Run `node args` again and again and kill each run with SIGKILL, until `kills` runs were
+ * killed (at most six attempts per kill; a run that ends first is not counted). Even
+ * attempts kill once `progress()` (a count that only grows while the run works) has risen
+ * by a random step of 1 to `step`, plus up to 40 ms; odd ones at a random instant of the
+ * run, start-up included. `afterKill` checks the state each kill leaves.
+ */
+export const killRuns = async (o: {
+  readonly args: readonly string[]; readonly cwd: string; readonly env: NodeJS.ProcessEnv; readonly kills: number
+  readonly progress: () => Promise<number>; readonly rand: () => number; readonly step?: number
+  readonly afterKill?: () => Promise<void>
+}): Promise<KillRuns> => {
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+  let kills = 0
+  let midway = 0
+  for (let attempt = 0; kills < o.kills && attempt < o.kills * 6; attempt++) {
+    const before = await o.progress()
+    const child = spawn(process.execPath, [...o.args], { cwd: o.cwd, env: o.env, stdio: "ignore" })
+    const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()))
+    let done = false
+    void exited.then(() => { done = true })
+    if (attempt % 2 === 0) {
+      const mark = before + 1 + Math.floor(o.rand() * (o.step ?? 3000))
+      while (!done && (await o.progress()) < mark) await sleep(5)
+      await sleep(o.rand() * 40)
+    } else {
+      await Promise.race([exited, sleep(200 + o.rand() * 1000)])
+    }
+    if (done) continue
+    child.kill("SIGKILL")
+    kills++
+    await exited
+    if ((await o.progress()) > before) midway++
+    await o.afterKill?.()
+  }
+  return { kills, midway }
 }

@@ -72,7 +72,7 @@ it("GET /api/bars answers from both tiers and names a bad parameter", async () =
     expect(r.status).toBe(200)
     const body = (await r.json()) as { count: number; bars: unknown[]; from: number; to: number }
     const expected = daily.filter((b) => b.ts >= from && b.ts < to)
-    expect(body).toEqual({ symbol: "AAPL", interval: "1day", from, to, limit: 10_000, count: expected.length, bars: expected, next: null })
+    expect(body).toEqual({ symbol: "AAPL", interval: "1day", from, to, limit: 10_000, adjust: "none", count: expected.length, bars: expected, next: null })
     const bad = await fetch(`${base}?symbol=AAPL&interval=1day&from=yesterday`)
     expect(bad.status).toBe(400)
     expect(((await bad.json()) as { error: string }).error).toMatch(/^from: expected ms/)

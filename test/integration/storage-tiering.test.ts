@@ -134,8 +134,9 @@ describe.each(["local", "s3"] as const)("tiering with the lake on %s", (where) =
     expect(await store.list(`social_sentiment/${sym}/`)).toEqual([])
     expect((await store.list(`market_data/${sym}/`)).every((k) => new RegExp(`^market_data/${sym}/1day/2020/part-[0-9a-f]+\\.parquet$`).test(k))).toBe(true)
     expect((await store.list(`market_data/${sym}/`)).every((k) => k.startsWith(`market_data/${sym}/1day/`))).toBe(true)
+    // Coverage follows the rows: the part inside the hot window is hot (recorded cold above).
     expect(await coverageByTier(ns.sql, "bars", sym, "1day")).toEqual({
-      hot: [], cold: [{ from: END - 30 * DAY_MS, to: END }]
+      hot: [{ from: END - 5 * DAY_MS, to: END }], cold: [{ from: END - 30 * DAY_MS, to: END - 5 * DAY_MS }]
     })
   })
 
