@@ -92,6 +92,13 @@ export const Providers = Schema.Struct({
   synthetic: Schema.Struct({ seed: Schema.Int, rate_limit: RateLimit }),
   polygon: Schema.Struct({ base_url: Schema.String, page_limit: PositiveInt, timeout_ms: PositiveInt, rate_limit: RateLimit })
 })
+/** The scanner archive (scores entries to the lake before trimming); see docs/storage.md. */
+export const Archive = Schema.Struct({
+  enabled: Schema.Boolean,
+  every: DurationText,
+  max_rows: PositiveInt
+})
+export type ArchiveConfig = typeof Archive.Type
 export type BackfillConfig = typeof Backfill.Type
 export type ProvidersConfig = typeof Providers.Type
 
@@ -123,6 +130,7 @@ export const Config = Schema.Struct({
   backfill: Backfill,
   providers: Providers,
   storage: Storage,
+  archive: Archive,
   bench: Schema.Struct({
     /** `npm run bench:slo` fails when corrected e2e p99 at 5k events/s exceeds this. */
     slo_p99_ms: Schema.Number.check(Schema.isGreaterThan(0))

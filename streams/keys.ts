@@ -33,6 +33,11 @@ export interface PartitionKeys {
   readonly leaseEpoch: string
   /** Counter bumped by every atomic step that passes the guard: how far Redis is, as the owner expects it. */
   readonly step: string
+  /**
+   * String: the greatest scores entry ID archived in the lake and verified (read back). The
+   * scores and scores dead-letter streams are never trimmed above it.
+   */
+  readonly scoresArchived: string
 }
 
 export const GROUPS = {
@@ -70,7 +75,8 @@ export const partitionKeys = (prefix: string, partition: number): PartitionKeys 
     stats: `${tag}:stats`,
     lease: `${tag}:lease`,
     leaseEpoch: `${tag}:lease:epoch`,
-    step: `${tag}:step`
+    step: `${tag}:step`,
+    scoresArchived: `${tag}:scores:archived`
   }
 }
 

@@ -1,12 +1,14 @@
 /**
- * `strata record`: write a scanner stream (default: the configured scores stream) to an
- * NDJSON file, gzip when it ends in .gz, keeping entry IDs and fields. Reads with XRANGE,
- * so a live engine is not disturbed.
+ * `strata record`: write the scanner's history (the archive in the lake up to its mark, then
+ * the configured scores stream) or one stream (--stream) to an NDJSON file, gzip when it
+ * ends in .gz, keeping entry IDs and fields. Reads with XRANGE, so a live engine is not
+ * disturbed.
  */
 import { Effect, Exit, Scope } from "effect"
-import { ingressKeys } from "../../streams/keys.ts"
-import { recordStream } from "../replay/record.ts"
-import { parseBound } from "../replay/source.ts"
+import { ingressKeys, partitionKeys } from "../../streams/keys.ts"
+import { recordEntries } from "../replay/record.ts"
+import { entriesOf, parseBound, parseSymbols, type ReplaySource } from "../replay/source.ts"
+import { openObjectStore, type ObjectStore } from "../storage/object-store.ts"
 import { infrastructure } from "../services/infrastructure.ts"
 import { createLogger } from "../services/logger.ts"
 import { openRedis } from "../services/redis.ts"
@@ -18,6 +20,7 @@ export interface RecordFlags {
   readonly stream?: string
   readonly from?: string
   readonly to?: string
+  readonly symbols?: string
   readonly out: string
   readonly json?: boolean
   readonly progress?: boolean
@@ -26,7 +29,9 @@ export interface RecordFlags {
 export const recordCommand = oneShot("record", async (opts: RecordFlags): Promise<void> => {
   const config = configOrExit(opts.config)
   let from: string, to: string
+  let symbols: ReadonlySet<string> | undefined
   try {
+    symbols = parseSymbols(opts.symbols)
     from = parseBound("--from", opts.from, "-")
     to = parseBound("--to", opts.to, "+")
   } catch (e) {
@@ -34,24 +39,35 @@ export const recordCommand = oneShot("record", async (opts: RecordFlags): Promis
     process.exit(2)
   }
   const stream = opts.stream ?? ingressKeys(config.redis.prefix).scores
+  const what = opts.stream === undefined ? `the history of ${stream} (archive + stream)` : stream
   const scope = Effect.runSync(Scope.make())
   const log = createLogger("strata-record", process.env["LOG_LEVEL"] ?? "warn")
   try {
     const infra = await Effect.runPromise(Scope.provide(scope)(infrastructure(config, log)))
     const redis = openRedis(infra.redisUrl, "strata-record")
+    let store: ObjectStore | undefined
     try {
-      if ((await redis.exists(stream)) === 0) {
-        process.stderr.write(`strata record: stream ${stream} does not exist (check --stream and redis.prefix)\n`)
-        process.exitCode = 1
-        return
+      let source: ReplaySource
+      if (opts.stream !== undefined) {
+        if ((await redis.exists(stream)) === 0) {
+          process.stderr.write(`strata record: stream ${stream} does not exist (check --stream and redis.prefix)\n`)
+          process.exitCode = 1
+          return
+        }
+        source = { kind: "stream", redis, key: stream, from, to }
+      } else {
+        store = openObjectStore(config.storage)
+        source = { kind: "history", redis, store, scores: stream, keys: partitionKeys(config.redis.prefix, 0), from, to }
       }
-      const bar = progressBar(`recording ${stream}`, (await redis.xlen(stream)) || undefined, opts.progress !== false && process.stderr.isTTY === true)
-      const result = await recordStream(redis, { stream, out: opts.out, from, to, onProgress: bar.update })
+      const total = opts.stream !== undefined && from === "-" && to === "+" && !symbols ? await redis.xlen(stream) : 0
+      const bar = progressBar(`recording ${what}`, total || undefined, opts.progress !== false && process.stderr.isTTY === true)
+      const result = await recordEntries(entriesOf(source, symbols), opts.out, bar.update)
       bar.stop()
-      if (opts.json) process.stdout.write(`${JSON.stringify({ stream, out: opts.out, ...result })}\n`)
-      else process.stdout.write(`recorded ${result.entries} entries of ${stream} (${result.firstId ?? "-"} … ${result.lastId ?? "-"}) to ${opts.out}\n`)
+      if (opts.json) process.stdout.write(`${JSON.stringify({ stream, history: opts.stream === undefined, out: opts.out, ...result })}\n`)
+      else process.stdout.write(`recorded ${result.entries} entries of ${what} (${result.firstId ?? "-"} … ${result.lastId ?? "-"}) to ${opts.out}\n`)
     } finally {
       await redis.quit().catch(() => redis.disconnect())
+      await store?.close()
     }
   } finally {
     await Effect.runPromise(Scope.close(scope, Exit.void))

@@ -1,5 +1,6 @@
 /**
- * `strata replay FILE|--stream KEY`: run the engine's code over recorded scores, either in
+ * `strata replay [FILE|--stream KEY]`: run the engine's code over recorded scores (a file, a
+ * stream, or by default the scanner's history: the archive plus Redis), either in
  * memory (--dry-run, the default) or through the real engine in an isolated namespace
  * (--namespace NAME: own key prefix, own PostgreSQL schema), paced by event time
  * (--speed), and print a summary; with --diff B.yaml, replay under both configurations and
@@ -13,7 +14,9 @@ import { dryRunReplay } from "../replay/dry-run.ts"
 import { namespaceConfig, namespaceReplay } from "../replay/namespace.ts"
 import { parseSpeed, showSpeed, type Speed } from "../replay/pacing.ts"
 import { summaryText, whatIfText } from "../replay/report.ts"
-import { countEntries, entriesOf, parseBound, type ReplaySource } from "../replay/source.ts"
+import { countEntries, entriesOf, parseBound, parseSymbols, type ReplaySource } from "../replay/source.ts"
+import { ingressKeys, partitionKeys } from "../../streams/keys.ts"
+import { openObjectStore, type ObjectStore } from "../storage/object-store.ts"
 import { summarise, type ReplayRun } from "../replay/summary.ts"
 import { infrastructure } from "../services/infrastructure.ts"
 import { createLogger } from "../services/logger.ts"
@@ -26,6 +29,7 @@ export interface ReplayFlags {
   readonly stream?: string
   readonly from?: string
   readonly to?: string
+  readonly symbols?: string
   readonly dryRun?: boolean
   readonly namespace?: string
   readonly reset?: boolean
@@ -41,11 +45,13 @@ const usage = (message: string): never => {
 }
 
 export const replayCommand = oneShot("replay", async (file: string | undefined, opts: ReplayFlags): Promise<void> => {
-  if ((file === undefined) === (opts.stream === undefined)) usage("give a recording FILE or --stream KEY (one of them)")
+  if (file !== undefined && opts.stream !== undefined) usage("give a recording FILE or --stream KEY, not both")
   if (opts.dryRun && opts.namespace) usage("--dry-run and --namespace exclude each other")
   let speed: Speed = { kind: "max" }
   let from = "-", to = "+"
+  let symbols: ReadonlySet<string> | undefined
   try {
+    symbols = parseSymbols(opts.symbols)
     speed = parseSpeed(opts.speed)
     from = parseBound("--from", opts.from, "-")
     to = parseBound("--to", opts.to, "+")
@@ -58,6 +64,7 @@ export const replayCommand = oneShot("replay", async (file: string | undefined, 
 
   const scope = Effect.runSync(Scope.make())
   let redis: Redis | undefined
+  let store: ObjectStore | undefined
   try {
     let source: ReplaySource
     if (file !== undefined) {
@@ -66,14 +73,20 @@ export const replayCommand = oneShot("replay", async (file: string | undefined, 
       const log = createLogger("strata-replay", process.env["LOG_LEVEL"] ?? "warn")
       const infra = await Effect.runPromise(Scope.provide(scope)(infrastructure(configA, log)))
       redis = openRedis(infra.redisUrl, "strata-replay-source")
-      source = { kind: "stream", redis, key: opts.stream as string, from, to }
+      if (opts.stream !== undefined) source = { kind: "stream", redis, key: opts.stream, from, to }
+      else {
+        // The scanner's history: the archive up to its mark, then the scores stream.
+        store = openObjectStore(configA.storage)
+        const prefix = configA.redis.prefix
+        source = { kind: "history", redis, store, scores: ingressKeys(prefix).scores, keys: partitionKeys(prefix, 0), from, to }
+      }
     }
     const total = await countEntries(source)
 
     const run = async (config: Config, label: string, namespace: string | undefined): Promise<ReplayRun> => {
       const bar = progressBar(`replay ${label}`, total, showProgress)
       try {
-        const entries: AsyncIterable<StreamEntry> = entriesOf(source)
+        const entries: AsyncIterable<StreamEntry> = entriesOf(source, symbols)
         return namespace === undefined
           ? await dryRunReplay(entries, config, { speed, onProgress: bar.update })
           : await namespaceReplay(entries, namespaceConfig(config, namespace), { speed, onProgress: bar.update, reset: opts.reset ?? false })
@@ -106,6 +119,7 @@ export const replayCommand = oneShot("replay", async (file: string | undefined, 
     process.exitCode = 1
   } finally {
     if (redis) await redis.quit().catch(() => redis?.disconnect())
+    await store?.close()
     await Effect.runPromise(Scope.close(scope, Exit.void))
   }
 })

@@ -2,7 +2,8 @@
  * The engine as a long-running service: resolves Redis and PostgreSQL (private servers
  * when none is configured), takes the partition lease (refusing to start beside a live
  * engine on the same install), migrates the tables, then runs the ingest loop, the companies
- * projector, the backfill workers (backfill.enabled) and tiering as Effect fibers, and
+ * projector, the backfill workers (backfill.enabled), tiering and the scores archive
+ * (archive.enabled) as Effect fibers, and
  * serves the HTTP port (dashboard, JSON API, metrics, health) until interrupted. Each loop retries a failed step on a
  * capped, jittered exponential schedule; the step itself is atomic, so an interrupt or a
  * crash never leaves a batch half applied. Closing the scope stops the loops, closes the
@@ -29,6 +30,7 @@ import { apiBarsHandler } from "../http/api-bars.ts"
 import { STORAGE_DDL } from "../storage/index.ts"
 import { openObjectStore } from "../storage/object-store.ts"
 import { engineTiering } from "./tiering.ts"
+import { archiveEvery, archiveFiber, archiverDeps } from "./archiver.ts"
 
 
 export const loopForever = (name: string, once: () => Promise<number>, log: Logger) =>
@@ -78,6 +80,10 @@ export const startEngine = (config: Config, log: Logger, routes: Readonly<Record
     if (config.backfill.enabled) yield* startWorkers(config, log, infra)
     const tieringFeed = yield* scopedRedis(infra.redisUrl, "strata-tiering-feed", log)
     yield* engineTiering(config, { redis: writes, feedRedis: tieringFeed, sql, store, log })
+    if (config.archive.enabled) {
+      const archiveRedis = yield* scopedRedis(infra.redisUrl, "strata-archive", log)
+      yield* Effect.forkScoped(archiveFiber(archiverDeps(config, { redis: archiveRedis, store, lease, log }), archiveEvery(config)))
+    }
     yield* Effect.forkScoped(
       Effect.sync(() => log.info({ ...ingest.stats, actorsCached: ingest.store.size, projected: projector.projected }, "engine stats")).pipe(
         Effect.repeat(Schedule.spaced("30 seconds"))

@@ -1,0 +1,215 @@
+/**
+ * The scanner archive on a local lake and on S3 (s3rver): the engine archives what it has
+ * applied, dead-lettered entries marked with their reason, and moves the mark only over
+ * verified parts; the history (archive + Redis) reads as one ordered stream across the mark
+ * while the mark moves and the stream is trimmed up to it; a dry-run replay of an archived,
+ * trimmed day equals the lifecycle the live engine produced that day.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { readArchiveMark } from "../../streams/archive-mark.ts"
+import { parseDeadLetter } from "../../streams/dead-letter.ts"
+import type { StreamEntry } from "../../streams/entry.ts"
+import { GROUPS, ingressKeys, partitionKeys } from "../../streams/keys.ts"
+import { PartitionLease } from "../../streams/lease.ts"
+import { archivePass, archiverDeps } from "../../src/engine/archiver.ts"
+import { dryRunReplay } from "../../src/replay/dry-run.ts"
+import { readRecording } from "../../src/replay/file.ts"
+import { readHistory } from "../../src/replay/history.ts"
+import { localObjectStore, type ObjectStore } from "../../src/storage/object-store.ts"
+import { ARCHIVE_ROOT, decodeArchivePart, parsePartKey, type ArchivedScore } from "../../src/storage/scores-archive.ts"
+import { objectAsyncBuffer } from "../../src/storage/object-store.ts"
+import { workloadArray } from "../../bench/lib/workload.ts"
+import { runStrata } from "../helpers/cli.ts"
+import { runEngine, waitUntil } from "../helpers/engine.ts"
+import { ENGINE_ONLY, testNamespace, type TestNamespace } from "../helpers/namespace.ts"
+import { startS3, type TestS3 } from "../helpers/s3.ts"
+import { xaddAll } from "../helpers/scanner-stream.ts"
+import type { Config } from "../../config/schema.ts"
+
+/** Every row of every part, as stored (no de-duplication): what "exactly once" is checked on. */
+export const allArchivedRows = async (store: ObjectStore): Promise<ArchivedScore[]> => {
+  const out: ArchivedScore[] = []
+  for (const key of await store.list(ARCHIVE_ROOT)) {
+    if (!parsePartKey(key)) continue
+    const file = await objectAsyncBuffer(store, key)
+    if (!file) continue
+    for await (const rows of decodeArchivePart(file)) out.push(...rows)
+  }
+  return out
+}
+
+/** Workload entries re-stamped so that entry IDs advance `stepMs` apart, like their `ts`. */
+const spread = (entries: readonly StreamEntry[], start: number, stepMs: number): StreamEntry[] =>
+  entries.map((e, i) => ({ id: `${start + i * stepMs}-0`, fields: e.fields }))
+
+const history = (ns: TestNamespace, store: ObjectStore, from?: string, to?: string, chunk?: number) =>
+  readHistory({
+    redis: ns.redis, store, scores: ingressKeys(ns.prefix).scores, keys: partitionKeys(ns.prefix, 0),
+    ...(from ? { from } : {}), ...(to ? { to } : {}), ...(chunk ? { chunk } : {})
+  })
+
+const collect = async (it: AsyncIterable<StreamEntry>) => {
+  const out: StreamEntry[] = []
+  for await (const e of it) out.push(e)
+  return out
+}
+
+let s3: TestS3
+beforeAll(async () => { s3 = await startS3() })
+afterAll(async () => { await s3?.stop() })
+
+describe.each(["local", "s3"] as const)("scores archive (%s lake)", (lake) => {
+  let ns: TestNamespace
+  let store: ObjectStore
+  beforeAll(async () => {
+    const prefix = `archive-${Math.random().toString(36).slice(2, 10)}/`
+    const storage = lake === "s3"
+      ? { s3: { bucket: s3.bucket, prefix, endpoint: s3.endpoint, region: "us-east-1", force_path_style: true } }
+      : {}
+    ns = await testNamespace({ ...ENGINE_ONLY, storage, archive: { every: "100ms", max_rows: 700 } })
+    process.env["AWS_ACCESS_KEY_ID"] = "S3RVER"
+    process.env["AWS_SECRET_ACCESS_KEY"] = "S3RVER"
+    store = lake === "s3" ? s3.store(prefix) : localObjectStore(ns.config.storage.lake)
+  })
+  afterAll(async () => { await ns?.cleanup() })
+
+  it("archives every applied entry once, dead-lettered ones marked with the engine's reason", async () => {
+    const entries = workloadArray({ events: 3_000, symbols: 30, seed: 5, start: Date.UTC(2026, 10, 2, 9), stepMs: 1_000, lateShare: 0.02, badShare: 0.03 })
+    const scores = ingressKeys(ns.prefix).scores
+    const keys = partitionKeys(ns.prefix, 0)
+    const engine = await runEngine(ns.config)
+    try {
+      await xaddAll(ns.redis, scores, entries)
+      const last = (entries.at(-1) as StreamEntry).id
+      await waitUntil("the archive mark reached the last entry", async () => (await readArchiveMark(ns.redis, keys)) === last, 120_000)
+    } finally {
+      await engine.stop()
+    }
+    const rows = await allArchivedRows(store)
+    expect(rows.map((r) => r.id)).toEqual(entries.map((e) => e.id))
+    expect(rows.map((r) => r.fields)).toEqual(entries.map((e) => e.fields))
+    const deadLetters = (await ns.redis.xrange(ingressKeys(ns.prefix).scoresDead, "-", "+"))
+      .map(([id, f]) => ({ id, d: parseDeadLetter(f) }))
+    expect(deadLetters.length).toBeGreaterThan(20)
+    const marked = rows.filter((r) => r.dead)
+    expect(marked.map((r) => [r.id, r.deadReason, r.deadId])).toEqual(deadLetters.map(({ id, d }) => [d?.sourceId, d?.reason, id]))
+    // Max 700 rows per part: several parts, each a verified step of the mark.
+    expect((await store.list(ARCHIVE_ROOT)).length).toBeGreaterThanOrEqual(Math.ceil(entries.length / 700))
+  }, 180_000)
+
+  it("reads archive + Redis as one stream across a moving mark and a trimmed stream: no gap, no overlap", async () => {
+    const scores = ingressKeys(ns.prefix).scores
+    await ns.redis.del(scores, ingressKeys(ns.prefix).scoresDead, partitionKeys(ns.prefix, 0).scoresArchived)
+    const entries = spread(
+      workloadArray({ events: 5_000, symbols: 50, seed: 9, start: Date.UTC(2026, 10, 3, 22), stepMs: 1_500 }),
+      Date.UTC(2026, 10, 3, 22), 1_500
+    )
+    await xaddAll(ns.redis, scores, entries)
+    const keys = partitionKeys(ns.prefix, 0)
+    // No engine: the group says what was applied, the lease fences the mark.
+    await ns.redis.xgroup("CREATE", scores, GROUPS.engine, (entries[1_999] as StreamEntry).id)
+    const lease = new PartitionLease(ns.redis, keys, 60_000)
+    expect((await lease.acquire()).held).toBe(true)
+    const deps = archiverDeps(ns.config, { redis: ns.redis, store, lease })
+    const trimToMark = async () => {
+      const mark = await readArchiveMark(ns.redis, keys)
+      await ns.redis.xtrim(scores, "MINID", mark as string)
+    }
+    expect((await archivePass(deps)).mark).toBe((entries[1_999] as StreamEntry).id)
+    await trimToMark()
+    expect(await ns.redis.xlen(scores)).toBe(3_001)
+
+    const from = (entries[500] as StreamEntry).id
+    const to = String(Number((entries[4_500] as StreamEntry).id.split("-")[0]))
+    const reader = history(ns, store, from, to, 300)
+    const got: StreamEntry[] = []
+    // Past the seam into Redis, then the mark moves on and the stream is trimmed to it.
+    for (;;) {
+      const n = await reader.next()
+      if (n.done) break
+      got.push(n.value)
+      if (got.length === 1_800) {
+        await ns.redis.xgroup("SETID", scores, GROUPS.engine, (entries[3_999] as StreamEntry).id)
+        expect((await archivePass(deps)).mark).toBe((entries[3_999] as StreamEntry).id)
+        await trimToMark()
+      }
+    }
+    expect(got.map((e) => e.id)).toEqual(entries.slice(500, 4_501).map((e) => e.id))
+    expect(got).toEqual(entries.slice(500, 4_501))
+    // The whole stream's range, now nearly all from the lake.
+    expect((await collect(history(ns, store, entries[0]?.id))).map((e) => e.id)).toEqual(entries.map((e) => e.id))
+    // `strata record` over the same range writes the same entries in the recording format.
+    const dir = mkdtempSync(join(tmpdir(), "strata-archive-"))
+    try {
+      const out = join(dir, "range.ndjson")
+      const env = lake === "s3"
+        ? { ...ns.env, AWS_ACCESS_KEY_ID: "S3RVER", AWS_SECRET_ACCESS_KEY: "S3RVER" }
+        : ns.env
+      const cfg = writeConfig(dir, { storage: ns.config.storage })
+      const r = await runStrata({ ...env, STRATA_CONFIG: cfg }, ["record", "--from", from, "--to", to, "-o", out, "--no-progress", "--json"])
+      expect(r.code, r.err).toBe(0)
+      expect(await collect(readRecording(out))).toEqual(entries.slice(500, 4_501))
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+    await lease.release()
+  }, 180_000)
+})
+
+/** Settings for a child process, as a config file (JSON is YAML). */
+const writeConfig = (dir: string, settings: Partial<Config>): string => {
+  const path = join(dir, "config.yaml")
+  writeFileSync(path, JSON.stringify(settings))
+  return path
+}
+
+describe("a dry-run replay of an archived day", () => {
+  let ns: TestNamespace
+  beforeAll(async () => {
+    ns = await testNamespace({ ...ENGINE_ONLY, lifecycle: { min_dwell: "30m" }, archive: { every: "100ms", max_rows: 2_000 } })
+  })
+  afterAll(async () => { await ns?.cleanup() })
+
+  it("equals the lifecycle the live engine produced that day, read back from the lake after a trim", async () => {
+    const start = Date.UTC(2026, 10, 1, 18)
+    // 60 hours of scores, one every 30 s over 40 symbols: Nov 1 evening to Nov 4 morning.
+    const entries = spread(workloadArray({ events: 7_200, symbols: 40, seed: 21, start, stepMs: 30_000, lateShare: 0.01, badShare: 0.01 }), start, 30_000)
+    const scores = ingressKeys(ns.prefix).scores
+    const keys = partitionKeys(ns.prefix, 0)
+    const engine = await runEngine(ns.config)
+    try {
+      await xaddAll(ns.redis, scores, entries)
+      const last = (entries.at(-1) as StreamEntry).id
+      await waitUntil("everything archived", async () => (await readArchiveMark(ns.redis, keys)) === last, 120_000)
+    } finally {
+      await engine.stop()
+    }
+    const lifecycle = (await ns.redis.xrange(keys.lifecycle, "-", "+")).map(([, f]) => f)
+    await ns.redis.xtrim(scores, "MINID", (entries.at(-1) as StreamEntry).id)
+    expect(await ns.redis.xlen(scores)).toBe(1)
+
+    // Replaying from the first day on: the day's actors start where the live ones did.
+    const store = localObjectStore(ns.config.storage.lake)
+    const dayEnd = String(Date.UTC(2026, 10, 2, 23, 59, 59, 999))
+    const run = await dryRunReplay(history(ns, store, "-", dayEnd), ns.config)
+    const causeMs = (f: readonly string[]) => Number((f[f.indexOf("cause") + 1] as string).split("-")[0])
+    const liveUpToDayEnd = lifecycle.filter((f) => causeMs(f) <= Number(dayEnd))
+    const liveDay = liveUpToDayEnd.filter((f) => causeMs(f) >= Date.UTC(2026, 10, 2))
+    expect(liveDay.length).toBeGreaterThan(20)
+    expect(run.lifecycle).toEqual(liveUpToDayEnd)
+    expect(run.lifecycle.filter((f) => causeMs(f) >= Date.UTC(2026, 10, 2))).toEqual(liveDay)
+
+    // The CLI over the same history: the same number of transitions.
+    const dir = mkdtempSync(join(tmpdir(), "strata-archive-"))
+    const r = await runStrata({ ...ns.env, STRATA_CONFIG: writeConfig(dir, { lifecycle: ns.config.lifecycle }) },
+      ["replay", "--from", "2026-11-01", "--to", dayEnd, "--json", "--no-progress"])
+    rmSync(dir, { recursive: true, force: true })
+    expect(r.code, r.err).toBe(0)
+    const summary = (JSON.parse(r.out) as { summary: { transitionsTotal: number; events: number } }).summary
+    expect(summary.transitionsTotal).toBe(liveUpToDayEnd.length)
+    expect(summary.events).toBe(entries.filter((e) => Number(e.id.split("-")[0]) <= Number(dayEnd)).length)
+  }, 240_000)
+})
