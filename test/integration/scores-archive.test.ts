@@ -19,8 +19,8 @@ import { dryRunReplay } from "../../src/replay/dry-run.ts"
 import { readRecording } from "../../src/replay/file.ts"
 import { readHistory } from "../../src/replay/history.ts"
 import { localObjectStore, type ObjectStore } from "../../src/storage/object-store.ts"
-import { ARCHIVE_ROOT, decodeArchivePart, parsePartKey, type ArchivedScore } from "../../src/storage/scores-archive.ts"
-import { objectAsyncBuffer } from "../../src/storage/object-store.ts"
+import { ARCHIVE_ROOT } from "../../src/storage/scores-archive.ts"
+import { allArchivedRows } from "../helpers/archive.ts"
 import { workloadArray } from "../../bench/lib/workload.ts"
 import { runStrata } from "../helpers/cli.ts"
 import { runEngine, waitUntil } from "../helpers/engine.ts"
@@ -28,18 +28,6 @@ import { ENGINE_ONLY, testNamespace, type TestNamespace } from "../helpers/names
 import { startS3, type TestS3 } from "../helpers/s3.ts"
 import { xaddAll } from "../helpers/scanner-stream.ts"
 import type { Config } from "../../config/schema.ts"
-
-/** Every row of every part, as stored (no de-duplication): what "exactly once" is checked on. */
-export const allArchivedRows = async (store: ObjectStore): Promise<ArchivedScore[]> => {
-  const out: ArchivedScore[] = []
-  for (const key of await store.list(ARCHIVE_ROOT)) {
-    if (!parsePartKey(key)) continue
-    const file = await objectAsyncBuffer(store, key)
-    if (!file) continue
-    for await (const rows of decodeArchivePart(file)) out.push(...rows)
-  }
-  return out
-}
 
 /** Workload entries re-stamped so that entry IDs advance `stepMs` apart, like their `ts`. */
 const spread = (entries: readonly StreamEntry[], start: number, stepMs: number): StreamEntry[] =>
