@@ -94,6 +94,7 @@ describe("scores archive crash safety", () => {
     }
     let kills = 0
     let midArchive = 0 // kills that left a written part not yet verified
+    let missedInFlight = 0
     let child = startEngineProcess(crashEnv)
     for (let from = 0; from < EVENTS; from += segment) {
       const before = await archived()
@@ -101,7 +102,14 @@ describe("scores archive crash safety", () => {
       if (from + segment >= EVENTS) break
       // Kill only once this engine has archived something: the kills land among chunks.
       await waitUntil("the archive to move on", async () => (await archived()) > before, 120_000)
-      await new Promise((r) => setTimeout(r, Math.floor(rand() * 60)))
+      if (rand() < 0.5) {
+        // Half the kills: at a random instant.
+        await new Promise((r) => setTimeout(r, Math.floor(rand() * 60)))
+      } else {
+        // The other half: while a chunk is written but not yet verified (parts past the mark).
+        await waitUntil("a chunk in flight", async () => (await unverifiedParts(store, await mark())) > 0, 60_000)
+          .catch(() => { missedInFlight++ }) // the chunks were too quick to be seen: kill anyway, counted
+      }
       child.kill("SIGKILL")
       await exited(child)
       kills++
@@ -111,8 +119,9 @@ describe("scores archive crash safety", () => {
     await waitUntil("the crashing run archived everything", async () => (await mark()) === last, 300_000)
     child.kill("SIGTERM")
     await exited(child)
-    console.info(`archive crash test: ${kills} kills, ${midArchive} left a part written but not yet verified`)
+    console.info(`archive crash test: ${kills} kills, ${midArchive} left a part written but not yet verified, ${missedInFlight} waits for a chunk in flight gave up`)
     expect(kills).toBeGreaterThanOrEqual(10)
+    expect(midArchive).toBeGreaterThanOrEqual(2)
 
     // Every entry exactly once, over every stored part as it is (no de-duplication).
     const rows = await allArchivedRows(store)

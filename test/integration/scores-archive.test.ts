@@ -8,6 +8,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
+import { DuckDBInstance } from "@duckdb/node-api"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { readArchiveMark } from "../../streams/archive-mark.ts"
 import { parseDeadLetter } from "../../streams/dead-letter.ts"
@@ -86,6 +87,25 @@ describe.each(["local", "s3"] as const)("scores archive (%s lake)", (lake) => {
     expect(marked.map((r) => [r.id, r.deadReason, r.deadId])).toEqual(deadLetters.map(({ id, d }) => [d?.sourceId, d?.reason, id]))
     // Max 700 rows per part: several parts, each a verified step of the mark.
     expect((await store.list(ARCHIVE_ROOT)).length).toBeGreaterThanOrEqual(Math.ceil(entries.length / 700))
+    if (lake === "local") {
+      // DuckDB reads the parts with a glob, fields as JSON, times as timestamptz.
+      const db = await DuckDBInstance.create(":memory:")
+      const conn = await db.connect()
+      try {
+        const glob = join(ns.config.storage.lake, "scores/2026/11/02/*/*.parquet")
+        const types = await conn.runAndReadAll(`SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM read_parquet('${glob}'))`)
+        expect(Object.fromEntries(types.getRows() as [string, string][])).toMatchObject({
+          id: "VARCHAR", id_time: "TIMESTAMP WITH TIME ZONE", event_time: "TIMESTAMP WITH TIME ZONE", fields: "JSON", dead: "BOOLEAN"
+        })
+        const r = await conn.runAndReadAll(
+          `SELECT count(*)::INTEGER AS n, count(DISTINCT id)::INTEGER AS ids, (count(*) FILTER (WHERE dead))::INTEGER AS dead,
+                  (count(*) FILTER (WHERE json_extract_string(fields, '$[0]') = 'symbol'))::INTEGER AS symbol_first
+           FROM read_parquet('${glob}')`)
+        expect(r.getRowObjects()[0]).toEqual({ n: entries.length, ids: entries.length, dead: marked.length, symbol_first: entries.filter((e) => e.fields[0] === "symbol").length })
+      } finally {
+        conn.closeSync()
+      }
+    }
   }, 180_000)
 
   it("reads archive + Redis as one stream across a moving mark and a trimmed stream: no gap, no overlap", async () => {
@@ -145,6 +165,40 @@ describe.each(["local", "s3"] as const)("scores archive (%s lake)", (lake) => {
     }
     await lease.release()
   }, 180_000)
+})
+
+describe("an interrupted archive chunk", () => {
+  let ns: TestNamespace
+  beforeAll(async () => { ns = await testNamespace({ ...ENGINE_ONLY, archive: { max_rows: 400 } }) })
+  afterAll(async () => { await ns?.cleanup() })
+
+  it("is replaced and its leftover deleted before the mark moves; a fenced writer never moves the mark", async () => {
+    const start = Date.UTC(2026, 10, 2, 10, 59, 50)
+    const entries = spread(workloadArray({ events: 1_000, symbols: 20, seed: 3, start, stepMs: 50 }), start, 50)
+    const scores = ingressKeys(ns.prefix).scores
+    const keys = partitionKeys(ns.prefix, 0)
+    await xaddAll(ns.redis, scores, entries)
+    await ns.redis.xgroup("CREATE", scores, GROUPS.engine, (entries.at(-1) as StreamEntry).id)
+    const lease = new PartitionLease(ns.redis, keys, 60_000)
+    expect((await lease.acquire()).held).toBe(true)
+    const store = localObjectStore(ns.config.storage.lake)
+    const good = archiverDeps(ns.config, { redis: ns.redis, store, lease })
+    // A writer whose epoch is not the lease's: it writes its parts, then the mark refuses it,
+    // as for an owner paused past its lease; its parts stay behind past the mark.
+    const stale = { ...good, holder: () => ({ owner: lease.owner, epoch: "999999" }) }
+    await expect(archivePass(stale)).rejects.toThrow(/STRATA_FENCED/)
+    expect(await readArchiveMark(ns.redis, keys)).toBeUndefined()
+    const leftover = await store.list(ARCHIVE_ROOT)
+    // 400 entries 50 ms apart from 10:59:50: 200 in hour 10, 200 in hour 11.
+    expect(leftover.length).toBe(2)
+    const report = await archivePass(good)
+    expect(report.mark).toBe((entries.at(-1) as StreamEntry).id)
+    expect(report.leftovers).toBe(2)
+    const rows = await allArchivedRows(store)
+    expect(rows.map((r) => r.id)).toEqual(entries.map((e) => e.id))
+    for (const key of await store.list(ARCHIVE_ROOT)) expect(key).toMatch(new RegExp(`\\.e${lease.epoch}\\.parquet$`))
+    await lease.release()
+  }, 120_000)
 })
 
 /** Settings for a child process, as a config file (JSON is YAML). */
