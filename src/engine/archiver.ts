@@ -85,7 +85,13 @@ export const appliedBound = async (redis: Redis, scores: string): Promise<string
 
 interface DeadMark { readonly reason: string; readonly id: string }
 
-/** Dead letters added after `mark`, by the scores entry they reject. */
+/**
+ * Dead letters added after `mark`, by the scores entry they reject. Dead-letter IDs are
+ * made by the engine's atomic step (`*`) after its source entry exists, so every dead
+ * letter of an entry past the mark lies past the mark too: the bound the trimmer keeps as
+ * well. (A producer writing entry IDs ahead of the clock breaks that order; its rejected
+ * entries are then still marked dead, with the decoder's reason.)
+ */
 const deadLettersSince = async (redis: Redis, dead: string, mark: string | undefined): Promise<Map<string, DeadMark>> => {
   const out = new Map<string, DeadMark>()
   let start = mark === undefined ? "-" : `(${mark}`
@@ -206,7 +212,12 @@ export const archivePass = async (deps: ArchiverDeps): Promise<ArchiveReport> =>
 export const archiveFiber = (deps: ArchiverDeps, everyMs: number) =>
   Effect.tryPromise(() => archivePass(deps)).pipe(
     Effect.tap((r) => Effect.sync(() => { if (r.rows > 0) deps.log?.info({ archive: r }, "scores archived") })),
-    Effect.catchCause((cause) => Effect.sync(() => deps.log?.error({ cause: String(cause) }, "archive pass failed; the next pass retries from the mark"))),
+    Effect.catchCause((cause) => Effect.sync(() => {
+      const text = String(cause)
+      // The lease changed hands mid-pass (a restart, a pause): expected, and nothing moved.
+      if (text.includes("STRATA_FENCED")) deps.log?.warn({ cause: text }, "archive pass fenced: the lease changed hands; the next pass retries from the mark")
+      else deps.log?.error({ cause: text }, "archive pass failed; the next pass retries from the mark")
+    })),
     Effect.repeat(Schedule.spaced(`${everyMs} millis`))
   )
 

@@ -40,6 +40,19 @@ const history = (ns: TestNamespace, store: ObjectStore, from?: string, to?: stri
     ...(from ? { from } : {}), ...(to ? { to } : {}), ...(chunk ? { chunk } : {})
   })
 
+/** The live engine applies `entries` and archives them: returns once the mark is the last one. */
+const archiveLive = async (ns: TestNamespace, entries: readonly StreamEntry[]): Promise<void> => {
+  const engine = await runEngine(ns.config)
+  try {
+    await xaddAll(ns.redis, ingressKeys(ns.prefix).scores, entries)
+    const last = (entries.at(-1) as StreamEntry).id
+    const keys = partitionKeys(ns.prefix, 0)
+    await waitUntil("the archive mark reached the last entry", async () => (await readArchiveMark(ns.redis, keys)) === last, 120_000)
+  } finally {
+    await engine.stop()
+  }
+}
+
 const collect = async (it: AsyncIterable<StreamEntry>) => {
   const out: StreamEntry[] = []
   for await (const e of it) out.push(e)
@@ -67,16 +80,7 @@ describe.each(["local", "s3"] as const)("scores archive (%s lake)", (lake) => {
 
   it("archives every applied entry once, dead-lettered ones marked with the engine's reason", async () => {
     const entries = workloadArray({ events: 3_000, symbols: 30, seed: 5, start: Date.UTC(2026, 10, 2, 9), stepMs: 1_000, lateShare: 0.02, badShare: 0.03 })
-    const scores = ingressKeys(ns.prefix).scores
-    const keys = partitionKeys(ns.prefix, 0)
-    const engine = await runEngine(ns.config)
-    try {
-      await xaddAll(ns.redis, scores, entries)
-      const last = (entries.at(-1) as StreamEntry).id
-      await waitUntil("the archive mark reached the last entry", async () => (await readArchiveMark(ns.redis, keys)) === last, 120_000)
-    } finally {
-      await engine.stop()
-    }
+    await archiveLive(ns, entries)
     const rows = await allArchivedRows(store)
     expect(rows.map((r) => r.id)).toEqual(entries.map((e) => e.id))
     expect(rows.map((r) => r.fields)).toEqual(entries.map((e) => e.fields))
@@ -201,6 +205,32 @@ describe("an interrupted archive chunk", () => {
   }, 120_000)
 })
 
+describe("strata archive --once", () => {
+  let ns: TestNamespace
+  beforeAll(async () => { ns = await testNamespace(ENGINE_ONLY) })
+  afterAll(async () => { await ns?.cleanup() })
+
+  it("archives what the engine's group has applied, under the partition lease, and reports it", async () => {
+    const start = Date.UTC(2026, 10, 2, 12)
+    const entries = spread(workloadArray({ events: 1_200, symbols: 20, seed: 4, start, stepMs: 1_000 }), start, 1_000)
+    const scores = ingressKeys(ns.prefix).scores
+    await xaddAll(ns.redis, scores, entries)
+    // Applied up to the 1,000th entry, the next 100 read but not acknowledged.
+    await ns.redis.xgroup("CREATE", scores, GROUPS.engine, (entries[999] as StreamEntry).id)
+    await ns.redis.xreadgroup("GROUP", GROUPS.engine, "c", "COUNT", 100, "STREAMS", scores, ">")
+    const r = await runStrata(ns.env, ["archive", "--once", "--json"])
+    expect(r.code, r.err).toBe(0)
+    const report = JSON.parse(r.out) as { rows: number; mark: string }
+    expect(report).toMatchObject({ rows: 1_000, mark: (entries[999] as StreamEntry).id })
+    expect((await allArchivedRows(localObjectStore(ns.config.storage.lake))).map((x) => x.id)).toEqual(entries.slice(0, 1_000).map((e) => e.id))
+    // The lease was given up: the next pass takes it again at once.
+    await ns.redis.xack(scores, GROUPS.engine, ...entries.slice(1_000, 1_100).map((e) => e.id))
+    const again = await runStrata(ns.env, ["archive", "--once", "--json"])
+    expect(again.code, again.err).toBe(0)
+    expect(JSON.parse(again.out)).toMatchObject({ rows: 100, mark: (entries[1_099] as StreamEntry).id })
+  }, 120_000)
+})
+
 /** Settings for a child process, as a config file (JSON is YAML). */
 const writeConfig = (dir: string, settings: Partial<Config>): string => {
   const path = join(dir, "config.yaml")
@@ -221,14 +251,7 @@ describe("a dry-run replay of an archived day", () => {
     const entries = spread(workloadArray({ events: 7_200, symbols: 40, seed: 21, start, stepMs: 30_000, lateShare: 0.01, badShare: 0.01 }), start, 30_000)
     const scores = ingressKeys(ns.prefix).scores
     const keys = partitionKeys(ns.prefix, 0)
-    const engine = await runEngine(ns.config)
-    try {
-      await xaddAll(ns.redis, scores, entries)
-      const last = (entries.at(-1) as StreamEntry).id
-      await waitUntil("everything archived", async () => (await readArchiveMark(ns.redis, keys)) === last, 120_000)
-    } finally {
-      await engine.stop()
-    }
+    await archiveLive(ns, entries)
     const lifecycle = (await ns.redis.xrange(keys.lifecycle, "-", "+")).map(([, f]) => f)
     await ns.redis.xtrim(scores, "MINID", (entries.at(-1) as StreamEntry).id)
     expect(await ns.redis.xlen(scores)).toBe(1)
