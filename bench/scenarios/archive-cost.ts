@@ -2,7 +2,9 @@
  * The cost of the scanner archive on ingest: the events/s one engine process applies while
  * its archive loop writes the same entries to the lake (a pass every second), as a ratio to
  * the same run with the archive off. Also reports the archive's own rate (rows/s from the
- * first archived chunk until the mark reaches the last entry). Goal: ratio ≥ 0.95.
+ * first archived chunk until the mark reaches the last entry). The two runs alternate,
+ * off on off on, and each side keeps its best run: on a shared machine, a neighbour's load
+ * only ever slows a run down. Goal: ratio ≥ 0.95.
  */
 import { join } from "node:path"
 import { readArchiveMark } from "../../streams/archive-mark.ts"
@@ -46,15 +48,22 @@ export const scenario: Scenario = {
   name: "archive-cost",
   description: "engine events/s with the scanner archive writing the same entries vs with it off",
   run: async (ctx) => {
-    const events = ctx.size === "tiny" ? 2_000 : 300_000
-    const off = await drain(ctx, events, false)
-    const on = await drain(ctx, events, true)
+    const events = ctx.size === "tiny" ? 2_000 : 200_000
+    const runs: { off: Run[]; on: Run[] } = { off: [], on: [] }
+    for (let round = 0; round < 2; round++) {
+      runs.off.push(await drain(ctx, events, false))
+      runs.on.push(await drain(ctx, events, true))
+    }
+    const best = (rs: Run[]) => rs.reduce((a, b) => (b.ingest > a.ingest ? b : a))
+    const off = best(runs.off)
+    const on = best(runs.on)
+    ctx.log(`runs off ${runs.off.map((r) => Math.round(r.ingest)).join(", ")} ev/s; on ${runs.on.map((r) => Math.round(r.ingest)).join(", ")} ev/s`)
     ctx.log(`archive on ${Math.round(on.ingest)} ev/s, off ${Math.round(off.ingest)} ev/s, archive ${Math.round(on.archive ?? 0)} rows/s`)
     const ratio = on.ingest / off.ingest
     return [
       {
-        scenario: "archive-cost", metric: `engine events/s with the archive on (${events.toLocaleString("en-US")} backlog)`, value: on.ingest, unit: "ev/s",
-        baseline: { name: "the same run, archive off", value: off.ingest }, ratio, goal: "≥ 0.95 of the run without it (cost ≤ 5%)", pass: ratio >= 0.95
+        scenario: "archive-cost", metric: `engine events/s with the archive on (${events.toLocaleString("en-US")} backlog, best of 2)`, value: on.ingest, unit: "ev/s",
+        baseline: { name: "the same run, archive off (best of 2)", value: off.ingest }, ratio, goal: "≥ 0.95 of the run without it (cost ≤ 5%)", pass: ratio >= 0.95
       },
       { scenario: "archive-cost", metric: "archive rows/s (engine process, local lake)", value: on.archive ?? 0, unit: "rows/s" }
     ]
