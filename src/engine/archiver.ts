@@ -164,7 +164,7 @@ const archiveChunk = async (
   const written = new Set<string>()
   for (const rows of byHour.values()) {
     const key = partKey((rows[0] as ArchivedScore).id, holder.epoch)
-    await deps.store.put(key, encodeArchivePart(rows))
+    await deps.store.put(key, await encodeArchivePart(rows))
     const back = await partIds(deps.store, key)
     if (!back || !sameIds(back, rows.map((r) => r.id))) {
       throw new ArchiveVerifyError(`archive part ${key} read back ${back ? `${back.length} IDs` : "missing"}, ${rows.length} written: the mark stays at ${mark ?? "nothing"}`)

@@ -59,7 +59,7 @@ describe("archived rows in Parquet", () => {
     }))
     const back: ArchivedScore[] = []
     return (async () => {
-      for await (const group of decodeArchivePart(bufferOf(encodeArchivePart(rows)))) back.push(...group)
+      for await (const group of decodeArchivePart(bufferOf(await encodeArchivePart(rows)))) back.push(...group)
       expect(back).toEqual(rows)
     })()
   })
