@@ -103,6 +103,13 @@ export const Providers = Schema.Struct({
   synthetic: Schema.Struct({ seed: Schema.Int, calendar: CalendarCode, rate_limit: RateLimit }),
   polygon: Schema.Struct({ base_url: Schema.String, page_limit: PositiveInt, timeout_ms: PositiveInt, calendar: CalendarCode, rate_limit: RateLimit })
 })
+/** The scanner archive (scores entries to the lake before trimming); see docs/storage.md. */
+export const Archive = Schema.Struct({
+  enabled: Schema.Boolean,
+  every: DurationText,
+  max_rows: PositiveInt
+})
+export type ArchiveConfig = typeof Archive.Type
 export type BackfillConfig = typeof Backfill.Type
 
 /**
@@ -155,8 +162,7 @@ export const Config = Schema.Struct({
   providers: Providers,
   storage: Storage,
   streams: Streams,
-  /** The scanner archive; while enabled, scores entries leave Redis only once archived (the mark). */
-  archive: Schema.Struct({ enabled: Schema.Boolean }),
+  archive: Archive,
   bench: Schema.Struct({
     /** `npm run bench:slo` fails when corrected e2e p99 at 5k events/s exceeds this. */
     slo_p99_ms: Schema.Number.check(Schema.isGreaterThan(0))

@@ -1,5 +1,6 @@
 /**
- * `strata replay FILE|--stream KEY`: run the engine's code over recorded scores, either in
+ * `strata replay [FILE|--stream KEY]`: run the engine's code over recorded scores (a file, a
+ * stream, or by default the scanner's history: the archive plus Redis), either in
  * memory (--dry-run, the default) or through the real engine in an isolated namespace
  * (--namespace NAME: own key prefix, own PostgreSQL schema), paced by event time
  * (--speed), and print a summary; with --diff B.yaml, replay under both configurations and
@@ -12,10 +13,10 @@ import { dryRunReplay } from "../replay/dry-run.ts"
 import { namespaceConfig, namespaceReplay } from "../app/replay-namespace.ts"
 import { parseSpeed, showSpeed, type Speed } from "../replay/pacing.ts"
 import { summaryText, whatIfText } from "../replay/report.ts"
-import { countEntries, entriesOf, parseBound, type ReplaySource } from "../replay/source.ts"
+import { countEntries, entriesOf, parseBound, parseSymbols, type ReplaySource } from "../replay/source.ts"
+import { ingressKeys, partitionKeys } from "../../streams/keys.ts"
 import { summarise, type ReplayRun } from "../replay/summary.ts"
-import type { Redis } from "../services/redis.ts"
-import { withRedis } from "./connect.ts"
+import { withConnections, type Connections } from "./connect.ts"
 import { progressBar } from "./progress.ts"
 import { configOrExit, oneShot } from "./shared.ts"
 
@@ -24,6 +25,7 @@ export interface ReplayFlags {
   readonly stream?: string
   readonly from?: string
   readonly to?: string
+  readonly symbols?: string
   readonly dryRun?: boolean
   readonly namespace?: string
   readonly reset?: boolean
@@ -39,11 +41,13 @@ const usage = (message: string): never => {
 }
 
 export const replayCommand = oneShot("replay", async (file: string | undefined, opts: ReplayFlags): Promise<void> => {
-  if ((file === undefined) === (opts.stream === undefined)) usage("give a recording FILE or --stream KEY (one of them)")
+  if (file !== undefined && opts.stream !== undefined) usage("give a recording FILE or --stream KEY, not both")
   if (opts.dryRun && opts.namespace) usage("--dry-run and --namespace exclude each other")
   let speed: Speed = { kind: "max" }
   let from = "-", to = "+"
+  let symbols: ReadonlySet<string> | undefined
   try {
+    symbols = parseSymbols(opts.symbols)
     speed = parseSpeed(opts.speed)
     from = parseBound("--from", opts.from, "-")
     to = parseBound("--to", opts.to, "+")
@@ -54,17 +58,21 @@ export const replayCommand = oneShot("replay", async (file: string | undefined, 
   const configB = opts.diff ? configOrExit(opts.diff) : undefined
   const showProgress = opts.progress !== false && !opts.json && process.stderr.isTTY === true
 
-  // A recorded stream is read through Redis; a file needs no store.
-  const replay = async (redis: Redis | undefined): Promise<void> => {
-    const source: ReplaySource = redis === undefined
+  // A file needs no store; a recorded stream is read through Redis; with neither, the
+  // scanner's history: the archive up to its mark, then the scores stream.
+  const replay = async (conn: Connections | undefined): Promise<void> => {
+    const prefix = configA.redis.prefix
+    const source: ReplaySource = conn === undefined
       ? { kind: "file", path: file as string }
-      : { kind: "stream", redis, key: opts.stream as string, from, to }
+      : opts.stream !== undefined
+        ? { kind: "stream", redis: conn.redis, key: opts.stream, from, to }
+        : { kind: "history", redis: conn.redis, store: conn.store, scores: ingressKeys(prefix).scores, keys: partitionKeys(prefix, 0), from, to }
     const total = await countEntries(source)
 
     const run = async (config: Config, label: string, namespace: string | undefined): Promise<ReplayRun> => {
       const bar = progressBar(`replay ${label}`, total, showProgress)
       try {
-        const entries: AsyncIterable<StreamEntry> = entriesOf(source)
+        const entries: AsyncIterable<StreamEntry> = entriesOf(source, symbols)
         return namespace === undefined
           ? await dryRunReplay(entries, config, { speed, onProgress: bar.update })
           : await namespaceReplay(entries, namespaceConfig(config, namespace), { speed, onProgress: bar.update, reset: opts.reset ?? false })
@@ -94,7 +102,7 @@ export const replayCommand = oneShot("replay", async (file: string | undefined, 
     process.stdout.write(opts.json ? `${JSON.stringify(report)}\n` : whatIfText(report))
   }
   try {
-    await (file !== undefined ? replay(undefined) : withRedis(configA, "strata-replay-source", replay))
+    await (file !== undefined ? replay(undefined) : withConnections(configA, replay, "strata-replay-source"))
   } catch (e) {
     process.stderr.write(`strata replay: ${e instanceof Error ? e.message : String(e)}\n`)
     process.exitCode = 1

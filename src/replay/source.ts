@@ -1,13 +1,16 @@
 /**
- * Where replayed entries come from: a recording file or a live stream read with XRANGE in
- * chunks (never the whole stream at once), optionally bounded by `--from`/`--to` given as
- * entry IDs or times. Read-only: nothing here writes to Redis.
+ * Where replayed entries come from: a recording file, a live stream read with XRANGE in
+ * chunks (never the whole stream at once), or the scanner's history (the archive in the
+ * lake, then Redis past the mark: history.ts), optionally bounded by `--from`/`--to` given
+ * as entry IDs or times and narrowed to some symbols. Read-only: nothing here writes.
  */
 import type { Redis } from "ioredis"
 import { readAll } from "../../streams/consumer.ts"
-import type { StreamEntry } from "../../streams/entry.ts"
+import { fieldValue, type StreamEntry } from "../../streams/entry.ts"
+import { normaliseSymbol } from "../domain/symbols.ts"
 import { parseEventTime } from "../domain/time.ts"
 import { readRecording } from "./file.ts"
+import { readHistory, type HistorySource } from "./history.ts"
 
 const ID_OR_MS = /^\d{1,20}(?:-\d{1,20})?$/
 
@@ -34,15 +37,36 @@ export async function* readStreamRange(
 export type ReplaySource =
   | { readonly kind: "file"; readonly path: string }
   | { readonly kind: "stream"; readonly redis: Redis; readonly key: string; readonly from?: string; readonly to?: string }
+  | ({ readonly kind: "history" } & HistorySource)
 
-export const entriesOf = (source: ReplaySource): AsyncGenerator<StreamEntry> =>
-  source.kind === "file"
+/** Entries whose symbol (trimmed, upper-cased, as the engine reads it) is one of `symbols`. */
+export async function* onlySymbols(entries: AsyncIterable<StreamEntry>, symbols: ReadonlySet<string>): AsyncGenerator<StreamEntry> {
+  for await (const e of entries) {
+    const raw = fieldValue(e.fields, "symbol")
+    if (raw !== undefined && symbols.has(normaliseSymbol(raw))) yield e
+  }
+}
+
+/** `--symbols AAPL,msft` as the set of normalised symbols (undefined: every symbol). */
+export const parseSymbols = (text: string | undefined): ReadonlySet<string> | undefined => {
+  if (text === undefined) return undefined
+  const list = text.split(",").map(normaliseSymbol).filter((s) => s !== "")
+  if (list.length === 0) throw new Error(`--symbols ${JSON.stringify(text)}: expected a comma-separated list such as AAPL,MSFT`)
+  return new Set(list)
+}
+
+export const entriesOf = (source: ReplaySource, symbols?: ReadonlySet<string>): AsyncGenerator<StreamEntry> => {
+  const all = source.kind === "file"
     ? readRecording(source.path)
-    : readStreamRange(source.redis, source.key, source.from ?? "-", source.to ?? "+")
+    : source.kind === "stream"
+      ? readStreamRange(source.redis, source.key, source.from ?? "-", source.to ?? "+")
+      : readHistory(source)
+  return symbols ? onlySymbols(all, symbols) : all
+}
 
 /** How many entries a source holds, for the progress bar (undefined when unknown cheaply). */
 export const countEntries = async (source: ReplaySource): Promise<number | undefined> => {
-  if (source.kind === "file") return undefined
+  if (source.kind !== "stream") return undefined
   if ((source.from ?? "-") === "-" && (source.to ?? "+") === "+") return source.redis.xlen(source.key)
   return undefined
 }

@@ -1,0 +1,73 @@
+/**
+ * The cost of the scanner archive on ingest: the events/s one engine process applies while
+ * its archive loop writes the same entries to the lake (a pass every second), as a ratio to
+ * the same run with the archive off. Also reports the archive's own rate (rows/s from the
+ * first archived chunk until the mark reaches the last entry). The two runs alternate,
+ * off on off on, and each side keeps its best run: on a shared machine, a neighbour's load
+ * only ever slows a run down. Goal: ratio ≥ 0.95.
+ */
+import { join } from "node:path"
+import { readArchiveMark } from "../../streams/archive-mark.ts"
+import { ingressKeys, partitionKeys } from "../../streams/keys.ts"
+import type { Scenario } from "../scenario.ts"
+import { benchNamespace } from "../lib/bench-namespace.ts"
+import { ROOT, startChild } from "../lib/children.ts"
+import { fillStream, timeProgress } from "../lib/fill.ts"
+import { workload } from "../../fixtures/workload.ts"
+
+const spec = (events: number) => ({ events, symbols: Math.min(10_000, events), seed: 3, start: Date.UTC(2026, 0, 5, 14, 30), stepMs: 50 })
+
+interface Run { readonly ingest: number; readonly archive: number | undefined }
+
+const drain = async (ctx: Parameters<Scenario["run"]>[0], events: number, archive: boolean): Promise<Run> => {
+  const ns = await benchNamespace(ctx, archive ? "arch-on" : "arch-off", { archive: { enabled: archive, every: "1s" } })
+  try {
+    const scores = ingressKeys(ns.prefix).scores
+    const keys = partitionKeys(ns.prefix, 0)
+    await fillStream(ns.redis, scores, workload(spec(events)))
+    const lastId = (await ns.redis.xrevrange(scores, "+", "-", "COUNT", 1))[0]?.[0] as string
+    const child = startChild(join(ROOT, "src/cli/main.ts"), ["engine"], ns.env, join(ctx.tmpDir, `engine-${archive ? "on" : "off"}.log`))
+    try {
+      const t = await timeProgress(async () => Number(await ns.redis.hget(keys.stats, "entries") ?? 0), events, 600_000)
+      const ingest = events / ((t.done - t.first) / 1000)
+      if (!archive) return { ingest, archive: undefined }
+      const a = await timeProgress(async () => {
+        const mark = await readArchiveMark(ns.redis, keys)
+        return mark === undefined ? 0 : mark === lastId ? events : 1
+      }, events, 600_000)
+      return { ingest, archive: events / ((a.done - a.first) / 1000) }
+    } finally {
+      await child.stop()
+    }
+  } finally {
+    await ns.cleanup()
+  }
+}
+
+export const scenario: Scenario = {
+  name: "archive-cost",
+  description: "engine events/s with the scanner archive writing the same entries vs with it off",
+  run: async (ctx) => {
+    const events = ctx.size === "tiny" ? 2_000 : 200_000
+    const runs: { off: Run[]; on: Run[] } = { off: [], on: [] }
+    for (let round = 0; round < 2; round++) {
+      runs.off.push(await drain(ctx, events, false))
+      runs.on.push(await drain(ctx, events, true))
+    }
+    const best = (rs: Run[]) => rs.reduce((a, b) => (b.ingest > a.ingest ? b : a))
+    const off = best(runs.off)
+    const on = best(runs.on)
+    ctx.log(`runs off ${runs.off.map((r) => Math.round(r.ingest)).join(", ")} ev/s; on ${runs.on.map((r) => Math.round(r.ingest)).join(", ")} ev/s`)
+    ctx.log(`archive on ${Math.round(on.ingest)} ev/s, off ${Math.round(off.ingest)} ev/s, archive ${Math.round(on.archive ?? 0)} rows/s`)
+    const ratio = on.ingest / off.ingest
+    return [
+      {
+        scenario: "archive-cost", metric: `engine events/s with the archive on (${events.toLocaleString("en-US")} backlog, best of 2)`, value: on.ingest, unit: "ev/s",
+        baseline: { name: "the same run, archive off (best of 2)", value: off.ingest }, ratio, goal: "≥ 0.95 of the run without it (cost ≤ 5%)", pass: ratio >= 0.95
+      },
+      { scenario: "archive-cost", metric: "archive rows/s (engine process, local lake)", value: on.archive ?? 0, unit: "rows/s" }
+    ]
+  }
+}
+
+export default scenario

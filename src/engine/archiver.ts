@@ -1,0 +1,237 @@
+/**
+ * The scanner archive's writer: scores entries past the mark go to the lake as Parquet parts
+ * (src/storage/scores-archive.ts), dead-lettered ones marked with their reason, and the mark
+ * (streams/archive-mark.ts) moves only after every part of a chunk was read back and holds
+ * exactly the chunk's IDs. So at any instant the parts at or below the mark hold every entry
+ * up to it exactly once; a crash leaves at most unverified parts past the mark, which the
+ * retried chunk replaces (same first ID, new epoch) and deletes.
+ *
+ * It reads with XRANGE from the mark, never with a consumer group of its own (which would
+ * hold trimming back forever whenever archiving is off), and only entries the engine's group
+ * has applied (delivered and acknowledged): their dead letters, written by the same atomic
+ * step, are then in the dead-letter stream, read from the mark on.
+ * Does not trim: trimming keeps everything above the mark.
+ */
+import { Effect, Schedule } from "effect"
+import type { Redis } from "ioredis"
+import { advanceArchiveMark, readArchiveMark } from "../../streams/archive-mark.ts"
+import { parseDeadLetter } from "../../streams/dead-letter.ts"
+import { fieldValue } from "../../streams/entry.ts"
+import type { Config } from "../../config/schema.ts"
+import { GROUPS, ingressKeys, partitionKeys, type IngressKeys, type PartitionKeys } from "../../streams/keys.ts"
+import type { LeaseHolder, PartitionLease } from "../../streams/lease.ts"
+import { decodeScoresEntry, type DecodeLimits } from "../../streams/scores-wire.ts"
+import { compareEntryIds, entryIdMs, parseDuration } from "../domain/time.ts"
+import type { Logger } from "../services/logger.ts"
+import type { ObjectStore } from "../storage/object-store.ts"
+import { encodeArchivePart, hourFolder, parsePartKey, partIds, partKey, type ArchivedScore } from "../storage/scores-archive.ts"
+
+export interface ArchiverDeps {
+  /** A connection of the archiver's own: chunks are read in many XRANGE calls. */
+  readonly redis: Redis
+  readonly store: ObjectStore
+  readonly ingress: IngressKeys
+  readonly keys: PartitionKeys
+  readonly limits: DecodeLimits
+  /** Most entries per chunk (one verified step of the mark). */
+  readonly maxRows: number
+  /** The lease as the local view trusts it now; undefined: do not write. */
+  readonly holder: () => LeaseHolder | undefined
+  readonly log?: Logger
+}
+
+export interface ArchiveReport {
+  chunks: number
+  rows: number
+  dead: number
+  parts: number
+  /** Unverified parts of an interrupted chunk, replaced and deleted. */
+  leftovers: number
+  mark: string | undefined
+}
+
+/** The part was not stored as written: the mark stays. */
+export class ArchiveVerifyError extends Error {
+  override readonly name = "ArchiveVerifyError"
+}
+
+const READ_CHUNK = 5_000
+
+/**
+ * The greatest XRANGE end up to which the engine's group has applied every entry:
+ * `(first pending` when something is pending, else its last delivered ID; undefined when
+ * the group does not exist yet (nothing is archived before the engine has applied it).
+ */
+export const appliedBound = async (redis: Redis, scores: string): Promise<string | undefined> => {
+  if ((await redis.exists(scores)) === 0) return undefined
+  // One MULTI: both answers describe the same instant.
+  const res = await redis.multi().xinfo("GROUPS", scores).xpending(scores, GROUPS.engine).exec()
+  const [infoErr, info] = res?.[0] ?? []
+  const [pendErr, pend] = res?.[1] ?? []
+  if (infoErr || pendErr) {
+    if (/NOGROUP/.test(String(pendErr ?? infoErr))) return undefined
+    throw infoErr ?? pendErr
+  }
+  let delivered: string | undefined
+  for (const g of info as unknown[][]) {
+    // An XINFO reply, not a stream entry: name/value pairs of a group.
+    const at = (name: string) => g[g.indexOf(name) + 1]
+    if (at("name") === GROUPS.engine) delivered = String(at("last-delivered-id"))
+  }
+  if (delivered === undefined || delivered === "0-0") return undefined
+  const [count, first] = pend as [number, string | null]
+  return Number(count) > 0 && first ? `(${first}` : delivered
+}
+
+interface DeadMark { readonly reason: string; readonly id: string }
+
+/**
+ * Dead letters added after `mark`, by the scores entry they reject. Dead-letter IDs are
+ * made by the engine's atomic step (`*`) after its source entry exists, so every dead
+ * letter of an entry past the mark lies past the mark too: the bound the trimmer keeps as
+ * well. (A producer writing entry IDs ahead of the clock breaks that order; its rejected
+ * entries are then still marked dead, with the decoder's reason.)
+ */
+const deadLettersSince = async (redis: Redis, dead: string, mark: string | undefined): Promise<Map<string, DeadMark>> => {
+  const out = new Map<string, DeadMark>()
+  let start = mark === undefined ? "-" : `(${mark}`
+  for (;;) {
+    const rows = await redis.xrange(dead, start, "+", "COUNT", READ_CHUNK)
+    for (const [id, fields] of rows) {
+      const d = parseDeadLetter(fields)
+      if (d && !out.has(d.sourceId)) out.set(d.sourceId, { reason: d.reason, id })
+    }
+    const last = rows.at(-1)
+    if (!last || rows.length < READ_CHUNK) return out
+    start = `(${last[0]}`
+  }
+}
+
+const rowOf = (id: string, fields: readonly string[], deadOf: ReadonlyMap<string, DeadMark>, limits: DecodeLimits): ArchivedScore => {
+  const decoded = decodeScoresEntry(id, fields, limits)
+  const dead = deadOf.get(id)
+  const raw = fieldValue(fields, "symbol")
+  return {
+    id, idTime: entryIdMs(id), fields,
+    eventTime: decoded.ok ? decoded.at : null,
+    symbol: decoded.ok ? decoded.symbol : raw ?? null,
+    // The engine's dead letter decides; an entry that does not decode but lost its dead
+    // letter (purged by hand) is still marked, with the decoder's reason.
+    dead: dead !== undefined || !decoded.ok,
+    deadReason: dead?.reason ?? (decoded.ok ? null : decoded.reason),
+    deadId: dead?.id ?? null
+  }
+}
+
+/** Up to `max` entries of `stream` in (`after`, `end`], read `READ_CHUNK` at a time. */
+const readChunk = async (redis: Redis, stream: string, after: string | undefined, end: string, max: number) => {
+  const out: [string, string[]][] = []
+  let start = after === undefined ? "-" : `(${after}`
+  while (out.length < max) {
+    const want = Math.min(READ_CHUNK, max - out.length)
+    const rows = await redis.xrange(stream, start, end, "COUNT", want)
+    out.push(...rows)
+    const last = rows.at(-1)
+    if (!last || rows.length < want) break
+    start = `(${last[0]}`
+  }
+  return out
+}
+
+const sameIds = (a: readonly string[], b: readonly string[]) => a.length === b.length && a.every((x, i) => x === b[i])
+
+/**
+ * One chunk: entries in (mark, end], at most maxRows, one part per UTC hour; each part read
+ * back; leftovers of an interrupted chunk deleted; then the mark moves (fenced).
+ */
+const archiveChunk = async (
+  deps: ArchiverDeps, mark: string | undefined, end: string, deadOf: ReadonlyMap<string, DeadMark>, report: ArchiveReport
+): Promise<string | undefined> => {
+  const entries = await readChunk(deps.redis, deps.ingress.scores, mark, end, deps.maxRows)
+  const last = entries.at(-1)
+  if (!last) return undefined
+  const holder = deps.holder()
+  if (!holder) return undefined
+  const byHour = new Map<string, ArchivedScore[]>()
+  for (const [id, fields] of entries) {
+    const row = rowOf(id, fields, deadOf, deps.limits)
+    const folder = hourFolder(row.idTime)
+    let rows = byHour.get(folder)
+    if (!rows) byHour.set(folder, (rows = []))
+    rows.push(row)
+    if (row.dead) report.dead++
+  }
+  const written = new Set<string>()
+  for (const rows of byHour.values()) {
+    const key = partKey((rows[0] as ArchivedScore).id, holder.epoch)
+    await deps.store.put(key, await encodeArchivePart(rows))
+    const back = await partIds(deps.store, key)
+    if (!back || !sameIds(back, rows.map((r) => r.id))) {
+      throw new ArchiveVerifyError(`archive part ${key} read back ${back ? `${back.length} IDs` : "missing"}, ${rows.length} written: the mark stays at ${mark ?? "nothing"}`)
+    }
+    written.add(key)
+    report.parts++
+  }
+  // Parts of an interrupted chunk start past the mark: the ones this chunk covers go now,
+  // before the mark makes the range count as archived.
+  for (const folder of byHour.keys()) {
+    for (const key of await deps.store.list(folder)) {
+      const part = parsePartKey(key)
+      if (!part || written.has(key)) continue
+      const inChunk = (mark === undefined || compareEntryIds(part.firstId, mark) > 0) && compareEntryIds(part.firstId, last[0]) <= 0
+      if (!inChunk) continue
+      await deps.store.delete(key)
+      report.leftovers++
+    }
+  }
+  await advanceArchiveMark(deps.redis, deps.keys, holder, last[0])
+  report.chunks++
+  report.rows += entries.length
+  return entries.length < deps.maxRows ? undefined : last[0]
+}
+
+/** Archive everything the engine has applied past the mark, chunk by chunk. */
+export const archivePass = async (deps: ArchiverDeps): Promise<ArchiveReport> => {
+  let mark = await readArchiveMark(deps.redis, deps.keys)
+  const report: ArchiveReport = { chunks: 0, rows: 0, dead: 0, parts: 0, leftovers: 0, mark }
+  const end = await appliedBound(deps.redis, deps.ingress.scores)
+  if (end === undefined || deps.holder() === undefined) return report
+  const deadOf = await deadLettersSince(deps.redis, deps.ingress.scoresDead, mark)
+  for (;;) {
+    const next = await archiveChunk(deps, mark, end, deadOf, report)
+    report.mark = (await readArchiveMark(deps.redis, deps.keys)) ?? mark
+    if (next === undefined) return report
+    mark = next
+  }
+}
+
+/**
+ * The archive loop: a pass every `everyMs` (the first at once). A failed pass is logged and
+ * the next one retries from the mark; a pass without the lease does nothing.
+ */
+export const archiveFiber = (deps: ArchiverDeps, everyMs: number) =>
+  Effect.tryPromise(() => archivePass(deps)).pipe(
+    Effect.tap((r) => Effect.sync(() => { if (r.rows > 0) deps.log?.info({ archive: r }, "scores archived") })),
+    Effect.catchCause((cause) => Effect.sync(() => {
+      const text = String(cause)
+      // The lease changed hands mid-pass (a restart, a pause): expected, and nothing moved.
+      if (text.includes("STRATA_FENCED")) deps.log?.warn({ cause: text }, "archive pass fenced: the lease changed hands; the next pass retries from the mark")
+      else deps.log?.error({ cause: text }, "archive pass failed; the next pass retries from the mark")
+    })),
+    Effect.repeat(Schedule.spaced(`${everyMs} millis`))
+  )
+
+/** The archiver's dependencies as the engine (and `strata archive`) build them from the configuration. */
+export const archiverDeps = (
+  config: Config, deps: { redis: Redis; store: ObjectStore; lease: PartitionLease; log?: Logger }
+): ArchiverDeps => ({
+  redis: deps.redis, store: deps.store,
+  ingress: ingressKeys(config.redis.prefix), keys: partitionKeys(config.redis.prefix, 0),
+  limits: { maxFields: config.ingest.max_fields, maxValueLength: config.ingest.max_value_length },
+  maxRows: config.archive.max_rows,
+  // A part takes a moment to write: start a chunk only with some of the lease left.
+  holder: () => deps.lease.held(Math.floor(deps.lease.ttlMs / 4)),
+  ...(deps.log ? { log: deps.log } : {})
+})
+
+export const archiveEvery = (config: Config): number => parseDuration(config.archive.every) ?? 60_000
