@@ -303,3 +303,30 @@ export const entryStates = async (
 export const handBack = async (redis: Redis, stream: string, group: string, consumer: string, id: string, idleMs: number): Promise<void> => {
   await redis.xclaim(stream, group, consumer, 0, id, "IDLE", idleMs, "JUSTID")
 }
+
+/**
+ * The greatest XRANGE end up to which a group has applied every entry:
+ * `(first pending` when something is pending, else its last delivered ID; undefined when
+ * the group does not exist yet.
+ */
+export const appliedBound = async (redis: Redis, scores: string, group: string): Promise<string | undefined> => {
+  if ((await redis.exists(scores)) === 0) return undefined
+  // One MULTI: both answers describe the same instant.
+  const res = await redis.multi().xinfo("GROUPS", scores).xpending(scores, group).exec()
+  const [infoErr, info] = res?.[0] ?? []
+  const [pendErr, pend] = res?.[1] ?? []
+  if (infoErr || pendErr) {
+    if (/NOGROUP/.test(String(pendErr ?? infoErr))) return undefined
+    throw infoErr ?? pendErr
+  }
+  let delivered: string | undefined
+  for (const g of info as unknown[][]) {
+    // An XINFO reply, not a stream entry: name/value pairs of a group.
+    const at = (name: string) => g[g.indexOf(name) + 1]
+    if (at("name") === group) delivered = String(at("last-delivered-id"))
+  }
+  if (delivered === undefined || delivered === "0-0") return undefined
+  const [count, first] = pend as [number, string | null]
+  return Number(count) > 0 && first ? `(${first}` : delivered
+}
+

@@ -6,6 +6,7 @@
  * off on off on, and each side keeps its best run: on a shared machine, a neighbour's load
  * only ever slows a run down. Goal: ratio ≥ 0.95.
  */
+import { readLatest } from "../../streams/consumer.ts"
 import { join } from "node:path"
 import { readArchiveMark } from "../../streams/archive-mark.ts"
 import { ingressKeys, partitionKeys } from "../../streams/keys.ts"
@@ -25,7 +26,7 @@ const drain = async (ctx: Parameters<Scenario["run"]>[0], events: number, archiv
     const scores = ingressKeys(ns.prefix).scores
     const keys = partitionKeys(ns.prefix, 0)
     await fillStream(ns.redis, scores, workload(spec(events)))
-    const lastId = (await ns.redis.xrevrange(scores, "+", "-", "COUNT", 1))[0]?.[0] as string
+    const lastId = (await readLatest(ns.redis, scores, 1))[0]?.id as string
     const child = startChild(join(ROOT, "src/cli/main.ts"), ["engine"], ns.env, join(ctx.tmpDir, `engine-${archive ? "on" : "off"}.log`))
     try {
       const t = await timeProgress(async () => Number(await ns.redis.hget(keys.stats, "entries") ?? 0), events, 600_000)

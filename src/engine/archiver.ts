@@ -15,6 +15,7 @@
 import { Effect, Schedule } from "effect"
 import type { Redis } from "ioredis"
 import { advanceArchiveMark, readArchiveMark } from "../../streams/archive-mark.ts"
+import { appliedBound, readRange } from "../../streams/consumer.ts"
 import { parseDeadLetter } from "../../streams/dead-letter.ts"
 import { fieldValue } from "../../streams/entry.ts"
 import type { Config } from "../../config/schema.ts"
@@ -57,32 +58,6 @@ export class ArchiveVerifyError extends Error {
 
 const READ_CHUNK = 5_000
 
-/**
- * The greatest XRANGE end up to which the engine's group has applied every entry:
- * `(first pending` when something is pending, else its last delivered ID; undefined when
- * the group does not exist yet (nothing is archived before the engine has applied it).
- */
-export const appliedBound = async (redis: Redis, scores: string): Promise<string | undefined> => {
-  if ((await redis.exists(scores)) === 0) return undefined
-  // One MULTI: both answers describe the same instant.
-  const res = await redis.multi().xinfo("GROUPS", scores).xpending(scores, GROUPS.engine).exec()
-  const [infoErr, info] = res?.[0] ?? []
-  const [pendErr, pend] = res?.[1] ?? []
-  if (infoErr || pendErr) {
-    if (/NOGROUP/.test(String(pendErr ?? infoErr))) return undefined
-    throw infoErr ?? pendErr
-  }
-  let delivered: string | undefined
-  for (const g of info as unknown[][]) {
-    // An XINFO reply, not a stream entry: name/value pairs of a group.
-    const at = (name: string) => g[g.indexOf(name) + 1]
-    if (at("name") === GROUPS.engine) delivered = String(at("last-delivered-id"))
-  }
-  if (delivered === undefined || delivered === "0-0") return undefined
-  const [count, first] = pend as [number, string | null]
-  return Number(count) > 0 && first ? `(${first}` : delivered
-}
-
 interface DeadMark { readonly reason: string; readonly id: string }
 
 /**
@@ -96,14 +71,14 @@ const deadLettersSince = async (redis: Redis, dead: string, mark: string | undef
   const out = new Map<string, DeadMark>()
   let start = mark === undefined ? "-" : `(${mark}`
   for (;;) {
-    const rows = await redis.xrange(dead, start, "+", "COUNT", READ_CHUNK)
-    for (const [id, fields] of rows) {
+    const rows = await readRange(redis, dead, start, "+", READ_CHUNK)
+    for (const { id, fields } of rows) {
       const d = parseDeadLetter(fields)
       if (d && !out.has(d.sourceId)) out.set(d.sourceId, { reason: d.reason, id })
     }
     const last = rows.at(-1)
     if (!last || rows.length < READ_CHUNK) return out
-    start = `(${last[0]}`
+    start = `(${last.id}`
   }
 }
 
@@ -129,11 +104,11 @@ const readChunk = async (redis: Redis, stream: string, after: string | undefined
   let start = after === undefined ? "-" : `(${after}`
   while (out.length < max) {
     const want = Math.min(READ_CHUNK, max - out.length)
-    const rows = await redis.xrange(stream, start, end, "COUNT", want)
-    out.push(...rows)
+    const rows = await readRange(redis, stream, start, end, want)
+    out.push(...rows.map((e): [string, string[]] => [e.id, [...e.fields]]))
     const last = rows.at(-1)
     if (!last || rows.length < want) break
-    start = `(${last[0]}`
+    start = `(${last.id}`
   }
   return out
 }
@@ -194,7 +169,7 @@ const archiveChunk = async (
 export const archivePass = async (deps: ArchiverDeps): Promise<ArchiveReport> => {
   let mark = await readArchiveMark(deps.redis, deps.keys)
   const report: ArchiveReport = { chunks: 0, rows: 0, dead: 0, parts: 0, leftovers: 0, mark }
-  const end = await appliedBound(deps.redis, deps.ingress.scores)
+  const end = await appliedBound(deps.redis, deps.ingress.scores, GROUPS.engine)
   if (end === undefined || deps.holder() === undefined) return report
   const deadOf = await deadLettersSince(deps.redis, deps.ingress.scoresDead, mark)
   for (;;) {

@@ -12,6 +12,7 @@
  */
 import type { Redis } from "ioredis"
 import { readArchiveMark } from "../../streams/archive-mark.ts"
+import { readRange } from "../../streams/consumer.ts"
 import type { StreamEntry } from "../../streams/entry.ts"
 import type { PartitionKeys } from "../../streams/keys.ts"
 import { compareEntryIds } from "../domain/time.ts"
@@ -54,17 +55,17 @@ export async function* readHistory(source: HistorySource): AsyncGenerator<Stream
   const upper = idUpTo(to)
   let after = idBefore(from)
   for (;;) {
-    const rows = await source.redis.xrange(source.scores, after === undefined ? from : `(${after}`, to, "COUNT", chunk)
+    const rows = await readRange(source.redis, source.scores, after === undefined ? from : `(${after}`, to, chunk)
     const mark = await readArchiveMark(source.redis, source.keys)
     if (mark !== undefined && (after === undefined || compareEntryIds(mark, after) > 0)) {
       const upTo = upper !== undefined && compareEntryIds(upper, mark) < 0 ? upper : mark
       for await (const row of archivedBetween(source.store, after, upTo)) yield { id: row.id, fields: row.fields }
       after = upTo
     }
-    for (const [id, fields] of rows) {
-      if (after !== undefined && compareEntryIds(id, after) <= 0) continue
-      after = id
-      yield { id, fields }
+    for (const entry of rows) {
+      if (after !== undefined && compareEntryIds(entry.id, after) <= 0) continue
+      after = entry.id
+      yield entry
     }
     if (rows.length < chunk) return
   }
