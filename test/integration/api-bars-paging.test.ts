@@ -14,6 +14,7 @@ import { DAY_MS } from "../../src/domain/time.ts"
 import { MAX_LIMIT, startApiServer, type PageResult } from "../../src/http/api-bars.ts"
 import { STORAGE_DDL, localObjectStore, writeHot, writeRows, type ObjectStore } from "../../src/storage/index.ts"
 import { INTERVAL_MS, sampleBars } from "../../fixtures/sample-rows.ts"
+import { objectsOverlapping } from "../../src/storage/manifest.ts"
 import { pollUntil } from "../../src/services/poll.ts"
 import { testNamespaceWith, type TestNamespace } from "../helpers/namespace.ts"
 
@@ -94,10 +95,13 @@ describe("GET /api/bars pages", () => {
   }, 600_000)
 
   it("stops reading at the page's end: rows read from each tier are counted", async () => {
-    // 20 days of 1-minute bars: 10 cold (one object per day), 10 hot.
-    const minute = sampleBars("CAP", "1min", T0, 20 * 1440)
-    await writeRows({ sql: ns.sql, store: lake }, "bars", minute, T0 + 10 * DAY_MS)
-    const range = { symbol: "CAP", interval: "1min", from: T0, to: T0 + 20 * DAY_MS }
+    // 40 days of 1-minute bars: 35 cold, in two month objects (January, 1-4 February), 5 hot.
+    const minute = sampleBars("CAP", "1min", T0, 40 * 1440)
+    await writeRows({ sql: ns.sql, store: lake }, "bars", minute, T0 + 35 * DAY_MS)
+    const range = { symbol: "CAP", interval: "1min", from: T0, to: T0 + 40 * DAY_MS }
+    const series = { kind: "bars" as const, symbol: "CAP", interval: "1min" }
+    const [january, ...others] = await objectsOverlapping(ns.sql, lake.location, series, T0, T0 + 35 * DAY_MS)
+    expect(others.length).toBeGreaterThan(0)
 
     pages.length = 0
     opened.length = 0
@@ -105,15 +109,16 @@ describe("GET /api/bars pages", () => {
     expect(first.bars).toEqual(minute.slice(0, 1000))
     expect(first.next).toBe(String(minute[999]!.ts))
     const read = pages[0]!.stats
-    // The hot side read one page of its own, the cold side one day's object: not 28,800 rows.
+    // The hot side read one page of its own, the cold side January's object alone: not the
+    // 50,400 cold rows, and no other object opened.
     expect(read.hotRows).toBeLessThanOrEqual(1001)
-    expect(read.coldRows).toBeLessThanOrEqual(1440)
-    expect(new Set(opened)).toEqual(new Set(["market_data/CAP/1min/2024/01/01/data.parquet"]))
+    expect(read.coldRows).toBeLessThanOrEqual(january!.rows)
+    expect(new Set(opened)).toEqual(new Set([january!.key]))
 
     // Deep in the hot tier: the keyset page starts at the cursor, the cold side reads nothing.
     pages.length = 0
-    const deep = await getPage({ ...range, limit: 500, next: minute[15 * 1440]!.ts })
-    expect(deep.bars).toEqual(minute.slice(15 * 1440 + 1, 15 * 1440 + 501))
+    const deep = await getPage({ ...range, limit: 500, next: minute[36 * 1440]!.ts })
+    expect(deep.bars).toEqual(minute.slice(36 * 1440 + 1, 36 * 1440 + 501))
     expect(pages[0]!.stats).toEqual({ hotRows: 501, coldRows: 0 })
   })
 
