@@ -41,6 +41,8 @@ describe("event time across time zones", () => {
     const out = JSON.parse(utc) as { lifecycle: string[][]; dead: string[][] }
     expect(out.lifecycle.map((l) => [fieldRecord(l)["symbol"], Number(fieldRecord(l)["at"])])).toEqual([
       ["AAPL", Date.UTC(2026, 0, 5, 14, 31)],
+      // Stale: MSFT's first event moves the stream time past AAPL's last score + stale_after.
+      ["AAPL", Date.UTC(2026, 1, 27, 10, 0)],
       ["MSFT", Date.UTC(2026, 1, 28, 10, 0, 0, 250)]
     ])
     // 2026-02-30 is no date: refused, never read as 2 March.
