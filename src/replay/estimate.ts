@@ -3,7 +3,8 @@
  * the planner's own tasks for the command (src/backfill/planner.ts: the layer's windows
  * split into `backfill.chunk_days` chunks aligned to the epoch), times the requests one
  * task costs at the configured provider. Synthetic: one request per task. Polygon: bars
- * page by `providers.polygon.page_limit` rows (weekday sessions of 6.5 hours), news by its
+ * page by `providers.polygon.page_limit` rows (the bars of the provider's trading calendar's
+ * sessions, early closes included), news by its
  * page of events, corporate actions ask for splits and dividends; what it has no source
  * of is skipped. Real counts are lower when coverage is already held (the planner
  * subtracts it); the estimate serves to compare two configurations.
@@ -12,6 +13,7 @@
 import type { Config, DataType, Interval } from "../../config/schema.ts"
 import { DATA_TYPES } from "../domain/data-types.ts"
 import type { Layer } from "../domain/layers.ts"
+import { calendarOf, sessionBarTimes, sessionsIn, type Calendar } from "../domain/calendar.ts"
 import { DAY_MS } from "../domain/time.ts"
 import { owedTargets, tasksFor, type FetchTask } from "../backfill/planner.ts"
 import { POLYGON_EVENT_PAGE_LIMIT, polygonSupports } from "../backfill/providers/polygon.ts"
@@ -26,26 +28,23 @@ export interface EstimatedCommand {
   readonly at: number
 }
 
-/** Bars per weekday session (14:30–21:00 UTC), by interval. */
-const BARS_PER_SESSION: Record<Interval, number> = { "1day": 1, "1hour": 7, "5min": 78, "1min": 390, tick: 0 }
 /** News items per day the events page is sized against (about one every other day). */
 const NEWS_PER_DAY = 0.5
 
-const weekdaysIn = (from: number, to: number): number => {
+/** Bars the calendar's sessions hold in [from, to) at `interval`. */
+const barsIn = (cal: Calendar, interval: Interval, from: number, to: number): number => {
   let n = 0
-  for (let d = Math.floor(from / DAY_MS) * DAY_MS; d < to; d += DAY_MS) {
-    const dow = new Date(d).getUTCDay()
-    if (dow !== 0 && dow !== 6) n++
-  }
+  // Sessions touching the range (a day either side), then only their bars inside it, as the provider pages them.
+  for (const s of sessionsIn(cal, { from: from - DAY_MS, to: to + DAY_MS })) for (const ts of sessionBarTimes(s, interval)) if (ts >= from && ts < to) n++
   return n
 }
 
 const pages = (rows: number, limit: number): number => Math.max(1, Math.ceil(rows / limit))
 
-const polygonRequests = (task: FetchTask, pageLimit: number): number => {
+const polygonRequests = (task: FetchTask, pageLimit: number, cal: Calendar): number => {
   if (!polygonSupports(task.kind, task.interval)) return 0
   switch (task.kind) {
-    case "bars": return pages(weekdaysIn(task.from, task.to) * (task.interval === "" ? 0 : BARS_PER_SESSION[task.interval]), pageLimit)
+    case "bars": return pages(task.interval === "" || task.interval === "tick" ? 0 : barsIn(cal, task.interval, task.from, task.to), pageLimit)
     case "news": return pages(Math.ceil(((task.to - task.from) / DAY_MS) * NEWS_PER_DAY), POLYGON_EVENT_PAGE_LIMIT)
     case "corporate_actions": return 2
     default: return 0
@@ -54,7 +53,9 @@ const polygonRequests = (task: FetchTask, pageLimit: number): number => {
 
 /** Requests one task costs at the configured provider. */
 export const taskRequests = (config: EstimateConfig, task: FetchTask): number =>
-  config.backfill.provider === "polygon" ? polygonRequests(task, config.providers.polygon.page_limit) : 1
+  config.backfill.provider === "polygon"
+    ? polygonRequests(task, config.providers.polygon.page_limit, calendarOf(config.providers.polygon.calendar))
+    : 1
 
 /** The tasks the planner makes of a command when nothing is held. */
 export const plannedTasks = (config: EstimateConfig, command: EstimatedCommand): FetchTask[] => {
