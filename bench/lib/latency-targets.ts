@@ -23,6 +23,7 @@ import { benchNamespace, deleteKeys, type BenchNamespace } from "./bench-namespa
 import { ROOT, startChild, type Child } from "./children.ts"
 import { idOf, owesCommand, scoreEvent, seqOfId } from "./latency-workload.ts"
 import type { DueEvent } from "./open-loop.ts"
+import { bullConnection } from "./bull-connection.ts"
 
 export interface LatencyTarget {
   readonly name: string
@@ -126,8 +127,7 @@ export const bullmqTarget = async (ctx: BenchContext, onSeen: OnSeen): Promise<L
   const sink = startChild(join(ROOT, "bench/lib/sink-bullmq.ts"), [ctx.redisUrl, prefix], process.env, join(ctx.tmpDir, `${prefix}-sink.log`))
   onSinkLines(sink, onSeen)
   await Promise.all([relay.ready(/ready/), sink.ready(/ready/)])
-  const u = new URL(ctx.redisUrl)
-  const connection = { host: u.hostname, port: Number(u.port || 6379), maxRetriesPerRequest: null }
+  const connection = bullConnection(ctx.redisUrl)
   const queue = new Queue("scores", { connection, prefix })
   const t = Date.now()
   return {

@@ -4,14 +4,14 @@
  * Run as a child process:  relay-bullmq.ts <redisUrl> <bullPrefix>
  */
 import { Queue, Worker } from "bullmq"
+import { bullConnection } from "./bull-connection.ts"
 
 const [url, prefix] = process.argv.slice(2)
 if (!url || !prefix) {
   process.stderr.write("usage: relay-bullmq.ts <redisUrl> <bullPrefix>\n")
   process.exit(2)
 }
-const u = new URL(url)
-const connection = { host: u.hostname, port: Number(u.port || 6379), maxRetriesPerRequest: null }
+const connection = bullConnection(url)
 const out = new Queue("commands", { connection, prefix })
 const worker = new Worker("scores", async (job) => {
   await out.add("command", job.data, { removeOnComplete: true, removeOnFail: true })

@@ -5,14 +5,14 @@
  * Run as a child process:  sink-bullmq.ts <redisUrl> <bullPrefix>
  */
 import { Worker } from "bullmq"
+import { bullConnection } from "./bull-connection.ts"
 
 const [url, prefix] = process.argv.slice(2)
 if (!url || !prefix) {
   process.stderr.write("usage: sink-bullmq.ts <redisUrl> <bullPrefix>\n")
   process.exit(2)
 }
-const u = new URL(url)
-const connection = { host: u.hostname, port: Number(u.port || 6379), maxRetriesPerRequest: null }
+const connection = bullConnection(url)
 let pending: string[] = []
 const flush = () => {
   if (pending.length === 0) return
