@@ -14,7 +14,7 @@ import { runTask, type Unsettled } from "../backfill/execute.ts"
 import { finishCommand, registerCommands, setPlanned } from "../backfill/progress.ts"
 import type { Provider } from "../backfill/providers/provider.ts"
 import { DAY_MS } from "../domain/time.ts"
-import type { Sql } from "../services/postgres.ts"
+import { openSession, type Sql } from "../services/postgres.ts"
 import type { ObjectStore } from "../storage/object-store.ts"
 import { findGaps, type GapsQuery, type GapsReport, type SessionGap } from "./gaps.ts"
 import { recordAttempt, type SessionStatus } from "./ledger.ts"
@@ -52,19 +52,21 @@ export interface HealPass {
 
 const LOCK = "strata|heal-pass"
 
-/** Run `fn` if this process can take the pass lock now; undefined when another holds it. */
+/**
+ * Run `fn` if this process can take the pass lock now; undefined when another holds it.
+ * The lock lives on a session of its own (see `openSession`); `fn` uses the pool.
+ */
 const whenUnlocked = async <T>(sql: Sql, fn: () => Promise<T>): Promise<T | undefined> => {
-  const conn = await sql.reserve()
+  const session = openSession(sql)
   try {
-    const [got] = await conn<{ ok: boolean }[]>`SELECT pg_try_advisory_lock(hashtext(${LOCK})) AS ok`
+    const [got] = await session.sql<{ ok: boolean }[]>`SELECT pg_try_advisory_lock(hashtext(${LOCK})) AS ok`
     if (!got?.ok) return undefined
-    try {
-      return await fn()
-    } finally {
-      await conn`SELECT pg_advisory_unlock(hashtext(${LOCK}))`
-    }
+    const out = await fn()
+    await session.sql`SELECT pg_advisory_unlock(hashtext(${LOCK}))`
+    return out
   } finally {
-    conn.release()
+    // Ending the session releases the lock whatever happened.
+    await session.end()
   }
 }
 

@@ -16,12 +16,46 @@ import { StoresService } from "./infrastructure.ts"
 
 export type Sql = postgres.Sql
 
-export const openPostgres = (url: string, schema: string, max = 10): Sql =>
-  postgres(url, {
-    max,
+const connection = (schema: string) => ({ search_path: schema, application_name: "strata" })
+
+/** How each pool was opened, so a session of its own can be opened beside it. */
+const recipes = new WeakMap<Sql, { readonly url: string; readonly schema: string }>()
+
+export const openPostgres = (url: string, schema: string, max = 10): Sql => {
+  const sql = postgres(url, { max, onnotice: () => {}, connection: connection(schema) })
+  recipes.set(sql, { url, schema })
+  return sql
+}
+
+/** A database session of its own: one connection that is never silently replaced. */
+export interface Session {
+  readonly sql: Sql
+  readonly end: () => Promise<void>
+}
+
+/**
+ * Open a session beside `pool` (same server and schema), for session-level advisory locks
+ * held across several statements, transactions and object writes.
+ * Why not `pool.reserve()`: with postgres.js 3.4.9, a statement sent on a reserved
+ * connection whose server process has gone (a PostgreSQL restart) never settles, and the
+ * pool can hang after that connection's release. And why not a plain one-connection
+ * client: it reconnects by itself, and the statements after a lost connection would run
+ * without the locks the caller believes it holds. So the session ends itself when its
+ * connection closes: from then on every statement fails at once (CONNECTION_ENDED), the
+ * server has released the session's locks and rolled back its transaction, and the caller
+ * retries from the start.
+ */
+export const openSession = (pool: Sql): Session => {
+  const recipe = recipes.get(pool)
+  if (recipe === undefined) throw new Error("openSession: the pool was not opened by openPostgres")
+  const sql: Sql = postgres(recipe.url, {
+    max: 1,
     onnotice: () => {},
-    connection: { search_path: schema, application_name: "strata" }
+    connection: connection(recipe.schema),
+    onclose: () => { void sql.end({ timeout: 0 }) }
   })
+  return { sql, end: () => sql.end({ timeout: 5 }) }
+}
 
 export const scopedPostgres = (url: string, schema: string, max = 10) =>
   Effect.acquireRelease(

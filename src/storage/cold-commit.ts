@@ -9,15 +9,15 @@
  * A crash before 3 leaves an invisible object named by a pending row; a crash after it
  * leaves replaced objects named by pending rows. `sweepSeries` deletes both, under the
  * series lock, so it never touches a live writer's object: every change of a series runs
- * inside `withSeries`, one reserved connection holding a session advisory lock (which a
- * dead process releases with its connection) and running the transaction, so one change
- * needs one connection of the pool, never two.
+ * inside `withSeries`, one session of its own holding an advisory lock (which a dead
+ * process, or a lost connection, releases) and running the transaction, so a change
+ * takes no connection from the pool.
  * Does not decide which rows go where (cold-store.ts, compaction.ts, tiering.ts).
  */
 import { createHash, randomBytes } from "node:crypto"
 import type { RowsOf, StorageKind } from "../domain/rows.ts"
 import { rowTime } from "../domain/rows.ts"
-import type { Sql } from "../services/postgres.ts"
+import { openSession, type Sql } from "../services/postgres.ts"
 import { partKey, periodSpan } from "./layout.ts"
 import { dropPending, markPending, pendingOf, type ColdObject, type ColdSeries } from "./manifest.ts"
 import type { ObjectStore } from "./object-store.ts"
@@ -37,13 +37,17 @@ export const sha256 = (bytes: Uint8Array): string => createHash("sha256").update
 const lockName = (lake: Lake, s: ColdSeries) => `cold|${lake.store.location}|${s.kind}|${s.symbol}|${s.interval}`
 
 /**
- * Run `fn` with the series locked, on one reserved connection. `fn` gets that connection
- * and `inTx`, which runs its body in a transaction on it.
+ * Run `fn` with the series locked, on a session of its own (see `openSession`). `fn` gets
+ * that session and `inTx`, which runs its body in a transaction on it. If the session's
+ * connection is lost midway, every later statement fails and so does the change: the
+ * server has released the lock and rolled back the open transaction, and what was left
+ * is pending, for the next sweep.
  */
 export const withSeries = async <T>(
   lake: Lake, s: ColdSeries, fn: (conn: Sql, inTx: <R>(body: () => Promise<R>) => Promise<R>) => Promise<T>
 ): Promise<T> => {
-  const conn = (await lake.sql.reserve()) as unknown as Sql & { release: () => void }
+  const session = openSession(lake.sql)
+  const conn = session.sql
   const name = lockName(lake, s)
   const inTx = async <R>(body: () => Promise<R>): Promise<R> => {
     await conn.unsafe("BEGIN")
@@ -52,19 +56,19 @@ export const withSeries = async <T>(
       await conn.unsafe("COMMIT")
       return out
     } catch (e) {
-      await conn.unsafe("ROLLBACK")
+      // On a lost session this fails too; the body's error is the one to report.
+      await conn.unsafe("ROLLBACK").catch(() => {})
       throw e
     }
   }
   try {
     await conn`SELECT pg_advisory_lock(hashtext(${name}))`
-    try {
-      return await fn(conn, inTx)
-    } finally {
-      await conn`SELECT pg_advisory_unlock(hashtext(${name}))`
-    }
+    const out = await fn(conn, inTx)
+    await conn`SELECT pg_advisory_unlock(hashtext(${name}))`
+    return out
   } finally {
-    conn.release()
+    // Ending the session releases the lock if `fn` failed before the unlock.
+    await session.end()
   }
 }
 
