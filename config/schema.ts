@@ -33,11 +33,16 @@ const DurationOrOff = Schema.String.check(
   Schema.makeFilter((s: string) => s.trim() === "off" || (parseDuration(s) ?? 0) > 0 || `expected a duration such as 5d, 12h or 90m, or off, got "${s}"`)
 )
 
+/** A trading calendar (src/domain/calendar.ts). */
+const CalendarCode = Schema.Literals(CALENDAR_CODES)
+
 export const Lifecycle = Schema.Struct({
   layers: Schema.Struct({ L1: LayerRule, L2: LayerRule, L3: LayerRule }),
   confirmations: PositiveInt,
   min_dwell: DurationText,
-  stale_after: DurationOrOff
+  stale_after: DurationOrOff,
+  /** Whose market time stale_after counts; "none": stream time, for markets that never close. */
+  calendar: Schema.Union([CalendarCode, Schema.Literal("none")])
 })
 
 const Interval = Schema.Literals(INTERVALS)
@@ -92,8 +97,6 @@ export const Backfill = Schema.Struct({
   /** The healing pass (src/heal): how often it runs inside the workers (0m: never), attempts per session. */
   heal: Schema.Struct({ every: DurationText, max_attempts: PositiveInt })
 })
-/** The trading calendar (src/domain/calendar.ts) a provider's sessions follow. */
-const CalendarCode = Schema.Literals(CALENDAR_CODES)
 const RateLimit = Schema.Struct({
   requests_per_second: Schema.Number.check(Schema.isFinite(), Schema.isGreaterThanOrEqualTo(0)),
   max_concurrent: NonNegInt,

@@ -3,7 +3,8 @@
  * promote and hold targets, confirmations, minimum dwell, staleness. The XState machine
  * in lifecycle.ts calls these from its guards and actions.
  * Knows nothing of Redis, SQL or the wall clock: staleness is measured against the
- * partition's stream time, which the caller passes in as the event's time.
+ * partition's stream time, which the caller passes in as the event's time, by a rule the
+ * caller builds (in stream time, or in a calendar's market time).
  */
 import type { Layer } from "../src/domain/layers.ts"
 
@@ -19,11 +20,30 @@ export interface LifecycleRules {
   readonly confirmations: number
   readonly minDwellMs: number
   /**
-   * A symbol whose last score is more than this much older than the stream time is treated
-   * as having no scores (lifecycle.stale_after); null: never.
+   * When a symbol falls quiet: a symbol whose last score is more than lifecycle.stale_after
+   * older than the stream time is treated as having no scores; null: never.
    */
-  readonly staleAfterMs: number | null
+  readonly quiet: QuietRule | null
 }
+
+/**
+ * lifecycle.stale_after as a rule: `staleAt(lastAt)` is the first stream time at which a
+ * symbol last scored at `lastAt` is stale (in stream time, or in market time: see
+ * src/domain/market-time.ts); it never decreases as `lastAt` grows. `minMs` is a lower
+ * bound of `staleAt(lastAt) − lastAt − 1`, so that the per-event check needs no calendar
+ * while the gap is shorter.
+ */
+export interface QuietRule {
+  readonly minMs: number
+  readonly staleAt: (lastAt: number) => number
+}
+
+/** A span of stream time: stale once the stream time is more than `ms` past the last score. */
+export const streamTimeQuiet = (ms: number): QuietRule => ({ minMs: ms, staleAt: (lastAt) => lastAt + ms + 1 })
+
+/** Whether a symbol last scored at `lastAt` is stale at stream time `at`. */
+const isQuiet = (rule: QuietRule, lastAt: number, at: number): boolean =>
+  at - lastAt > rule.minMs && at >= rule.staleAt(lastAt)
 
 /** Score names the rules read; the only ones an actor remembers (bounded memory). */
 export const scoreNames = (rules: LifecycleRules): readonly string[] => [...new Set(rules.layers.map((l) => l.score))]
@@ -103,8 +123,8 @@ const EMPTY_STREAK: readonly Layer[] = Object.freeze([])
  * looking at the others.
  */
 export const staleDeadline = (layer: Layer, state: Omit<ActorState, "layer">, rules: LifecycleRules): number | undefined => {
-  if (rules.staleAfterMs === null || layer === 0 || state.lastAt === null) return undefined
-  const quiet = state.lastAt + rules.staleAfterMs + 1
+  if (rules.quiet === null || layer === 0 || state.lastAt === null) return undefined
+  const quiet = rules.quiet.staleAt(state.lastAt)
   const dwell = state.enteredAt === null ? quiet : state.enteredAt + rules.minDwellMs
   return quiet > dwell ? quiet : dwell
 }
@@ -121,7 +141,7 @@ export const decideAt = (
   // promotion survive a quiet period longer than stale_after (its own next score after
   // one starts from nothing, like the stale event itself).
   const stale = event.type === "stale" ||
-    (rules.staleAfterMs !== null && state.lastAt !== null && event.at - state.lastAt > rules.staleAfterMs)
+    (rules.quiet !== null && state.lastAt !== null && isQuiet(rules.quiet, state.lastAt, event.at))
   let scores = stale ? EMPTY : state.scores
   const prevStreak = stale ? EMPTY_STREAK : state.streak
   for (const threshold of rules.layers) {

@@ -26,7 +26,7 @@ export interface StreamClock {
 
 export const newStreamClock = (lifecycle: Lifecycle): StreamClock => ({
   streamTime: null,
-  index: lifecycle.rules.staleAfterMs === null ? undefined : new StaleIndex()
+  index: lifecycle.rules.quiet === null ? undefined : new StaleIndex()
 })
 
 export const deadlineOf = (lifecycle: Lifecycle, snapshot: LifecycleSnapshot): number | undefined =>

@@ -54,6 +54,13 @@ describe("config", () => {
     expect(p).toHaveLength(4)
   })
 
+  it("counts stale_after in XNYS market time by default, and refuses a calendar it does not have", () => {
+    expect(loadConfig({ env: {} }).lifecycle).toMatchObject({ stale_after: "5d", calendar: "XNYS" })
+    expect(loadConfig({ env: {}, overrides: { lifecycle: { calendar: "none" } } }).lifecycle.calendar).toBe("none")
+    const file = write("lifecycle:\n  calendar: XLON\n")
+    expect(problems(() => loadConfig({ file, env: {} }))).toEqual([expect.stringMatching(new RegExp(`^lifecycle\\.calendar \\(${file}:2:\\d+\\)`))])
+  })
+
   it("reports YAML syntax errors with their line", () => {
     const file = write("lifecycle:\n  confirmations: [1\n")
     expect(problems(() => loadConfig({ file, env: {} }))[0]).toMatch(new RegExp(`^${file}:\\d+:\\d+: YAML`))

@@ -8,6 +8,8 @@
 import { fc, test } from "@fast-check/vitest"
 import { describe, expect, it } from "vitest"
 import { loadConfig } from "../../config/load.ts"
+import { calendarOf } from "../../src/domain/calendar.ts"
+import { openTimeBetween } from "../../src/domain/market-time.ts"
 import { rulesFromConfig } from "../../src/engine/lifecycle-rules.ts"
 import { createLifecycle, type LifecycleSnapshot, type PersistedActor } from "../../machines/lifecycle.ts"
 import { scoreNames } from "../../machines/rules.ts"
@@ -20,8 +22,18 @@ import { decodeScoresEntry } from "../../streams/scores-wire.ts"
 import { MIN, T0 } from "../helpers/machine.ts"
 
 const STALE_AFTER = 30 * MIN
-const config = loadConfig({ env: {}, overrides: { lifecycle: { stale_after: "30m" } } })
-const rules = rulesFromConfig(config.lifecycle)
+/** The rules with stale_after 30m counted in `calendar`'s market time, or in stream time. */
+const setup = (calendar: "XNYS" | "none") => {
+  const config = loadConfig({ env: {}, overrides: { lifecycle: { stale_after: "30m", calendar } } })
+  return { config, rules: rulesFromConfig(config.lifecycle) }
+}
+const { config, rules } = setup("XNYS")
+const cal = calendarOf("XNYS")
+/** How much time counts towards stale_after in [from, to): open market, or all of it. */
+const quietTime = {
+  XNYS: (from: number, to: number) => openTimeBetween(cal, from, to),
+  none: (from: number, to: number) => to - from
+} as const
 const SYMBOLS = ["AAA", "BBB", "CCC", "DDD", "EEE", "FFF"]
 const LIMITS = { maxFields: 32, maxValueLength: 64 }
 
@@ -35,7 +47,8 @@ const arbHigh = fc.oneof({ arbitrary: fc.integer({ min: 60, max: 100 }), weight:
 const arbStream = fc.record({
   specs: fc.array(fc.record({
     symbol: fc.nat({ max: SYMBOLS.length - 1 }),
-    gap: fc.integer({ min: 0, max: 8 * MIN }),
+    // Minutes apart, now and then across a night or a weekend (market time stands still).
+    gap: fc.oneof({ arbitrary: fc.integer({ min: 0, max: 8 * MIN }), weight: 30 }, { arbitrary: fc.integer({ min: 8 * MIN, max: 3 * 24 * 60 * MIN }), weight: 1 }),
     back: fc.constantFrom(0, 0, 0, 0, 0, 0, 10 * MIN, 45 * MIN),
     liquidity: arbHigh, catalyst: arbHigh, activity: arbHigh,
     partial: fc.boolean()
@@ -64,7 +77,7 @@ const persistedOf = (json: string) => JSON.parse(json) as PersistedActor
  * is rebuilt as a restarted engine rebuilds it: the stream time Redis recorded, the index
  * from every persisted actor.
  */
-const runSplit = (entries: readonly StreamEntry[], cuts: readonly number[], restarts: readonly boolean[] = []) => {
+const runSplit = (entries: readonly StreamEntry[], cuts: readonly number[], restarts: readonly boolean[] = [], rules = setup("XNYS").rules) => {
   const lifecycle = createLifecycle(rules)
   const persisted = new Map<string, string>()
   let clock: StreamClock = newStreamClock(lifecycle)
@@ -100,15 +113,19 @@ const staleEvents = (lifecycle: readonly string[][]) =>
   lifecycle.map((fields) => decodeLifecycleEntry({ id: "0-1", fields })).flatMap((d) => (d.ok && d.event.cause.startsWith("stale:") ? [d.event] : []))
 
 describe("staleness", () => {
+  for (const calendar of ["XNYS", "none"] as const) {
+  const { rules } = setup(calendar)
+  const counted = calendar === "none" ? "stream time" : `${calendar} market time`
+
   test.prop([arbStream, fc.array(fc.nat(), { maxLength: 12 }), fc.array(fc.boolean(), { maxLength: 13 })], { seed: 20261201, numRuns: 60 })(
-    "random quiet periods and batch cuts (and restarts at cuts) give the same demotions",
+    `random quiet periods and batch cuts (and restarts at cuts) give the same demotions (${counted})`,
     (entries, cuts, restarts) => {
-      expect(runSplit(entries, cuts, restarts)).toEqual(runSplit(entries, []))
+      expect(runSplit(entries, cuts, restarts, rules)).toEqual(runSplit(entries, [], [], rules))
     }
   )
 
   test.prop([arbStream], { seed: 7, numRuns: 60 })(
-    "a stale demotion is due, and after every entry no qualified symbol is left past its deadline",
+    `a stale demotion is due, and after every entry no qualified symbol is left past its deadline (${counted})`,
     (entries) => {
       const lifecycle = createLifecycle(rules)
       const held = new Map<string, LifecycleSnapshot>()
@@ -134,17 +151,42 @@ describe("staleness", () => {
           expect(e.at).toBe(r.streamTime)
           expect(e.to).toBe(0)
           expect(e.scores).toEqual({})
-          // Its last score is more than stale_after older than the stream time; its dwell is served.
-          expect(e.at - (prior?.lastAt ?? Infinity)).toBeGreaterThan(STALE_AFTER)
+          // Its last score is more than stale_after older than the stream time, counted in
+          // the time that counts; its dwell is served.
+          expect(prior?.lastAt).toBeDefined()
+          expect(quietTime[calendar](prior!.lastAt!, e.at)).toBeGreaterThan(STALE_AFTER)
           expect(e.at - (prior?.enteredAt ?? Infinity)).toBeGreaterThanOrEqual(rules.minDwellMs)
         }
         for (const [symbol, snap] of held) {
           const deadline = deadlineOf(lifecycle, snap)
           if (deadline !== undefined) expect(deadline, symbol).toBeGreaterThan(r.streamTime ?? -Infinity)
+          // None missed: a qualified symbol quiet for longer is past its dwell, or was demoted.
+          const { lastAt, enteredAt } = snap.context
+          if (lifecycle.layerOf(snap) > 0 && lastAt !== null && r.streamTime !== null && quietTime[calendar](lastAt, r.streamTime) > STALE_AFTER) {
+            expect(r.streamTime - (enteredAt ?? -Infinity), symbol).toBeLessThan(rules.minDwellMs)
+          }
         }
       }
     }
   )
+  }
+
+  it("counts market time: nights and weekends do not make a symbol stale, the minutes it trades do", () => {
+    const e = (i: number, symbol: string, at: number, score: number): StreamEntry =>
+      ({ id: `${T0 + i}-0`, fields: ["symbol", symbol, "ts", String(at), "liquidity", String(score), "catalyst", String(score), "activity", String(score)] })
+    // Friday 2026-01-09: AAA reaches L3 by 15:50 ET (20:50 UTC) and falls quiet; BBB is
+    // scored after the weekend. 10 minutes of Friday and 20 of Monday are 30: not yet
+    // more than 30; one more minute is.
+    const friday = Date.UTC(2026, 0, 9, 20, 30)
+    const monday = (hh: number, mm: number) => Date.UTC(2026, 0, 12, hh + 5, mm)
+    const entries = [e(0, "AAA", friday, 0.9), e(1, "AAA", friday + 20 * MIN, 0.9), e(2, "BBB", monday(9, 31), 0.1), e(3, "BBB", monday(9, 50), 0.1), e(4, "BBB", monday(9, 51), 0.1)]
+    const transitions = (calendar: "XNYS" | "none") => runSplit(entries, [], [], setup(calendar).rules).lifecycle
+      .map((fields) => decodeLifecycleEntry({ id: "0-1", fields }))
+      .map((d) => (d.ok ? [d.event.symbol, d.event.to, d.event.at, d.event.cause] : d.reason))
+    expect(transitions("XNYS")).toEqual([["AAA", 3, friday + 20 * MIN, `${T0 + 1}-0`], ["AAA", 0, monday(9, 51), `stale:${T0 + 4}-0`]])
+    // In stream time the weekend alone is far more than 30 minutes.
+    expect(transitions("none")).toEqual([["AAA", 3, friday + 20 * MIN, `${T0 + 1}-0`], ["AAA", 0, monday(9, 31), `stale:${T0 + 2}-0`]])
+  })
 
   it("demotes a quiet symbol through the usual rules, with the entry that moved the stream time as its cause", () => {
     const e = (i: number, symbol: string, minutes: number, score: number): StreamEntry =>
@@ -188,6 +230,22 @@ describe("staleness", () => {
     expect(lifecycle.layerOf(s)).toBe(0)
     expect(s.context.scores).toEqual({ liquidity: 0.9 })
     expect(s.context.streak).toEqual([1])
+  })
+
+  it("keeps them across a weekend shorter than stale_after in market time, forgets them in stream time", () => {
+    // A qualifying score on Friday at 15:59 ET, the next one on Monday at 09:31 ET: two
+    // minutes of trading apart, two days and more of stream time.
+    const friday = Date.UTC(2026, 0, 9, 20, 59)
+    const monday = Date.UTC(2026, 0, 12, 14, 31)
+    const layerAfter = (calendar: "XNYS" | "none") => {
+      const lifecycle = createLifecycle(setup(calendar).rules)
+      let s = lifecycle.step(lifecycle.initial(), { type: "score", at: friday, cause: "1-0", scores: { liquidity: 0.9 } }).snapshot
+      s = lifecycle.step(s, { type: "score", at: monday, cause: "2-0", scores: { liquidity: 0.9 } }).snapshot
+      return lifecycle.layerOf(s)
+    }
+    // Two confirmations: promoted when the streak survives the weekend.
+    expect(layerAfter("XNYS")).toBe(1)
+    expect(layerAfter("none")).toBe(0)
   })
 })
 
