@@ -83,9 +83,9 @@ const runAll = async (p: number) => {
   const plan = trimPlan(loadConfig({ env: {}, overrides: { archive: { enabled: true } } }))
   for (const target of plan.targets) await trimBelow(rec.redis, target, plan.record, "1-0")
   // Re-driving moves a dead letter back to its source stream (src/cli/dead-letters.ts).
-  const pairs = { scores: [ingress.scoresDead, ingress.scores], lifecycle: [keys.lifecycleDead, keys.lifecycle], backfill: [keys.backfillDead, keys.backfill] }
+  const pairs: Record<string, readonly [string, string]> = { scores: [ingress.scoresDead, ingress.scores], lifecycle: [keys.lifecycleDead, keys.lifecycle], backfill: [keys.backfillDead, keys.backfill] }
   for (const source of DEAD_LETTER_SOURCES) {
-    const [dead, target] = pairs[source]
+    const [dead, target] = pairs[source] ?? ["", ""]
     await redriveOnce(rec.redis, dead, target, "1-0", ["symbol", "AAPL"])
   }
   return rec
