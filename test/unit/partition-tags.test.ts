@@ -102,6 +102,13 @@ describe("partition tags", () => {
     expect(perMaster(plain, 3)).toEqual([9, 9, 6])
   })
 
+  it("never changes the tags of the default count: a changed tag would move every key of its partition", () => {
+    expect(partitionTags(DEFAULT_PARTITIONS)).toEqual([
+      "0", "1-30", "2-1", "3-50", "4-12", "5-11", "6-61", "7-13", "8-2", "9-1", "10-42", "11-52",
+      "12-2", "13-43", "14-42", "15-41", "16", "17-53", "18-52", "19-20", "20-50", "21-62", "22-40", "23-43"
+    ])
+  })
+
   it("refuses a partition outside [0, count)", () => {
     for (const bad of [-1, 24, 1.5]) expect(() => partitionTag(bad, 24)).toThrow(/invalid partition/)
   })
