@@ -3,6 +3,8 @@
  * with the Python of docs/partitions.md), normalised like the scores decoder, in range,
  * deterministic and evenly spread.
  */
+import { spawnSync } from "node:child_process"
+import { readFileSync } from "node:fs"
 import { fc, test } from "@fast-check/vitest"
 import { describe, expect, it } from "vitest"
 import { MAX_PARTITIONS, symbolPartition } from "../../streams/partition.ts"
@@ -27,9 +29,23 @@ const PINNED: readonly [string, number, number][] = [
 
 const arbSymbol = fc.stringMatching(/^[A-Z0-9][A-Z0-9.-]{0,14}$/)
 
+/** The Python of docs/partitions.md, as a user would copy it. */
+const DOCS_PYTHON = /```python\n([\s\S]*?)```/.exec(readFileSync(new URL("../../docs/partitions.md", import.meta.url), "utf8"))?.[1] ?? ""
+const HAS_PYTHON = spawnSync("python3", ["--version"]).status === 0
+
 describe("symbol partition", () => {
   it("matches the documented hash, as Python computes it", () => {
     for (const [symbol, count, partition] of PINNED) expect([symbol, count, symbolPartition(symbol, count)]).toEqual([symbol, count, partition])
+  })
+
+  it.skipIf(!HAS_PYTHON)("agrees with the Python of docs/partitions.md on random symbols and counts", () => {
+    expect(DOCS_PYTHON).toMatch(/def partition\(symbol: str, count: int\) -> int:/)
+    const cases = fc.sample(fc.tuple(arbSymbol, fc.constantFrom("", " ", "\t"), fc.boolean(), fc.integer({ min: 1, max: 256 })), { seed: 4104, numRuns: 300 })
+      .map(([s, pad, lower, count]) => [pad + (lower ? s.toLowerCase() : s) + pad, count] as const)
+    const script = `${DOCS_PYTHON}\nimport json, sys\nprint(json.dumps([partition(s, n) for s, n in json.load(sys.stdin)]))\n`
+    const run = spawnSync("python3", ["-c", script], { input: JSON.stringify(cases), encoding: "utf8" })
+    expect(run.stderr).toBe("")
+    expect(JSON.parse(run.stdout) as number[]).toEqual(cases.map(([s, n]) => symbolPartition(s, n)))
   })
 
   it("refuses a partition count outside [1, MAX_PARTITIONS]", () => {
