@@ -1,15 +1,19 @@
 /**
  * On a real 3-master Redis Cluster (started for this file, stopped after it): every key of
  * a partition lies in one slot, the one Redis itself computes; one Lua script can take all
- * of a partition's keys, and is refused (CROSSSLOT) keys of two partitions; and with the
+ * of a partition's keys, and is refused (CROSSSLOT) keys of two partitions; the engine's
+ * lease scripts run for partitions on every master, while its atomic step, which still
+ * takes the ingress streams beside a partition's keys, is refused; and with the
  * slot-chosen tags the default partition count lands evenly on the three masters, where
  * the plain tags `{0}`…`{23}` do not.
  */
 import { randomBytes } from "node:crypto"
 import calculateSlot from "cluster-key-slot"
 import { Redis } from "ioredis"
+import { applyBatch } from "../../streams/atomic-step.ts"
+import { GROUPS, ingressKeys, partitionKeys } from "../../streams/keys.ts"
+import { PartitionLease } from "../../streams/lease.ts"
 import { beforeAll, describe, expect, it } from "vitest"
-import { partitionKeys } from "../../streams/keys.ts"
 import { DEFAULT_PARTITIONS, partitionTags, tagSlot } from "../../streams/partition-tags.ts"
 import { useRedisCluster } from "../helpers/redis-cluster.ts"
 
@@ -61,6 +65,26 @@ describe("partition keys on a Redis Cluster", () => {
     }
     // Partitions 0 and 1 hash to different slots (13907 and 9842): Redis refuses the mix.
     await expect(cluster.eval(WRITE_ALL, 2, partitionKeys(prefix, 0).stats, partitionKeys(prefix, 1).stats, "x")).rejects.toThrow(/CROSSSLOT/)
+  })
+
+  it("runs the engine's own lease scripts for partitions on every master", async () => {
+    // The lease takes a connection; a Cluster client answers the same commands.
+    const cluster = fixture.connect() as unknown as Redis
+    // One partition per master, none of those the tests above wrote strings to.
+    const byMaster = new Map<number, number>()
+    for (let p = 3; byMaster.size < 3; p++) if (!byMaster.has(masterOf(tagSlot(String(p))))) byMaster.set(masterOf(tagSlot(String(p))), p)
+    for (const p of byMaster.values()) {
+      const lease = new PartitionLease(cluster, partitionKeys(prefix, p), 10_000, `owner-${p}`)
+      expect(await lease.acquire()).toEqual({ held: true, epoch: "1" })
+      expect(await lease.renew()).toEqual({ renewed: true })
+      expect(await lease.release()).toBe(true)
+    }
+  })
+
+  it("refuses the atomic step while it takes the ingress streams with a partition's keys (the guard's known exception)", async () => {
+    const cluster = fixture.connect() as unknown as Redis
+    const payload = { ids: ["1-0"], snaps: [], lifecycle: [], backfill: [], dead: [], stats: [], streamTime: null, fence: { owner: "o", epoch: "1", step: "0" } }
+    await expect(applyBatch(cluster, ingressKeys(prefix), partitionKeys(prefix, 0), GROUPS.engine, payload)).rejects.toThrow(/CROSSSLOT/)
   })
 
   it("spreads the partitions' slot-chosen tags evenly over the three masters", async () => {
