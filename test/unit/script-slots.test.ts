@@ -7,7 +7,9 @@
  * single key; so does a call that passes a key of another slot, unless it is one of the
  * known exceptions below.
  */
-import { readdirSync, readFileSync } from "node:fs"
+import { readdirSync, readFileSync, statSync } from "node:fs"
+import { join } from "node:path"
+import { fileURLToPath } from "node:url"
 import calculateSlot from "cluster-key-slot"
 import type { Redis } from "ioredis"
 import { describe, expect, it } from "vitest"
@@ -25,6 +27,16 @@ const LUA_DIR = new URL("../../streams/lua/", import.meta.url)
 const SCRIPTS = readdirSync(LUA_DIR).filter((f) => f.endsWith(".lua")).sort()
 const scriptOf = new Map(SCRIPTS.map((f) => [readFileSync(new URL(f, LUA_DIR), "utf8"), f]))
 
+/** Every TypeScript file of the shipped code, with its text. */
+const sources = (dir: string): [string, string][] =>
+  readdirSync(dir).flatMap((name): [string, string][] => {
+    const path = join(dir, name)
+    if (statSync(path).isDirectory()) return sources(path)
+    return path.endsWith(".ts") ? [[path, readFileSync(path, "utf8")]] : []
+  })
+const ROOT = fileURLToPath(new URL("../../", import.meta.url))
+const SHIPPED = ["streams", "src", "bench"].flatMap((d) => sources(join(ROOT, d)))
+
 interface Call { readonly script: string; readonly keys: readonly string[] }
 
 /** A stand-in connection: records every script call's keys; answers as an idle Redis would. */
@@ -35,18 +47,20 @@ const recorder = () => {
     "apply-batch-9.lua": 1, "archive-mark-2.lua": 1, "redrive-2.lua": "1-0", "trim-guarded-3.lua": [0, ""],
     "lease-acquire-2.lua": [1, "1"], "lease-renew-1.lua": [1], "lease-release-1.lua": 1, "extend-claim-1.lua": ["ok", "c"]
   }
+  const names = new Set<string>()
   const conn: Record<string, unknown> = {
     defineCommand(name: string, def: { numberOfKeys: number; lua: string }) {
       const script = scriptOf.get(def.lua)
       if (script === undefined) throw new Error(`${name} runs a script that is not a file of streams/lua`)
       defined.set(script, def.numberOfKeys)
+      names.add(name)
       conn[name] = (...args: unknown[]) => {
         calls.push({ script, keys: args.slice(0, def.numberOfKeys).map(String) })
         return Promise.resolve(replies[script])
       }
     }
   }
-  return { redis: conn as unknown as Redis, calls, defined }
+  return { redis: conn as unknown as Redis, calls, defined, names }
 }
 
 /**
@@ -98,6 +112,14 @@ describe("Lua scripts and Cluster slots", () => {
     for (const [script, n] of defined) expect(`${script}: ${n} keys`).toBe(`${script}: ${script.match(/-(\d+)\.lua$/)?.[1]} keys`)
     const run = new Set(calls.map((c) => c.script))
     for (const script of SCRIPTS) expect(run.has(script) || defined.get(script) === 1, `${script} takes several keys and is never run here`).toBe(true)
+  })
+
+  it("knows every script the code defines, and finds no script run another way", async () => {
+    const { names } = await runAll(0)
+    for (const [path, text] of SHIPPED) {
+      for (const m of text.matchAll(/defineCommand\(\s*["'`](\w+)/g)) expect(names.has(m[1] ?? ""), `${path} defines ${m[1]}, which this test does not run`).toBe(true)
+      expect(/\.(eval|evalsha|script)\(/.exec(text)?.[0], `${path} runs a script that is not a defined command`).toBeUndefined()
+    }
   })
 
   for (const p of [0, 1, 7, 23]) {
