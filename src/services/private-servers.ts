@@ -1,7 +1,9 @@
 /**
  * Private redis-server and PostgreSQL 15 instances on free loopback ports, for the
- * embedded defaults of `npm run engine` and for the test harness. Each instance keeps its
- * data in a folder of its own and is stopped by its own pid. When a binary is missing the
+ * embedded defaults of `npm run engine` and for the test harness, and a private Redis
+ * Cluster (several redis-server nodes joined by `redis-cli --cluster create`) for the
+ * tests that run on one. Each instance keeps its data in a folder of its own and is
+ * stopped by its own pid. When a binary is missing the
  * error names the exact command that installs it.
  * Does not decide whether a private server is needed: the callers do.
  */
@@ -84,17 +86,21 @@ export const startRedis = async (dir: string, options: { reuse?: boolean; port?:
     }
   }
   const port = options.port ?? (await freePort())
-  const child = spawn(bin, [
-    "--port", String(port), "--bind", "127.0.0.1", "--dir", dir,
-    "--appendonly", "yes", "--appendfsync", "everysec", "--save", "",
-    "--daemonize", "no", "--logfile", join(dir, "redis.log")
-  ], { detached: true, stdio: "ignore" })
-  child.unref()
-  const pid = child.pid
-  if (pid === undefined) throw new Error("redis-server did not start")
+  const pid = spawnRedis(bin, dir, port, ["--appendonly", "yes", "--appendfsync", "everysec"])
   await pollUntil(`redis-server on port ${port}`, () => redisPing(port), 15_000)
   writeFileSync(stateFile, JSON.stringify({ port, pid }))
   return { url: `redis://127.0.0.1:${port}`, port, pid, reused: false, stop: () => stopPid(pid) }
+}
+
+/** Start one redis-server on 127.0.0.1:port with its files in `dir`; its pid (it may not answer yet). */
+const spawnRedis = (bin: string, dir: string, port: number, extra: readonly string[]): number => {
+  const child = spawn(bin, [
+    "--port", String(port), "--bind", "127.0.0.1", "--dir", dir, "--save", "",
+    ...extra, "--daemonize", "no", "--logfile", join(dir, "redis.log")
+  ], { detached: true, stdio: "ignore" })
+  child.unref()
+  if (child.pid === undefined) throw new Error("redis-server did not start")
+  return child.pid
 }
 
 const stopPid = async (pid: number): Promise<void> => {
@@ -103,6 +109,79 @@ const stopPid = async (pid: number): Promise<void> => {
   await pollUntil(`pid ${pid} to exit`, () => !isAlive(pid), 15_000).catch(() => {
     if (isAlive(pid)) process.kill(pid, "SIGKILL")
   })
+}
+
+// ---------------------------------------------------------------- Redis Cluster
+
+export interface ClusterNode {
+  readonly host: string
+  readonly port: number
+  readonly pid: number
+}
+
+export interface PrivateCluster {
+  /** The masters, in the order `redis-cli --cluster create` was given them. */
+  readonly nodes: readonly ClusterNode[]
+  /** Stop every node by its pid (those already gone are skipped). */
+  readonly stop: () => Promise<void>
+}
+
+const redisCli = (port: number, ...args: string[]): string =>
+  spawnSync("redis-cli", ["-p", String(port), ...args], { encoding: "utf8", timeout: 5000 }).stdout ?? ""
+
+/** Whether a node's CLUSTER INFO says the cluster is up, with every slot served and every master known. */
+const clusterReady = (port: number, masters: number): boolean => {
+  const info = Object.fromEntries(redisCli(port, "cluster", "info").split(/\r?\n/).map((l) => l.split(":", 2)))
+  return info["cluster_state"] === "ok" && info["cluster_slots_ok"] === "16384" && Number(info["cluster_known_nodes"]) === masters
+}
+
+/** `n` distinct free loopback ports. */
+const freePorts = async (n: number): Promise<number[]> => {
+  const ports = new Set<number>()
+  while (ports.size < n) ports.add(await freePort())
+  return [...ports]
+}
+
+/**
+ * Start a Redis Cluster of `masters` masters and no replicas on free loopback ports, each
+ * node's files in a folder of its own below `dir`: `redis-server --cluster-enabled yes`
+ * per node (the cluster bus on a free port of its own), then `redis-cli --cluster create`,
+ * which splits the 16384 slots into contiguous ranges, one per master, in order. Resolves
+ * once every node's CLUSTER INFO says the cluster is ok; on any failure the nodes started
+ * so far are stopped. No persistence: a node that stops loses its data.
+ */
+export const startRedisCluster = async (dir: string, options: { masters?: number; timeoutMs?: number } = {}): Promise<PrivateCluster> => {
+  const bin = redisServerBinary()
+  const masters = options.masters ?? 3
+  const timeoutMs = options.timeoutMs ?? 60_000
+  if (!Number.isInteger(masters) || masters < 3) throw new Error(`a Redis Cluster needs at least 3 masters, not ${masters}`)
+  const ports = await freePorts(2 * masters)
+  const nodes: ClusterNode[] = []
+  const stop = async () => {
+    await Promise.all(nodes.map((n) => stopPid(n.pid)))
+  }
+  try {
+    for (let i = 0; i < masters; i++) {
+      const port = ports[i] as number
+      const nodeDir = join(dir, `node-${port}`)
+      mkdirSync(nodeDir, { recursive: true })
+      const pid = spawnRedis(bin, nodeDir, port, [
+        "--cluster-enabled", "yes", "--cluster-port", String(ports[masters + i]),
+        "--cluster-config-file", join(nodeDir, "nodes.conf"), "--cluster-node-timeout", "5000", "--appendonly", "no"
+      ])
+      nodes.push({ host: "127.0.0.1", port, pid })
+    }
+    for (const n of nodes) await pollUntil(`cluster node on port ${n.port}`, () => redisPing(n.port), timeoutMs)
+    const create = spawnSync("redis-cli", [
+      "--cluster", "create", ...nodes.map((n) => `${n.host}:${n.port}`), "--cluster-replicas", "0", "--cluster-yes"
+    ], { encoding: "utf8", timeout: timeoutMs })
+    if (create.status !== 0) throw new Error(`redis-cli --cluster create failed (${create.status ?? create.signal}): ${create.stdout}${create.stderr}`)
+    for (const n of nodes) await pollUntil(`cluster_state:ok on port ${n.port}`, () => clusterReady(n.port, masters), timeoutMs)
+  } catch (e) {
+    await stop()
+    throw e
+  }
+  return { nodes, stop }
 }
 
 // ---------------------------------------------------------------- PostgreSQL
