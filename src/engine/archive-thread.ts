@@ -56,13 +56,16 @@ const runThread = (data: ArchiveThreadData, lease: PartitionLease, log: Logger) 
     void exit.then((code) => resume(Effect.fail(new ArchiveThreadStopped({ reason: `exited with code ${code}` }))))
     return Effect.promise(async () => {
       stopping = true
+      let terminated = false
       worker.postMessage({ type: "stop" } satisfies ToArchiveThread)
       const timer = setTimeout(() => {
+        terminated = true
         log.warn({ graceMs: STOP_GRACE_MS }, "archive thread did not stop in time; terminating it")
         void worker.terminate()
       }, STOP_GRACE_MS)
-      await exit
+      const code = await exit
       clearTimeout(timer)
+      log.info({ exitCode: code, terminated }, "archive thread stopped with the engine")
     })
   })
 

@@ -4,7 +4,8 @@
  * - held: the thread blocks itself synchronously after reading its first chunk (as a long
  *   encoding does); meanwhile the engine applies every entry written after it (its group's
  *   applied bound reaches them) and the thread is still held: the archive's work is not on
- *   the engine's event loop. Released, the archive completes.
+ *   the engine's event loop. Released, the archive completes; the engine's shutdown asks the
+ *   thread to stop and waits for it.
  * - crashed: the thread throws out of itself after writing a chunk's parts, before the mark;
  *   the engine logs the reason, restarts it, and the archive completes, every entry exactly once.
  */
@@ -82,6 +83,8 @@ describe("the archive thread", () => {
     } finally {
       await engine.stop()
     }
+    // The engine's shutdown waited for the thread, which stopped by itself when asked.
+    expect(engine.lines.filter((l) => l["msg"] === "archive thread stopped with the engine").map((l) => l["terminated"])).toEqual([false])
     const rows = await allArchivedRows(localObjectStore(ns.config.storage.lake))
     expect(rows.map((r) => r.id)).toEqual([...first, ...second].map((e) => e.id))
   }, 300_000)
