@@ -1,6 +1,6 @@
 /**
  * The cost of the scanner archive on ingest: the events/s one engine process applies while
- * its archive loop writes the same entries to the lake (a pass every second), as a ratio to
+ * its archive thread writes the same entries to the lake (a pass every second), as a ratio to
  * the same run with the archive off. Also reports the archive's own rate (rows/s from the
  * first archived chunk until the mark reaches the last entry). The two runs alternate,
  * off on off on, and each side keeps its best run: on a shared machine, a neighbour's load

@@ -6,8 +6,14 @@
  * at the end of the warm-up; bounded streams mean flat curves.
  * Also the cost of trimming on ingest: the same pre-filled backlog drained by an engine
  * with trimming every second, and by one without, as a ratio of events/s.
- * The archive is not part of this branch's engine: archive.enabled is false here and no
- * archive rows are sampled.
+ * The scanner archive runs as by default (archive.enabled, in the engine's archive thread),
+ * a pass every 5 s rather than every minute so that the scores the 10 s retention keeps are
+ * not held back a whole minute by the mark; each sample also counts the rows archived (parts
+ * at or below the mark, from their footers) against the events sent. After the last event
+ * the soak waits (up to STRATA_BENCH_SOAK_TAIL_S, default 300 s) for the engine to apply
+ * everything and the archive to reach the last entry, and samples once more; growth and lag
+ * are read up to the last event sent, the archived rows at the very end.
+ * The trimming-cost drains run without the archive: they measure trimming alone.
  *   size full: STRATA_BENCH_SOAK_S seconds (default 60; set 600 or more for a real soak),
  *   STRATA_BENCH_SOAK_RATE events/s (default 5000), STRATA_BENCH_SOAK_DRAIN events of the
  *   cost drains (default 300000). size tiny: 15 s at 500 ev/s, drains of 2000.
@@ -15,7 +21,8 @@
 import { readFileSync } from "node:fs"
 import type { Redis } from "ioredis"
 import { join } from "node:path"
-import { groupBacklog } from "../../streams/consumer.ts"
+import { readArchiveMark } from "../../streams/archive-mark.ts"
+import { groupBacklog, readLatest } from "../../streams/consumer.ts"
 import { GROUPS, ingressKeys, partitionKeys } from "../../streams/keys.ts"
 import type { BenchContext, BenchFigure, Scenario } from "../scenario.ts"
 import { benchNamespace } from "../lib/bench-namespace.ts"
@@ -24,6 +31,9 @@ import { fillStream, timeProgress } from "../lib/fill.ts"
 import { runOpenLoop } from "../lib/open-loop.ts"
 import { workload } from "../../fixtures/workload.ts"
 import { openRedis } from "../../src/services/redis.ts"
+import { compareEntryIds } from "../../src/domain/time.ts"
+import { openObjectStore, type ObjectStore } from "../../src/storage/object-store.ts"
+import { ARCHIVE_ROOT, parsePartKey, partRowCount } from "../../src/storage/scores-archive.ts"
 
 export const GOAL_GROWTH = 0.05
 
@@ -41,6 +51,27 @@ export interface SoakSample {
   readonly rss: number
   readonly scoresLength: number
   readonly lag: number
+  /** Events the producer had sent at the sample. */
+  readonly sent: number
+  /** Rows in archive parts at or below the mark (verified). */
+  readonly archived: number
+}
+
+/**
+ * Rows archived so far: parts at or below the mark are verified and never change, so each is
+ * read (its footer) once; `counted` carries them from one sample to the next.
+ */
+const archivedRows = async (store: ObjectStore, mark: string | undefined, counted: Map<string, number>): Promise<number> => {
+  if (mark !== undefined) {
+    for (const key of await store.list(ARCHIVE_ROOT)) {
+      const part = parsePartKey(key)
+      if (!part || counted.has(key) || compareEntryIds(part.firstId, mark) > 0) continue
+      counted.set(key, (await partRowCount(store, key)) ?? 0)
+    }
+  }
+  let rows = 0
+  for (const n of counted.values()) rows += n
+  return rows
 }
 
 const usedMemory = async (redis: Redis) =>
@@ -49,13 +80,18 @@ const usedMemory = async (redis: Redis) =>
 const rssOf = (pid: number): number => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? 0) * 1024
 
 /** The soak itself; returns the samples. */
-const soak = async (ctx: BenchContext, seconds: number, rate: number, sampleMs: number, keepS: number, symbols: number): Promise<SoakSample[]> => {
-  const ns = await benchNamespace(ctx, "soak", { streams: soakStreams(keepS, "2s"), archive: { enabled: false } })
+const soak = async (ctx: BenchContext, seconds: number, rate: number, sampleMs: number, keepS: number, symbols: number, tailS: number): Promise<{ samples: SoakSample[]; sentS: number }> => {
+  const ns = await benchNamespace(ctx, "soak", { streams: soakStreams(keepS, "2s"), archive: { enabled: true, every: "5s" } })
   const samples: SoakSample[] = []
   // The producer's pipelines queue on their own connection: a reading must not wait behind them.
   const probe = openRedis(ctx.redisUrl, "bench-soak-probe")
+  const store = openObjectStore(ns.config.storage)
+  const counted = new Map<string, number>()
+  let sent = 0
+  let sentS = seconds
   try {
     const scores = ingressKeys(ns.prefix).scores
+    const keys = partitionKeys(ns.prefix, 0)
     const child = startChild(join(ROOT, "src/cli/main.ts"), ["engine"], ns.env, join(ctx.tmpDir, "soak-engine.log"))
     try {
       await child.ready(/engine running/)
@@ -68,9 +104,11 @@ const soak = async (ctx: BenchContext, seconds: number, rate: number, sampleMs: 
         samples.push({
           tS: Math.round((performance.now() - started) / 1000),
           usedMemory: await usedMemory(probe), rss: rssOf(child.pid),
-          scoresLength: await probe.xlen(scores), lag: (await groupBacklog(probe, scores, GROUPS.engine)) ?? 0
+          scoresLength: await probe.xlen(scores), lag: (await groupBacklog(probe, scores, GROUPS.engine)) ?? 0,
+          sent, archived: await archivedRows(store, await readArchiveMark(probe, keys), counted)
         })
-        ctx.log(`soak t=${samples.at(-1)!.tS}s used_memory ${(samples.at(-1)!.usedMemory / 2 ** 20).toFixed(1)} MB, engine RSS ${(samples.at(-1)!.rss / 2 ** 20).toFixed(1)} MB, scores ${samples.at(-1)!.scoresLength}, lag ${samples.at(-1)!.lag}`)
+        const s = samples.at(-1)!
+        ctx.log(`soak t=${s.tS}s used_memory ${(s.usedMemory / 2 ** 20).toFixed(1)} MB, engine RSS ${(s.rss / 2 ** 20).toFixed(1)} MB, scores ${s.scoresLength}, lag ${s.lag}, sent ${s.sent}, archived ${s.archived}`)
       }
       await sample()
       const timer = setInterval(() => void sample().catch((e: Error) => ctx.log(`soak sample failed: ${e.message}`)), sampleMs)
@@ -81,9 +119,18 @@ const soak = async (ctx: BenchContext, seconds: number, rate: number, sampleMs: 
             const e = entries.next()
             if (e.done) break
             pipe.xadd(scores, "*", ...e.value.fields)
+            sent++
           }
           await pipe.exec()
         })
+        await sample()
+        sentS = samples.at(-1)!.tS
+        // The tail: everything applied and archived (or the wait gave up), still sampled.
+        const lastId = (await readLatest(probe, scores, 1))[0]?.id
+        const until = performance.now() + tailS * 1000
+        while (performance.now() < until && lastId !== undefined && (await readArchiveMark(probe, keys)) !== lastId) {
+          await new Promise((r) => setTimeout(r, 500))
+        }
       } finally {
         clearInterval(timer)
       }
@@ -93,9 +140,10 @@ const soak = async (ctx: BenchContext, seconds: number, rate: number, sampleMs: 
     }
   } finally {
     await probe.quit().catch(() => probe.disconnect())
+    await store.close()
     await ns.cleanup()
   }
-  return samples
+  return { samples, sentS }
 }
 
 /** Events/s of one engine draining a pre-filled backlog, with or without trimming. */
@@ -136,9 +184,14 @@ export const scenario: Scenario = {
     const keepS = tiny ? 3 : 10
     // Warm-up: the retention fills, a few trim passes run, the heap settles.
     const warmS = Math.min(Math.round(seconds / 2), keepS + (tiny ? 6 : 20))
-    const samples = await soak(ctx, seconds, rate, sampleMs, keepS, tiny ? 300 : 2_000)
+    const tailS = tiny ? 60 : Number(process.env["STRATA_BENCH_SOAK_TAIL_S"] ?? 300)
+    const { samples: all, sentS } = await soak(ctx, seconds, rate, sampleMs, keepS, tiny ? 300 : 2_000, tailS)
+    const end = all.at(-1)!
+    // Growth and lag while the stream flows (up to the last event sent); the tail only drains.
+    const samples = all.filter((s) => s.tS <= sentS)
     const mem = growthAfter(samples, warmS, (s) => s.usedMemory)
     const rss = growthAfter(samples, warmS, (s) => s.rss)
+    // Until the last event was sent: the tail drains whatever backlog there is.
     const maxLag = Math.max(...samples.filter((s) => s.tS >= warmS).map((s) => s.lag))
     const drainEvents = tiny ? 2_000 : Number(process.env["STRATA_BENCH_SOAK_DRAIN"] ?? 300_000)
     const on = await drainRate(ctx, drainEvents, true)
@@ -156,13 +209,17 @@ export const scenario: Scenario = {
         baseline: { name: "RSS at the end of the warm-up", value: rss.base / 2 ** 20 }, ratio: rss.last / rss.base,
         goal: `growth < ${GOAL_GROWTH * 100}%`, pass: rss.growth < GOAL_GROWTH
       },
-      { scenario: "soak", metric: `max engine group lag after warm-up (samples every ${sampleMs / 1000}s)`, value: maxLag, unit: "entries" },
+      { scenario: "soak", metric: `max engine group lag after warm-up, while sending (samples every ${sampleMs / 1000}s)`, value: maxLag, unit: "entries" },
+      {
+        scenario: "soak", metric: `rows archived at the end (${end.tS - sentS}s after the last event, archive every 5s)`, value: end.archived, unit: "rows",
+        baseline: { name: "events sent", value: end.sent }, ratio: end.sent > 0 ? end.archived / end.sent : 1, goal: "= events sent", pass: end.archived === end.sent
+      },
       {
         scenario: "soak", metric: `ingest events/s with trimming every 1s (${drainEvents.toLocaleString("en-US")} backlog)`, value: on, unit: "ev/s",
         baseline: { name: "the same drain without trimming", value: off }, ratio: on / off, goal: "≥ 0.95 of the run without trimming", pass: on / off >= 0.95
       }
     ]
-    ctx.log(`soak samples (t s, used_memory MB, RSS MB, scores length, lag): ${samples.map((s) => `${s.tS} ${(s.usedMemory / 2 ** 20).toFixed(1)} ${(s.rss / 2 ** 20).toFixed(1)} ${s.scoresLength} ${s.lag}`).join("; ")}`)
+    ctx.log(`soak samples (t s, used_memory MB, RSS MB, scores length, lag, sent, archived): ${all.map((s) => `${s.tS} ${(s.usedMemory / 2 ** 20).toFixed(1)} ${(s.rss / 2 ** 20).toFixed(1)} ${s.scoresLength} ${s.lag} ${s.sent} ${s.archived}`).join("; ")}`)
     return figures
   }
 }

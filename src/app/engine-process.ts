@@ -2,8 +2,8 @@
  * The engine as a long-running service: resolves Redis and PostgreSQL (private servers
  * when none is configured), takes the partition lease (refusing to start beside a live
  * engine on the same install), migrates the tables, then runs the ingest loop, the companies
- * projector, the backfill workers (backfill.enabled), tiering, stream trimming and the scores
- * archive (archive.enabled) as Effect fibers, and
+ * projector, the backfill workers (backfill.enabled), tiering and stream trimming as Effect fibers, the scores archive (archive.enabled)
+ * in a worker thread of its own (src/engine/archive-thread.ts), and
  * serves the HTTP port (dashboard, JSON API, metrics, health) until interrupted. Each loop retries a failed step on a
  * capped, jittered exponential schedule; the step itself is atomic, so an interrupt or a
  * crash never leaves a batch half applied. Closing the scope stops the loops, closes the
@@ -39,7 +39,7 @@ import { engineTiering } from "../engine/tiering.ts"
 import { engineTrimming } from "../engine/trimming.ts"
 import { streamMetrics } from "../http/stream-metrics.ts"
 import { trimPlan } from "../../streams/trim-plan.ts"
-import { archiveEvery, archiveFiber, archiverDeps } from "../engine/archiver.ts"
+import { archiveThread } from "../engine/archive-thread.ts"
 
 
 export const loopForever = (name: string, once: () => Promise<number>, log: Logger) =>
@@ -100,8 +100,8 @@ const engine = (routes: Readonly<Record<string, RouteHandler>>) =>
     const trimRedis = yield* redis.connection("strata-trimming")
     yield* engineTrimming(config, { redis: trimRedis, lease, log })
     if (config.archive.enabled) {
-      const archiveRedis = yield* redis.connection("strata-archive")
-      yield* Effect.forkScoped(archiveFiber(archiverDeps(config, { redis: archiveRedis, store, lease, log }), archiveEvery(config)))
+      // Its own thread, Redis connection and object store: encoding parts costs this loop nothing.
+      yield* Effect.forkScoped(archiveThread(config, { redisUrl: redis.url, lease, log }))
     }
     yield* Effect.forkScoped(
       Effect.sync(() => log.info({ ...ingest.stats, actorsCached: ingest.store.size, projected: projector.projected }, "engine stats")).pipe(

@@ -36,9 +36,21 @@ export interface ArchiverDeps {
   readonly limits: DecodeLimits
   /** Most entries per chunk (one verified step of the mark). */
   readonly maxRows: number
-  /** The lease as the local view trusts it now; undefined: do not write. */
-  readonly holder: () => LeaseHolder | undefined
+  /**
+   * The lease as the engine's local view trusts it now; undefined: do not write. Asked
+   * before every chunk; in the archive thread it is a question to the engine's thread.
+   */
+  readonly holder: () => LeaseHolder | undefined | Promise<LeaseHolder | undefined>
+  /** Test-only faults at two points of a chunk (src/engine/archive-faults.ts). */
+  readonly faults?: ArchiveFaults
   readonly log?: Logger
+}
+
+export interface ArchiveFaults {
+  /** After the chunk was read, before it is encoded. */
+  readonly afterRead?: () => void
+  /** After its parts were written and verified, before the mark moves. */
+  readonly beforeMark?: () => Promise<void>
 }
 
 export interface ArchiveReport {
@@ -125,8 +137,9 @@ const archiveChunk = async (
   const entries = await readChunk(deps.redis, deps.ingress.scores, mark, end, deps.maxRows)
   const last = entries.at(-1)
   if (!last) return undefined
-  const holder = deps.holder()
+  const holder = await deps.holder()
   if (!holder) return undefined
+  deps.faults?.afterRead?.()
   const byHour = new Map<string, ArchivedScore[]>()
   for (const [id, fields] of entries) {
     const row = rowOf(id, fields, deadOf, deps.limits)
@@ -159,6 +172,7 @@ const archiveChunk = async (
       report.leftovers++
     }
   }
+  await deps.faults?.beforeMark?.()
   await advanceArchiveMark(deps.redis, deps.keys, holder, last[0])
   report.chunks++
   report.rows += entries.length
@@ -170,7 +184,7 @@ export const archivePass = async (deps: ArchiverDeps): Promise<ArchiveReport> =>
   let mark = await readArchiveMark(deps.redis, deps.keys)
   const report: ArchiveReport = { chunks: 0, rows: 0, dead: 0, parts: 0, leftovers: 0, mark }
   const end = await appliedBound(deps.redis, deps.ingress.scores, GROUPS.engine)
-  if (end === undefined || deps.holder() === undefined) return report
+  if (end === undefined || (await deps.holder()) === undefined) return report
   const deadOf = await deadLettersSince(deps.redis, deps.ingress.scoresDead, mark)
   for (;;) {
     const next = await archiveChunk(deps, mark, end, deadOf, report)
@@ -180,33 +194,59 @@ export const archivePass = async (deps: ArchiverDeps): Promise<ArchiveReport> =>
   }
 }
 
-/**
- * The archive loop: a pass every `everyMs` (the first at once). A failed pass is logged and
- * the next one retries from the mark; a pass without the lease does nothing.
- */
-export const archiveFiber = (deps: ArchiverDeps, everyMs: number) =>
+/** What one pass came to, as the loop reports it (the archive thread posts it to the engine's thread). */
+export type PassOutcome =
+  | { readonly kind: "archived"; readonly report: ArchiveReport }
+  /** The lease changed hands mid-pass (a restart, a pause): expected, and nothing moved. */
+  | { readonly kind: "fenced"; readonly cause: string }
+  | { readonly kind: "failed"; readonly cause: string }
+
+/** One pass, its failure folded into the outcome: the next pass retries from the mark. */
+export const passOutcome = (deps: ArchiverDeps) =>
   Effect.tryPromise(() => archivePass(deps)).pipe(
-    Effect.tap((r) => Effect.sync(() => { if (r.rows > 0) deps.log?.info({ archive: r }, "scores archived") })),
-    Effect.catchCause((cause) => Effect.sync(() => {
+    Effect.map((report): PassOutcome => ({ kind: "archived", report })),
+    Effect.catchCause((cause) => Effect.sync((): PassOutcome => {
       const text = String(cause)
-      // The lease changed hands mid-pass (a restart, a pause): expected, and nothing moved.
-      if (text.includes("STRATA_FENCED")) deps.log?.warn({ cause: text }, "archive pass fenced: the lease changed hands; the next pass retries from the mark")
-      else deps.log?.error({ cause: text }, "archive pass failed; the next pass retries from the mark")
-    })),
+      return { kind: text.includes("STRATA_FENCED") ? "fenced" : "failed", cause: text }
+    }))
+  )
+
+/** The one wording of a pass's outcome in the logs, whichever thread ran it. */
+export const logPassOutcome = (log: Logger | undefined, o: PassOutcome): void => {
+  if (o.kind === "archived") { if (o.report.rows > 0) log?.info({ archive: o.report }, "scores archived") }
+  else if (o.kind === "fenced") log?.warn({ cause: o.cause }, "archive pass fenced: the lease changed hands; the next pass retries from the mark")
+  else log?.error({ cause: o.cause }, "archive pass failed; the next pass retries from the mark")
+}
+
+/**
+ * The archive loop: a pass every `everyMs` (the first at once), each outcome handed to
+ * `report` (logged with `deps.log` by default). A pass without the lease does nothing.
+ */
+export const archiveFiber = (deps: ArchiverDeps, everyMs: number, report: (o: PassOutcome) => void = (o) => logPassOutcome(deps.log, o)) =>
+  passOutcome(deps).pipe(
+    Effect.tap((o) => Effect.sync(() => report(o))),
     Effect.repeat(Schedule.spaced(`${everyMs} millis`))
   )
 
-/** The archiver's dependencies as the engine (and `strata archive`) build them from the configuration. */
-export const archiverDeps = (
-  config: Config, deps: { redis: Redis; store: ObjectStore; lease: PartitionLease; log?: Logger }
+/** The archiver's dependencies from the configuration, the lease asked through `holder`. */
+export const archiverDepsWith = (
+  config: Config, deps: { redis: Redis; store: ObjectStore; holder: ArchiverDeps["holder"]; faults?: ArchiveFaults; log?: Logger }
 ): ArchiverDeps => ({
   redis: deps.redis, store: deps.store,
   ingress: ingressKeys(config.redis.prefix), keys: partitionKeys(config.redis.prefix, 0),
   limits: { maxFields: config.ingest.max_fields, maxValueLength: config.ingest.max_value_length },
   maxRows: config.archive.max_rows,
-  // A part takes a moment to write: start a chunk only with some of the lease left.
-  holder: () => deps.lease.held(Math.floor(deps.lease.ttlMs / 4)),
+  holder: deps.holder,
+  ...(deps.faults ? { faults: deps.faults } : {}),
   ...(deps.log ? { log: deps.log } : {})
 })
+
+/** A part takes a moment to write: a chunk starts only with a quarter of the lease's TTL left. */
+export const archiveHolder = (lease: PartitionLease): LeaseHolder | undefined => lease.held(Math.floor(lease.ttlMs / 4))
+
+/** The archiver's dependencies as `strata archive` (and tests) build them, beside the lease. */
+export const archiverDeps = (
+  config: Config, deps: { redis: Redis; store: ObjectStore; lease: PartitionLease; log?: Logger }
+): ArchiverDeps => archiverDepsWith(config, { redis: deps.redis, store: deps.store, holder: () => archiveHolder(deps.lease), ...(deps.log ? { log: deps.log } : {}) })
 
 export const archiveEvery = (config: Config): number => parseDuration(config.archive.every) ?? 60_000

@@ -83,8 +83,10 @@ const SCHEMA: SchemaElement[] = [
 
 /**
  * One part's bytes: rows in entry-ID order (the caller passes them so). Encoding is CPU
- * work on the engine's event loop, so it yields between row groups (the writer's `flush`):
- * a chunk of 100,000 rows never holds ingest or the lease renewal up for the whole file.
+ * work; the engine does it on its archive thread, off its event loop. It still yields
+ * between row groups (the writer's `flush`), so that whichever loop runs it (the archive
+ * thread's, or `strata archive`'s, which also renews the lease) is never held up for the
+ * whole file of a 100,000-row chunk.
  */
 export const encodeArchivePart = async (rows: readonly ArchivedScore[]): Promise<Uint8Array> => {
   const idTime = new BigInt64Array(rows.length)
@@ -148,6 +150,13 @@ export const partIds = async (store: ObjectStore, key: string): Promise<string[]
   const metadata = await parquetMetadataAsync(file)
   const rows = await parquetReadObjects({ file, metadata, columns: ["id"] })
   return rows.map((r) => String((r as Record<string, unknown>)["id"]))
+}
+
+/** How many rows a stored part holds, from its footer alone (no column is read). */
+export const partRowCount = async (store: ObjectStore, key: string): Promise<number | undefined> => {
+  const file = await objectAsyncBuffer(store, key)
+  if (!file) return undefined
+  return Number((await parquetMetadataAsync(file)).num_rows)
 }
 
 // ------------------------------------------------------------------ reading a range

@@ -1,0 +1,86 @@
+/**
+ * The scanner archive off the engine's event loop: one worker thread per engine process
+ * (archive-worker.ts) runs the archive passes with its own Redis connection and object
+ * store, so that reading, encoding and verifying parts cost the engine's loop nothing but
+ * a message per chunk. The engine's thread stays the lease's authority: it answers each of
+ * the thread's holder questions with its own local view (archiveHolder: owner and epoch
+ * while a quarter of the TTL is left, else none), and the mark's script refuses a stale
+ * holder anyway. It logs each pass the thread reports, with the engine's logger.
+ * A thread that throws or exits is restarted on a capped, jittered exponential schedule,
+ * its reason logged; the engine never goes down with it. Interrupting the fiber (the
+ * engine's scope closing: SIGTERM, shutdown) asks the thread to stop, waits for it, and
+ * terminates it after a grace time; an interrupted pass leaves at most unverified parts past
+ * the mark, which the next pass replaces.
+ * Does not archive anything itself (archiver.ts does, in the thread).
+ */
+import { Worker } from "node:worker_threads"
+import { Data, Effect, Schedule } from "effect"
+import type { Config } from "../../config/schema.ts"
+import type { PartitionLease } from "../../streams/lease.ts"
+import type { Logger } from "../services/logger.ts"
+import type { ArchiveThreadData, FromArchiveThread, ToArchiveThread } from "./archive-protocol.ts"
+import { archiveHolder, logPassOutcome } from "./archiver.ts"
+
+export class ArchiveThreadStopped extends Data.TaggedError("ArchiveThreadStopped")<{ readonly reason: string }> {}
+
+/** From a quarter of a second, doubling, jittered, at most 30 s between restarts. */
+export const ARCHIVE_RESTART = Schedule.min([Schedule.exponential("250 millis").pipe(Schedule.jittered), Schedule.spaced("30 seconds")])
+
+/** How long a stopping thread may take to finish its current request and close its connections. */
+const STOP_GRACE_MS = 10_000
+
+const ENTRY = new URL("./archive-worker.js", import.meta.url)
+
+/** One thread's life: fails with the reason it stopped; interrupted, stops it and waits. */
+const runThread = (data: ArchiveThreadData, lease: PartitionLease, log: Logger) =>
+  Effect.callback<never, ArchiveThreadStopped>((resume) => {
+    let worker: Worker
+    try {
+      worker = new Worker(ENTRY, { workerData: data, name: "strata-archive" })
+    } catch (e) {
+      resume(Effect.fail(new ArchiveThreadStopped({ reason: `could not start: ${e instanceof Error ? e.message : String(e)}` })))
+      return
+    }
+    let stopping = false
+    const exit = new Promise<number>((resolve) => worker.once("exit", resolve))
+    worker.on("message", (m: FromArchiveThread) => {
+      if (m.type === "holder?") {
+        // Stopping: no holder, so the pass in flight writes nothing more.
+        const reply: ToArchiveThread = { type: "holder", seq: m.seq, holder: stopping ? undefined : archiveHolder(lease) }
+        worker.postMessage(reply)
+      } else if (m.type === "pass") logPassOutcome(log, m.outcome)
+      else log.debug({ connection: "strata-archive", err: m.message }, "redis connection error")
+    })
+    worker.once("online", () => log.info({ threadId: worker.threadId }, "archive thread started"))
+    worker.once("error", (e) => resume(Effect.fail(new ArchiveThreadStopped({ reason: `threw: ${e instanceof Error ? e.message : String(e)}` }))))
+    void exit.then((code) => resume(Effect.fail(new ArchiveThreadStopped({ reason: `exited with code ${code}` }))))
+    return Effect.promise(async () => {
+      stopping = true
+      let terminated = false
+      worker.postMessage({ type: "stop" } satisfies ToArchiveThread)
+      const timer = setTimeout(() => {
+        terminated = true
+        log.warn({ graceMs: STOP_GRACE_MS }, "archive thread did not stop in time; terminating it")
+        void worker.terminate()
+      }, STOP_GRACE_MS)
+      const code = await exit
+      clearTimeout(timer)
+      log.info({ exitCode: code, terminated }, "archive thread stopped with the engine")
+    })
+  })
+
+/**
+ * The archive thread for as long as the calling fiber runs (fork it in the engine's scope).
+ * `redisUrl`: the Redis the engine resolved (a private server's when none is configured).
+ */
+export const archiveThread = (config: Config, deps: { readonly redisUrl: string; readonly lease: PartitionLease; readonly log: Logger }) => {
+  const data: ArchiveThreadData = { config: { ...config, redis: { ...config.redis, url: deps.redisUrl } } }
+  let restarts = 0
+  return runThread(data, deps.lease, deps.log).pipe(
+    Effect.tapError((e) => Effect.sync(() => {
+      restarts += 1
+      deps.log.error({ reason: e.reason, restarts }, "archive thread stopped; restarting it")
+    })),
+    Effect.retry(ARCHIVE_RESTART)
+  )
+}
