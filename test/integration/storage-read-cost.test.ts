@@ -1,14 +1,19 @@
 /**
- * What a small read through the router costs, beside its rows: a year of daily bars held
- * cold in one object is one GET (no HEAD, no LIST), and the two statements every read
- * issues (the hot-table page and the manifest lookup) are prepared once per connection
- * and then reused, so each is one round trip to PostgreSQL instead of two.
+ * What a read through the router costs, beside its rows: a year of daily bars held cold in
+ * one object is one GET (no HEAD, no LIST), and the two statements every read issues (the
+ * hot-table page and the manifest lookup) are prepared once per connection and then
+ * reused, so each is one round trip to PostgreSQL instead of two. A whole-range read
+ * fetches the next object while it decodes the one before; when compaction replaces that
+ * object in between, the read asks the manifest again and still returns every row once.
  */
 import { afterAll, beforeAll, expect, it } from "vitest"
 import { openPostgres, type Sql } from "../../src/services/postgres.ts"
+import { compactPeriod } from "../../src/storage/compaction.ts"
 import { countingStore, zeroCounts } from "../../src/storage/counting-store.ts"
-import { STORAGE_DDL, localObjectStore, writeCold, writeHot } from "../../src/storage/index.ts"
-import { bars } from "../../src/storage/read-router.ts"
+import { STORAGE_DDL, localObjectStore, writeCold, writeHot, type ObjectStore } from "../../src/storage/index.ts"
+import { periodSpan } from "../../src/storage/layout.ts"
+import { objectsOverlapping } from "../../src/storage/manifest.ts"
+import { bars, seriesChunks } from "../../src/storage/read-router.ts"
 import { sampleBars } from "../../fixtures/sample-rows.ts"
 import { testNamespaceWith, type TestNamespace } from "../helpers/namespace.ts"
 
@@ -43,4 +48,56 @@ it("a year of daily bars held cold is one GET, and each read's statements are pr
   const prepared = (await one<{ statement: string }[]>`SELECT statement FROM pg_prepared_statements`).map((r) => r.statement)
   expect(prepared.filter((s) => /FROM cold_objects\s/.test(s) && s.includes("max_ms >= $5"))).toHaveLength(1)
   expect(prepared.filter((s) => /FROM market_data\s/.test(s) && s.includes("LIMIT"))).toHaveLength(1)
+})
+
+it("a whole-range read whose fetched-ahead object is compacted away meanwhile returns every row once", async () => {
+  const local = localObjectStore(`${ns.config.storage.lake}/ahead`)
+  const series = { kind: "bars" as const, symbol: "AHD", interval: "1min" }
+  const all = sampleBars("AHD", "1min", Date.UTC(2024, 0, 31), 5 * 1440) // Jan 31 – Feb 4
+  const day = (d: number) => all.filter((b) => b.ts >= Date.UTC(2024, 0, d) && b.ts < Date.UTC(2024, 0, d + 2))
+  // January's object, then February in two parts with disjoint times: three objects read one by one.
+  await writeCold({ sql: ns.sql, store: local }, "bars", all.filter((b) => b.ts < Date.UTC(2024, 1, 1)))
+  await writeCold({ sql: ns.sql, store: local }, "bars", day(32))
+  await writeCold({ sql: ns.sql, store: local }, "bars", day(34))
+  const [january, ...february] = await objectsOverlapping(ns.sql, local.location, series, -Infinity, Infinity)
+  expect(february).toHaveLength(2)
+  // While January's bytes are being fetched, compaction replaces February's parts by one object.
+  const fetched: string[] = []
+  let compacted = 0
+  const store: ObjectStore = {
+    ...local,
+    get: async (key, range) => {
+      fetched.push(key)
+      if (key === january!.key && compacted === 0) {
+        compacted = await compactPeriod({ sql: ns.sql, store: local }, series, periodSpan("bars", "1min", Date.UTC(2024, 1, 1)).from)
+      }
+      return local.get(key, range)
+    }
+  }
+  expect(await bars({ sql: ns.sql, store }, "AHD", "1min", -Infinity, Infinity)).toEqual(all)
+  expect(compacted).toBe(2)
+  // The first February part was asked for (ahead, and gone), then, from a fresh manifest
+  // answer, the object that replaced both parts.
+  const [, merged] = await objectsOverlapping(ns.sql, local.location, series, -Infinity, Infinity)
+  expect(fetched.indexOf(february[0]!.key)).toBe(1)
+  expect(fetched.at(-1)).toBe(merged!.key)
+  expect(fetched).not.toContain(february[1]!.key)
+})
+
+it("a whole-range read has the next object fetched while the one before is decoded; a paged read does not", async () => {
+  const local = localObjectStore(`${ns.config.storage.lake}/next`)
+  const days = sampleBars("NXT", "1day", Date.UTC(2018, 0, 1), 800) // 2018 – early 2020: two decade objects
+  await writeCold({ sql: ns.sql, store: local }, "bars", days)
+  const [first, second] = await objectsOverlapping(ns.sql, local.location, { kind: "bars", symbol: "NXT", interval: "1day" }, -Infinity, Infinity)
+  const firstPage = async (readAhead: boolean): Promise<string[]> => {
+    const fetched: string[] = []
+    const store: ObjectStore = { ...local, get: (key, range) => { fetched.push(key); return local.get(key, range) } }
+    const chunks = seriesChunks({ sql: ns.sql, store }, "bars", "NXT", "1day", -Infinity, Infinity, { chunkRows: 100, readAhead })
+    const page = await chunks.next()
+    expect(page.value).toEqual(days.slice(0, 100))
+    await chunks.return(undefined)
+    return fetched
+  }
+  expect(await firstPage(true)).toEqual([first!.key, second!.key])
+  expect(await firstPage(false)).toEqual([first!.key])
 })
