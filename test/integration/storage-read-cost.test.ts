@@ -2,7 +2,8 @@
  * What a read through the router costs, beside its rows: a year of daily bars held cold in
  * one object is one GET (no HEAD, no LIST), and the two statements every read issues (the
  * hot-table page and the manifest lookup) are prepared once per connection and then
- * reused, so each is one round trip to PostgreSQL instead of two. A whole-range read
+ * reused, so each is one round trip to PostgreSQL instead of two; a hot page is an index
+ * range scan in key order, not a sort of every row of the range. A whole-range read
  * fetches the next object while it decodes the one before; when compaction replaces that
  * object in between, the read asks the manifest again and still returns every row once.
  */
@@ -100,4 +101,32 @@ it("a whole-range read has the next object fetched while the one before is decod
   }
   expect(await firstPage(true)).toEqual([first!.key, second!.key])
   expect(await firstPage(false)).toEqual([first!.key])
+})
+
+it("a page of the hot table is read in index order: no sort of the rows of the range", async () => {
+  const minute = sampleBars("IDX", "1min", YEAR, 20_000)
+  await writeHot(one, "bars", minute)
+  await one`ANALYZE market_data`
+  const pages: number[] = []
+  for await (const rows of seriesChunks({ sql: one, store: localObjectStore(ns.config.storage.lake) }, "bars", "IDX", "1min", YEAR, YEAR_END, { chunkRows: 500 })) {
+    pages.push(rows.length)
+    if (pages.length === 2) break
+  }
+  expect(pages).toEqual([500, 500])
+  // The two statements of the keyset pages (first page, later pages), as prepared on this connection.
+  const statements = (await one<{ name: string; statement: string }[]>`SELECT name, statement FROM pg_prepared_statements`)
+    .filter((r) => /FROM market_data\s/.test(r.statement) && r.statement.includes("LIMIT"))
+  const first = statements.find((r) => !r.statement.includes("$6"))!
+  const later = statements.find((r) => r.statement.includes("$6"))!
+  const plan = async (sql: string) => JSON.stringify(await one.unsafe(`EXPLAIN (FORMAT JSON) ${sql}`))
+  for (const mode of ["force_custom_plan", "force_generic_plan"]) {
+    await one.unsafe(`SET plan_cache_mode = ${mode}`)
+    const a = await plan(`EXECUTE ${first.name}('IDX', '1min', ${YEAR}, ${YEAR_END}, 500)`)
+    const b = await plan(`EXECUTE ${later.name}('IDX', '1min', ${YEAR}, ${YEAR_END}, ${minute[499]!.ts}, 500)`)
+    for (const p of [a, b]) {
+      expect(p).toContain("Index Scan")
+      expect(p).not.toContain('"Node Type":"Sort"')
+    }
+  }
+  await one.unsafe("RESET plan_cache_mode")
 })
