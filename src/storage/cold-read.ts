@@ -4,7 +4,10 @@
  * object's size, so no HEAD either. Objects whose time ranges overlap (parts of a period
  * not yet compacted) are read together and merged by natural key; an object alone is read
  * row group by row group. An object up to 4 MiB is fetched in one ranged read, a larger one
- * footer first and then only the row groups whose time statistics overlap the query.
+ * footer first and then only the row groups whose time statistics overlap the query. A
+ * reader that wants the whole range (`readAhead`) has the next small object fetched while
+ * the one before it is decoded; a paged reader does not, so it opens no object it stops
+ * short of.
  * An object removed by compaction between the manifest query and the read (it "vanished")
  * makes the read ask the manifest again and go on after the last row it handed out.
  * Given a bare ObjectStore instead of a Lake (tools, older callers), objects are found by
@@ -105,13 +108,25 @@ const overlappingRuns = (refs: readonly ObjectRef[]): ObjectRef[][] => {
   return runs
 }
 
+/**
+ * A fetch started ahead of its use, its failure held until then: thrown where the object is
+ * read, as a fetch started there would; dropped with the rest when the reader stops first.
+ */
+type Settled<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: unknown }
+const settle = <T>(p: Promise<T>): Promise<Settled<T>> =>
+  p.then((value) => ({ ok: true as const, value }), (error: unknown) => ({ ok: false as const, error }))
+const unsettle = <T>(s: Settled<T>): T => {
+  if (s.ok) return s.value
+  throw s.error
+}
+
 const compare = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0)
 const intervalOf = (row: object): string => ("interval" in row ? String(row.interval) : "")
 
 /** One pass over the objects the source names now; throws ObjectVanished when one is gone. */
 async function* chunksOnce<K extends StorageKind>(
   source: ColdSource, kind: K, symbol: string, interval: string, from: number, to: number,
-  after: { time: number; key: string } | undefined
+  after: { time: number; key: string } | undefined, readAhead: boolean
 ): AsyncGenerator<RowsOf[K][]> {
   const time = rowTime[kind] as (r: RowsOf[K]) => number
   const keyOf = naturalKey[kind] as (r: RowsOf[K]) => string
@@ -121,11 +136,18 @@ async function* chunksOnce<K extends StorageKind>(
     if (!(t >= from && t < to) || r.symbol !== symbol || intervalOf(r) !== interval) return false
     return !after || t > after.time || (t === after.time && keyOf(r) > after.key)
   }
-  for (const run of overlappingRuns(await coldObjects(source, kind, symbol, interval, from, to))) {
-    const whole = (r: ObjectRef) => r.minMs >= from && r.maxMs < to
+  const runs = overlappingRuns(await coldObjects(source, kind, symbol, interval, from, to))
+  const whole = (r: ObjectRef) => r.minMs >= from && r.maxMs < to
+  // With readAhead, the next object, when alone in its run and small, is fetched while this one is decoded.
+  let ahead: { readonly ref: ObjectRef; readonly file: Promise<Settled<AsyncBuffer>> } | undefined
+  for (const [i, run] of runs.entries()) {
     if (run.length === 1) {
       const ref = run[0] as ObjectRef
-      const file = await openObject(store, ref)
+      const file = ahead?.ref === ref ? unsettle(await ahead.file) : await openObject(store, ref)
+      const next = runs[i + 1]
+      ahead = readAhead && next?.length === 1 && (next[0]?.bytes ?? Infinity) <= WHOLE_OBJECT_BYTES
+        ? { ref: next[0] as ObjectRef, file: settle(openObject(store, next[0] as ObjectRef)) }
+        : undefined
       // A small object is already in memory: decode its overlapping row groups in one call.
       const small = file.byteLength <= WHOLE_OBJECT_BYTES
       for await (const rows of decodeParquetGroups(kind, file, whole(ref) ? undefined : { from, to }, small)) {
@@ -149,11 +171,12 @@ async function* chunksOnce<K extends StorageKind>(
 /**
  * Rows of one series with time in [from, to) held cold, lazily and in time order, one chunk
  * per row group (or per run of overlapping parts). Rows at or before `after` (time, then
- * natural key) are skipped. A consumer that stops early leaves the rest unread.
+ * natural key) are skipped. A consumer that stops early leaves the rest unread, unless it
+ * asked to `readAhead` (it means to read the whole range): then one more object may be fetched.
  */
 export async function* coldChunks<K extends StorageKind>(
   source: ColdSource, kind: K, symbol: string, interval: string, from: number, to: number,
-  after?: { time: number; key: string }
+  after?: { time: number; key: string }, readAhead = false
 ): AsyncGenerator<RowsOf[K][]> {
   const time = rowTime[kind] as (r: RowsOf[K]) => number
   const keyOf = naturalKey[kind] as (r: RowsOf[K]) => string
@@ -163,7 +186,7 @@ export async function* coldChunks<K extends StorageKind>(
   for (let attempt = 0; ; attempt++) {
     if (!(to > start())) return
     try {
-      for await (const rows of chunksOnce(source, kind, symbol, interval, start(), to, cursor)) {
+      for await (const rows of chunksOnce(source, kind, symbol, interval, start(), to, cursor, readAhead)) {
         const last = rows[rows.length - 1] as RowsOf[K]
         cursor = { time: time(last), key: keyOf(last) }
         yield rows
@@ -180,6 +203,6 @@ export const readCold = async <K extends StorageKind>(
   source: ColdSource, kind: K, symbol: string, interval: string, from: number, to: number
 ): Promise<RowsOf[K][]> => {
   const out: RowsOf[K][] = []
-  for await (const rows of coldChunks(source, kind, symbol, interval, from, to)) for (const r of rows) out.push(r)
+  for await (const rows of coldChunks(source, kind, symbol, interval, from, to, undefined, true)) for (const r of rows) out.push(r)
   return out
 }

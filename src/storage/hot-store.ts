@@ -222,6 +222,14 @@ const timeParam = (t: HotTable, n: number) =>
     ? `('epoch'::timestamp + $${n}::bigint * interval '1 millisecond')::date`
     : `'epoch'::timestamptz + $${n}::bigint * interval '1 millisecond'`
 
+/**
+ * A column of the table itself, for ORDER BY: there a bare name means the output column of
+ * that name, and the select list turns times into ms (a computed value no index holds), so
+ * ordering by it sorted every row of the range before a page's LIMIT; qualified, the order
+ * is the primary key's and a page is an index range scan.
+ */
+const column = (t: HotTable, name: string) => `${t.table}.${q(name)}`
+
 const seriesWhere = (t: HotTable) => {
   const n = t.hasInterval ? 3 : 2
   return `symbol = $1${t.hasInterval ? " AND interval = $2" : ""} AND ${q(t.time)} >= ${timeParam(t, n)} AND ${q(t.time)} < ${timeParam(t, n + 1)}`
@@ -244,7 +252,7 @@ const params = (t: HotTable, s: Series, from: number, to: number) =>
 /** Rows of one series with time in [from, to), ordered by time then key. */
 export const readHot = async <K extends StorageKind>(sql: Sql, kind: K, s: Series, from: number, to: number): Promise<RowsOf[K][]> => {
   const t = HOT_TABLES[kind]
-  const order = [t.time, ...t.key.filter((k) => k !== t.time)].map(q).join(", ")
+  const order = [t.time, ...t.key.filter((k) => k !== t.time)].map((k) => column(t, k)).join(", ")
   return sql.unsafe<RowsOf[K][]>(`SELECT ${selectList(t)} FROM ${t.table} WHERE ${seriesWhere(t)} ORDER BY ${order}`, params(t, s, from, to))
 }
 
@@ -260,8 +268,8 @@ export async function* hotChunks<K extends StorageKind>(
 ): AsyncGenerator<RowsOf[K][]> {
   const t = HOT_TABLES[kind]
   const rest = t.key.filter((k) => k !== t.time && k !== "symbol" && k !== "interval")
-  const byteOrder = (name: string) => (t.columns.find((c) => c.name === name)?.type === "text" ? `${q(name)} COLLATE "C"` : q(name))
-  const order = [q(t.time), ...rest.map(byteOrder)].join(", ")
+  const byteOrder = (name: string) => (t.columns.find((c) => c.name === name)?.type === "text" ? `${column(t, name)} COLLATE "C"` : column(t, name))
+  const order = [column(t, t.time), ...rest.map(byteOrder)].join(", ")
   const base = params(t, s, from, to)
   let last: Record<string, unknown> | undefined = after as Record<string, unknown> | undefined
   for (;;) {
@@ -283,9 +291,11 @@ export async function* hotChunks<K extends StorageKind>(
         : ` AND (${q(t.time)} > ${timeParam(t, n)} OR (${q(t.time)} = ${timeParam(t, n)} AND ${cond}))`
     }
     values.push(chunkRows)
+    // Prepared once per connection (two shapes: first page, later pages): every read of the
+    // router starts with this query, and an unprepared one costs two round trips, not one.
     const rows = await sql.unsafe<(RowsOf[K] & Record<string, unknown>)[]>(
       `SELECT ${selectList(t)} FROM ${t.table} WHERE ${seriesWhere(t)}${keyset} ORDER BY ${order} LIMIT $${values.length}`,
-      values as never[])
+      values as never[], { prepare: true })
     if (rows.length > 0) yield rows
     if (rows.length < chunkRows) return
     last = rows[rows.length - 1]

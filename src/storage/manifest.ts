@@ -77,12 +77,16 @@ const toObject = (r: Row): ColdObject => ({
 const COLUMNS = `key, kind, symbol, interval, period_from::float8 AS period_from, period_to::float8 AS period_to,
   min_ms::float8 AS min_ms, max_ms::float8 AS max_ms, rows::float8 AS rows, bytes::float8 AS bytes, checksum`
 
-/** Objects of a series that may hold rows with time in [from, to), in order of their first row. */
+/**
+ * Objects of a series that may hold rows with time in [from, to), in order of their first row.
+ * Every cold read starts here, so the statement is prepared once per connection: an unprepared
+ * query with parameters costs two round trips (describe, then execute), a prepared one one.
+ */
 export const objectsOverlapping = async (sql: Sql, lake: string, s: ColdSeries, from: number, to: number): Promise<ColdObject[]> =>
   (await sql.unsafe<Row[]>(
     `SELECT ${COLUMNS} FROM cold_objects
      WHERE lake = $1 AND kind = $2 AND symbol = $3 AND interval = $4 AND max_ms >= $5 AND min_ms < $6
-     ORDER BY min_ms, key`, [lake, s.kind, s.symbol, s.interval, clamp(from), clamp(to)])).map(toObject)
+     ORDER BY min_ms, key`, [lake, s.kind, s.symbol, s.interval, clamp(from), clamp(to)], { prepare: true })).map(toObject)
 
 /** Every object of a lake (verify), or of one kind. */
 export const allObjects = async (sql: Sql, lake: string): Promise<ColdObject[]> =>

@@ -7,7 +7,8 @@
  * of the HTTP API) has read about N rows, not the whole range, and memory stays bounded
  * by the chunk size. Cold reads open only the objects whose key span overlaps the query,
  * and inside them only the row groups whose time statistics overlap it, each through
- * explicit byte ranges.
+ * explicit byte ranges. `readSeries`, which wants the whole range, has the next small
+ * cold object fetched while the one before it is decoded.
  * Which cold objects exist comes from the manifest (cold-read.ts): a read never lists the store.
  * Does not cache, and does not consult coverage: it answers with what is stored.
  */
@@ -26,6 +27,11 @@ export interface ChunkOptions<K extends StorageKind> {
   /** Rows per chunk, and per hot-table page. */
   readonly chunkRows?: number
   readonly stats?: ReadStats
+  /**
+   * The reader means to read the whole range: the next cold object is fetched while the one
+   * before is decoded. Off for paged readers, which then open no object they stop short of.
+   */
+  readonly readAhead?: boolean
 }
 
 const DEFAULT_CHUNK_ROWS = 5_000
@@ -38,7 +44,15 @@ class TierCursor<R> {
   constructor(private readonly source: AsyncGenerator<R[]>, private readonly counted: (n: number) => void) {}
   get head(): R | undefined { return this.buf[this.i] }
   get empty(): boolean { return this.i >= this.buf.length }
+  /** No row left, none to come. */
+  get spent(): boolean { return this.done && this.empty }
   next(): void { this.i++ }
+  /** Up to `n` of the buffered rows at once (when the other tier is spent: nothing to merge). */
+  take(n: number): readonly R[] {
+    const out = this.buf.slice(this.i, this.i + n)
+    this.i += out.length
+    return out
+  }
   async fill(): Promise<void> {
     while (this.empty && !this.done) {
       const r = await this.source.next()
@@ -66,20 +80,22 @@ export async function* seriesChunks<K extends StorageKind>(
   const after = options.after
   const hot = new TierCursor(hotChunks(deps.sql, kind, { symbol, interval }, from, to, chunkRows, after), (n) => { stats.hotRows += n })
   const cold = new TierCursor(
-    coldChunks(deps, kind, symbol, interval, from, to, after ? { time: time(after), key: key(after) } : undefined),
+    coldChunks(deps, kind, symbol, interval, from, to, after ? { time: time(after), key: key(after) } : undefined, options.readAhead),
     (n) => { stats.coldRows += n })
   try {
     await Promise.all([hot.fill(), cold.fill()])
     let out: RowsOf[K][] = []
     for (;;) {
-      if (hot.empty) await hot.fill()
-      if (cold.empty) await cold.fill()
-      const h = hot.head
-      const c = cold.head
-      if (h === undefined && c === undefined) break
-      if (h === undefined) { out.push(c as RowsOf[K]); cold.next() }
-      else if (c === undefined) { out.push(h); hot.next() }
+      // Awaited only when a buffer runs out: an await per row would cost more than the merge.
+      if (hot.empty && !hot.done) await hot.fill()
+      if (cold.empty && !cold.done) await cold.fill()
+      if (hot.spent && cold.spent) break
+      // One tier spent: the other's buffered rows go out as they are, a slice at a time.
+      const rest = hot.spent ? cold : cold.spent ? hot : undefined
+      if (rest) for (const r of rest.take(chunkRows - out.length)) out.push(r)
       else {
+        const h = hot.head as RowsOf[K]
+        const c = cold.head as RowsOf[K]
         const dt = time(h) - time(c)
         const order = dt !== 0 ? dt : compareKeys(key(h), key(c))
         if (order < 0) { out.push(h); hot.next() }
@@ -99,7 +115,7 @@ export const readSeries = async <K extends StorageKind>(
   deps: StorageDeps, kind: K, symbol: string, interval: string, from: number, to: number
 ): Promise<RowsOf[K][]> => {
   const out: RowsOf[K][] = []
-  for await (const rows of seriesChunks(deps, kind, symbol, interval, from, to)) for (const r of rows) out.push(r)
+  for await (const rows of seriesChunks(deps, kind, symbol, interval, from, to, { readAhead: true })) for (const r of rows) out.push(r)
   return out
 }
 

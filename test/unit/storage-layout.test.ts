@@ -6,7 +6,7 @@ import { fc, test } from "@fast-check/vitest"
 import { describe, expect, it } from "vitest"
 import type { StorageKind } from "../../src/domain/rows.ts"
 import { keySpan, legacyObjectKey, partKey, periodSpan, seriesOfKey } from "../../src/storage/layout.ts"
-import { bufferOf, decodeParquet, encodeParquet } from "../../src/storage/parquet.ts"
+import { PARQUET_COLUMNS, bufferOf, decodeParquet, decodeParquetGroups, encodeParquet } from "../../src/storage/parquet.ts"
 import { clipRanges, mergeRanges, removeRange, type Range } from "../../src/domain/ranges.ts"
 import { sampleActions, sampleBars, sampleNews, sampleSentiment } from "../../fixtures/sample-rows.ts"
 
@@ -82,4 +82,23 @@ describe("parquet codec", () => {
     const sent = sampleSentiment("AAPL", t, t + 86_400_000)
     expect(await decodeParquet("social_sentiment", bufferOf(encodeParquet("social_sentiment", sent)))).toEqual(sent)
   })
+
+  // Three row groups of 10,000 rows; one file, encoded once.
+  const t0 = Date.UTC(2024, 0, 1)
+  const minutes = sampleBars("MSFT", "1min", t0, 21_000)
+  const minuteFile = bufferOf(encodeParquet("bars", minutes))
+  const fields = PARQUET_COLUMNS.bars.map((c) => c.name)
+  test.prop([fc.integer({ min: -100, max: 21_500 }), fc.integer({ min: 0, max: 21_500 }), fc.boolean()], { seed: 20261201, numRuns: 6 })(
+    "yields exactly the row groups overlapping a window, each row with the kind's fields and nothing else",
+    async (first, length, merge) => {
+      const from = t0 + first * 60_000
+      const to = from + length * 60_000
+      const chunks: unknown[][] = []
+      for await (const rows of decodeParquetGroups("bars", minuteFile, { from, to }, merge)) chunks.push(rows)
+      const groups = [0, 10_000, 20_000].map((s) => minutes.slice(s, s + 10_000))
+        .filter((g) => g[g.length - 1]!.ts >= from && g[0]!.ts < to)
+      expect(chunks.flat()).toStrictEqual(groups.flat())
+      if (!merge) expect(chunks.map((c) => c.length)).toEqual(groups.map((g) => g.length))
+      for (const r of chunks.flat()) expect(Object.keys(r as object)).toEqual(fields)
+    })
 })
