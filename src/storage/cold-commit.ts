@@ -56,8 +56,13 @@ export const withSeries = async <T>(
       await conn.unsafe("COMMIT")
       return out
     } catch (e) {
-      // On a lost session this fails too; the body's error is the one to report.
-      await conn.unsafe("ROLLBACK").catch(() => {})
+      try {
+        await conn.unsafe("ROLLBACK")
+      } catch (rollback) {
+        // A lost session cannot roll back (the server already has): both failures are
+        // reported, the body's first.
+        throw new AggregateError([e, rollback], `series change failed (${String(e)}), and so did its rollback (${String(rollback)})`)
+      }
       throw e
     }
   }
