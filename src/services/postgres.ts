@@ -65,6 +65,9 @@ export const scopedPostgres = (url: string, schema: string, max = 10) =>
 
 const LEDGER = "strata_migrations"
 
+/** The advisory-lock class of migrations (the second key is the schema's hash). */
+const MIGRATION_LOCK = 0x5354
+
 const LEDGER_DDL = `CREATE TABLE IF NOT EXISTS ${LEDGER} (
   digest     text PRIMARY KEY,
   statement  text NOT NULL,
@@ -74,28 +77,38 @@ const LEDGER_DDL = `CREATE TABLE IF NOT EXISTS ${LEDGER} (
 const digestOf = (statement: string): string => createHash("sha256").update(statement).digest("hex")
 
 /**
- * Create the schema if needed, then run each statement not yet in the ledger (each must be
- * idempotent: two processes starting at once may both run it).
+ * Create the schema if needed, then run each statement not yet in the ledger.
  * Why a ledger rather than re-running the DDL: `CREATE INDEX IF NOT EXISTS` locks its table
  * before it looks for the index, so it waits behind any open transaction that wrote the
  * table, and a paused process's projector transaction would hold a new engine's start
  * until that process resumed. Reading the ledger takes no lock that a writer holds.
+ * Why a lock when there is DDL to run: two sessions running the same `CREATE … IF NOT
+ * EXISTS` at once can both find nothing and both insert the catalogue row, and one fails
+ * on the catalogue's unique index; so processes started together (two worker processes,
+ * an engine and its workers) take turns, and the second finds the ledger complete.
  */
 export const migrate = async (sql: Sql, schema: string, statements: readonly string[]): Promise<void> => {
-  await sql.unsafe(`CREATE SCHEMA IF NOT EXISTS "${schema}"`)
-  const [ledger] = await sql<{ present: boolean }[]>`SELECT to_regclass(${`"${schema}".${LEDGER}`}) IS NOT NULL AS present`
-  if (ledger?.present !== true) await sql.unsafe(LEDGER_DDL)
   const digests = statements.map(digestOf)
-  const applied = new Set(
-    (await sql<{ digest: string }[]>`SELECT digest FROM ${sql(LEDGER)} WHERE digest = ANY(${digests})`).map((r) => r.digest)
-  )
-  for (const [i, statement] of statements.entries()) {
-    const digest = digests[i]!
-    if (applied.has(digest)) continue
-    await sql.unsafe(statement)
-    await sql`INSERT INTO ${sql(LEDGER)} (digest, statement) VALUES (${digest}, ${statement}) ON CONFLICT (digest) DO NOTHING`
-    applied.add(digest)
+  const pending = async (q: Sql | postgres.TransactionSql): Promise<number[]> => {
+    const [ledger] = await q<{ present: boolean }[]>`SELECT to_regclass(${`"${schema}".${LEDGER}`}) IS NOT NULL AS present`
+    if (ledger?.present !== true) return digests.map((_, i) => i)
+    const applied = new Set(
+      (await q<{ digest: string }[]>`SELECT digest FROM ${q(LEDGER)} WHERE digest = ANY(${digests})`).map((r) => r.digest)
+    )
+    return digests.flatMap((d, i) => (applied.has(d) ? [] : [i]))
   }
+  // The common start: every statement applied, nothing locked, nothing written.
+  if ((await pending(sql)).length === 0) return
+  await sql.begin(async (tx) => {
+    await tx`SELECT pg_advisory_xact_lock(${MIGRATION_LOCK}, hashtext(${schema}))`
+    await tx.unsafe(`CREATE SCHEMA IF NOT EXISTS "${schema}"`)
+    await tx.unsafe(LEDGER_DDL)
+    for (const i of await pending(tx)) {
+      const statement = statements[i]!
+      await tx.unsafe(statement)
+      await tx`INSERT INTO ${tx(LEDGER)} (digest, statement) VALUES (${digests[i]!}, ${statement}) ON CONFLICT (digest) DO NOTHING`
+    }
+  })
 }
 
 export interface PostgresClient {

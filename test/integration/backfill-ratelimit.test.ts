@@ -12,10 +12,11 @@ import { loadConfig } from "../../config/load.ts"
 import type { DataType } from "../../config/schema.ts"
 import { commandFields, MANUAL_CAUSE } from "../../streams/backfill-wire.ts"
 import { openObjectStore } from "../../src/storage/object-store.ts"
-import { GROUPS, partitionKeys } from "../../streams/keys.ts"
+import { partitionKeys } from "../../streams/keys.ts"
 import {
   expectedRows, finishedCommands, spawnWorkers, storedRows, waitForFinished, writeConfigFile, type WorkerProcess
 } from "../helpers/backfill-fixture.ts"
+import { waitUntil } from "../helpers/engine.ts"
 import { testNamespace, type TestNamespace } from "../helpers/namespace.ts"
 import { maxInWindow, startPolygonServer, type PolygonServer } from "../helpers/polygon-server.ts"
 
@@ -58,20 +59,22 @@ describe("shared provider limit across worker processes", () => {
     // The first aggregates request is refused with 429, Retry-After: 1 (second).
     server.script({ status: 429, retryAfter: "1", pathPrefix: "/v2/aggs/" })
     const symbols = ["AAPL", "MSFT", "NVDA", "AMD"]
+    const stream = partitionKeys(ns.prefix, 0).backfill
+    // At info level, so each process says when its workers run and which commands it finished.
+    const env = { POLYGON_API_KEY: server.apiKey, LOG_LEVEL: "info" }
+    procs.push(spawnWorkers(ns.env, configFile, env), spawnWorkers(ns.env, configFile, env))
+    // Both processes run their workers before the first command is published: otherwise the
+    // process that starts first can take all four, and the limit is never shared.
+    await waitUntil("both worker processes running", () => procs.every((p) => p.output().includes("backfill workers running")), 90_000)
     for (const symbol of symbols) {
-      await ns.redis.xadd(partitionKeys(ns.prefix, 0).backfill, "*",
+      await ns.redis.xadd(stream, "*",
         ...commandFields({ id: `bf-rl-${symbol}`, symbol, layer: 2, from: 0, dataTypes: DATA_TYPES, at: AT, cause: MANUAL_CAUSE, priority: 2 }))
     }
-    const env = { POLYGON_API_KEY: server.apiKey }
-    procs.push(spawnWorkers(ns.env, configFile, env), spawnWorkers(ns.env, configFile, env))
     await waitForFinished(ns.sql, symbols.length, 120_000)
 
     expect((await finishedCommands(ns.sql)).map((c) => c.status)).toEqual(symbols.map(() => "done"))
-    // Both processes took part.
-    const consumers = (await ns.redis.xinfo("CONSUMERS", partitionKeys(ns.prefix, 0).backfill, GROUPS.workers)) as unknown[][]
-    const names = consumers.map((c) => String(c[1]))
-    for (const p of procs) expect(names.some((n) => n.includes(`-${p.pid}-`)), `consumers ${names.join(",")}`).toBe(true)
-
+    // Both processes took part: each one finished at least one command.
+    for (const p of procs) expect(p.output(), `process ${p.pid}`).toContain("backfill command finished")
     // Counted at the server: every request, the refused one included.
     const times = server.log.map((r) => r.at)
     expect(times.length).toBeGreaterThan(3 * N)

@@ -1,11 +1,12 @@
 /**
  * Migrations against an install that already has its tables run no DDL, so an open
- * transaction elsewhere (a paused engine's projector) cannot hold a starting process.
+ * transaction elsewhere (a paused engine's projector) cannot hold a starting process;
+ * processes that migrate a new schema at the same moment take turns and all start.
  */
 import { afterEach, describe, expect, it } from "vitest"
 import { COMPANIES_DDL } from "../../src/engine/companies-schema.ts"
 import { STORAGE_DDL } from "../../src/storage/index.ts"
-import { migrate } from "../../src/services/postgres.ts"
+import { migrate, openPostgres } from "../../src/services/postgres.ts"
 import { pollUntil } from "../../src/services/poll.ts"
 import { testNamespace, type TestNamespace } from "../helpers/namespace.ts"
 
@@ -54,5 +55,19 @@ describe("migrate", () => {
     const after = await ns.sql<{ n: number }[]>`SELECT count(*)::int AS n FROM strata_migrations`
     expect(after[0]!.n).toBe(before[0]!.n + 1)
     expect(await ns.sql`SELECT to_regclass('migrate_probe') IS NOT NULL AS present`).toEqual([{ present: true }])
+  })
+
+  it("lets processes that start together migrate one new schema at once: each finishes, every statement once", async () => {
+    ns = await testNamespace()
+    const schema = `${ns.schema}_fresh`
+    const pools = Array.from({ length: 4 }, () => openPostgres(ns!.databaseUrl, schema, 2))
+    try {
+      await Promise.all(pools.map((pool) => migrate(pool, schema, DDL)))
+      const ledger = await pools[0]!<{ n: number }[]>`SELECT count(*)::int AS n FROM strata_migrations`
+      expect(ledger[0]!.n).toBe(new Set(DDL).size)
+    } finally {
+      await Promise.all(pools.map((pool) => pool.end({ timeout: 5 })))
+      await ns.sql.unsafe(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`)
+    }
   })
 })
