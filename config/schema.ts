@@ -139,6 +139,8 @@ export type ProvidersConfig = typeof Providers.Type
 export const Config = Schema.Struct({
   lifecycle: Lifecycle,
   retention: Schema.Struct({ L0: LayerPolicy, L1: LayerPolicy, L2: LayerPolicy, L3: LayerPolicy }),
+  /** How many partitions the install's symbols are split into (streams/partition.ts); fixed for its life. */
+  partitions: Schema.Int.check(Schema.isBetween({ minimum: 1, maximum: 256 })),
   redis: Schema.Struct({
     url: Schema.String,
     prefix: Schema.String.check(Schema.isPattern(/^[a-zA-Z0-9_.\-]{1,64}$/, { message: "a prefix is 1-64 letters, digits, _ . -" }))
@@ -155,7 +157,11 @@ export const Config = Schema.Struct({
     snapshot_cache: PositiveInt
   }),
   /** The partition lease: one engine per install applies steps; renewed every third of the TTL. */
-  lease: Schema.Struct({ ttl_ms: PositiveInt }),
+  lease: Schema.Struct({
+    ttl_ms: PositiveInt,
+    /** A member that joined less than this long ago (Redis TIME) is not yet given partitions, unless no member is older. */
+    join_debounce_ms: Schema.Int.check(Schema.isGreaterThanOrEqualTo(0))
+  }),
   projector: Schema.Struct({ batch_size: PositiveInt }),
   http: Schema.Struct({
     port: Schema.Int.check(Schema.isBetween({ minimum: 0, maximum: 65535 })),

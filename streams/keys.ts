@@ -4,6 +4,8 @@
  * them all on one Cluster node; the prefix (default "strata") lets replay namespaces and
  * tests live beside a live install without sharing a key.
  */
+import { partitionTag } from "./partition-tags.ts"
+
 const PREFIX_PATTERN = /^[a-zA-Z0-9_.\-]{1,64}$/
 
 export interface IngressKeys {
@@ -15,6 +17,20 @@ export interface IngressKeys {
 
 export interface PartitionKeys {
   readonly partition: number
+  /** The install's partition count these keys were built for (their hash tag depends on it). */
+  readonly count: number
+  /**
+   * The partition's scores stream, filled by the router from the ingress stream under each
+   * entry's original ID (installs of more than one partition; one partition reads ingress).
+   */
+  readonly scores: string
+  /** The partition's rejected scores entries (installs of more than one partition). */
+  readonly scoresDead: string
+  /**
+   * Counter: the greatest router epoch that copied into this partition's scores stream. A
+   * router whose epoch is lower copies nothing here (the router's fence, per partition).
+   */
+  readonly routerFence: string
   /** Lifecycle domain events (SymbolQualified, ...). */
   readonly lifecycle: string
   /** Lifecycle entries the projector could not decode, with reason, source_id and a bounded copy. */
@@ -68,14 +84,21 @@ export const ingressKeys = (prefix = "strata"): IngressKeys => {
   return { scores: `${prefix}:scores`, scoresDead: `${prefix}:scores:dead` }
 }
 
-export const partitionKeys = (prefix: string, partition: number): PartitionKeys => {
+/**
+ * The keys of one partition of an install of `count` partitions. Partition 0 keeps the tag
+ * `{0}` at every count, so an install made with one partition keeps its keys; the other
+ * partitions' tags are chosen by slot (partition-tags.ts), so they spread over a Cluster.
+ */
+export const partitionKeys = (prefix: string, partition: number, count = 1): PartitionKeys => {
   assertPrefix(prefix)
-  if (!Number.isInteger(partition) || partition < 0 || partition > 16383) {
-    throw new Error(`invalid partition ${partition}: an integer in [0, 16383]`)
-  }
-  const tag = `${prefix}:{${partition}}`
+  const hash = partitionTag(partition, count)
+  const tag = `${prefix}:{${hash}}`
   return {
     partition,
+    count,
+    scores: `${tag}:scores`,
+    scoresDead: `${tag}:scores:dead`,
+    routerFence: `${tag}:router:fence`,
     lifecycle: `${tag}:lifecycle`,
     lifecycleDead: `${tag}:lifecycle:dead`,
     backfill: `${tag}:backfill`,

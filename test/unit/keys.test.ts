@@ -2,6 +2,8 @@
 import { fc, test } from "@fast-check/vitest"
 import { describe, expect, it } from "vitest"
 import { hashTag, ingressKeys, partitionKeys } from "../../streams/keys.ts"
+import { MAX_PARTITIONS } from "../../streams/partition.ts"
+import { partitionTag } from "../../streams/partition-tags.ts"
 
 const arbPrefix = fc.stringMatching(/^[a-zA-Z0-9_.-]{1,64}$/)
 
@@ -13,22 +15,33 @@ describe("keys", () => {
     expect(partitionKeys("strata", 0).backfill).toBe("strata:{0}:backfill")
   })
 
-  test.prop([arbPrefix, fc.integer({ min: 0, max: 16383 })])(
+  const arbPartition = fc.integer({ min: 1, max: MAX_PARTITIONS }).chain((count) =>
+    fc.record({ count: fc.constant(count), p: fc.integer({ min: 0, max: count - 1 }) }))
+  const keysOf = (prefix: string, p: number, count: number): string[] =>
+    Object.values(partitionKeys(prefix, p, count)).filter((v): v is string => typeof v === "string")
+
+  test.prop([arbPrefix, arbPartition])(
     "every key of a partition shares that partition's hash tag",
-    (prefix, p) => {
-      const keys = partitionKeys(prefix, p)
-      const tags = Object.entries(keys).filter(([k]) => k !== "partition").map(([, v]) => hashTag(v as string))
-      expect(new Set(tags)).toEqual(new Set([String(p)]))
+    (prefix, { count, p }) => {
+      const keys = partitionKeys(prefix, p, count)
+      expect(keys.partition).toBe(p)
+      expect(keys.count).toBe(count)
+      expect(new Set(keysOf(prefix, p, count).map(hashTag))).toEqual(new Set([partitionTag(p, count)]))
     }
   )
 
-  test.prop([arbPrefix, arbPrefix, fc.integer({ min: 0, max: 100 }), fc.integer({ min: 0, max: 100 })])(
+  test.prop([arbPrefix, fc.integer({ min: 1, max: MAX_PARTITIONS })])("partition 0 keeps the tag {0} at every count", (prefix, count) => {
+    expect(keysOf(prefix, 0, count)).toEqual(keysOf(prefix, 0, 1))
+    expect(partitionKeys(prefix, 0, count).lifecycle).toBe(`${prefix}:{0}:lifecycle`)
+  })
+
+  test.prop([arbPrefix, arbPrefix, arbPartition, arbPartition])(
     "keys of different prefixes or partitions never collide",
-    (a, b, p, q) => {
-      fc.pre(a !== b || p !== q)
-      const ka = Object.values(partitionKeys(a, p)).filter((v) => typeof v === "string")
-      const kb = new Set(Object.values(partitionKeys(b, q)).filter((v) => typeof v === "string"))
-      for (const k of ka) expect(kb.has(k)).toBe(false)
+    (a, b, x, y) => {
+      // Within one count partitions differ; across counts only partition 0 is shared on purpose.
+      fc.pre(a !== b || (x.count === y.count && x.p !== y.p))
+      const kb = new Set(keysOf(b, y.p, y.count))
+      for (const k of keysOf(a, x.p, x.count)) expect(kb.has(k)).toBe(false)
     }
   )
 
@@ -36,8 +49,11 @@ describe("keys", () => {
     expect(() => ingressKeys(bad)).toThrow(/invalid key prefix/)
   })
 
-  it("refuses partitions outside the Cluster slot range", () => {
+  it("refuses partitions outside the install's count", () => {
     expect(() => partitionKeys("strata", -1)).toThrow(/invalid partition/)
-    expect(() => partitionKeys("strata", 1.5)).toThrow(/invalid partition/)
+    expect(() => partitionKeys("strata", 1.5, 4)).toThrow(/invalid partition/)
+    expect(() => partitionKeys("strata", 1)).toThrow(/invalid partition/)
+    expect(() => partitionKeys("strata", 24, 24)).toThrow(/invalid partition/)
+    expect(() => partitionKeys("strata", 0, 0)).toThrow(/invalid partition count/)
   })
 })

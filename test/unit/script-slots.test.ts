@@ -11,6 +11,7 @@ import { readdirSync, readFileSync, statSync } from "node:fs"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 import calculateSlot from "cluster-key-slot"
+import { DEFAULT_PARTITIONS, partitionTag } from "../../streams/partition-tags.ts"
 import type { Redis } from "ioredis"
 import { describe, expect, it } from "vitest"
 import { loadConfig } from "../../config/load.ts"
@@ -81,7 +82,7 @@ const KNOWN_EXCEPTIONS: Readonly<Record<string, readonly string[]>> = {
 /** Run every script through the engine's own call sites for partition `p`. */
 const runAll = async (p: number) => {
   const rec = recorder()
-  const keys = partitionKeys("strata", p)
+  const keys = partitionKeys("strata", p, DEFAULT_PARTITIONS)
   const ingress = ingressKeys("strata")
   const holder = { owner: "host:1:abcd", epoch: "1" }
   await applyBatch(rec.redis, ingress, keys, GROUPS.engine, {
@@ -126,7 +127,7 @@ describe("Lua scripts and Cluster slots", () => {
     it(`passes each script only keys of partition ${p}'s slot, or a known exception`, async () => {
       const { calls } = await runAll(p)
       // The trim plan is partition 0's today, whatever the partition.
-      const slotOf = (c: Call) => calculateSlot(c.script === "trim-guarded-3.lua" ? "{0}" : `{${p}}`)
+      const slotOf = (c: Call) => calculateSlot(c.script === "trim-guarded-3.lua" ? "{0}" : `{${partitionTag(p, DEFAULT_PARTITIONS)}}`)
       for (const c of calls) {
         const foreign = c.keys.filter((k) => calculateSlot(k) !== slotOf(c))
         const unknown = foreign.filter((k) => !(KNOWN_EXCEPTIONS[c.script] ?? []).includes(k))
