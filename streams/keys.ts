@@ -114,6 +114,14 @@ export const partitionKeys = (prefix: string, partition: number, count = 1): Par
   }
 }
 
+/**
+ * The scores stream a partition's engine reads, and its dead letters: the ingress stream
+ * itself in an install of one partition (as before partitions), the partition's own
+ * router-filled stream otherwise.
+ */
+export const partitionScores = (prefix: string, keys: PartitionKeys): IngressKeys =>
+  keys.count === 1 ? ingressKeys(prefix) : { scores: keys.scores, scoresDead: keys.scoresDead }
+
 /** The Cluster hash tag of a key: the text between the first `{` and the next `}`, if non-empty. */
 export const hashTag = (key: string): string => {
   const open = key.indexOf("{")

@@ -22,7 +22,7 @@ import type { PartitionLease } from "../../streams/lease.ts"
 import { GroupReader, ensureGroup } from "../../streams/consumer.ts"
 import type { StreamEntry } from "../../streams/entry.ts"
 import { scoresSymbol } from "../../streams/scores-wire.ts"
-import { GROUPS, ingressKeys, partitionKeys, type IngressKeys, type PartitionKeys } from "../../streams/keys.ts"
+import { GROUPS, partitionScores, type IngressKeys, type PartitionKeys } from "../../streams/keys.ts"
 import type { Logger } from "../services/logger.ts"
 import { ActorStore } from "./actor-store.ts"
 import { processBatch, snapshotArgs, type BatchContext } from "./batch.ts"
@@ -46,6 +46,7 @@ export interface IngestStats {
 }
 
 export class Ingest {
+  /** The scores stream this partition reads and its dead letters (keys.ts partitionScores). */
   readonly ingress: IngressKeys
   readonly keys: PartitionKeys
   readonly lifecycle: Lifecycle
@@ -73,8 +74,8 @@ export class Ingest {
     private readonly lease: PartitionLease
   ) {
     const partition = lease.keys.partition
-    this.ingress = ingressKeys(config.redis.prefix)
-    this.keys = partitionKeys(config.redis.prefix, partition)
+    this.keys = lease.keys
+    this.ingress = partitionScores(config.redis.prefix, this.keys)
     const rules = rulesFromConfig(config.lifecycle)
     this.lifecycle = createLifecycle(rules)
     this.store = new ActorStore(writes, this.keys.snapshots, this.lifecycle, config.ingest.snapshot_cache)
