@@ -5,6 +5,7 @@
  * `layer1` (`layer2`, `layer3`) means every symbol the companies table marks qualified.
  * Does not fetch anything itself: the workers (`npm run engine` or `npm run workers`) do.
  */
+import { readSnapshots } from "../../streams/snapshots-read.ts"
 import { persistedLayer } from "../../machines/lifecycle.ts"
 import { randomBytes } from "node:crypto"
 import cliProgress from "cli-progress"
@@ -63,7 +64,7 @@ const resolveSymbols = async (spec: string, layerOpt: Layer | undefined, sql: Sq
   const bad = symbols.filter((s) => !isValidSymbol(s))
   if (bad.length > 0) fail(`invalid symbols: ${bad.join(", ")}`)
   if (symbols.length === 0) fail("--symbols names no symbol")
-  const snapshots = await redis.hmget(partitionKeys(config.redis.prefix, 0).snapshots, ...symbols)
+  const snapshots = await readSnapshots(redis, { prefix: config.redis.prefix, partitions: config.partitions }, symbols)
   return symbols.map((symbol, i) => {
     const current = persistedLayer(snapshots[i]) ?? 0
     return { symbol, layer: layerOpt ?? (Math.max(1, current) as Layer) }

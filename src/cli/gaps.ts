@@ -48,7 +48,7 @@ const withRun = async <T>(config: Config, opts: GapsOptions, fn: (run: {
   }
   return await withConnections(config, async (conn) => {
     await migrate(conn.sql, config.postgres.schema, [...STORAGE_DDL, ...PROGRESS_DDL, ...HEAL_DDL])
-    const layers = await layersToJudge(conn.redis, conn.sql, config.redis.prefix, parsed.symbols)
+    const layers = await layersToJudge(conn.redis, conn.sql, { prefix: config.redis.prefix, partitions: config.partitions }, parsed.symbols)
     const query = { policy: config.retention, calendar: providerCalendar(config), now: parsed.now, layers, dataTypes: parsed.dataTypes }
     return await fn({ conn, store: conn.store, query })
   })

@@ -27,7 +27,7 @@ export const tierCommand = oneShot("tier", async (opts: { config?: string; now?:
     await migrate(conn.sql, config.postgres.schema, STORAGE_DDL)
     const symbols = opts.symbols ? opts.symbols.split(",").map((s) => s.trim().toUpperCase()).filter(Boolean) : undefined
     const report = await probeStore(store).then(() => runTiering(
-      { sql: conn.sql, store, layersOf: symbolLayers(conn.redis, conn.sql, config.redis.prefix) },
+      { sql: conn.sql, store, layersOf: symbolLayers(conn.redis, conn.sql, { prefix: config.redis.prefix, partitions: config.partitions }) },
       config.retention, at, symbols
     )).catch((e: unknown) => {
       throw isS3NetworkError(e) ? s3Failure(config.storage.s3.endpoint, config.storage.s3.bucket, e) : e

@@ -7,6 +7,7 @@
 import type { Redis } from "ioredis"
 import { readAfter } from "../../streams/consumer.ts"
 import { partitionKeys } from "../../streams/keys.ts"
+import { readSnapshots, type SnapshotPlace } from "../../streams/snapshots-read.ts"
 import { decodeLifecycleEntry } from "../../streams/lifecycle-wire.ts"
 import type { Config } from "../../config/schema.ts"
 import type { Layer } from "../domain/layers.ts"
@@ -22,11 +23,11 @@ const isLayer = (n: unknown): n is Layer => n === 0 || n === 1 || n === 2 || n =
  * Layers of symbols: the actor's persisted snapshot (the source of truth) first, the
  * companies projection for symbols without one. Unknown symbols are absent.
  */
-export const symbolLayers = (redis: Redis, sql: Sql, prefix: string) =>
+export const symbolLayers = (redis: Redis, sql: Sql, place: SnapshotPlace) =>
   async (symbols: readonly string[]): Promise<ReadonlyMap<string, Layer>> => {
     const out = new Map<string, Layer>()
     if (symbols.length === 0) return out
-    const snapshots = await redis.hmget(partitionKeys(prefix, 0).snapshots, ...symbols)
+    const snapshots = await readSnapshots(redis, place, symbols)
     const missing: string[] = []
     symbols.forEach((s, i) => {
       const layer = persistedLayer(snapshots[i])
@@ -77,7 +78,7 @@ export const engineTiering = (
 ) =>
   tieringFiber({
     sql: deps.sql, store: deps.store, log: deps.log,
-    layersOf: symbolLayers(deps.redis, deps.sql, config.redis.prefix),
+    layersOf: symbolLayers(deps.redis, deps.sql, { prefix: config.redis.prefix, partitions: config.partitions }),
     // The feed's blocking read bounds how long shutdown waits for it: keep it as short as ingest's.
     demotions: demotionFeed(deps.feedRedis, config.redis.prefix, config.ingest.block_ms)
   }, config)

@@ -13,12 +13,13 @@ import { symbolLayers } from "../engine/tiering.ts"
 import type { Logger } from "../services/logger.ts"
 import type { Redis } from "../services/redis.ts"
 import type { Sql } from "../services/postgres.ts"
+import type { SnapshotPlace } from "../../streams/snapshots-read.ts"
 import { healPass, type HealDeps } from "./heal.ts"
 import { BAR_DATA_TYPES } from "./owed.ts"
 
 /** Layers of the symbols to judge: the given ones, else every symbol companies holds at L1+. */
 export const layersToJudge = async (
-  redis: Redis, sql: Sql, prefix: string, symbols?: readonly string[]
+  redis: Redis, sql: Sql, place: SnapshotPlace, symbols?: readonly string[]
 ): Promise<Map<string, Layer>> => {
   let list = symbols
   if (list === undefined) {
@@ -31,7 +32,7 @@ export const layersToJudge = async (
     }
   }
   const out = new Map<string, Layer>()
-  const layersOf = symbolLayers(redis, sql, prefix)
+  const layersOf = symbolLayers(redis, sql, place)
   for (let i = 0; i < list.length; i += 1000) for (const [s, l] of await layersOf(list.slice(i, i + 1000))) out.set(s, l)
   return out
 }
@@ -50,7 +51,7 @@ export const healFiber = (
   const counters: HealCounters = { passes: 0, failures: 0, fetched: 0 }
   if (every <= 0) return Effect.succeed(counters)
   const pass = Effect.tryPromise(async () => {
-    const layers = await layersToJudge(deps.redis, deps.sql, config.redis.prefix)
+    const layers = await layersToJudge(deps.redis, deps.sql, { prefix: config.redis.prefix, partitions: config.partitions })
     return healPass(deps, { policy: config.retention, calendar: providerCalendar(config), now: clock(), layers, dataTypes }, config.backfill.heal.max_attempts)
   }).pipe(
     Effect.tap((r) => Effect.sync(() => {

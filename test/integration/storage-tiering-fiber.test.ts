@@ -43,7 +43,7 @@ it("runs a pass at start and one per demotion read from the lifecycle stream", a
   const config = { retention: ns.config.retention, storage: { ...ns.config.storage, tiering: { every: "1h", on_demotion: true } } }
   await Effect.runPromise(Scope.provide(scope)(tieringFiber({
     sql: ns.sql, store,
-    layersOf: symbolLayers(ns.redis, ns.sql, ns.prefix),
+    layersOf: symbolLayers(ns.redis, ns.sql, { prefix: ns.prefix, partitions: 1 }),
     demotions: demotionFeed(feedRedis, ns.prefix, 200)
   }, config, () => NOW)))
   const series = { symbol: "META", interval: "1min" }

@@ -41,7 +41,7 @@ describe.each(["local", "s3"] as const)("tiering with the lake on %s", (where) =
       s3 = await startS3()
       store = s3.store("lake/")
     } else store = localObjectStore(dir)
-    deps = { sql: ns.sql, store, layersOf: symbolLayers(ns.redis, ns.sql, ns.prefix) }
+    deps = { sql: ns.sql, store, layersOf: symbolLayers(ns.redis, ns.sql, { prefix: ns.prefix, partitions: 1 }) }
   })
 
   afterAll(async () => {

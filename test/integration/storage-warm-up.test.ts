@@ -157,7 +157,7 @@ describe("promotion warms data up", () => {
   it("a tiering pass after the promotion warms the held rows up before any command runs", async () => {
     await backfillL1()
     await setLayer(3)
-    const report = await runTiering({ sql: ns.sql, store, layersOf: symbolLayers(ns.redis, ns.sql, ns.prefix) }, ns.config.retention, AT)
+    const report = await runTiering({ sql: ns.sql, store, layersOf: symbolLayers(ns.redis, ns.sql, { prefix: ns.prefix, partitions: 1 }) }, ns.config.retention, AT)
     expect(report.warmed).toBe(warmable())
     expect(report.moved).toBe(0)
     const held = await heldBefore()
@@ -167,7 +167,7 @@ describe("promotion warms data up", () => {
     await expectTiers(3)
     expectNothingRefetched(held, requests)
     // A second pass finds nothing to move either way.
-    expect(await runTiering({ sql: ns.sql, store, layersOf: symbolLayers(ns.redis, ns.sql, ns.prefix) }, ns.config.retention, AT))
+    expect(await runTiering({ sql: ns.sql, store, layersOf: symbolLayers(ns.redis, ns.sql, { prefix: ns.prefix, partitions: 1 }) }, ns.config.retention, AT))
       .toMatchObject({ moved: 0, warmed: 0, hotExpired: 0, objectsDeleted: 0, objectsTrimmed: 0 })
   })
 })
