@@ -11,6 +11,7 @@ import { commandFields } from "../../streams/backfill-wire.ts"
 import { deadLetterFields } from "../../streams/dead-letter.ts"
 import type { StreamEntry } from "../../streams/entry.ts"
 import { lifecycleFields, type Transition } from "../../streams/lifecycle-wire.ts"
+import { symbolPartition } from "../../streams/partition.ts"
 import { decodeScoresEntry, type DecodeLimits } from "../../streams/scores-wire.ts"
 import { owedCommand } from "./outputs.ts"
 import { StaleRun, type StreamClock } from "./stream-clock.ts"
@@ -24,6 +25,12 @@ export interface BatchContext {
   readonly snapshotOf: (symbol: string) => LifecycleSnapshot
   /** Stream time and staleness index as of the last applied batch; read, never changed here. */
   readonly clock: StreamClock
+  /**
+   * The partition this batch's stream belongs to, in an install of more than one: an entry
+   * for a symbol of another partition (a producer that hashed it wrongly) is dead-lettered,
+   * since its actor is another owner's.
+   */
+  readonly partition?: { readonly partition: number; readonly count: number }
 }
 
 export interface BatchOutputs {
@@ -65,6 +72,13 @@ export const processBatch = (entries: readonly StreamEntry[], ctx: BatchContext)
     if (!decoded.ok) {
       out.dead.push(deadLetterFields(entry, decoded.reason))
       continue
+    }
+    if (ctx.partition !== undefined) {
+      const home = symbolPartition(decoded.symbol, ctx.partition.count)
+      if (home !== ctx.partition.partition) {
+        out.dead.push(deadLetterFields(entry, `wrong partition: ${decoded.symbol} belongs to partition ${home} of ${ctx.partition.count}, not ${ctx.partition.partition}`))
+        continue
+      }
     }
     const step = ctx.lifecycle.step(current(decoded.symbol), { type: "score", at: decoded.at, cause: entry.id, scores: decoded.scores })
     out.snapshots.set(decoded.symbol, step.snapshot)

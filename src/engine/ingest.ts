@@ -88,7 +88,8 @@ export class Ingest {
       retention: config.retention,
       limits: { maxFields: config.ingest.max_fields, maxValueLength: config.ingest.max_value_length },
       snapshotOf: (symbol) => this.store.get(symbol),
-      clock: this.clock
+      clock: this.clock,
+      ...(this.keys.count > 1 ? { partition: { partition, count: this.keys.count } } : {})
     }
   }
 

@@ -14,6 +14,7 @@ import { commitClock, newStreamClock } from "../../src/engine/stream-clock.ts"
 import { parseDeadLetter } from "../../streams/dead-letter.ts"
 import type { StreamEntry } from "../../streams/entry.ts"
 import { arbScore, T0 } from "../helpers/machine.ts"
+import { symbolPartition } from "../../streams/partition.ts"
 
 const config = loadConfig({ env: {} })
 const rules = rulesFromConfig(config.lifecycle)
@@ -89,4 +90,33 @@ describe("processBatch", () => {
       expect(letter).toMatchObject({ truncated: false, original: source?.fields })
     }
   })
+
+  test.prop([arbEntries, fc.integer({ min: 2, max: 32 }).chain((count) => fc.tuple(fc.constant(count), fc.nat({ max: count - 1 })))])(
+    "in a partition's stream, an entry of another partition's symbol is dead-lettered and every other one is processed as alone",
+    (entries, [count, partition]) => {
+      const lifecycle = createLifecycle(rules)
+      const ctx = {
+        lifecycle, scoreNames: scoreNames(rules), retention: config.retention,
+        limits: { maxFields: 32, maxValueLength: 64 }, snapshotOf: () => lifecycle.initial(), clock: newStreamClock(lifecycle)
+      }
+      const fenced = processBatch(entries, { ...ctx, partition: { partition, count } })
+      const home = (e: StreamEntry) => {
+        const symbol = String(e.fields[1]).trim().toUpperCase()
+        return symbolPartition(symbol, count)
+      }
+      const foreign = new Set(fenced.dead.map((d) => parseDeadLetter(d)).filter((l) => l?.reason.startsWith("wrong partition")).map((l) => l!.sourceId))
+      const alone = processBatch(entries.filter((e) => !foreign.has(e.id)), { ...ctx, clock: newStreamClock(lifecycle) })
+      // Only decodable entries of another partition are refused for their partition.
+      for (const e of entries) {
+        if (foreign.has(e.id)) expect(home(e)).not.toBe(partition)
+      }
+      expect(fenced.lifecycle).toEqual(alone.lifecycle)
+      expect(fenced.applied + fenced.late).toBe(alone.applied + alone.late)
+      for (const e of entries.filter((x) => !foreign.has(x.id))) {
+        if (/^[A-Z0-9]/.test(String(e.fields[1]).trim().toUpperCase()) && alone.dead.every((d) => parseDeadLetter(d)?.sourceId !== e.id)) {
+          expect(home(e)).toBe(partition)
+        }
+      }
+    }
+  )
 })
