@@ -1,8 +1,8 @@
 /**
  * The ingress router's Redis steps (src/engine/router.ts decides when to take them):
- * read the next ingress entries only while holding the router's lease (one script: check
- * and read), wait for more without taking any, take over every pending entry of the
- * router's group, copy a batch into one partition's scores stream under the entries' own
+ * take ingress entries — new ones, or a takeover of the group's pending ones — only while
+ * holding the router's lease (one script: check and read), wait for more without taking
+ * any, copy a batch into one partition's scores stream under the entries' own
  * IDs behind the partition's router fence (one script per partition: its keys share the
  * partition's slot), dead-letter a rejected entry, and acknowledge a routed batch.
  * Does not decode entries or choose partitions, and holds no state.
@@ -20,7 +20,7 @@ const READ = lua("route-read-2.lua")
 type RawEntry = [string, string[] | null]
 type WithRoute = Redis & {
   strataRouteCopy(scores: string, fence: string, epoch: string, ...entries: string[]): Promise<[number, number]>
-  strataRouteRead(scores: string, lease: string, owner: string, epoch: string, group: string, consumer: string, count: number): Promise<[RawEntry[], string]>
+  strataRouteRead(scores: string, lease: string, owner: string, epoch: string, group: string, consumer: string, count: number, mode: "new" | "pending"): Promise<[RawEntry[], string, string[]]>
 }
 
 const defineRoute = (redis: Redis): WithRoute => {
@@ -52,23 +52,31 @@ export const copyToPartition = async (
   return { copied: Number(copied), skipped: Number(skipped) }
 }
 
-const entriesOf = (rows: readonly RawEntry[]): StreamEntry[] => rows.flatMap(([id, fields]) => (fields === null ? [] : [{ id, fields }]))
+// A nil in a script's reply (a removed entry's fields, before Redis 7) arrives as null or is dropped.
+const entriesOf = (rows: readonly RawEntry[]): StreamEntry[] =>
+  rows.flatMap(([id, fields]) => (fields === null || fields === undefined ? [] : [{ id, fields }]))
 
 export interface FencedRead {
   readonly entries: StreamEntry[]
-  /** The ingress stream's last ID when nothing was read ("0-0" otherwise): wait past it. */
+  /** The ingress stream's last ID when a read of new entries found none ("0-0" otherwise): wait past it. */
   readonly lastId: string
+  /** Taken-over IDs that were pending but are no longer in the stream (trimmed before they were routed). */
+  readonly removed: string[]
 }
 
 /**
- * Up to `count` entries never delivered to the group, delivered to `consumer`, when
- * `holder` holds the router's lease; rejects with STRATA_FENCED otherwise. Never blocks.
+ * When `holder` holds the router's lease, up to `count` entries for `consumer`: with
+ * "new", entries never delivered to the group (never blocks); with "pending", a takeover
+ * of the group's lowest pending entries, whichever consumer holds them, this one
+ * included. Ascending ID order. Rejects with STRATA_FENCED when `holder` does not hold it.
  */
-export const readNewFenced = async (
-  redis: Redis, ingress: IngressKeys, router: RouterKeys, holder: LeaseHolder, group: string, consumer: string, count: number
+export const readFenced = async (
+  redis: Redis, ingress: IngressKeys, router: RouterKeys, holder: LeaseHolder, group: string, consumer: string, count: number, mode: "new" | "pending"
 ): Promise<FencedRead> => {
-  const [rows, lastId] = await defineRoute(redis).strataRouteRead(ingress.scores, router.lease, holder.owner, holder.epoch, group, consumer, count)
-  return { entries: entriesOf(rows ?? []), lastId: String(lastId) }
+  const [rows, lastId, deleted] = await defineRoute(redis).strataRouteRead(ingress.scores, router.lease, holder.owner, holder.epoch, group, consumer, count, mode)
+  // Before Redis 7 a removed entry came back with nil fields instead of in the third list.
+  const removed = [...(deleted ?? []), ...(rows ?? []).filter(([, f]) => f === null || f === undefined).map(([id]) => id)]
+  return { entries: entriesOf(rows ?? []), lastId: String(lastId), removed }
 }
 
 /**
@@ -77,24 +85,6 @@ export const readNewFenced = async (
  */
 export const waitForEntries = async (redis: Redis, stream: string, afterId: string, blockMs: number): Promise<void> => {
   await redis.xread("COUNT", 1, "BLOCK", blockMs, "STREAMS", stream, afterId)
-}
-
-export interface TakenOver {
-  readonly entries: StreamEntry[]
-  /** IDs that were pending but are no longer in the stream (trimmed before they were routed). */
-  readonly removed: string[]
-}
-
-/**
- * Take over the `count` lowest pending entries of the group, whichever consumer holds
- * them, this one included (XAUTOCLAIM from the start, no idle time required: the caller
- * holds the router's lease and every other router is fenced). Ascending ID order.
- */
-export const takeOverPending = async (redis: Redis, stream: string, group: string, consumer: string, count: number): Promise<TakenOver> => {
-  const [, rows, deletedIds] = (await redis.xautoclaim(stream, group, consumer, 0, "0-0", "COUNT", count)) as [string, RawEntry[], string[]?]
-  // Before Redis 7 a removed entry came back with nil fields instead of in the third list.
-  const removed = [...(deletedIds ?? []), ...rows.filter(([, f]) => f === null).map(([id]) => id)]
-  return { entries: entriesOf(rows), removed }
 }
 
 /** Write dead letters (field lists built by dead-letter.ts) to the ingress dead-letter stream. */

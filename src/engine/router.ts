@@ -52,7 +52,7 @@ import type { StreamEntry } from "../../streams/entry.ts"
 import { GROUPS, ingressKeys, partitionKeys, routerKeys, type IngressKeys, type PartitionKeys, type RouterKeys } from "../../streams/keys.ts"
 import { Lease, type LeaseHolder } from "../../streams/lease.ts"
 import { symbolPartition } from "../../streams/partition.ts"
-import { ackRouted, copyToPartition, readNewFenced, takeOverPending, waitForEntries, writeDeadLetters } from "../../streams/route.ts"
+import { ackRouted, copyToPartition, readFenced, waitForEntries, writeDeadLetters } from "../../streams/route.ts"
 import { decodeScoresEntry, type DecodeLimits } from "../../streams/scores-wire.ts"
 import type { Logger } from "../services/logger.ts"
 
@@ -137,7 +137,7 @@ export class Router {
       this.takingOver = true
     }
     try {
-      const entries = this.takingOver ? await this.takeOver() : await this.readNew(holder)
+      const entries = this.takingOver ? await this.takeOver(holder) : await this.readNew(holder)
       if (entries.length === 0) return 0
       await this.route(entries, holder.epoch)
       return entries.length
@@ -156,8 +156,8 @@ export class Router {
     }
   }
 
-  private async takeOver(): Promise<StreamEntry[]> {
-    const { entries, removed } = await takeOverPending(this.writes, this.ingress.scores, GROUPS.router, this.consumer, this.batchSize)
+  private async takeOver(holder: LeaseHolder): Promise<StreamEntry[]> {
+    const { entries, removed } = await readFenced(this.writes, this.ingress, this.keys, holder, GROUPS.router, this.consumer, this.batchSize, "pending")
     if (removed.length > 0) {
       this.stats.removed += removed.length
       this.log.warn({ removed: removed.length, first: removed[0] }, "pending ingress entries were removed from the stream before they were routed")
@@ -180,7 +180,7 @@ export class Router {
   }
 
   private async readNew(holder: LeaseHolder): Promise<StreamEntry[]> {
-    const { entries, lastId } = await readNewFenced(this.writes, this.ingress, this.keys, holder, GROUPS.router, this.consumer, this.batchSize)
+    const { entries, lastId } = await readFenced(this.writes, this.ingress, this.keys, holder, GROUPS.router, this.consumer, this.batchSize, "new")
     if (entries.length === 0) await waitForEntries(this.reads, this.ingress.scores, lastId, this.blockMs)
     return entries
   }

@@ -20,7 +20,7 @@ import { applyBatch } from "../../streams/atomic-step.ts"
 import { extendClaim } from "../../streams/consumer.ts"
 import { GROUPS, ingressKeys, partitionKeys, routerKeys } from "../../streams/keys.ts"
 import { Lease, PartitionLease } from "../../streams/lease.ts"
-import { copyToPartition, readNewFenced } from "../../streams/route.ts"
+import { copyToPartition, readFenced } from "../../streams/route.ts"
 import { DEAD_LETTER_SOURCES, redriveOnce } from "../../streams/stored-dead-letter.ts"
 import { trimBelow } from "../../streams/trim.ts"
 import { trimPlan } from "../../streams/trim-plan.ts"
@@ -48,7 +48,7 @@ const recorder = () => {
   const replies: Record<string, unknown> = {
     "apply-batch-9.lua": 1, "archive-mark-2.lua": 1, "redrive-2.lua": "1-0", "trim-guarded-3.lua": [0, ""],
     "lease-acquire-2.lua": [1, "1"], "lease-renew-1.lua": [1], "lease-release-1.lua": 1, "extend-claim-1.lua": ["ok", "c"],
-    "route-copy-2.lua": [1, 0], "route-read-2.lua": [[], "0-0"]
+    "route-copy-2.lua": [1, 0], "route-read-2.lua": [[], "0-0", []]
   }
   const names = new Set<string>()
   const conn: Record<string, unknown> = {
@@ -107,7 +107,7 @@ const runAll = async (p: number) => {
   }
   // The ingress router: its copy into the partition, and its fenced read of the ingress stream.
   await copyToPartition(rec.redis, keys, holder.epoch, [{ id: "1-0", fields: ["symbol", "AAPL", "s", "1"] }])
-  await readNewFenced(rec.redis, ingress, routerKeys("strata"), holder, GROUPS.router, holder.owner, 10)
+  await readFenced(rec.redis, ingress, routerKeys("strata"), holder, GROUPS.router, holder.owner, 10, "new")
   return rec
 }
 
@@ -119,7 +119,7 @@ const runRouter = async () => {
   await lease.acquire()
   await lease.renew()
   await lease.release()
-  await readNewFenced(rec.redis, ingressKeys("strata"), routerKeys("strata"), holder, GROUPS.router, holder.owner, 10)
+  await readFenced(rec.redis, ingressKeys("strata"), routerKeys("strata"), holder, GROUPS.router, holder.owner, 10, "pending")
   return rec
 }
 
