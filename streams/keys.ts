@@ -15,7 +15,13 @@ export interface IngressKeys {
   readonly scoresDead: string
 }
 
-export interface PartitionKeys {
+/** The keys of a singleton lease (lease.ts): its hash and its epoch counter. */
+export interface LeaseKeys {
+  readonly lease: string
+  readonly leaseEpoch: string
+}
+
+export interface PartitionKeys extends LeaseKeys {
   readonly partition: number
   /** The install's partition count these keys were built for (their hash tag depends on it). */
   readonly count: number
@@ -71,7 +77,9 @@ export const GROUPS = {
   /** The companies projector's group on a lifecycle stream. */
   projector: "strata-projector",
   /** The backfill workers' group on a backfill stream. */
-  workers: "strata-workers"
+  workers: "strata-workers",
+  /** The ingress router's group on the ingress scores stream (installs of more than one partition). */
+  router: "strata-router"
 } as const
 
 export const assertPrefix = (prefix: string): string => {
@@ -121,6 +129,23 @@ export const partitionKeys = (prefix: string, partition: number, count = 1): Par
  */
 export const partitionScores = (prefix: string, keys: PartitionKeys): IngressKeys =>
   keys.count === 1 ? ingressKeys(prefix) : { scores: keys.scores, scoresDead: keys.scoresDead }
+
+/**
+ * The ingress router's keys (installs of more than one partition; src/engine/router.ts).
+ * They carry the ingress scores stream's own name as their hash tag, so they share its
+ * Cluster slot and one script can check the router's lease and read the stream.
+ */
+export interface RouterKeys extends LeaseKeys {
+  /** Hash with a TTL: the router's holder (owner id, epoch, since_ms); gone when nobody holds it. */
+  readonly lease: string
+  /** Counter that only grows: the router's epochs, the fencing token of its copies (PartitionKeys.routerFence). */
+  readonly leaseEpoch: string
+}
+
+export const routerKeys = (prefix = "strata"): RouterKeys => {
+  const tag = `${prefix}:{${ingressKeys(prefix).scores}}`
+  return { lease: `${tag}:router:lease`, leaseEpoch: `${tag}:router:lease:epoch` }
+}
 
 /** The Cluster hash tag of a key: the text between the first `{` and the next `}`, if non-empty. */
 export const hashTag = (key: string): string => {

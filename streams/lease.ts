@@ -1,6 +1,6 @@
 /**
- * The lease of one partition in Redis: the one process that may apply the partition's
- * atomic steps. A holder is an owner id (random per process start) and an epoch (a counter
+ * A singleton lease in Redis: the one process that may do a piece of work — a partition's
+ * lease (who applies its atomic steps) or the ingress router's (who routes). A holder is an owner id (random per process start) and an epoch (a counter
  * that only grows, INCR under the partition's hash tag); the lease expires on Redis' clock
  * (PEXPIRE) unless its holder renews it, and the atomic step's guard refuses any step whose
  * owner and epoch are not the lease's (fencing, see atomic-step.ts).
@@ -14,7 +14,7 @@ import { randomBytes } from "node:crypto"
 import { readFileSync } from "node:fs"
 import { hostname } from "node:os"
 import type { Redis } from "ioredis"
-import type { PartitionKeys } from "./keys.ts"
+import type { LeaseKeys, PartitionKeys } from "./keys.ts"
 
 const lua = (name: string) => readFileSync(new URL(`./lua/${name}`, import.meta.url), "utf8")
 const ACQUIRE = lua("lease-acquire-2.lua")
@@ -54,7 +54,8 @@ export type RenewResult =
 /** host:pid:random — unique per process start, and tells an operator where the holder runs. */
 export const newOwnerId = (): string => `${hostname()}:${process.pid}:${randomBytes(4).toString("hex")}`
 
-export class PartitionLease {
+/** A lease over any keys that name it: `LeaseKeys` (the partitions' and the router's). */
+export class Lease<K extends LeaseKeys = LeaseKeys> {
   private heldEpoch: string | undefined
   /** performance.now() after which the local view no longer trusts the lease. */
   private validUntil = 0
@@ -62,7 +63,7 @@ export class PartitionLease {
 
   constructor(
     private readonly redis: Redis,
-    readonly keys: PartitionKeys,
+    readonly keys: K,
     readonly ttlMs: number,
     readonly owner: string = newOwnerId()
   ) {
@@ -122,3 +123,6 @@ export class PartitionLease {
     return (await defineLease(this.redis).strataLeaseRelease(this.keys.lease, this.owner, epoch)) === 1
   }
 }
+
+/** The lease of one partition: who applies the partition's atomic steps. */
+export class PartitionLease extends Lease<PartitionKeys> {}

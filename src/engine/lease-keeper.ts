@@ -1,12 +1,14 @@
 /**
- * The engine's side of the partition lease (streams/lease.ts): take it at start — waiting
- * out a holder that may have died, refusing to start beside one that is alive — renew it
- * every third of its TTL, take it again after it was lost, and give it up at shutdown.
- * Every change of hands is logged. Does not step or read streams: ingest asks `held()`.
+ * A process's side of a lease (streams/lease.ts): take a partition lease at start — waiting
+ * out a holder that may have died, refusing to start beside one that is alive — and, for
+ * any lease (a partition's, the router's), renew it every third of its TTL, take it again
+ * after it was lost (or when it is free: a router that did not hold it at start), and give
+ * it up at shutdown. Every change of hands is logged. Does not step or read streams: ingest
+ * and the router ask `held()`.
  */
 import { redisError, tryRedis } from "../services/errors.ts"
 import { Effect, Schedule } from "effect"
-import type { PartitionLease } from "../../streams/lease.ts"
+import type { Lease, PartitionLease } from "../../streams/lease.ts"
 import type { Logger } from "../services/logger.ts"
 
 /** A live engine holds the lease: this one must not start. */
@@ -47,34 +49,34 @@ export const acquireAtStart = async (lease: PartitionLease, prefix: string, log:
   }
 }
 
-const tick = async (lease: PartitionLease, log: Logger): Promise<void> => {
-  const partition = lease.keys.partition
+const tick = async (lease: Lease, log: Logger): Promise<void> => {
+  const name = lease.keys.lease
   const epoch = lease.epoch
   if (epoch !== undefined) {
     const r = await lease.renew()
     if (!r.renewed) {
-      log.error({ partition, epoch, holder: r.holder ?? "nobody" },
-        "lease lost (renewal refused): ingest stopped; this engine applies nothing until it holds the lease again")
+      log.error({ lease: name, epoch, holder: r.holder ?? "nobody" },
+        "lease lost (renewal refused): its work stopped; this process does none of it until it holds the lease again")
     }
     return
   }
   const r = await lease.acquire()
-  if (r.held) log.warn({ partition, epoch: r.epoch }, "lease taken again: ingest resumes from the snapshots and pending entries in Redis")
+  if (r.held) log.warn({ lease: name, epoch: r.epoch }, "lease taken again: work resumes from what Redis holds (snapshots, pending entries)")
 }
 
 /** Renew (or re-take) the lease every third of its TTL, for as long as the scope lives. */
-export const keepLease = (lease: PartitionLease, log: Logger) =>
+export const keepLease = (lease: Lease, log: Logger) =>
   tryRedis("renew the lease", () => tick(lease, log)).pipe(
-    // Redis away: the local view lapses on its own, so ingest pauses; keep trying.
-    Effect.catchTag("RedisError", (e) => Effect.sync(() => log.warn({ partition: lease.keys.partition, err: e.message }, "lease renewal failed; retrying"))),
+    // Redis away: the local view lapses on its own, so the work pauses; keep trying.
+    Effect.catchTag("RedisError", (e) => Effect.sync(() => log.warn({ lease: lease.keys.lease, err: e.message }, "lease renewal failed; retrying"))),
     Effect.repeat(Schedule.spaced(`${Math.max(1, Math.floor(lease.ttlMs / 3))} millis`))
   )
 
 /** Give the lease up; a failure is logged (the lease then ends by its TTL). */
-export const releaseLease = (lease: PartitionLease, log: Logger) =>
+export const releaseLease = (lease: Lease, log: Logger) =>
   Effect.promise(() =>
     lease.release().then(
-      (released) => log.info({ partition: lease.keys.partition, released }, "partition lease given up"),
-      (e: unknown) => log.warn({ partition: lease.keys.partition, err: redisError("give the lease up", e).message }, "could not give the lease up; it ends by its TTL")
+      (released) => log.info({ lease: lease.keys.lease, released }, "lease given up"),
+      (e: unknown) => log.warn({ lease: lease.keys.lease, err: redisError("give the lease up", e).message }, "could not give the lease up; it ends by its TTL")
     )
   )

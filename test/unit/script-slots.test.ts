@@ -18,8 +18,9 @@ import { loadConfig } from "../../config/load.ts"
 import { advanceArchiveMark } from "../../streams/archive-mark.ts"
 import { applyBatch } from "../../streams/atomic-step.ts"
 import { extendClaim } from "../../streams/consumer.ts"
-import { GROUPS, ingressKeys, partitionKeys } from "../../streams/keys.ts"
-import { PartitionLease } from "../../streams/lease.ts"
+import { GROUPS, ingressKeys, partitionKeys, routerKeys } from "../../streams/keys.ts"
+import { Lease, PartitionLease } from "../../streams/lease.ts"
+import { copyToPartition, readFenced } from "../../streams/route.ts"
 import { DEAD_LETTER_SOURCES, redriveOnce } from "../../streams/stored-dead-letter.ts"
 import { trimBelow } from "../../streams/trim.ts"
 import { trimPlan } from "../../streams/trim-plan.ts"
@@ -46,7 +47,8 @@ const recorder = () => {
   const defined = new Map<string, number>()
   const replies: Record<string, unknown> = {
     "apply-batch-9.lua": 1, "archive-mark-2.lua": 1, "redrive-2.lua": "1-0", "trim-guarded-3.lua": [0, ""],
-    "lease-acquire-2.lua": [1, "1"], "lease-renew-1.lua": [1], "lease-release-1.lua": 1, "extend-claim-1.lua": ["ok", "c"]
+    "lease-acquire-2.lua": [1, "1"], "lease-renew-1.lua": [1], "lease-release-1.lua": 1, "extend-claim-1.lua": ["ok", "c"],
+    "route-copy-2.lua": [1, 0], "route-read-2.lua": [[], "0-0", []]
   }
   const names = new Set<string>()
   const conn: Record<string, unknown> = {
@@ -103,6 +105,21 @@ const runAll = async (p: number) => {
     const [dead, target] = pairs[source] ?? ["", ""]
     await redriveOnce(rec.redis, dead, target, "1-0", ["symbol", "AAPL"])
   }
+  // The ingress router: its copy into the partition, and its fenced read of the ingress stream.
+  await copyToPartition(rec.redis, keys, holder.epoch, [{ id: "1-0", fields: ["symbol", "AAPL", "s", "1"] }])
+  await readFenced(rec.redis, ingress, routerKeys("strata"), holder, GROUPS.router, holder.owner, 10, "new")
+  return rec
+}
+
+/** The router's scripts that run in the ingress stream's slot: its lease and its fenced read. */
+const runRouter = async () => {
+  const rec = recorder()
+  const holder = { owner: "host:1:abcd", epoch: "1" }
+  const lease = new Lease(rec.redis, routerKeys("strata"), 10_000, holder.owner)
+  await lease.acquire()
+  await lease.renew()
+  await lease.release()
+  await readFenced(rec.redis, ingressKeys("strata"), routerKeys("strata"), holder, GROUPS.router, holder.owner, 10, "pending")
   return rec
 }
 
@@ -127,7 +144,10 @@ describe("Lua scripts and Cluster slots", () => {
     it(`passes each script only keys of partition ${p}'s slot, or a known exception`, async () => {
       const { calls } = await runAll(p)
       // The trim plan is partition 0's today, whatever the partition.
-      const slotOf = (c: Call) => calculateSlot(c.script === "trim-guarded-3.lua" ? "{0}" : `{${partitionTag(p, DEFAULT_PARTITIONS)}}`)
+      // The router's fenced read runs in the ingress stream's slot (checked below).
+      const slotOf = (c: Call) =>
+        c.script === "route-read-2.lua" ? calculateSlot("strata:scores")
+          : calculateSlot(c.script === "trim-guarded-3.lua" ? "{0}" : `{${partitionTag(p, DEFAULT_PARTITIONS)}}`)
       for (const c of calls) {
         const foreign = c.keys.filter((k) => calculateSlot(k) !== slotOf(c))
         const unknown = foreign.filter((k) => !(KNOWN_EXCEPTIONS[c.script] ?? []).includes(k))
@@ -135,4 +155,10 @@ describe("Lua scripts and Cluster slots", () => {
       }
     })
   }
+
+  it("passes the router's lease and read scripts only keys of the ingress stream's slot", async () => {
+    const { calls } = await runRouter()
+    expect(calls.length).toBe(4)
+    for (const c of calls) expect(c.keys.filter((k) => calculateSlot(k) !== calculateSlot("strata:scores")), c.script).toEqual([])
+  })
 })
