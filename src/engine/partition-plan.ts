@@ -29,15 +29,10 @@
  * heartbeat), and never later than the debounce plus one heartbeat. With no member at all
  * (not even self) there is nobody to hand a partition to: keep what is held.
  */
+import type { Member } from "../../streams/membership.ts"
 import { assignPartitions } from "./rendezvous.ts"
 
-export interface Member {
-  readonly id: string
-  /** Redis TIME (ms) at which this membership began. */
-  readonly sinceMs: number
-  /** Counts before its debounce: it joined while no member was settled (set by Redis). */
-  readonly founding: boolean
-}
+export type { Member }
 
 export interface PlanInput {
   readonly self: string
