@@ -71,6 +71,20 @@ export interface PartitionKeys extends LeaseKeys {
   readonly streamTime: string
 }
 
+/**
+ * The engines that are members of an install, kept on Redis' clock (streams/membership.ts).
+ * One hash tag for the three, so one script writes them on one Cluster node; the tag is
+ * the install's, apart from every partition's.
+ */
+export interface MembershipKeys {
+  /** Sorted set: member (owner id) → when its membership ends (Redis TIME, ms). */
+  readonly members: string
+  /** Hash: member → when its membership began (Redis TIME, ms). */
+  readonly since: string
+  /** Set: members given partitions before their join debounce (they joined while no member was settled). */
+  readonly founding: string
+}
+
 export const GROUPS = {
   /** The engine's group on the scores stream. */
   engine: "strata-engine",
@@ -90,6 +104,12 @@ export const assertPrefix = (prefix: string): string => {
 export const ingressKeys = (prefix = "strata"): IngressKeys => {
   assertPrefix(prefix)
   return { scores: `${prefix}:scores`, scoresDead: `${prefix}:scores:dead` }
+}
+
+export const membershipKeys = (prefix = "strata"): MembershipKeys => {
+  assertPrefix(prefix)
+  const tag = `${prefix}:{members}`
+  return { members: tag, since: `${tag}:since`, founding: `${tag}:founding` }
 }
 
 /**

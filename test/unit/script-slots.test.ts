@@ -18,8 +18,9 @@ import { loadConfig } from "../../config/load.ts"
 import { advanceArchiveMark } from "../../streams/archive-mark.ts"
 import { applyBatch } from "../../streams/atomic-step.ts"
 import { extendClaim } from "../../streams/consumer.ts"
-import { GROUPS, ingressKeys, partitionKeys, routerKeys } from "../../streams/keys.ts"
+import { GROUPS, ingressKeys, membershipKeys, partitionKeys, routerKeys } from "../../streams/keys.ts"
 import { Lease, PartitionLease } from "../../streams/lease.ts"
+import { heartbeat, leave } from "../../streams/membership.ts"
 import { copyToPartition, readFenced } from "../../streams/route.ts"
 import { DEAD_LETTER_SOURCES, redriveOnce } from "../../streams/stored-dead-letter.ts"
 import { trimBelow } from "../../streams/trim.ts"
@@ -48,7 +49,8 @@ const recorder = () => {
   const replies: Record<string, unknown> = {
     "apply-batch-9.lua": 1, "archive-mark-2.lua": 1, "redrive-2.lua": "1-0", "trim-guarded-3.lua": [0, ""],
     "lease-acquire-2.lua": [1, "1"], "lease-renew-1.lua": [1], "lease-release-1.lua": 1, "extend-claim-1.lua": ["ok", "c"],
-    "route-copy-2.lua": [1, 0], "route-read-2.lua": [[], "0-0", []]
+    "route-copy-2.lua": [1, 0], "route-read-2.lua": [[], "0-0", []],
+    "members-heartbeat-3.lua": [1, "host:1:abcd", "1", 1], "members-leave-3.lua": 1
   }
   const names = new Set<string>()
   const conn: Record<string, unknown> = {
@@ -75,6 +77,9 @@ const recorder = () => {
  *   partition keys, in the same script as the global stream;
  * - re-driving a scores dead letter moves it between the two ingress streams.
  */
+/** Scripts of the install rather than of one partition: all their keys share one slot of their own. */
+const INSTALL_SCRIPTS = new Set(["members-heartbeat-3.lua", "members-leave-3.lua"])
+
 const KNOWN_EXCEPTIONS: Readonly<Record<string, readonly string[]>> = {
   "apply-batch-9.lua": ["strata:scores", "strata:scores:dead"],
   "trim-guarded-3.lua": ["strata:scores", "strata:scores:dead"],
@@ -105,6 +110,9 @@ const runAll = async (p: number) => {
     const [dead, target] = pairs[source] ?? ["", ""]
     await redriveOnce(rec.redis, dead, target, "1-0", ["symbol", "AAPL"])
   }
+  // Membership is the install's, not a partition's: its scripts keep to a slot of their own.
+  await heartbeat(rec.redis, membershipKeys("strata"), holder.owner, 10_000, 3000)
+  await leave(rec.redis, membershipKeys("strata"), holder.owner)
   // The ingress router: its copy into the partition, and its fenced read of the ingress stream.
   await copyToPartition(rec.redis, keys, holder.epoch, [{ id: "1-0", fields: ["symbol", "AAPL", "s", "1"] }])
   await readFenced(rec.redis, ingress, routerKeys("strata"), holder, GROUPS.router, holder.owner, 10, "new")
@@ -140,6 +148,13 @@ describe("Lua scripts and Cluster slots", () => {
     }
   })
 
+  it("passes each membership script keys of one slot", async () => {
+    const { calls } = await runAll(0)
+    const install = calls.filter((c) => INSTALL_SCRIPTS.has(c.script))
+    expect(new Set(install.map((c) => c.script))).toEqual(INSTALL_SCRIPTS)
+    for (const c of install) expect(new Set(c.keys.map((k) => calculateSlot(k))).size, `${c.script} keys ${c.keys.join(" ")}`).toBe(1)
+  })
+
   for (const p of [0, 1, 7, 23]) {
     it(`passes each script only keys of partition ${p}'s slot, or a known exception`, async () => {
       const { calls } = await runAll(p)
@@ -148,7 +163,7 @@ describe("Lua scripts and Cluster slots", () => {
       const slotOf = (c: Call) =>
         c.script === "route-read-2.lua" ? calculateSlot("strata:scores")
           : calculateSlot(c.script === "trim-guarded-3.lua" ? "{0}" : `{${partitionTag(p, DEFAULT_PARTITIONS)}}`)
-      for (const c of calls) {
+      for (const c of calls.filter((c) => !INSTALL_SCRIPTS.has(c.script))) {
         const foreign = c.keys.filter((k) => calculateSlot(k) !== slotOf(c))
         const unknown = foreign.filter((k) => !(KNOWN_EXCEPTIONS[c.script] ?? []).includes(k))
         expect(unknown, `${c.script} called with keys outside the partition's slot`).toEqual([])
