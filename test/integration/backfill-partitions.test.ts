@@ -165,6 +165,31 @@ describe("backfill workers over every partition", () => {
     expect(await i.ns.redis.xlen(partitionKeys(i.ns.prefix, 3, PARTITIONS).backfillDead)).toBe(0)
   })
 
+  it("fails a command removed from its partition's stream, not another partition's command with the same entry ID", async () => {
+    const i = await install(PARTITIONS, 1)
+    const [gone] = symbolsIn((p) => p === 2, 1) as [string]
+    const [kept] = symbolsIn((p) => p === 4, 1) as [string]
+    const two = partitionKeys(i.ns.prefix, 2, PARTITIONS)
+    const four = partitionKeys(i.ns.prefix, 4, PARTITIONS)
+    // Entry IDs are per stream: both commands go out as 5-1, each on its own partition's stream.
+    await i.ns.redis.xadd(two.backfill, "5-1", ...commandFields(command("bf-gone", gone)))
+    await i.ns.redis.xadd(four.backfill, "5-1", ...commandFields(command("bf-kept", kept)))
+    // The kept one is in the hands of another live consumer; the gone one is deleted unread.
+    await i.ns.redis.xgroup("CREATE", four.backfill, GROUPS.workers, "0")
+    await i.ns.redis.xreadgroup("GROUP", GROUPS.workers, "elsewhere", "COUNT", 1, "STREAMS", four.backfill, ">")
+    await i.ns.redis.xdel(two.backfill, "5-1")
+    await start(i)
+    await registerCommands(i.ns.sql, [command("bf-gone", gone), command("bf-kept", kept)])
+    await i.ns.sql`UPDATE backfill_progress SET entry_id = '5-1'`
+    // The sweep runs once per claim_idle_ms; restart the workers to sweep at once.
+    await i.workers?.stop()
+    await start(i)
+    await waitForFinished(i.ns.sql, 1)
+    expect((await progress(i)).map((r) => [r.command_id, r.status])).toEqual([["bf-gone", "dead"], ["bf-kept", "queued"]])
+    expect(await i.ns.redis.xlen(two.backfillDead)).toBe(1)
+    expect(await i.ns.redis.xlen(four.backfillDead)).toBe(0)
+  })
+
   it("takes a command on a quiet partition within one round of takes while another partition is full", async () => {
     const i = await install(PARTITIONS, 1)
     const [busy] = symbolsIn((p) => p === 0, 1) as [string]
