@@ -249,6 +249,17 @@ export const readNew = async (
 ): Promise<ClaimedEntry[]> =>
   (await readGroup(redis, stream, group, consumer, count, blockMs, ">")).map((e) => ({ ...e, deliveries: 1 }))
 
+/**
+ * Up to `count` entries never delivered to anyone, without waiting when there are none
+ * (no BLOCK: a look at one stream among several before blocking on one of them).
+ */
+export const pollNew = async (
+  redis: Redis, stream: string, group: string, consumer: string, count: number
+): Promise<ClaimedEntry[]> => {
+  const reply = (await redis.xreadgroup("GROUP", group, consumer, "COUNT", count, "STREAMS", stream, ">")) as XReadReply
+  return entriesOf(reply).map((e) => ({ ...e, deliveries: 1 }))
+}
+
 const EXTEND_CLAIM = readFileSync(new URL("./lua/extend-claim-1.lua", import.meta.url), "utf8")
 
 export type ExtendResult =

@@ -1,8 +1,9 @@
 /**
  * The backfill workers as a service inside a scope: migrates the storage and progress
- * tables, opens the object store, the provider and its shared rate limiter, and forks
- * `backfill.workers` worker fibers (each with its own Redis connection for blocking
- * reads). Closing the scope stops the fibers, then releases the clients.
+ * tables, opens the object store, the provider and its shared rate limiter, creates the
+ * workers' group on every partition's backfill stream, and forks `backfill.workers`
+ * worker fibers, each reading every partition's stream in turn (backfill/rotation.ts) on
+ * its own Redis connection for blocking reads. Closing the scope stops the fibers, then releases the clients.
  * Used by `npm run engine` (when `backfill.enabled`) and alone by `npm run workers`.
  * Does not resolve or start Redis/PostgreSQL: the caller passes their URLs. The application
  * layer: backfill/ holds the worker logic, this module only wires it into a process.
@@ -65,18 +66,20 @@ export const workers = (env: NodeJS.ProcessEnv = process.env) =>
     )
     const redis = yield* acquire(RedisService.layer("strata-backfill-control"), RedisService)
     const control = redis.client
-    const keys = partitionKeys(config.redis.prefix, 0)
+    const partitions = Array.from({ length: config.partitions }, (_, p) => partitionKeys(config.redis.prefix, p, config.partitions))
     const deps: WorkerDeps = {
-      sql, store, redis: control, snapshotsKey: keys.snapshots, provider, policy: config.retention,
-      backfill: config.backfill, keys, log, counters,
+      sql, store, redis: control, provider, policy: config.retention,
+      backfill: config.backfill, partitions, log, counters,
       unsettled: (what, err) => {
         counters.progressWriteFailures++
         log.warn({ what, err: String(err), failures: counters.progressWriteFailures }, "backfill progress write failed; the work goes on")
       }
     }
     yield* Effect.tryPromise(async () => {
-      await ensureGroup(control, keys.backfill, GROUPS.workers)
-      await forgetIdleConsumers(control, keys.backfill, GROUPS.workers, Math.max(3_600_000, 10 * config.backfill.claim_idle_ms))
+      for (const keys of partitions) {
+        await ensureGroup(control, keys.backfill, GROUPS.workers)
+        await forgetIdleConsumers(control, keys.backfill, GROUPS.workers, Math.max(3_600_000, 10 * config.backfill.claim_idle_ms))
+      }
     })
     for (let i = 0; i < n; i++) {
       const reads = yield* redis.connection(`strata-backfill-${i}`)
@@ -84,6 +87,6 @@ export const workers = (env: NodeJS.ProcessEnv = process.env) =>
     }
     // Healing passes run in every worker process; the pass lock lets one at a time work.
     yield* healFiber({ sql, store, provider, backfill: config.backfill, unsettled: deps.unsettled, redis: control, log }, config)
-    log.info({ workers: n, provider: provider.name, stream: keys.backfill, lake: store.location }, "backfill workers running")
+    log.info({ workers: n, provider: provider.name, partitions: partitions.length, stream: partitions[0]?.backfill, lake: store.location }, "backfill workers running")
     return counters
   })

@@ -91,10 +91,18 @@ export const recordEntryIds = async (sql: Sql, entries: readonly (readonly [comm
   }
 }
 
+export interface UnfinishedEntry {
+  readonly command_id: string
+  /** Its partition is the symbol's (streams/partition.ts): the stream its entry ID belongs to. */
+  readonly symbol: string
+  readonly entry_id: string
+  readonly status: CommandStatus
+}
+
 /** Unfinished commands (queued or running) with their entry IDs, oldest first. */
-export const unfinishedEntries = async (sql: Sql, limit: number): Promise<{ command_id: string; entry_id: string; status: CommandStatus }[]> =>
-  sql<{ command_id: string; entry_id: string; status: CommandStatus }[]>`
-    SELECT command_id, entry_id, status FROM backfill_progress WHERE status IN ('queued', 'running') AND entry_id IS NOT NULL
+export const unfinishedEntries = async (sql: Sql, limit: number): Promise<UnfinishedEntry[]> =>
+  sql<UnfinishedEntry[]>`
+    SELECT command_id, symbol, entry_id, status FROM backfill_progress WHERE status IN ('queued', 'running') AND entry_id IS NOT NULL
     ORDER BY created_at LIMIT ${limit}`
 
 export const startCommand = async (sql: Sql, c: BackfillCommand, entryId: string, deliveries: number): Promise<void> => {
@@ -146,15 +154,26 @@ export const finishCommand = async (sql: Sql, id: string, status: CommandStatus,
 
 /**
  * The unfinished command whose stream entry was removed (trimmed or deleted) goes dead
- * with `error`; returns it, or undefined when no unfinished command had that entry. The
- * condition makes one caller win when several notice the same entry.
+ * with `error`; returns it, or undefined when no unfinished command had that entry. Entry
+ * IDs are unique within one stream only, so `ofStream` tells, by the command's symbol,
+ * whether a command went out on the stream the entry left. The condition makes one caller
+ * win when several notice the same entry.
  */
-export const entryRemoved = async (sql: Sql, entryId: string, error: string): Promise<{ command_id: string; deliveries: number } | undefined> => {
-  const rows = await sql<{ command_id: string; deliveries: number }[]>`
-    UPDATE backfill_progress SET status = 'dead', last_error = ${errorText(error)}, finished_at = now(), updated_at = now()
-    WHERE entry_id = ${entryId} AND status NOT IN ('done', 'shrunk', 'cancelled', 'dead')
-    RETURNING command_id, deliveries`
-  return rows[0]
+export const entryRemoved = async (
+  sql: Sql, entryId: string, error: string, ofStream: (symbol: string) => boolean = () => true
+): Promise<{ command_id: string; deliveries: number } | undefined> => {
+  const candidates = await sql<{ command_id: string; symbol: string }[]>`
+    SELECT command_id, symbol FROM backfill_progress
+    WHERE entry_id = ${entryId} AND status NOT IN ('done', 'shrunk', 'cancelled', 'dead') ORDER BY created_at`
+  for (const c of candidates) {
+    if (!ofStream(c.symbol)) continue
+    const rows = await sql<{ command_id: string; deliveries: number }[]>`
+      UPDATE backfill_progress SET status = 'dead', last_error = ${errorText(error)}, finished_at = now(), updated_at = now()
+      WHERE command_id = ${c.command_id} AND status NOT IN ('done', 'shrunk', 'cancelled', 'dead')
+      RETURNING command_id, deliveries`
+    if (rows[0]) return rows[0]
+  }
+  return undefined
 }
 
 export const lastError = async (sql: Sql, id: string): Promise<string | undefined> => {

@@ -1,8 +1,11 @@
 /**
- * A worker fiber on `strata:{p}:backfill`, consumer group `strata-workers`: take one
- * command at a time — first any entry left pending longer than `claim_idle_ms` by a
- * silent consumer, else a new one (streams/consumer.ts) — carry it out, then acknowledge
- * it. While it works, a heartbeat checks and extends its claim in one script: if another
+ * A worker fiber on every partition's `strata:{p}:backfill`, consumer group
+ * `strata-workers`: take one command at a time — on each partition in turn (rotation.ts),
+ * first any entry left pending longer than `claim_idle_ms` by a silent consumer, else a
+ * new one (streams/consumer.ts) — carry it out, then acknowledge it. Everything done for
+ * an entry uses the keys of the partition it came from (claims, acks, dead letters, the
+ * symbol's snapshot); a command whose symbol belongs to another partition
+ * (streams/partition.ts) is dead-lettered there, never carried out. While it works, a heartbeat checks and extends its claim in one script: if another
  * worker took the entry, this one stops; if the entry left the stream, the command fails.
  * Outcomes: done/shrunk/cancelled → XACK; Terminal error, undecodable entry, more than
  * `max_deliveries` deliveries, or an entry removed from the stream (XDEL, trimming) while
@@ -17,13 +20,15 @@ import { hostname } from "node:os"
 import { Data, Duration, Effect, Schedule } from "effect"
 import type { Redis } from "../services/redis.ts"
 import type { Logger } from "../services/logger.ts"
-import { claimStale, ensureGroup, entryStates, extendClaim, handBack, readNew, type ClaimedEntry } from "../../streams/consumer.ts"
+import { claimStale, ensureGroup, entryStates, extendClaim, handBack, pollNew, readNew, type ClaimedEntry } from "../../streams/consumer.ts"
 import { GROUPS, type PartitionKeys } from "../../streams/keys.ts"
+import { symbolPartition } from "../../streams/partition.ts"
 import { decodeCommand, type BackfillCommand } from "../../streams/backfill-wire.ts"
 import { StepError, tryPostgres, tryRedis } from "../services/errors.ts"
 import { deadLetterFields } from "../../streams/backfill-dead-letter.ts"
 import { executeCommand, type ExecuteDeps, type TaskError } from "./execute.ts"
 import { entryRemoved, finishCommand, lastError, startCommand, unfinishedEntries } from "./progress.ts"
+import { advance, newRotation, visitOrder, type Rotation } from "./rotation.ts"
 
 /** What went wrong without stopping a worker, for logs and metrics. */
 export interface WorkerCounters {
@@ -41,8 +46,9 @@ export interface WorkerCounters {
 
 export const newCounters = (): WorkerCounters => ({ progressWriteFailures: 0, heartbeatFailures: 0, handOverFailures: 0, removedEntries: 0, limiterFailures: 0 })
 
-export interface WorkerDeps extends ExecuteDeps {
-  readonly keys: PartitionKeys
+export interface WorkerDeps extends Omit<ExecuteDeps, "snapshotsKey"> {
+  /** Every partition's keys, indexed by partition (`partitionKeys(prefix, p, count)`). */
+  readonly partitions: readonly PartitionKeys[]
   readonly log: Logger
   readonly counters: WorkerCounters
 }
@@ -80,14 +86,23 @@ export const settlement = (err: WorkFailure): Settlement => {
 export const consumerName = (index: number): string => `${hostname()}-${process.pid}-${index}`
 
 export const REMOVED_REASON = "removed from the stream"
+export const WRONG_PARTITION_REASON = "wrong partition"
+
+/** An entry taken from one partition's stream, with that partition's keys. */
+interface Taken extends ClaimedEntry {
+  readonly keys: PartitionKeys
+}
+
+/** The partition a command's symbol belongs to, among the install's. */
+const partitionOf = (deps: WorkerDeps, symbol: string): number => symbolPartition(symbol, deps.partitions.length)
 
 const removedError = (id: string, when: string) =>
   `entry ${id} was removed from the stream (trimmed or deleted) ${when}`
 
-const deadLetter = async (redis: Redis, deps: WorkerDeps, taken: ClaimedEntry, reason: string, error: string): Promise<void> => {
+const deadLetter = async (redis: Redis, taken: Taken, reason: string, error: string): Promise<void> => {
   await redis.multi()
-    .xadd(deps.keys.backfillDead, "*", ...deadLetterFields(reason, taken.id, error, taken.deliveries, taken.fields))
-    .xack(deps.keys.backfill, GROUPS.workers, taken.id)
+    .xadd(taken.keys.backfillDead, "*", ...deadLetterFields(reason, taken.id, error, taken.deliveries, taken.fields))
+    .xack(taken.keys.backfill, GROUPS.workers, taken.id)
     .exec()
 }
 
@@ -97,14 +112,15 @@ const deadLetter = async (redis: Redis, deps: WorkerDeps, taken: ClaimedEntry, r
  * is left to copy. The dead letter is written only by whoever marked the command dead.
  */
 const settleRemoved = async (
-  redis: Redis, deps: WorkerDeps, id: string, when: string, known: "command known" | "maybe unknown"
+  redis: Redis, deps: WorkerDeps, keys: PartitionKeys, id: string, when: string, known: "command known" | "maybe unknown"
 ): Promise<void> => {
   const error = removedError(id, when)
-  const command = await entryRemoved(deps.sql, id, error)
+  // Entry IDs of different partitions' streams may coincide: only this partition's command is meant.
+  const command = await entryRemoved(deps.sql, id, error, (symbol) => partitionOf(deps, symbol) === keys.partition)
   // Found by its command, which another worker has settled meanwhile: nothing more to write.
   if (!command && known === "command known") return
   const named = command ? `${error} (command ${command.command_id})` : error
-  await deadLetter(redis, deps, { id, fields: [], deliveries: command?.deliveries ?? 0 }, REMOVED_REASON, named)
+  await deadLetter(redis, { id, fields: [], deliveries: command?.deliveries ?? 0, keys }, REMOVED_REASON, named)
   deps.counters.removedEntries++
   deps.log.warn({ entry: id, command: command?.command_id, error: named }, "backfill command dead-lettered: its entry left the stream")
 }
@@ -122,30 +138,61 @@ const SWEEP_LIMIT = 1000
 export const sweepRemoved = async (redis: Redis, deps: WorkerDeps): Promise<number> => {
   const unfinished = await unfinishedEntries(deps.sql, SWEEP_LIMIT)
   if (unfinished.length === 0) return 0
-  const states = await entryStates(redis, deps.keys.backfill, GROUPS.workers, unfinished.map((u) => u.entry_id))
   let removed = 0
-  for (const [i, u] of unfinished.entries()) {
-    const state = states[i]
-    if (state && !state.present && !state.pending) {
-      await settleRemoved(redis, deps, u.entry_id, u.status === "queued" ? "before any worker read it" : "before it was carried out", "command known")
-      removed++
+  // Each command's entry is looked for in its own partition's stream.
+  for (const keys of deps.partitions) {
+    const mine = unfinished.filter((u) => partitionOf(deps, u.symbol) === keys.partition)
+    if (mine.length === 0) continue
+    const states = await entryStates(redis, keys.backfill, GROUPS.workers, mine.map((u) => u.entry_id))
+    for (const [i, u] of mine.entries()) {
+      const state = states[i]
+      if (state && !state.present && !state.pending) {
+        await settleRemoved(redis, deps, keys, u.entry_id, u.status === "queued" ? "before any worker read it" : "before it was carried out", "command known")
+        removed++
+      }
     }
   }
   return removed
 }
 
-/** One entry for this consumer: a stale pending one first, else a new one (blocking). */
-const take = async (redis: Redis, control: Redis, deps: WorkerDeps, consumer: string): Promise<ClaimedEntry | undefined> => {
-  const stream = deps.keys.backfill
+/**
+ * One entry of one partition for this consumer: a stale pending one first, else a new
+ * one (blocking up to `block_ms` when `block`, else not waiting).
+ */
+const takeFrom = async (
+  redis: Redis, control: Redis, deps: WorkerDeps, keys: PartitionKeys, consumer: string, block: boolean
+): Promise<Taken | undefined> => {
+  const stream = keys.backfill
   const stale = await claimStale(redis, stream, GROUPS.workers, consumer, deps.backfill.claim_idle_ms, 1)
-  for (const id of stale.deleted) await settleRemoved(control, deps, id, "before it was carried out", "maybe unknown")
-  if (stale.entries[0]) return stale.entries[0]
-  return (await readNew(redis, stream, GROUPS.workers, consumer, 1, deps.backfill.block_ms))[0]
+  for (const id of stale.deleted) await settleRemoved(control, deps, keys, id, "before it was carried out", "maybe unknown")
+  const fresh = stale.entries[0] ?? (block
+    ? (await readNew(redis, stream, GROUPS.workers, consumer, 1, deps.backfill.block_ms))[0]
+    : (await pollNew(redis, stream, GROUPS.workers, consumer, 1))[0])
+  return fresh && { ...fresh, keys }
+}
+
+/** One entry for this consumer from the partitions in the rotation's order (rotation.ts); the last one visited blocks. */
+const take = async (
+  redis: Redis, control: Redis, deps: WorkerDeps, consumer: string, rotation: Rotation
+): Promise<Taken | undefined> => {
+  const count = deps.partitions.length
+  const order = visitOrder(rotation, count)
+  for (const [k, p] of order.entries()) {
+    const keys = deps.partitions[p]
+    if (!keys) continue
+    const taken = await takeFrom(redis, control, deps, keys, consumer, k === order.length - 1)
+    if (taken) {
+      advance(rotation, count, p)
+      return taken
+    }
+  }
+  advance(rotation, count, undefined)
+  return undefined
 }
 
 /** Keep the entry ours while we work on it (one check-and-extend script); fail when it is not ours any more. */
-const heartbeat = (redis: Redis, deps: WorkerDeps, consumer: string, id: string) =>
-  tryRedis("extend the claim", () => extendClaim(redis, deps.keys.backfill, GROUPS.workers, consumer, id)).pipe(
+const heartbeat = (redis: Redis, deps: WorkerDeps, keys: PartitionKeys, consumer: string, id: string) =>
+  tryRedis("extend the claim", () => extendClaim(redis, keys.backfill, GROUPS.workers, consumer, id)).pipe(
     Effect.flatMap((r) => {
       switch (r.status) {
         case "ok": return Effect.void
@@ -169,9 +216,9 @@ const stepError = (what: string, e: unknown) =>
   new StepError({ loop: `backfill worker: ${what}`, message: e instanceof Error ? e.message : String(e), cause: e })
 
 /** Stopped (shutdown): mark the entry idle so another worker takes it at once. */
-const handOver = (control: Redis, deps: WorkerDeps, consumer: string, id: string) =>
+const handOver = (control: Redis, deps: WorkerDeps, keys: PartitionKeys, consumer: string, id: string) =>
   Effect.promise(() =>
-    handBack(control, deps.keys.backfill, GROUPS.workers, consumer, id, deps.backfill.claim_idle_ms).then(
+    handBack(control, keys.backfill, GROUPS.workers, consumer, id, deps.backfill.claim_idle_ms).then(
       () => undefined,
       (err: unknown) => {
         deps.counters.handOverFailures++
@@ -181,35 +228,41 @@ const handOver = (control: Redis, deps: WorkerDeps, consumer: string, id: string
   )
 
 /** The command goes dead with `error`, then to the dead-letter stream (acknowledged). */
-const giveUp = (control: Redis, deps: WorkerDeps, taken: ClaimedEntry, cmd: BackfillCommand | undefined, reason: string, error: string) =>
+const giveUp = (control: Redis, deps: WorkerDeps, taken: Taken, cmd: BackfillCommand | undefined, reason: string, error: string) =>
   Effect.gen(function* () {
     // Progress first: a failed write fails the step and leaves the entry pending, so the
     // command can never end acknowledged while its progress still says running.
     if (cmd) yield* tryPostgres("mark the command dead", () => finishCommand(deps.sql, cmd.id, "dead", error))
-    yield* tryRedis("write the dead letter", () => deadLetter(control, deps, taken, reason, error))
-    deps.log.warn({ entry: taken.id, command: cmd?.id, deliveries: taken.deliveries, reason, error }, "backfill command dead-lettered")
+    yield* tryRedis("write the dead letter", () => deadLetter(control, taken, reason, error))
+    deps.log.warn({ entry: taken.id, partition: taken.keys.partition, command: cmd?.id, deliveries: taken.deliveries, reason, error }, "backfill command dead-lettered")
   })
 
 /** Carry out one taken entry and settle it (ack, dead-letter or leave pending). */
-const handle = (control: Redis, deps: WorkerDeps, consumer: string, taken: ClaimedEntry) =>
+const handle = (control: Redis, deps: WorkerDeps, consumer: string, taken: Taken) =>
   Effect.gen(function* () {
     const decoded = decodeCommand(taken.fields)
     if (typeof decoded === "string") return yield* giveUp(control, deps, taken, undefined, "invalid command", `invalid command: ${decoded}`)
     const cmd: BackfillCommand = decoded
+    const owner = partitionOf(deps, cmd.symbol)
+    if (owner !== taken.keys.partition) {
+      // Carried out here, it would read another partition's snapshot and race that partition's own commands.
+      const error = `command for ${cmd.symbol} (partition ${owner} of ${deps.partitions.length}) found in partition ${taken.keys.partition}'s stream ${taken.keys.backfill}`
+      return yield* giveUp(control, deps, taken, cmd, WRONG_PARTITION_REASON, error)
+    }
     if (taken.deliveries > deps.backfill.max_deliveries) {
       const error = (yield* tryPostgres("read the last error", () => lastError(deps.sql, cmd.id))) ?? "no error recorded"
       return yield* giveUp(control, deps, taken, cmd, "too many deliveries", error)
     }
     yield* tryPostgres("start the command", () => startCommand(deps.sql, cmd, taken.id, taken.deliveries))
-    const work = executeCommand(deps, cmd).pipe(Effect.map((r) => ({ _tag: "Finished" as const, result: r })))
-    const outcome = yield* Effect.raceFirst(work, heartbeat(control, deps, consumer, taken.id)).pipe(
-      Effect.onInterrupt(() => handOver(control, deps, consumer, taken.id)),
+    const work = executeCommand({ ...deps, snapshotsKey: taken.keys.snapshots }, cmd).pipe(Effect.map((r) => ({ _tag: "Finished" as const, result: r })))
+    const outcome = yield* Effect.raceFirst(work, heartbeat(control, deps, taken.keys, consumer, taken.id)).pipe(
+      Effect.onInterrupt(() => handOver(control, deps, taken.keys, consumer, taken.id)),
       Effect.result
     )
     if (outcome._tag === "Success") {
       const r = outcome.success.result
       yield* tryPostgres("finish the command", () => finishCommand(deps.sql, cmd.id, r.status))
-      yield* tryRedis("acknowledge the entry", () => control.xack(deps.keys.backfill, GROUPS.workers, taken.id))
+      yield* tryRedis("acknowledge the entry", () => control.xack(taken.keys.backfill, GROUPS.workers, taken.id))
       deps.log.info({ command: cmd.id, symbol: cmd.symbol, status: r.status, layer: r.effectiveLayer, tasks: r.tasks, warmed: r.warmed }, "backfill command finished")
       return
     }
@@ -236,6 +289,7 @@ export const workerLoop = (
   reads: Redis, control: Redis, deps: WorkerDeps, index: number, retry: Schedule.Schedule<unknown, unknown>
 ) => {
   const consumer = consumerName(index)
+  const rotation = newRotation(index, deps.partitions.length)
   // The first fiber of a process sweeps for removed unfinished commands, once per claim_idle_ms.
   let lastSweep = Number.NEGATIVE_INFINITY
   const sweep = Effect.gen(function* () {
@@ -245,12 +299,12 @@ export const workerLoop = (
   })
   const step = Effect.gen(function* () {
     yield* sweep
-    const taken = yield* Effect.tryPromise({ try: () => take(reads, control, deps, consumer), catch: (e) => stepError("take an entry", e) })
+    const taken = yield* Effect.tryPromise({ try: () => take(reads, control, deps, consumer, rotation), catch: (e) => stepError("take an entry", e) })
     if (taken) yield* handle(control, deps, consumer, taken)
   })
   return Effect.gen(function* () {
-    yield* tryRedis("create the group", () => ensureGroup(control, deps.keys.backfill, GROUPS.workers))
-    deps.log.info({ consumer, stream: deps.keys.backfill }, "backfill worker running")
+    for (const keys of deps.partitions) yield* tryRedis("create the group", () => ensureGroup(control, keys.backfill, GROUPS.workers))
+    deps.log.info({ consumer, partitions: deps.partitions.length, stream: deps.partitions[0]?.backfill }, "backfill worker running")
     yield* step.pipe(
       Effect.tapError((e) => Effect.sync(() => deps.log.warn({ consumer, err: `${e._tag}: ${e.message}` }, "backfill worker step failed, retrying"))),
       Effect.retry(retry),
