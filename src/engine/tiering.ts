@@ -5,7 +5,6 @@
  * The passes themselves are storage's (src/storage/tiering.ts).
  */
 import type { Redis } from "ioredis"
-import { readAfter } from "../../streams/consumer.ts"
 import { partitionKeys } from "../../streams/keys.ts"
 import { readSnapshots, type SnapshotPlace } from "../../streams/snapshots-read.ts"
 import { decodeLifecycleEntry } from "../../streams/lifecycle-wire.ts"
@@ -54,20 +53,28 @@ const DEMOTIONS: ReadonlySet<string> = new Set(["SymbolDemoted", "SymbolDisquali
  * that do not decode are passed over: the projector dead-letters and logs each of them.
  * Needs a connection of its own: each call blocks up to `blockMs`.
  */
-export const demotionFeed = (redis: Redis, prefix: string, blockMs = 5_000) => {
-  const stream = partitionKeys(prefix, 0).lifecycle
-  let last = "$"
+export const demotionFeed = (redis: Redis, streams: readonly string[], blockMs = 5_000) => {
+  // One read over every stream: on standalone Redis a multi-key XREAD blocks once for all.
+  const last = new Map(streams.map((s) => [s, "$"]))
   return async (): Promise<readonly string[]> => {
-    const entries = await readAfter(redis, stream, last, 500, blockMs)
+    const keys = [...last.keys()]
+    const reply = (await redis.xread("COUNT", 500, "BLOCK", blockMs, "STREAMS", ...keys, ...keys.map((k) => last.get(k)!))) as
+      [string, [string, string[]][]][] | null
     const symbols = new Set<string>()
-    for (const entry of entries) {
-      last = entry.id
-      const d = decodeLifecycleEntry(entry)
-      if (d.ok && DEMOTIONS.has(d.event.type)) symbols.add(d.event.symbol)
+    for (const [stream, list] of reply ?? []) {
+      for (const [id, fields] of list) {
+        last.set(stream, id)
+        const d = decodeLifecycleEntry({ id, fields: fields ?? [] })
+        if (d.ok && DEMOTIONS.has(d.event.type)) symbols.add(d.event.symbol)
+      }
     }
     return [...symbols]
   }
 }
+
+/** The lifecycle streams of every partition of the install. */
+export const lifecycleStreams = (config: Pick<Config, "redis" | "partitions">): readonly string[] =>
+  Array.from({ length: config.partitions }, (_, p) => partitionKeys(config.redis.prefix, p, config.partitions).lifecycle)
 
 /**
  * The tiering fiber as the engine runs it: scheduled passes plus a pass per batch of
@@ -80,6 +87,6 @@ export const engineTiering = (
     sql: deps.sql, store: deps.store, log: deps.log,
     layersOf: symbolLayers(deps.redis, deps.sql, { prefix: config.redis.prefix, partitions: config.partitions }),
     // The feed's blocking read bounds how long shutdown waits for it: keep it as short as ingest's.
-    demotions: demotionFeed(deps.feedRedis, config.redis.prefix, config.ingest.block_ms)
+    demotions: demotionFeed(deps.feedRedis, lifecycleStreams(config), config.ingest.block_ms)
   }, config)
 

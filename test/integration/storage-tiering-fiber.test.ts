@@ -6,7 +6,7 @@
 import { Effect, Exit, Scope } from "effect"
 import { afterAll, beforeAll, expect, it } from "vitest"
 import { partitionKeys } from "../../streams/keys.ts"
-import { demotionFeed, symbolLayers } from "../../src/engine/tiering.ts"
+import { demotionFeed, lifecycleStreams, symbolLayers } from "../../src/engine/tiering.ts"
 import { DAY_MS, utcDay } from "../../src/domain/time.ts"
 import { openRedis } from "../../src/services/redis.ts"
 import { STORAGE_DDL, countHot, localObjectStore, readCold, writeHot, type ObjectStore } from "../../src/storage/index.ts"
@@ -44,7 +44,7 @@ it("runs a pass at start and one per demotion read from the lifecycle stream", a
   await Effect.runPromise(Scope.provide(scope)(tieringFiber({
     sql: ns.sql, store,
     layersOf: symbolLayers(ns.redis, ns.sql, { prefix: ns.prefix, partitions: 1 }),
-    demotions: demotionFeed(feedRedis, ns.prefix, 200)
+    demotions: demotionFeed(feedRedis, lifecycleStreams(ns.config), 200)
   }, config, () => NOW)))
   const series = { symbol: "META", interval: "1min" }
   try {
