@@ -40,14 +40,11 @@ import { engineTrimming } from "../engine/trimming.ts"
 import { streamMetrics } from "../http/stream-metrics.ts"
 import { trimPlan } from "../../streams/trim-plan.ts"
 import { archiveThread } from "../engine/archive-thread.ts"
+import { loopForever } from "./engine-loop.ts"
+import { partitionedEngine } from "./partitioned-engine.ts"
 
 
-export const loopForever = (name: string, once: () => Promise<number>, log: Logger) =>
-  Effect.tryPromise({ try: once, catch: (e) => new StepError({ loop: name, message: e instanceof Error ? e.message : String(e), cause: e }) }).pipe(
-    Effect.tapError((e) => Effect.sync(() => log.warn({ loop: name, err: e.message }, "step failed, retrying"))),
-    Effect.retry(RETRY_STEP),
-    Effect.forever
-  )
+export { loopForever } from "./engine-loop.ts"
 
 export interface EngineHandles {
   readonly ingest: Ingest
@@ -58,10 +55,19 @@ export interface EngineHandles {
   readonly httpPort: number
 }
 
-/** Build and start the engine inside the current scope; returns once its fibers run. */
+/** Build and start the engine of an install of one partition inside the current scope; returns once its fibers run. */
 export const startEngine = (config: Config, log: Logger, routes: Readonly<Record<string, RouteHandler>> = {}) =>
   Effect.gen(function* () {
+    if (config.partitions > 1) {
+      return yield* Effect.fail(configError([`partitions is ${config.partitions}: this install runs partitioned engines (startPartitionedEngine)`]))
+    }
     return yield* engine(routes).pipe(withProcess(config, log))
+  })
+
+/** Build and start one engine of a partitioned install inside the current scope. */
+export const startPartitionedEngine = (config: Config, log: Logger, routes: Readonly<Record<string, RouteHandler>> = {}) =>
+  Effect.gen(function* () {
+    return yield* partitionedEngine(routes).pipe(withProcess(config, log))
   })
 
 /** The engine over the process's services (config, logger, stores). */

@@ -1,0 +1,124 @@
+/**
+ * Partitioned engines end to end, scores written to the ingress stream as producers write
+ * them: two engines of an install of 8 partitions settle on a disjoint cover of them, one
+ * routes; when one stops, the other takes every partition (the router's lease too, when
+ * the stopped one held it); the snapshots, lifecycle and backfill streams and companies
+ * rows equal those of one engine alone over the same input.
+ */
+import { Effect, Exit, Scope } from "effect"
+import type { Redis } from "ioredis"
+import { afterEach, describe, expect, it } from "vitest"
+import { workloadArray } from "../../fixtures/workload.ts"
+import { startPartitionedEngine } from "../../src/app/engine-process.ts"
+import type { PartitionedHandles } from "../../src/app/partitioned-engine.ts"
+import { createLogger } from "../../src/services/logger.ts"
+import type { StreamEntry } from "../../streams/entry.ts"
+import { GROUPS, ingressKeys, partitionKeys } from "../../streams/keys.ts"
+import { waitUntil } from "../helpers/engine.ts"
+import { testNamespace, type TestNamespace } from "../helpers/namespace.ts"
+import { xaddAll } from "../helpers/scanner-stream.ts"
+
+const COUNT = 8
+const log = createLogger("test-partitioned", process.env["LOG_LEVEL"] ?? "silent")
+
+interface Running {
+  readonly handles: PartitionedHandles
+  readonly stop: () => Promise<void>
+}
+
+const start = async (ns: TestNamespace): Promise<Running> => {
+  const scope = Effect.runSync(Scope.make())
+  const handles = await Effect.runPromise(Scope.provide(scope)(startPartitionedEngine(ns.config, log)))
+  return { handles, stop: () => Effect.runPromise(Scope.close(scope, Exit.void)) }
+}
+
+const groupDone = async (redis: Redis, stream: string, group: string): Promise<boolean> => {
+  const groups = (await redis.xinfo("GROUPS", stream).catch(() => [])) as unknown[][]
+  const g = groups.map((x) => Object.fromEntries(Array.from({ length: x.length / 2 }, (_, i) => [String(x[2 * i]), x[2 * i + 1]])))
+    .find((x) => x["name"] === group)
+  return g !== undefined && Number(g["pending"]) === 0 && g["lag"] !== null && Number(g["lag"]) === 0
+}
+
+/** Routed, applied and projected: nothing pending or unread in any group of the install. */
+const settled = async (ns: TestNamespace): Promise<boolean> => {
+  if (!(await groupDone(ns.redis, ingressKeys(ns.prefix).scores, GROUPS.router))) return false
+  for (let p = 0; p < COUNT; p++) {
+    const keys = partitionKeys(ns.prefix, p, COUNT)
+    if ((await ns.redis.exists(keys.scores)) === 1 && !(await groupDone(ns.redis, keys.scores, GROUPS.engine))) return false
+    if ((await ns.redis.exists(keys.lifecycle)) === 1 && !(await groupDone(ns.redis, keys.lifecycle, GROUPS.projector))) return false
+  }
+  return true
+}
+
+const outcome = async (ns: TestNamespace) => {
+  const out: Record<string, unknown> = {}
+  for (let p = 0; p < COUNT; p++) {
+    const keys = partitionKeys(ns.prefix, p, COUNT)
+    out[`${p}:snapshots`] = await ns.redis.hgetall(keys.snapshots)
+    out[`${p}:scores`] = await ns.redis.xrange(keys.scores, "-", "+")
+    out[`${p}:lifecycle`] = (await ns.redis.xrange(keys.lifecycle, "-", "+")).map(([, f]) => f)
+    out[`${p}:backfill`] = (await ns.redis.xrange(keys.backfill, "-", "+")).map(([, f]) => f)
+  }
+  out["ingress:dead"] = (await ns.redis.xrange(ingressKeys(ns.prefix).scoresDead, "-", "+")).map(([, f]) => f)
+  out["companies"] = await ns.sql`SELECT symbol, layer FROM companies ORDER BY symbol`
+  return out
+}
+
+const heldBy = (engines: readonly Running[]) => engines.flatMap((e) => e.handles.runner.held())
+
+describe("partitioned engines", () => {
+  const running: Running[] = []
+  const spaces: TestNamespace[] = []
+  afterEach(async () => {
+    for (const e of running.splice(0)) await e.stop()
+    for (const ns of spaces.splice(0)) await ns.cleanup()
+  })
+  const namespace = async () => {
+    const ns = await testNamespace({
+      partitions: COUNT, backfill: { enabled: false }, archive: { enabled: false },
+      ingest: { block_ms: 100 }, lease: { ttl_ms: 1_500, join_debounce_ms: 300 }
+    })
+    spaces.push(ns)
+    return ns
+  }
+  const engine = async (ns: TestNamespace) => {
+    const e = await start(ns)
+    running.push(e)
+    return e
+  }
+  const feed = (ns: TestNamespace, entries: readonly StreamEntry[]) => xaddAll(ns.redis, ingressKeys(ns.prefix).scores, entries)
+
+  it("share the partitions, hand them on when one stops, and end where one engine alone ends", async () => {
+    const input = workloadArray({ events: 6_000, symbols: 150, seed: 20261202, start: Date.UTC(2026, 0, 7, 15), stepMs: 1_000, lateShare: 0.02, badShare: 0.01 })
+    const [first, second] = [input.slice(0, 3_000), input.slice(3_000)]
+    const all = Array.from({ length: COUNT }, (_, p) => p)
+
+    const one = await namespace()
+    const solo = await engine(one)
+    await waitUntil("the lone engine holds every partition", () => solo.handles.runner.held().length === COUNT, 60_000)
+    await feed(one, input)
+    await waitUntil("the lone engine settled", () => settled(one), 120_000)
+    const expected = await outcome(one)
+    expect((expected["0:snapshots"] as object) !== undefined).toBe(true)
+
+    const two = await namespace()
+    const a = await engine(two)
+    const b = await engine(two)
+    await waitUntil("the two engines cover every partition between them", () => {
+      const held = heldBy([a, b])
+      return held.length === COUNT && new Set(held).size === COUNT && a.handles.runner.held().length > 0 && b.handles.runner.held().length > 0
+    }, 60_000)
+    await feed(two, first)
+    await waitUntil("the first half settled", () => settled(two), 120_000)
+    // The engine holding the router's lease stops: the other takes it and every partition.
+    const [leaving, staying] = b.handles.router.lease.held() !== undefined ? [b, a] : [a, b]
+    await leaving.stop()
+    running.splice(running.indexOf(leaving), 1)
+    await waitUntil("the remaining engine holds every partition", () =>
+      staying.handles.runner.held().join() === all.join() && staying.handles.router.lease.held() !== undefined, 60_000)
+    await feed(two, second)
+    await waitUntil("the second half settled", () => settled(two), 120_000)
+
+    expect(await outcome(two)).toEqual(expected)
+  }, 400_000)
+})
