@@ -44,7 +44,8 @@ export interface MembershipOptions {
   /**
    * What to take and give up, after every heartbeat (with the view it was planned from)
    * and after a lapse (view undefined: release all). A failure is logged and counted; the
-   * next heartbeat plans again from what is held then.
+   * next heartbeat plans again from what is held then. It is awaited before the next
+   * heartbeat: start the takes and releases, do not wait on anything slow (a drain).
    */
   readonly onPlan: (plan: PartitionPlan, view: MembershipView | undefined) => void | Promise<void>
 }
