@@ -44,7 +44,8 @@ export interface MembershipOptions {
   /**
    * What to take and give up, after every heartbeat (with the view it was planned from)
    * and after a lapse (view undefined: release all). A failure is logged and counted; the
-   * next heartbeat plans again from what is held then.
+   * next heartbeat plans again from what is held then. It is awaited before the next
+   * heartbeat: start the takes and releases, do not wait on anything slow (a drain).
    */
   readonly onPlan: (plan: PartitionPlan, view: MembershipView | undefined) => void | Promise<void>
 }
@@ -59,6 +60,7 @@ export class MembershipKeeper {
   private sinceMs: number | undefined
   private memberIds = ""
   private lapsed = false
+  private left = false
   private last: MembershipView | undefined
   /** onPlan calls that threw or rejected. */
   planFailures = 0
@@ -76,11 +78,21 @@ export class MembershipKeeper {
     return this.last
   }
 
-  /** One heartbeat and the plan from it, handed to onPlan. */
+  /**
+   * One heartbeat and the plan from it, handed to onPlan; nothing once left. A heartbeat
+   * that has no answer when the membership may lapse (or after a period, whichever is
+   * later) fails: a connection that hangs must not hold up the lapse.
+   */
   readonly tick: Effect.Effect<void, RedisError> = Effect.suspend(() => {
+    if (this.left) return Effect.void
     const sent = performance.now()
+    const waitMs = Math.max(this.periodMs, Math.ceil(this.validUntil - sent))
     return tryRedis("renew the engine's membership", () => heartbeat(this.o.redis, this.keys, this.o.owner, this.o.ttlMs, this.o.debounceMs)).pipe(
-      Effect.flatMap((view) => this.planFrom(view, sent))
+      Effect.timeoutOrElse({
+        duration: `${waitMs} millis`,
+        orElse: () => Effect.fail(redisError("renew the engine's membership", new Error(`no answer from Redis within ${waitMs} ms`)))
+      }),
+      Effect.flatMap((view) => (this.left ? Effect.void : this.planFrom(view, sent)))
     )
   })
 
@@ -96,8 +108,12 @@ export class MembershipKeeper {
     )
   }
 
-  /** End the membership now (graceful shutdown); true when this process was a member. A failure is logged. */
+  /**
+   * End the membership now (graceful shutdown); true when this process was a member. A
+   * failure is logged. Heartbeats after it do nothing, so a `run` still going cannot re-join.
+   */
   async leave(): Promise<boolean> {
+    this.left = true
     this.validUntil = 0
     try {
       const was = await leave(this.o.redis, this.keys, this.o.owner)

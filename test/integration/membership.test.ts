@@ -92,8 +92,10 @@ describe("engine membership", () => {
   it("removes a member that leaves at once", async () => {
     const [a, b] = ["engine-a", "engine-b"].map((id) => start(engine(id, 300))) as [Engine, Engine]
     await pollUntil("two engines to hold their shares", () => settled([a, b]), 20_000)
-    await stop(b)
+    // Left while its heartbeat loop still runs: the loop must not make it a member again.
     expect(await b.keeper.leave()).toBe(true)
+    expect(await memberIds()).toEqual(["engine-a"])
+    await Effect.runPromise(b.keeper.tick)
     expect(await memberIds()).toEqual(["engine-a"])
     await Effect.runPromise(a.keeper.tick)
     expect(a.keeper.view?.members.map((m) => m.id)).toEqual(["engine-a"])
