@@ -1,7 +1,8 @@
 /**
  * `strata backfill --symbols layer1|AAPL,MSFT [--data-types …]`: issue backfill commands by
- * hand (the manual override), written to the backfill stream with the engine's fields and
- * cause "manual", then show a progress bar until the workers have finished them.
+ * hand (the manual override), written to the backfill stream of each symbol's partition
+ * (streams/partition.ts) with the engine's fields and cause "manual", then show a progress
+ * bar until the workers have finished them.
  * `layer1` (`layer2`, `layer3`) means every symbol the companies table marks qualified.
  * Does not fetch anything itself: the workers (`npm run engine` or `npm run workers`) do.
  */
@@ -21,6 +22,7 @@ import { migrate, type Sql } from "../services/postgres.ts"
 import type { Redis } from "../services/redis.ts"
 import { groupsOf } from "../../streams/consumer.ts"
 import { GROUPS, partitionKeys } from "../../streams/keys.ts"
+import { symbolPartition } from "../../streams/partition.ts"
 import { withConnections } from "./connect.ts"
 import { configOrExit, oneShot } from "./shared.ts"
 
@@ -115,16 +117,30 @@ export const backfillCommand = oneShot("backfill", async (opts: BackfillOptions)
       if (dataTypes.length === 0) return []
       return [{ id: `bf-manual-${at}-${nonce}-${symbol}`, symbol, layer, from: 0 as Layer, dataTypes, at: at as number, cause: MANUAL_CAUSE, priority: layer }]
     })
-    const keys = partitionKeys(config.redis.prefix, 0)
+    const count = config.partitions
+    const keys = partitionKeys(config.redis.prefix, 0, count)
     // Registered first, so progress shows them queued from the moment they are on the stream.
     await registerCommands(conn.sql, commands)
-    const pipeline = conn.redis.pipeline()
-    for (const c of commands) pipeline.xadd(keys.backfill, "*", ...commandFields(c))
-    const sent = (await pipeline.exec()) ?? []
-    for (const [err] of sent) if (err) throw err
+    // One pipeline per partition: its keys share one slot on a Cluster.
+    const byPartition = new Map<number, BackfillCommand[]>()
+    for (const c of commands) {
+      const p = symbolPartition(c.symbol, count)
+      const group = byPartition.get(p)
+      if (group) group.push(c)
+      else byPartition.set(p, [c])
+    }
+    const entryIds: (readonly [string, string])[] = []
+    for (const [p, group] of byPartition) {
+      const pipeline = conn.redis.pipeline()
+      for (const c of group) pipeline.xadd(partitionKeys(config.redis.prefix, p, count).backfill, "*", ...commandFields(c))
+      const sent = (await pipeline.exec()) ?? []
+      for (const [err] of sent) if (err) throw err
+      group.forEach((c, i) => entryIds.push([c.id, String(sent[i]?.[1])]))
+    }
     // With its entry ID, a command trimmed from the stream before any worker read it is found and failed.
-    await recordEntryIds(conn.sql, commands.map((c, i) => [c.id, String(sent[i]?.[1])] as const))
-    if (!opts.json) process.stdout.write(`issued ${commands.length} backfill command(s) to ${keys.backfill}\n`)
+    await recordEntryIds(conn.sql, entryIds)
+    const where = count === 1 ? keys.backfill : `the backfill streams of ${byPartition.size} partition(s)`
+    if (!opts.json) process.stdout.write(`issued ${commands.length} backfill command(s) to ${where}\n`)
     if (!opts.wait || commands.length === 0) {
       if (opts.json) process.stdout.write(`${JSON.stringify({ issued: commands.map((c) => c.id) })}\n`)
       else if (commands.length === 0) process.stdout.write("nothing to fetch: no symbol or data type is owed\n")

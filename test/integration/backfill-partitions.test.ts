@@ -11,7 +11,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterEach, describe, expect, it } from "vitest"
 import type { DataType } from "../../config/schema.ts"
-import { commandFields, MANUAL_CAUSE, type BackfillCommand } from "../../streams/backfill-wire.ts"
+import { commandFields, decodeCommand, MANUAL_CAUSE, type BackfillCommand } from "../../streams/backfill-wire.ts"
 import { parseDeadLetter } from "../../streams/backfill-dead-letter.ts"
 import { groupsOf, readRange } from "../../streams/consumer.ts"
 import { GROUPS, partitionKeys } from "../../streams/keys.ts"
@@ -19,7 +19,8 @@ import { symbolPartition } from "../../streams/partition.ts"
 import { registerCommands } from "../../src/backfill/progress.ts"
 import { WRONG_PARTITION_REASON } from "../../src/backfill/worker.ts"
 import { openObjectStore, type ObjectStore } from "../../src/storage/object-store.ts"
-import { expectedRows, runWorkers, storedRows, waitForFinished } from "../helpers/backfill-fixture.ts"
+import { expectedRows, runWorkers, storedRows, waitForFinished, writeConfigFile } from "../helpers/backfill-fixture.ts"
+import { runStrata } from "../helpers/cli.ts"
 import { waitUntil } from "../helpers/engine.ts"
 import { testNamespace, type TestNamespace } from "../helpers/namespace.ts"
 import { startPolygonServer, type PolygonServer } from "../helpers/polygon-server.ts"
@@ -42,6 +43,8 @@ const symbolsIn = (want: (p: number) => boolean, n: number): string[] => {
 
 interface Install {
   readonly ns: TestNamespace
+  /** The config the namespace was made with, as a file for a child process. */
+  readonly configFile: string
   readonly server: PolygonServer
   readonly store: ObjectStore
   readonly dir: string
@@ -63,14 +66,15 @@ describe("backfill workers over every partition", () => {
   const install = async (partitions: number, workers: number): Promise<Install> => {
     const dir = mkdtempSync(join(tmpdir(), "strata-bfp-"))
     const server = await startPolygonServer()
-    const ns = await testNamespace({
+    const overrides = {
       partitions,
       retention: RETENTION,
       storage: { lake: join(dir, "lake") },
       backfill: { workers, provider: "polygon", block_ms: 100 },
       providers: { polygon: { base_url: server.url, rate_limit: { requests_per_second: 0, max_concurrent: 0 } } }
-    })
-    const i: Install = { ns, server, dir, store: openObjectStore(ns.config.storage) }
+    }
+    const ns = await testNamespace(overrides)
+    const i: Install = { ns, server, dir, configFile: writeConfigFile(dir, overrides), store: openObjectStore(ns.config.storage) }
     installs.push(i)
     return i
   }
@@ -188,6 +192,27 @@ describe("backfill workers over every partition", () => {
     expect((await progress(i)).map((r) => [r.command_id, r.status])).toEqual([["bf-gone", "dead"], ["bf-kept", "queued"]])
     expect(await i.ns.redis.xlen(two.backfillDead)).toBe(1)
     expect(await i.ns.redis.xlen(four.backfillDead)).toBe(0)
+  })
+
+  it("`strata backfill` writes each command to its symbol's partition's stream, at the layer of its own snapshot", async () => {
+    const i = await install(PARTITIONS, 2)
+    const symbols = symbolsIn((p) => p !== 0, 3)
+    const [promoted] = symbols as [string]
+    const partitionOf = (s: string) => symbolPartition(s, PARTITIONS)
+    await i.ns.redis.hset(partitionKeys(i.ns.prefix, partitionOf(promoted), PARTITIONS).snapshots, promoted, JSON.stringify({ layer: 2, context: {} }))
+    const r = await runStrata({ ...i.ns.env, STRATA_CONFIG: i.configFile }, ["backfill", "--symbols", symbols.join(","), "--data-types", "market_data", "--at", String(AT), "--no-wait", "--json"])
+    expect(r.code, r.err).toBe(0)
+    const found = new Map<string, { partition: number; layer: number }>()
+    for (let p = 0; p < PARTITIONS; p++) {
+      for (const e of await readRange(i.ns.redis, partitionKeys(i.ns.prefix, p, PARTITIONS).backfill, "-", "+")) {
+        const c = decodeCommand(e.fields)
+        if (typeof c !== "string") found.set(c.symbol, { partition: p, layer: c.layer })
+      }
+    }
+    expect(Object.fromEntries(found)).toEqual(Object.fromEntries(symbols.map((s) => [s, { partition: partitionOf(s), layer: s === promoted ? 2 : 1 }])))
+    await start(i)
+    await waitForFinished(i.ns.sql, symbols.length)
+    expect((await progress(i)).map((p) => p.status)).toEqual(symbols.map(() => "done"))
   })
 
   it("takes a command on a quiet partition within one round of takes while another partition is full", async () => {
