@@ -132,6 +132,19 @@ export const readAfter = async (redis: Redis, stream: string, after: string, cou
   entriesOf((await redis.xread("COUNT", count, "BLOCK", blockMs, "STREAMS", stream, after)) as XReadReply)
 
 /**
+ * Entries added to any of several streams after the IDs given (one per stream, `$` for
+ * "from now"), in one XREAD that blocks at most `blockMs` for all of them. The streams'
+ * keys must share a slot on a Redis Cluster; on standalone Redis any keys do.
+ */
+export const readAfterMany = async (
+  redis: Redis, after: ReadonlyMap<string, string>, count: number, blockMs: number
+): Promise<{ readonly stream: string; readonly entries: StreamEntry[] }[]> => {
+  const keys = [...after.keys()]
+  const reply = (await redis.xread("COUNT", count, "BLOCK", blockMs, "STREAMS", ...keys, ...keys.map((k) => after.get(k)!))) as XReadReply
+  return (reply ?? []).map(([stream, list]) => ({ stream, entries: list.map(([id, fields]) => ({ id, fields: fields ?? [] })) }))
+}
+
+/**
  * Follows a stream from the last ID seen without blocking: the first read only finds where
  * the stream ends, later reads return what was added since, at most `max` entries a read
  * (the rest waits for the next read, so a flood cannot stall a reader).

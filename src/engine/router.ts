@@ -96,6 +96,8 @@ export class Router {
   private epoch: string | undefined
   /** True until the pending list was emptied under the current epoch. */
   private takingOver = true
+  /** Counts the write connection's closes: a read whose reply spanned one is discarded. */
+  private connectionEpoch = 0
 
   /**
    * `reads` blocks while waiting for new entries (a connection of its own); `writes` runs
@@ -117,6 +119,13 @@ export class Router {
     this.batchSize = config.ingest.batch_size
     this.blockMs = config.ingest.block_ms
     this.limits = { maxFields: config.ingest.max_fields, maxValueLength: config.ingest.max_value_length }
+    // As in GroupReader: a read in flight when the connection drops may have delivered
+    // entries in a reply that was lost, and ioredis sends the read again, which returns
+    // the entries after them. Routing those would put later IDs into a partition before
+    // earlier ones, so such a read is discarded and the pending list taken over again.
+    writes.on("close", () => {
+      this.connectionEpoch++
+    })
   }
 
   async init(): Promise<void> {
@@ -137,7 +146,12 @@ export class Router {
       this.takingOver = true
     }
     try {
+      const connection = this.connectionEpoch
       const entries = this.takingOver ? await this.takeOver(holder) : await this.readNew(holder)
+      if (this.connectionEpoch !== connection) {
+        this.takingOver = true
+        return 0
+      }
       if (entries.length === 0) return 0
       await this.route(entries, holder.epoch)
       return entries.length

@@ -5,6 +5,7 @@
  * The passes themselves are storage's (src/storage/tiering.ts).
  */
 import type { Redis } from "ioredis"
+import { readAfterMany } from "../../streams/consumer.ts"
 import { partitionKeys } from "../../streams/keys.ts"
 import { readSnapshots, type SnapshotPlace } from "../../streams/snapshots-read.ts"
 import { decodeLifecycleEntry } from "../../streams/lifecycle-wire.ts"
@@ -57,14 +58,11 @@ export const demotionFeed = (redis: Redis, streams: readonly string[], blockMs =
   // One read over every stream: on standalone Redis a multi-key XREAD blocks once for all.
   const last = new Map(streams.map((s) => [s, "$"]))
   return async (): Promise<readonly string[]> => {
-    const keys = [...last.keys()]
-    const reply = (await redis.xread("COUNT", 500, "BLOCK", blockMs, "STREAMS", ...keys, ...keys.map((k) => last.get(k)!))) as
-      [string, [string, string[]][]][] | null
     const symbols = new Set<string>()
-    for (const [stream, list] of reply ?? []) {
-      for (const [id, fields] of list) {
-        last.set(stream, id)
-        const d = decodeLifecycleEntry({ id, fields: fields ?? [] })
+    for (const { stream, entries } of await readAfterMany(redis, last, 500, blockMs)) {
+      for (const entry of entries) {
+        last.set(stream, entry.id)
+        const d = decodeLifecycleEntry(entry)
         if (d.ok && DEMOTIONS.has(d.event.type)) symbols.add(d.event.symbol)
       }
     }

@@ -11,6 +11,12 @@ import { Router, routerLease } from "../../src/engine/router.ts"
 import { createLogger } from "../../src/services/logger.ts"
 import { openRedis } from "../../src/services/redis.ts"
 
+// A test that failed or timed out may leave this process behind: it ends with its parent.
+const parent = process.ppid
+setInterval(() => {
+  if (process.ppid !== parent) process.exit(1)
+}, 500).unref()
+
 const config = loadConfig({ env: process.env, overrides: JSON.parse(process.env["ROUTER_OVERRIDES"] ?? "{}") as Record<string, unknown> })
 const log = createLogger("router-child")
 const writes = openRedis(config.redis.url, "router-child-writes")

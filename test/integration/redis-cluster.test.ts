@@ -14,7 +14,7 @@ import { applyBatch } from "../../streams/atomic-step.ts"
 import { GROUPS, ingressKeys, partitionKeys } from "../../streams/keys.ts"
 import { PartitionLease } from "../../streams/lease.ts"
 import { beforeAll, describe, expect, it } from "vitest"
-import { DEFAULT_PARTITIONS, partitionTags, tagSlot } from "../../streams/partition-tags.ts"
+import { DEFAULT_PARTITIONS, partitionTag, partitionTags, tagSlot } from "../../streams/partition-tags.ts"
 import { useRedisCluster } from "../helpers/redis-cluster.ts"
 
 const fixture = useRedisCluster({ masters: 3 })
@@ -23,7 +23,7 @@ const prefix = `t${randomBytes(5).toString("hex")}`
 /** Writes every key it is given and returns how many it wrote. */
 const WRITE_ALL = "for i, k in ipairs(KEYS) do redis.call('SET', k, ARGV[1]) end return #KEYS"
 
-const keysOf = (p: number): string[] => Object.values(partitionKeys(prefix, p)).filter((v): v is string => typeof v === "string")
+const keysOf = (p: number): string[] => Object.values(partitionKeys(prefix, p, DEFAULT_PARTITIONS)).filter((v): v is string => typeof v === "string")
 
 let masterOf: (slot: number) => number
 
@@ -49,7 +49,7 @@ describe("partition keys on a Redis Cluster", () => {
     try {
       for (const p of [0, 1, 5, 23]) {
         const serverSlots = await Promise.all(keysOf(p).map((k) => direct.cluster("KEYSLOT", k)))
-        expect(new Set(serverSlots)).toEqual(new Set([calculateSlot(`{${p}}`)]))
+        expect(new Set(serverSlots)).toEqual(new Set([tagSlot(partitionTag(p, DEFAULT_PARTITIONS))]))
       }
     } finally {
       await direct.quit()
@@ -63,8 +63,8 @@ describe("partition keys on a Redis Cluster", () => {
       expect(await cluster.eval(WRITE_ALL, keys.length, ...keys, `p${p}`)).toBe(keys.length)
       expect(await Promise.all(keys.map((k) => cluster.get(k)))).toEqual(keys.map(() => `p${p}`))
     }
-    // Partitions 0 and 1 hash to different slots (13907 and 9842): Redis refuses the mix.
-    await expect(cluster.eval(WRITE_ALL, 2, partitionKeys(prefix, 0).stats, partitionKeys(prefix, 1).stats, "x")).rejects.toThrow(/CROSSSLOT/)
+    // Partitions 0 and 1 have different slots: Redis refuses the mix.
+    await expect(cluster.eval(WRITE_ALL, 2, partitionKeys(prefix, 0, DEFAULT_PARTITIONS).stats, partitionKeys(prefix, 1, DEFAULT_PARTITIONS).stats, "x")).rejects.toThrow(/CROSSSLOT/)
   })
 
   it("runs the engine's own lease scripts for partitions on every master", async () => {
@@ -72,9 +72,10 @@ describe("partition keys on a Redis Cluster", () => {
     const cluster = fixture.connect() as unknown as Redis
     // One partition per master, none of those the tests above wrote strings to.
     const byMaster = new Map<number, number>()
-    for (let p = 3; byMaster.size < 3; p++) if (!byMaster.has(masterOf(tagSlot(String(p))))) byMaster.set(masterOf(tagSlot(String(p))), p)
+    const slotOf = (p: number) => tagSlot(partitionTag(p, DEFAULT_PARTITIONS))
+    for (let p = 3; byMaster.size < 3; p++) if (!byMaster.has(masterOf(slotOf(p)))) byMaster.set(masterOf(slotOf(p)), p)
     for (const p of byMaster.values()) {
-      const lease = new PartitionLease(cluster, partitionKeys(prefix, p), 10_000, `owner-${p}`)
+      const lease = new PartitionLease(cluster, partitionKeys(prefix, p, DEFAULT_PARTITIONS), 10_000, `owner-${p}`)
       expect(await lease.acquire()).toEqual({ held: true, epoch: "1" })
       expect(await lease.renew()).toEqual({ renewed: true })
       expect(await lease.release()).toBe(true)

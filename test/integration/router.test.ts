@@ -41,10 +41,13 @@ const conn = (name: string): Redis => {
   return c
 }
 
+const writesOf = new Map<Router, Redis>()
+
 /** A router with its own connections and lease (not yet taken). */
 const newRouter = async (name: string): Promise<Router> => {
   const writes = conn(`${name}-writes`)
   const router = new Router(conn(`${name}-reads`), writes, ns.config, log, routerLease(writes, ns.config, `${name}:owner`))
+  writesOf.set(router, writes)
   await router.init()
   return router
 }
@@ -201,6 +204,23 @@ describe("ingress router", () => {
     expect(all.length).toBe(sent.length + 10)
     expect(all.slice(0, sent.length)).toEqual(sent)
     expect(new Set(all.map((e) => e.id)).size).toBe(all.length)
+  })
+
+  it("discards a read whose reply spanned a reconnect, and routes its entries from the pending list, in order", async () => {
+    const router = await newRouter("a")
+    expect((await router.lease.acquire()).held).toBe(true)
+    // The start-up takeover finds nothing pending; the router then reads new entries.
+    expect(await router.runOnce()).toBe(0)
+    const sent = await produce(workload(300, 300, 12))
+    const run = router.runOnce()
+    // The connection closes while the read is in flight (ioredis would send it again).
+    writesOf.get(router)?.emit("close")
+    expect(await run).toBe(0)
+    expect((await allPartitions()).flat()).toEqual([])
+    await routeUntil(router, sent.length)
+    expect(router.stats.takenOver).toBe(sent.length)
+    expect((await allPartitions()).flat().sort(byId)).toEqual(sent)
+    expect(await pendingOf()).toBe(0)
   })
 
   it("dead-letters an entry without a symbol, one with a 1 MB field and one of binary junk, and routes the rest", async () => {
