@@ -160,11 +160,13 @@ export interface RouterKeys extends LeaseKeys {
   readonly lease: string
   /** Counter that only grows: the router's epochs, the fencing token of its copies (PartitionKeys.routerFence). */
   readonly leaseEpoch: string
+  /** Hash: the trimming record of the ingress streams in a partitioned install (as PartitionKeys.trims). */
+  readonly trims: string
 }
 
 export const routerKeys = (prefix = "strata"): RouterKeys => {
   const tag = `${prefix}:{${ingressKeys(prefix).scores}}`
-  return { lease: `${tag}:router:lease`, leaseEpoch: `${tag}:router:lease:epoch` }
+  return { lease: `${tag}:router:lease`, leaseEpoch: `${tag}:router:lease:epoch`, trims: `${tag}:router:trims` }
 }
 
 /** The Cluster hash tag of a key: the text between the first `{` and the next `}`, if non-empty. */

@@ -7,34 +7,64 @@
  */
 import type { Config } from "../config/schema.ts"
 import { parseDuration } from "../src/domain/time.ts"
-import { GROUPS, ingressKeys, partitionKeys } from "./keys.ts"
+import { GROUPS, ingressKeys, partitionKeys, partitionScores, routerKeys } from "./keys.ts"
 import type { TrimPlan, TrimTarget } from "./trim.ts"
 
 /** The streams' names, in the order reports list them. */
 export const TRIMMED_STREAMS = ["scores", "lifecycle", "backfill", "scores_dead", "lifecycle_dead", "backfill_dead"] as const
 export type TrimmedStream = (typeof TRIMMED_STREAMS)[number]
 
-/** Every stream the engine owns, with its retention, required group and archive bound. */
-export const trimPlan = (config: Pick<Config, "redis" | "streams" | "archive">): TrimPlan => {
-  const ingress = ingressKeys(config.redis.prefix)
-  const keys = partitionKeys(config.redis.prefix, 0)
+const keepOf = (k: { age: string; count: number }) => ({ ageMs: parseDuration(k.age) ?? 0, count: k.count })
+const live = (name: TrimmedStream, key: string, group: string, keep: { age: string; count: number }, archiveMark?: string): TrimTarget =>
+  ({ name, key, keep: keepOf(keep), requiredGroups: [group], archiveMark, dead: false })
+// A dead-letter stream has no reader of the engine's own: only the cap (and any user group) bounds it.
+const dead = (name: TrimmedStream, key: string, cap: number, archiveMark?: string): TrimTarget =>
+  ({ name, key, keep: { count: cap }, requiredGroups: [], archiveMark, dead: true })
+
+/**
+ * Every stream one partition's engine owns, with its retention, required group and archive
+ * bound. In an install of one partition its scores streams are the ingress ones, bounded by
+ * the archive mark while the archive is enabled; in a partitioned install they are the
+ * partition's own (the ingress streams have a plan of their own, ingressTrimPlan).
+ */
+export const trimPlan = (config: Pick<Config, "redis" | "streams" | "archive" | "partitions">, partition = 0): TrimPlan => {
+  const keys = partitionKeys(config.redis.prefix, partition, config.partitions)
+  const scores = partitionScores(config.redis.prefix, keys)
   const s = config.streams
-  const keepOf = (k: { age: string; count: number }) => ({ ageMs: parseDuration(k.age) ?? 0, count: k.count })
-  const mark = config.archive.enabled ? keys.scoresArchived : undefined
-  const live = (name: TrimmedStream, key: string, group: string, keep: { age: string; count: number }, archiveMark?: string): TrimTarget =>
-    ({ name, key, keep: keepOf(keep), requiredGroups: [group], archiveMark, dead: false })
-  // A dead-letter stream has no reader of the engine's own: only the cap (and any user group) bounds it.
-  const dead = (name: TrimmedStream, key: string, cap: number, archiveMark?: string): TrimTarget =>
-    ({ name, key, keep: { count: cap }, requiredGroups: [], archiveMark, dead: true })
+  // The scanner archive runs in installs of one partition only: a mark nobody advances would hold trimming for good.
+  const mark = config.archive.enabled && config.partitions === 1 ? keys.scoresArchived : undefined
   return {
     record: keys.trims,
     targets: [
-      live("scores", ingress.scores, GROUPS.engine, s.scores.keep, mark),
+      live("scores", scores.scores, GROUPS.engine, s.scores.keep, mark),
       live("lifecycle", keys.lifecycle, GROUPS.projector, s.lifecycle.keep),
       live("backfill", keys.backfill, GROUPS.workers, s.backfill.keep),
-      dead("scores_dead", ingress.scoresDead, s.scores_dead.cap, mark),
+      dead("scores_dead", scores.scoresDead, s.scores_dead.cap, mark),
       dead("lifecycle_dead", keys.lifecycleDead, s.lifecycle_dead.cap),
       dead("backfill_dead", keys.backfillDead, s.backfill_dead.cap)
     ]
   }
 }
+
+/**
+ * The ingress streams of a partitioned install: entries leave once the router's group has
+ * routed them and the scores retention has passed; the router's lease holder trims them.
+ * Their record lives in the ingress stream's slot (routerKeys).
+ */
+export const ingressTrimPlan = (config: Pick<Config, "redis" | "streams">): TrimPlan => {
+  const ingress = ingressKeys(config.redis.prefix)
+  const s = config.streams
+  return {
+    record: routerKeys(config.redis.prefix).trims,
+    targets: [
+      live("scores", ingress.scores, GROUPS.router, s.scores.keep),
+      dead("scores_dead", ingress.scoresDead, s.scores_dead.cap)
+    ]
+  }
+}
+
+/** Every trim plan of the install: its one partition's, or the ingress streams' and every partition's. */
+export const installTrimPlans = (config: Pick<Config, "redis" | "streams" | "archive" | "partitions">): readonly TrimPlan[] =>
+  config.partitions === 1
+    ? [trimPlan(config)]
+    : [ingressTrimPlan(config), ...Array.from({ length: config.partitions }, (_, p) => trimPlan(config, p))]

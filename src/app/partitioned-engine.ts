@@ -5,13 +5,14 @@
  * members), runs each partition it holds (partition-runner.ts: its lease, ingest and
  * projector), tries the router's lease and routes ingress entries to the partitions'
  * streams while it holds it, and runs the backfill workers (backfill.enabled) over every
- * partition's backfill stream and the tiering fiber. It serves health, readiness,
+ * partition's backfill stream and the tiering fiber; each partition's streams are trimmed
+ * by its holder, the ingress streams by the router's. It serves health, readiness,
  * /metrics and /api/status on the HTTP port.
  *
  * Shutdown leaves the members first, so the other processes plan without this one at
  * their next heartbeat, then stops each partition and gives its lease up, then the router.
- * Does not yet run stream trimming or the scanner archive, nor the dashboard: those run
- * in an install of one partition (engine-process.ts).
+ * Does not yet run the scanner archive, nor the dashboard: those run in an install of one
+ * partition (engine-process.ts).
  */
 import { Effect } from "effect"
 import { Counter, Gauge, Registry } from "prom-client"
@@ -23,6 +24,8 @@ import { MembershipKeeper } from "../engine/membership.ts"
 import { partitionRunner, type PartitionRunner } from "../engine/partition-runner.ts"
 import { Router, routerLease } from "../engine/router.ts"
 import { engineTiering } from "../engine/tiering.ts"
+import { engineTrimming } from "../engine/trimming.ts"
+import { ingressTrimPlan } from "../../streams/trim-plan.ts"
 import { COMPANIES_DDL } from "../engine/companies-schema.ts"
 import { sendJson, startOpsServer, type RouteHandler } from "../http/ops-server.ts"
 import { ConfigService } from "../services/config.ts"
@@ -94,6 +97,8 @@ export const partitionedEngine = (routes: Readonly<Record<string, RouteHandler>>
     yield* Effect.addFinalizer(() => releaseLease(rLease, log))
     yield* Effect.forkScoped(keepLease(rLease, log))
     yield* Effect.forkScoped(loopForever("router", () => router.runOnce(), log))
+    // The ingress streams are trimmed by whoever routes them.
+    yield* engineTrimming(config, { redis: writes, lease: rLease, log, plan: ingressTrimPlan(config) })
 
     const runner = yield* partitionRunner({
       config, log, writes, sql, owner, connection: redis.connection,

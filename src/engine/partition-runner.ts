@@ -1,7 +1,7 @@
 /**
  * The partitions one engine process runs, in an install of more than one: for each
- * partition it holds, the partition's lease (kept renewed), its ingest loop and its
- * companies projector, all in a scope of the partition's own, so that giving a partition
+ * partition it holds, the partition's lease (kept renewed), its ingest loop, its
+ * companies projector and the trimming of its streams, all in a scope of the partition's own, so that giving a partition
  * up stops exactly its fibers and closes exactly its connections.
  *
  * `take(p)` tries the partition's lease once and returns at once: a partition another
@@ -22,6 +22,8 @@ import type { Sql } from "../services/postgres.ts"
 import { Ingest } from "./ingest.ts"
 import { keepLease, releaseLease } from "./lease-keeper.ts"
 import { Projector } from "./projector.ts"
+import { engineTrimming } from "./trimming.ts"
+import { trimPlan } from "../../streams/trim-plan.ts"
 
 /** What runs for one held partition. */
 export interface RunningPartition {
@@ -85,6 +87,7 @@ export const partitionRunner = (deps: PartitionRunnerDeps): Effect.Effect<Partit
         yield* Effect.forkScoped(keepLease(lease, log))
         yield* Effect.forkScoped(deps.loop(`ingest-${p}`, () => ingest.runOnce()))
         yield* Effect.forkScoped(deps.loop(`projector-${p}`, () => projector.runOnce()))
+        yield* engineTrimming(config, { redis: deps.writes, lease, log, plan: trimPlan(config, p) })
         return { partition: p, lease, ingest, projector } satisfies RunningPartition
       }).pipe(Scope.provide(scope))
 

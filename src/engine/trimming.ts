@@ -1,6 +1,7 @@
 /**
- * The engine's trimming fiber: a trim pass (streams/trim.ts) every `streams.trim.every`,
- * only while this process holds the partition lease, so one engine trims an install.
+ * The engine's trimming fiber: a trim pass (streams/trim.ts) over a plan's streams every
+ * `streams.trim.every`, only while this process holds the lease that owns them (the
+ * partition's for its streams, the router's for the ingress streams of a partitioned install).
  * Each pass logs what it removed and what held a stream back when a group or the archive
  * moved in between; a failed pass is logged and counted, and the next one runs on time.
  * Trimming is safe without the lease too (the script checks every group): the lease
@@ -9,10 +10,10 @@
 import { Effect, Schedule } from "effect"
 import type { Redis } from "ioredis"
 import type { Config } from "../../config/schema.ts"
-import type { PartitionLease } from "../../streams/lease.ts"
+import type { Lease } from "../../streams/lease.ts"
 import { parseDuration } from "../domain/time.ts"
 import type { Logger } from "../services/logger.ts"
-import { trimPass } from "../../streams/trim.ts"
+import { trimPass, type TrimPlan } from "../../streams/trim.ts"
 import { trimPlan } from "../../streams/trim-plan.ts"
 
 export interface TrimmingStats {
@@ -25,11 +26,11 @@ export interface TrimmingStats {
 }
 
 /** Fork the trimming fiber into the current scope; its counters are returned. */
-export const engineTrimming = (config: Config, deps: { redis: Redis; lease: PartitionLease; log: Logger }) =>
+export const engineTrimming = (config: Config, deps: { redis: Redis; lease: Lease; log: Logger; plan?: TrimPlan }) =>
   Effect.gen(function* () {
     const stats: TrimmingStats = { passes: 0, skipped: 0, failures: 0, removed: 0 }
     if (!config.streams.trim.enabled) return stats
-    const plan = trimPlan(config)
+    const plan = deps.plan ?? trimPlan(config)
     const every = parseDuration(config.streams.trim.every) ?? 30_000
     const once = async () => {
       if (deps.lease.held() === undefined) {

@@ -121,4 +121,37 @@ describe("partitioned engines", () => {
 
     expect(await outcome(two)).toEqual(expected)
   }, 400_000)
+
+  it("trim every partition's streams and the ingress streams, never past what a group still needs", async () => {
+    // The input's entry IDs are a millisecond apart: an age of 1 ms keeps almost nothing, the count keeps 20.
+    const keep = { age: "1ms", count: 20 }
+    const ns = await testNamespace({
+      partitions: COUNT, backfill: { enabled: false }, archive: { enabled: false },
+      ingest: { block_ms: 100 }, lease: { ttl_ms: 1_500, join_debounce_ms: 300 },
+      streams: { trim: { enabled: true, every: "200ms" }, scores: { keep }, lifecycle: { keep }, backfill: { keep } }
+    })
+    spaces.push(ns)
+    const e = await engine(ns)
+    await waitUntil("the engine holds every partition", () => e.handles.runner.held().length === COUNT, 60_000)
+    const input = workloadArray({ events: 4_000, symbols: 80, seed: 20261203, start: Date.UTC(2026, 0, 7, 15), stepMs: 1_000 })
+    await feed(ns, input)
+    await waitUntil("everything settled", () => settled(ns), 120_000)
+    const applied = async () => {
+      let n = 0
+      for (let p = 0; p < COUNT; p++) n += Number((await ns.redis.hget(partitionKeys(ns.prefix, p, COUNT).stats, "entries")) ?? 0)
+      return n
+    }
+    expect(await applied()).toBe(input.length)
+    // Every stream comes down to its retention's count once its groups have read everything.
+    const lengths = async () => {
+      const keys = [ingressKeys(ns.prefix).scores]
+      for (let p = 0; p < COUNT; p++) {
+        const k = partitionKeys(ns.prefix, p, COUNT)
+        keys.push(k.scores, k.lifecycle)
+      }
+      return Promise.all(keys.map((k) => ns.redis.xlen(k)))
+    }
+    await waitUntil("every stream trimmed to its retention", async () => (await lengths()).every((n) => n <= keep.count), 60_000)
+    expect((await lengths())[0]).toBe(keep.count)
+  }, 300_000)
 })
