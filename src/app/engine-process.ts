@@ -33,6 +33,7 @@ import { PartitionLease } from "../../streams/lease.ts"
 import { partitionKeys } from "../../streams/keys.ts"
 import { Projector } from "../engine/projector.ts"
 import { workers } from "./worker-process.ts"
+import { engineReadiness } from "./readiness.ts"
 import { apiBarsHandler } from "../http/api-bars.ts"
 import { STORAGE_DDL } from "../storage/index.ts"
 import { engineTiering } from "../engine/tiering.ts"
@@ -124,14 +125,7 @@ const engine = (routes: Readonly<Record<string, RouteHandler>>) =>
           port: config.http.port,
           registry: metrics.registry,
           log,
-          readiness: {
-            // A connection that is not up is down at once; a paused server is bounded by the probe budget.
-            redis: async () => {
-              if (writes.status !== "ready") throw new Error(`connection ${writes.status}`)
-              return (await writes.ping()) === "PONG"
-            },
-            postgres: async () => (await sql`select 1 as ok`).length === 1
-          },
+          readiness: engineReadiness(writes, sql),
           routes: {
             ...dashboard.routes,
             "/api/bars": apiBarsHandler({ sql, store }, { log }),

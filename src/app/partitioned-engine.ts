@@ -39,6 +39,7 @@ import { RedisService } from "../services/redis.ts"
 import { STORAGE_DDL } from "../storage/index.ts"
 import { loopForever } from "./engine-loop.ts"
 import { workers } from "./worker-process.ts"
+import { engineReadiness } from "./readiness.ts"
 
 export interface PartitionedHandles {
   readonly owner: string
@@ -127,13 +128,7 @@ export const partitionedEngine = (routes: Readonly<Record<string, RouteHandler>>
       Effect.tryPromise({
         try: () => startOpsServer({
           host: config.http.host, port: config.http.port, registry, log,
-          readiness: {
-            redis: async () => {
-              if (writes.status !== "ready") throw new Error(`connection ${writes.status}`)
-              return (await writes.ping()) === "PONG"
-            },
-            postgres: async () => (await sql`select 1 as ok`).length === 1
-          },
+          readiness: engineReadiness(writes, sql),
           routes: {
             "/api/status": (_req, res) => sendJson(res, 200, {
               owner,
