@@ -1,0 +1,167 @@
+/**
+ * Crash test of a partitioned install: three `strata engine` processes share 8 partitions
+ * while 50,000 scores over 1,000 symbols arrive on the ingress stream; one of them, chosen
+ * at random, is killed with SIGKILL after each segment reaches the engines and restarted.
+ * Afterwards every partition's snapshots, scores and lifecycle and backfill streams (the
+ * lifecycle and backfill entries' IDs aside) equal those of one in-process engine over
+ * the same input, every entry was applied exactly once, and each symbol's lifecycle chain
+ * runs from layer 0 to its snapshot's layer without a break, across every handoff.
+ * How long after each kill every partition was held by a live engine again is reported,
+ * not asserted (the machines are shared).
+ */
+import { spawn, type ChildProcess } from "node:child_process"
+import { mkdtempSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { fileURLToPath } from "node:url"
+import { Effect, Exit, Scope } from "effect"
+import type { Redis } from "ioredis"
+import { stringify } from "yaml"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { prng, workloadArray } from "../../fixtures/workload.ts"
+import { startPartitionedEngine } from "../../src/app/engine-process.ts"
+import { createLogger } from "../../src/services/logger.ts"
+import { parseDeadLetter } from "../../streams/dead-letter.ts"
+import { GROUPS, ingressKeys, partitionKeys } from "../../streams/keys.ts"
+import { waitUntil } from "../helpers/engine.ts"
+import { brokenChains } from "../helpers/lifecycle-chains.ts"
+import { testNamespace, type TestNamespace } from "../helpers/namespace.ts"
+import { xaddAll } from "../helpers/scanner-stream.ts"
+
+const ROOT = fileURLToPath(new URL("../..", import.meta.url))
+const COUNT = 8
+const ENGINES = 3
+const KILLS = 6
+const OVERRIDES = {
+  partitions: COUNT, backfill: { enabled: false }, archive: { enabled: false },
+  ingest: { block_ms: 200 }, lease: { ttl_ms: 2_000, join_debounce_ms: 500 }
+}
+
+const startEngineProcess = (env: NodeJS.ProcessEnv): ChildProcess =>
+  spawn(process.execPath, ["--import", "tsx", "src/cli/main.ts", "engine"], { cwd: ROOT, env, stdio: ["ignore", "ignore", "inherit"] })
+
+const exited = (child: ChildProcess): Promise<void> =>
+  new Promise((resolve) => (child.exitCode !== null || child.signalCode !== null ? resolve() : child.once("exit", () => resolve())))
+
+const groupDone = async (redis: Redis, stream: string, group: string): Promise<boolean> => {
+  const groups = (await redis.xinfo("GROUPS", stream).catch(() => [])) as unknown[][]
+  const g = groups.map((x) => Object.fromEntries(Array.from({ length: x.length / 2 }, (_, i) => [String(x[2 * i]), x[2 * i + 1]])))
+    .find((x) => x["name"] === group)
+  return g !== undefined && Number(g["pending"]) === 0 && g["lag"] !== null && Number(g["lag"]) === 0
+}
+
+const applied = async (ns: TestNamespace): Promise<number> => {
+  let n = 0
+  for (let p = 0; p < COUNT; p++) n += Number((await ns.redis.hget(partitionKeys(ns.prefix, p, COUNT).stats, "entries")) ?? 0)
+  return n
+}
+
+/** Routed, applied and projected everywhere. */
+const settled = async (ns: TestNamespace): Promise<boolean> => {
+  if (!(await groupDone(ns.redis, ingressKeys(ns.prefix).scores, GROUPS.router))) return false
+  for (let p = 0; p < COUNT; p++) {
+    const keys = partitionKeys(ns.prefix, p, COUNT)
+    if ((await ns.redis.exists(keys.scores)) === 1 && !(await groupDone(ns.redis, keys.scores, GROUPS.engine))) return false
+    if ((await ns.redis.exists(keys.lifecycle)) === 1 && !(await groupDone(ns.redis, keys.lifecycle, GROUPS.projector))) return false
+  }
+  return true
+}
+
+const fieldsOnly = async (redis: Redis, key: string) => (await redis.xrange(key, "-", "+")).map(([, f]) => f)
+
+const outcome = async (ns: TestNamespace) => {
+  const out: Record<string, unknown> = {}
+  for (let p = 0; p < COUNT; p++) {
+    const keys = partitionKeys(ns.prefix, p, COUNT)
+    out[`${p}:snapshots`] = await ns.redis.hgetall(keys.snapshots)
+    out[`${p}:scores`] = await ns.redis.xrange(keys.scores, "-", "+")
+    out[`${p}:lifecycle`] = await fieldsOnly(ns.redis, keys.lifecycle)
+    out[`${p}:backfill`] = await fieldsOnly(ns.redis, keys.backfill)
+    out[`${p}:stream-time`] = await ns.redis.get(keys.streamTime)
+    const stats = await ns.redis.hgetall(keys.stats)
+    out[`${p}:stats`] = Object.fromEntries(["entries", "applied", "late", "dead", "transitions", "commands"].map((f) => [f, stats[f]]))
+  }
+  // A rejected entry's dead letter may be written twice across a crash (same source): compare the sources.
+  out["ingress:dead"] = [...new Set((await fieldsOnly(ns.redis, ingressKeys(ns.prefix).scoresDead)).map((f) => parseDeadLetter(f)?.sourceId))].sort()
+  out["companies"] = await ns.sql`SELECT symbol, layer FROM companies ORDER BY symbol`
+  return out
+}
+
+/** Partitions whose lease nobody holds now, or a process of one of the `dead` pids. */
+const ownerless = async (ns: TestNamespace, dead: readonly number[] = []): Promise<number> => {
+  let n = 0
+  for (let p = 0; p < COUNT; p++) {
+    // Owner ids are host:pid:random.
+    const owner = await ns.redis.hget(partitionKeys(ns.prefix, p, COUNT).lease, "owner")
+    if (owner === null || dead.some((pid) => owner.includes(`:${pid}:`))) n++
+  }
+  return n
+}
+
+describe("partitioned install crash safety", () => {
+  let crash: TestNamespace
+  let ref: TestNamespace
+  let env: NodeJS.ProcessEnv
+  const entries = workloadArray({ events: 50_000, symbols: 1_000, seed: 20261204, start: Date.UTC(2026, 0, 5, 14, 30), stepMs: 1_000, lateShare: 0.01, badShare: 0.005 })
+
+  beforeAll(async () => {
+    crash = await testNamespace(OVERRIDES)
+    ref = await testNamespace(OVERRIDES)
+    const dir = mkdtempSync(join(tmpdir(), "strata-pcrash-"))
+    writeFileSync(join(dir, "partitioned.yaml"), stringify(OVERRIDES))
+    env = { ...crash.env, STRATA_CONFIG: join(dir, "partitioned.yaml") }
+  })
+  afterAll(async () => {
+    await crash?.cleanup()
+    await ref?.cleanup()
+  })
+
+  it(`gives one engine's outputs through ${KILLS} kill -9 of one of ${ENGINES} engines`, async () => {
+    // The reference: one engine alone, never interrupted.
+    const scope = Effect.runSync(Scope.make())
+    const handles = await Effect.runPromise(Scope.provide(scope)(startPartitionedEngine(ref.config, createLogger("test-ref", process.env["LOG_LEVEL"] ?? "silent"))))
+    await waitUntil("the reference engine holds every partition", () => handles.runner.held().length === COUNT, 60_000)
+    await xaddAll(ref.redis, ingressKeys(ref.prefix).scores, entries)
+    await waitUntil("the reference run settled", () => settled(ref), 300_000)
+    await Effect.runPromise(Scope.close(scope, Exit.void))
+
+    const rand = prng(41)
+    const engines: ChildProcess[] = Array.from({ length: ENGINES }, () => startEngineProcess(env))
+    try {
+      await waitUntil("the engines hold every partition", async () => (await ownerless(crash)) === 0, 120_000)
+      const scores = ingressKeys(crash.prefix).scores
+      const segment = Math.ceil(entries.length / (KILLS + 1))
+      const gaps: number[] = []
+      let kills = 0
+      for (let from = 0; from < entries.length; from += segment) {
+        const before = await applied(crash)
+        await xaddAll(crash.redis, scores, entries.slice(from, from + segment), 250)
+        if (from + segment >= entries.length) break
+        await waitUntil("the engines to make progress", async () => (await applied(crash)) > before, 120_000)
+        await new Promise((r) => setTimeout(r, Math.floor(rand() * 40)))
+        const victim = Math.floor(rand() * ENGINES)
+        const deadPid = engines[victim]!.pid!
+        engines[victim]!.kill("SIGKILL")
+        await exited(engines[victim]!)
+        kills++
+        const killedAt = performance.now()
+        engines[victim] = startEngineProcess(env)
+        // Its leases run out within a TTL; the others (or the restarted one) take them.
+        await waitUntil("every partition owned by a live engine again", async () => (await ownerless(crash, [deadPid])) === 0, 120_000)
+        gaps.push(Math.round(performance.now() - killedAt))
+      }
+      await waitUntil("the crashing run settled", () => settled(crash), 300_000)
+      console.info(`partitioned crash test: ${kills} kills; ms until every partition was held by a live engine again: ${gaps.join(", ")}`)
+      expect(kills).toBe(KILLS)
+
+      const got = await outcome(crash)
+      const expected = await outcome(ref)
+      expect(Object.values(expected).some((v) => Array.isArray(v) && v.length > 100)).toBe(true)
+      expect(got).toEqual(expected)
+      for (let p = 0; p < COUNT; p++) expect(await brokenChains(crash.redis, partitionKeys(crash.prefix, p, COUNT)), `partition ${p}`).toEqual([])
+    } finally {
+      for (const e of engines) e.kill("SIGKILL")
+      await Promise.all(engines.map(exited))
+    }
+  }, 900_000)
+})
