@@ -7,7 +7,8 @@
  * the same input, every entry was applied exactly once, and each symbol's lifecycle chain
  * runs from layer 0 to its snapshot's layer without a break, across every handoff.
  * How long after each kill every partition was held by a live engine again is reported,
- * not asserted (the machines are shared).
+ * not asserted (the machines are shared). And an engine stopped (SIGSTOP) past its leases
+ * applies nothing once resumed: the install still ends where one engine alone ends.
  */
 import { spawn, type ChildProcess } from "node:child_process"
 import { mkdtempSync, writeFileSync } from "node:fs"
@@ -37,8 +38,11 @@ const OVERRIDES = {
   ingest: { block_ms: 200 }, lease: { ttl_ms: 2_000, join_debounce_ms: 500 }
 }
 
-const startEngineProcess = (env: NodeJS.ProcessEnv): ChildProcess =>
-  spawn(process.execPath, ["--import", "tsx", "src/cli/main.ts", "engine"], { cwd: ROOT, env, stdio: ["ignore", "ignore", "inherit"] })
+const startEngineProcess = (env: NodeJS.ProcessEnv, log?: string[]): ChildProcess => {
+  const child = spawn(process.execPath, ["--import", "tsx", "src/cli/main.ts", "engine"], { cwd: ROOT, env, stdio: ["ignore", "ignore", log ? "pipe" : "inherit"] })
+  child.stderr?.on("data", (d: Buffer) => log?.push(d.toString()))
+  return child
+}
 
 const exited = (child: ChildProcess): Promise<void> =>
   new Promise((resolve) => (child.exitCode !== null || child.signalCode !== null ? resolve() : child.once("exit", () => resolve())))
@@ -98,6 +102,16 @@ const ownerless = async (ns: TestNamespace, dead: readonly number[] = []): Promi
   return n
 }
 
+/** One in-process engine alone over `entries`, never interrupted; returns when it has settled and stopped. */
+const referenceRun = async (ns: TestNamespace, entries: Parameters<typeof xaddAll>[2]) => {
+  const scope = Effect.runSync(Scope.make())
+  const handles = await Effect.runPromise(Scope.provide(scope)(startPartitionedEngine(ns.config, createLogger("test-ref", process.env["LOG_LEVEL"] ?? "silent"))))
+  await waitUntil("the reference engine holds every partition", () => handles.runner.held().length === COUNT, 60_000)
+  await xaddAll(ns.redis, ingressKeys(ns.prefix).scores, entries)
+  await waitUntil("the reference run settled", () => settled(ns), 300_000)
+  await Effect.runPromise(Scope.close(scope, Exit.void))
+}
+
 describe("partitioned install crash safety", () => {
   let crash: TestNamespace
   let ref: TestNamespace
@@ -117,13 +131,7 @@ describe("partitioned install crash safety", () => {
   })
 
   it(`gives one engine's outputs through ${KILLS} kill -9 of one of ${ENGINES} engines`, async () => {
-    // The reference: one engine alone, never interrupted.
-    const scope = Effect.runSync(Scope.make())
-    const handles = await Effect.runPromise(Scope.provide(scope)(startPartitionedEngine(ref.config, createLogger("test-ref", process.env["LOG_LEVEL"] ?? "silent"))))
-    await waitUntil("the reference engine holds every partition", () => handles.runner.held().length === COUNT, 60_000)
-    await xaddAll(ref.redis, ingressKeys(ref.prefix).scores, entries)
-    await waitUntil("the reference run settled", () => settled(ref), 300_000)
-    await Effect.runPromise(Scope.close(scope, Exit.void))
+    await referenceRun(ref, entries)
 
     const rand = prng(41)
     const engines: ChildProcess[] = Array.from({ length: ENGINES }, () => startEngineProcess(env))
@@ -162,6 +170,48 @@ describe("partitioned install crash safety", () => {
     } finally {
       for (const e of engines) e.kill("SIGKILL")
       await Promise.all(engines.map(exited))
+    }
+  }, 900_000)
+
+  it("an engine paused past its leases applies nothing once resumed, and the install ends where one engine ends", async () => {
+    const input = entries.slice(0, 12_000)
+    const pausedRef = await testNamespace(OVERRIDES)
+    const paused = await testNamespace(OVERRIDES)
+    const pausedEnv = { ...env, ...paused.env, STRATA_CONFIG: env["STRATA_CONFIG"] }
+    const logA: string[] = []
+    const a = startEngineProcess(pausedEnv, logA)
+    const b = startEngineProcess(pausedEnv)
+    try {
+      await referenceRun(pausedRef, input)
+      const [first, second] = [input.slice(0, 6_000), input.slice(6_000)]
+      const scores = ingressKeys(paused.prefix).scores
+      await waitUntil("both engines hold partitions", async () => {
+        if ((await ownerless(paused)) !== 0) return false
+        const owners = await Promise.all(Array.from({ length: COUNT }, (_, p) => paused.redis.hget(partitionKeys(paused.prefix, p, COUNT).lease, "owner")))
+        return [a, b].every((e) => owners.some((o) => o?.includes(`:${e.pid}:`)))
+      }, 120_000)
+      await xaddAll(paused.redis, scores, first, 250)
+      await waitUntil("the first half settled", () => settled(paused), 300_000)
+      a.kill("SIGSTOP")
+      // While it is stopped its leases and its membership run out: the other engine takes everything.
+      await xaddAll(paused.redis, scores, second, 250)
+      await waitUntil("the running engine holds every partition", async () => (await ownerless(paused, [a.pid!])) === 0, 120_000)
+      await waitUntil("the second half settled", () => settled(paused), 300_000)
+      a.kill("SIGCONT")
+      // Resumed, it finds its leases gone: it steps nothing (each step is fenced) and rejoins.
+      await waitUntil("the resumed engine noticed it lost its partitions", () =>
+        logA.join("").includes("FENCED") || logA.join("").includes("membership may have lapsed") || logA.join("").includes("lease lost"), 120_000)
+      await waitUntil("the install settled again", () => settled(paused), 300_000)
+      expect(await outcome(paused)).toEqual(await outcome(pausedRef))
+      for (let p = 0; p < COUNT; p++) expect(await brokenChains(paused.redis, partitionKeys(paused.prefix, p, COUNT)), `partition ${p}`).toEqual([])
+    } finally {
+      for (const e of [a, b]) {
+        e.kill("SIGCONT")
+        e.kill("SIGKILL")
+      }
+      await Promise.all([a, b].map(exited))
+      await paused.cleanup()
+      await pausedRef.cleanup()
     }
   }, 900_000)
 })
