@@ -79,7 +79,7 @@ describe("atomic step guard", () => {
   })
 
   it("is renewed and released only by its holder; a free lease is taken with a higher epoch", async () => {
-    const keys = partitionKeys(ns.prefix, 1)
+    const keys = partitionKeys(ns.prefix, 1, 2)
     const a = new PartitionLease(ns.redis, keys, 60_000, "a")
     const b = new PartitionLease(ns.redis, keys, 60_000, "b")
     const taken = await a.acquire()
