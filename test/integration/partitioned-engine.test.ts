@@ -3,13 +3,15 @@
  * them: two engines of an install of 8 partitions settle on a disjoint cover of them, one
  * routes; when one stops, the other takes every partition (the router's lease too, when
  * the stopped one held it); the snapshots, lifecycle and backfill streams and companies
- * rows equal those of one engine alone over the same input.
+ * rows equal those of one engine alone over the same input. Partitions are trimmed, and a
+ * fourth engine that joins three takes only its rendezvous share.
  */
 import { Effect, Exit, Scope } from "effect"
 import type { Redis } from "ioredis"
 import { afterEach, describe, expect, it } from "vitest"
 import { workloadArray } from "../../fixtures/workload.ts"
 import { startPartitionedEngine } from "../../src/app/engine-process.ts"
+import { assignPartitions, partitionsOf } from "../../src/engine/rendezvous.ts"
 import type { PartitionedHandles } from "../../src/app/partitioned-engine.ts"
 import { createLogger } from "../../src/services/logger.ts"
 import type { StreamEntry } from "../../streams/entry.ts"
@@ -153,5 +155,34 @@ describe("partitioned engines", () => {
     }
     await waitUntil("every stream trimmed to its retention", async () => (await lengths()).every((n) => n <= keep.count), 60_000)
     expect((await lengths())[0]).toBe(keep.count)
+  }, 300_000)
+
+  it("a fourth engine that joins takes only its rendezvous share, each partition from its one holder", async () => {
+    const count = 24
+    const ns = await testNamespace({
+      partitions: count, backfill: { enabled: false }, archive: { enabled: false },
+      ingest: { block_ms: 100 }, lease: { ttl_ms: 1_500, join_debounce_ms: 300 }
+    })
+    spaces.push(ns)
+    const owners = async () => Promise.all(Array.from({ length: count }, (_, p) => ns.redis.hget(partitionKeys(ns.prefix, p, count).lease, "owner")))
+    /** Every partition held, each by the engine rendezvous names among `engines`. */
+    const settledOn = (engines: readonly Running[]) => async () => {
+      const want = assignPartitions(engines.map((e) => e.handles.owner), count)
+      return (await owners()).every((o, p) => o === want[p]) &&
+        engines.every((e) => e.handles.runner.held().join() === partitionsOf(e.handles.owner, engines.map((x) => x.handles.owner), count).join())
+    }
+    const three = [await engine(ns), await engine(ns), await engine(ns)]
+    await waitUntil("three engines settled on their shares", settledOn(three), 120_000)
+    const before = await owners()
+    const fourth = await engine(ns)
+    const four = [...three, fourth]
+    await waitUntil("four engines settled on their shares", settledOn(four), 120_000)
+    const after = await owners()
+    const moved = after.flatMap((o, p) => (o !== before[p] ? [p] : []))
+    // Only the newcomer's share moved, and each moved partition went to it.
+    expect(moved).toEqual(partitionsOf(fourth.handles.owner, four.map((e) => e.handles.owner), count))
+    expect(moved.every((p) => after[p] === fourth.handles.owner)).toBe(true)
+    expect(moved.length).toBeGreaterThan(0)
+    expect(moved.length).toBeLessThan(count / 2)
   }, 300_000)
 })
