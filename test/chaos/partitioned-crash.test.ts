@@ -23,10 +23,11 @@ import { prng, workloadArray } from "../../fixtures/workload.ts"
 import { startPartitionedEngine } from "../../src/app/engine-process.ts"
 import { createLogger } from "../../src/services/logger.ts"
 import { parseDeadLetter } from "../../streams/dead-letter.ts"
-import { GROUPS, ingressKeys, partitionKeys } from "../../streams/keys.ts"
+import { ingressKeys, partitionKeys } from "../../streams/keys.ts"
 import { waitUntil } from "../helpers/engine.ts"
 import { brokenChains } from "../helpers/lifecycle-chains.ts"
 import { testNamespace, type TestNamespace } from "../helpers/namespace.ts"
+import { installSettled } from "../helpers/partitioned.ts"
 import { xaddAll } from "../helpers/scanner-stream.ts"
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url))
@@ -47,13 +48,6 @@ const startEngineProcess = (env: NodeJS.ProcessEnv, log?: string[]): ChildProces
 const exited = (child: ChildProcess): Promise<void> =>
   new Promise((resolve) => (child.exitCode !== null || child.signalCode !== null ? resolve() : child.once("exit", () => resolve())))
 
-const groupDone = async (redis: Redis, stream: string, group: string): Promise<boolean> => {
-  const groups = (await redis.xinfo("GROUPS", stream).catch(() => [])) as unknown[][]
-  const g = groups.map((x) => Object.fromEntries(Array.from({ length: x.length / 2 }, (_, i) => [String(x[2 * i]), x[2 * i + 1]])))
-    .find((x) => x["name"] === group)
-  return g !== undefined && Number(g["pending"]) === 0 && g["lag"] !== null && Number(g["lag"]) === 0
-}
-
 const applied = async (ns: TestNamespace): Promise<number> => {
   let n = 0
   for (let p = 0; p < COUNT; p++) n += Number((await ns.redis.hget(partitionKeys(ns.prefix, p, COUNT).stats, "entries")) ?? 0)
@@ -61,15 +55,7 @@ const applied = async (ns: TestNamespace): Promise<number> => {
 }
 
 /** Routed, applied and projected everywhere. */
-const settled = async (ns: TestNamespace): Promise<boolean> => {
-  if (!(await groupDone(ns.redis, ingressKeys(ns.prefix).scores, GROUPS.router))) return false
-  for (let p = 0; p < COUNT; p++) {
-    const keys = partitionKeys(ns.prefix, p, COUNT)
-    if ((await ns.redis.exists(keys.scores)) === 1 && !(await groupDone(ns.redis, keys.scores, GROUPS.engine))) return false
-    if ((await ns.redis.exists(keys.lifecycle)) === 1 && !(await groupDone(ns.redis, keys.lifecycle, GROUPS.projector))) return false
-  }
-  return true
-}
+const settled = (ns: TestNamespace) => installSettled(ns, COUNT)
 
 const fieldsOnly = async (redis: Redis, key: string) => (await redis.xrange(key, "-", "+")).map(([, f]) => f)
 

@@ -6,6 +6,7 @@
  */
 import { Effect } from "effect"
 import { loadConfig } from "../../config/load.ts"
+import { loopForever } from "../../src/app/engine-loop.ts"
 import { keepLease } from "../../src/engine/lease-keeper.ts"
 import { Router, routerLease } from "../../src/engine/router.ts"
 import { createLogger } from "../../src/services/logger.ts"
@@ -23,12 +24,5 @@ const writes = openRedis(config.redis.url, "router-child-writes")
 const router = new Router(openRedis(config.redis.url, "router-child-reads"), writes, config, log, routerLease(writes, config))
 await router.init()
 Effect.runFork(keepLease(router.lease, log))
-for (;;) {
-  try {
-    await router.runOnce()
-  } catch (e) {
-    // Logged by the router; the next run takes the pending entries over again.
-    log.warn({ err: e instanceof Error ? e.message : String(e) }, "routing step failed; retrying")
-    await new Promise((r) => setTimeout(r, 50))
-  }
-}
+// The engine's own loop: a failed step is logged and retried on the engine's schedule.
+await Effect.runPromise(loopForever("router", () => router.runOnce(), log))

@@ -7,7 +7,6 @@
  * fourth engine that joins three takes only its rendezvous share.
  */
 import { Effect, Exit, Scope } from "effect"
-import type { Redis } from "ioredis"
 import { afterEach, describe, expect, it } from "vitest"
 import { workloadArray } from "../../fixtures/workload.ts"
 import { startPartitionedEngine } from "../../src/app/engine-process.ts"
@@ -15,9 +14,10 @@ import { assignPartitions, partitionsOf } from "../../src/engine/rendezvous.ts"
 import type { PartitionedHandles } from "../../src/app/partitioned-engine.ts"
 import { createLogger } from "../../src/services/logger.ts"
 import type { StreamEntry } from "../../streams/entry.ts"
-import { GROUPS, ingressKeys, partitionKeys } from "../../streams/keys.ts"
+import { ingressKeys, partitionKeys } from "../../streams/keys.ts"
 import { waitUntil } from "../helpers/engine.ts"
 import { testNamespace, type TestNamespace } from "../helpers/namespace.ts"
+import { installSettled } from "../helpers/partitioned.ts"
 import { xaddAll } from "../helpers/scanner-stream.ts"
 
 const COUNT = 8
@@ -34,23 +34,8 @@ const start = async (ns: TestNamespace): Promise<Running> => {
   return { handles, stop: () => Effect.runPromise(Scope.close(scope, Exit.void)) }
 }
 
-const groupDone = async (redis: Redis, stream: string, group: string): Promise<boolean> => {
-  const groups = (await redis.xinfo("GROUPS", stream).catch(() => [])) as unknown[][]
-  const g = groups.map((x) => Object.fromEntries(Array.from({ length: x.length / 2 }, (_, i) => [String(x[2 * i]), x[2 * i + 1]])))
-    .find((x) => x["name"] === group)
-  return g !== undefined && Number(g["pending"]) === 0 && g["lag"] !== null && Number(g["lag"]) === 0
-}
-
-/** Routed, applied and projected: nothing pending or unread in any group of the install. */
-const settled = async (ns: TestNamespace): Promise<boolean> => {
-  if (!(await groupDone(ns.redis, ingressKeys(ns.prefix).scores, GROUPS.router))) return false
-  for (let p = 0; p < COUNT; p++) {
-    const keys = partitionKeys(ns.prefix, p, COUNT)
-    if ((await ns.redis.exists(keys.scores)) === 1 && !(await groupDone(ns.redis, keys.scores, GROUPS.engine))) return false
-    if ((await ns.redis.exists(keys.lifecycle)) === 1 && !(await groupDone(ns.redis, keys.lifecycle, GROUPS.projector))) return false
-  }
-  return true
-}
+/** Routed, applied and projected everywhere. */
+const settled = (ns: TestNamespace) => installSettled(ns, COUNT)
 
 const outcome = async (ns: TestNamespace) => {
   const out: Record<string, unknown> = {}

@@ -1,0 +1,26 @@
+/**
+ * Waiting on a partitioned install: a consumer group done with its stream, and a whole
+ * install settled (routed, applied and projected in every partition).
+ */
+import type { Redis } from "ioredis"
+import { GROUPS, ingressKeys, partitionKeys } from "../../streams/keys.ts"
+import type { TestNamespace } from "./namespace.ts"
+
+/** The group exists on the stream and has nothing pending and nothing unread. */
+export const groupDone = async (redis: Redis, stream: string, group: string): Promise<boolean> => {
+  const groups = (await redis.xinfo("GROUPS", stream).catch(() => [])) as unknown[][]
+  const g = groups.map((x) => Object.fromEntries(Array.from({ length: x.length / 2 }, (_, i) => [String(x[2 * i]), x[2 * i + 1]])))
+    .find((x) => x["name"] === group)
+  return g !== undefined && Number(g["pending"]) === 0 && g["lag"] !== null && Number(g["lag"]) === 0
+}
+
+/** Routed, applied and projected: nothing pending or unread in any group of the install's `count` partitions. */
+export const installSettled = async (ns: TestNamespace, count: number): Promise<boolean> => {
+  if (!(await groupDone(ns.redis, ingressKeys(ns.prefix).scores, GROUPS.router))) return false
+  for (let p = 0; p < count; p++) {
+    const keys = partitionKeys(ns.prefix, p, count)
+    if ((await ns.redis.exists(keys.scores)) === 1 && !(await groupDone(ns.redis, keys.scores, GROUPS.engine))) return false
+    if ((await ns.redis.exists(keys.lifecycle)) === 1 && !(await groupDone(ns.redis, keys.lifecycle, GROUPS.projector))) return false
+  }
+  return true
+}
