@@ -16,7 +16,20 @@ import { StoresService } from "./infrastructure.ts"
 
 export type Sql = postgres.Sql
 
-const connection = (schema: string) => ({ search_path: schema, application_name: "strata" })
+/**
+ * How long a session may sit idle inside a transaction before PostgreSQL ends it. A process
+ * paused or cut off inside a transaction (SIGSTOP, a hung host) would otherwise hold its row
+ * and advisory locks for ever, and the next owner of its work (a projector taking the
+ * partition over, a migration) would wait behind them. The work of the ended transaction is
+ * rolled back and retried from Redis or the lake's manifest. Every transaction here is a
+ * few statements and at most one small object write (the tiering's move of one period),
+ * far inside a minute.
+ */
+export const IDLE_IN_TRANSACTION_MS = 60_000
+
+const connection = (schema: string) => ({
+  search_path: schema, application_name: "strata", idle_in_transaction_session_timeout: IDLE_IN_TRANSACTION_MS
+})
 
 /** How each pool was opened, so a session of its own can be opened beside it. */
 const recipes = new WeakMap<Sql, { readonly url: string; readonly schema: string }>()

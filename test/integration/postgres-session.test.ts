@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterEach, describe, expect, it } from "vitest"
-import { openSession, type Sql } from "../../src/services/postgres.ts"
+import { IDLE_IN_TRANSACTION_MS, openPostgres, openSession, type Sql } from "../../src/services/postgres.ts"
 import { withSeries } from "../../src/storage/cold-commit.ts"
 import { localObjectStore } from "../../src/storage/object-store.ts"
 import { testNamespace, type TestNamespace } from "../helpers/namespace.ts"
@@ -66,5 +66,20 @@ describe("a session of its own", () => {
     await expect(lost).rejects.toThrow()
     const again = await withSeries(lake, series, async (conn, inTx) => inTx(async () => (await conn<{ n: number }[]>`SELECT 2 AS n`)[0]!.n))
     expect(again).toBe(2)
+  }, 60_000)
+
+  it("opens pools and sessions whose transactions PostgreSQL ends when left idle", async () => {
+    ns = await testNamespace()
+    const pool = openPostgres(ns.databaseUrl, ns.schema, 1)
+    const session = openSession(pool)
+    try {
+      for (const sql of [pool, session.sql]) {
+        const [r] = await sql<{ ms: string }[]>`SELECT setting AS ms FROM pg_settings WHERE name = 'idle_in_transaction_session_timeout'`
+        expect(Number(r!.ms)).toBe(IDLE_IN_TRANSACTION_MS)
+      }
+    } finally {
+      await session.end()
+      await pool.end()
+    }
   }, 60_000)
 })
