@@ -4,7 +4,8 @@
  *   memory-probe.ts engine <N> <snapshotCache>   the real ingest over a pre-filled stream
  *                                                 (env REDIS_URL, STRATA_PREFIX, …)
  *   memory-probe.ts bare <N>                      one started XState actor per symbol
- * Prints one JSON line: { heapBytes, rssBytes, cached }.
+ * Prints one JSON line: { heapBytes, rssBytes, cached, rssTotal } (growth, and the process's
+ * whole RSS at the end).
  */
 import { createActor } from "xstate"
 import { loadConfig } from "../../config/load.ts"
@@ -38,7 +39,7 @@ if (mode === "bare") {
   cached = actors.size
   await settle()
   const after = process.memoryUsage()
-  process.stdout.write(`${JSON.stringify({ heapBytes: after.heapUsed - before.heapUsed, rssBytes: after.rss - before.rss, cached })}\n`)
+  process.stdout.write(`${JSON.stringify({ heapBytes: after.heapUsed - before.heapUsed, rssBytes: after.rss - before.rss, cached, rssTotal: after.rss })}\n`)
 } else {
   const reads = openRedis(config.redis.url, "probe-reads")
   const writes = openRedis(config.redis.url, "probe-writes")
@@ -55,7 +56,7 @@ if (mode === "bare") {
   await settle()
   const after = process.memoryUsage()
   keep.push(ingest)
-  process.stdout.write(`${JSON.stringify({ heapBytes: after.heapUsed - before.heapUsed, rssBytes: after.rss - before.rss, cached })}\n`)
+  process.stdout.write(`${JSON.stringify({ heapBytes: after.heapUsed - before.heapUsed, rssBytes: after.rss - before.rss, cached, rssTotal: after.rss })}\n`)
   clearInterval(renewal)
   await lease.release()
   reads.disconnect()

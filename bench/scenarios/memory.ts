@@ -18,7 +18,10 @@ const run = promisify(execFile)
 export const GOAL_BYTES_PER_IDLE_SYMBOL = 1024
 const PASSIVATED_CACHE = 1_000
 
-interface Probe { heapBytes: number; rssBytes: number; cached: number }
+interface Probe { heapBytes: number; rssBytes: number; cached: number; rssTotal: number }
+
+/** The whole process for a million symbols, idle ones passivated: under a GiB. */
+export const GOAL_RSS_1M = 2 ** 30
 
 const probe = async (args: string[], env: NodeJS.ProcessEnv): Promise<Probe> => {
   const { stdout } = await run(process.execPath, ["--expose-gc", "--max-old-space-size=4096", "--import", "tsx", join(ROOT, "bench/lib/memory-probe.ts"), ...args], {
@@ -78,6 +81,11 @@ export const scenario: Scenario = {
           scenario: "memory", metric: `RSS per idle symbol, passivated, ${k} symbols`, value: per(idle.p.rssBytes), unit: "B",
           baseline: { name: "bare started XState actor (RSS)", value: per(bare.rssBytes) }, ratio: per(idle.p.rssBytes) / per(bare.rssBytes),
           goal: `≤ ${GOAL_BYTES_PER_IDLE_SYMBOL} B (lower is better)`, pass: per(idle.p.rssBytes) <= GOAL_BYTES_PER_IDLE_SYMBOL
+        },
+        {
+          scenario: "memory", metric: `whole ingest process RSS after ${k} symbols, passivated (cache ${PASSIVATED_CACHE})`, value: idle.p.rssTotal / 2 ** 20, unit: "MB",
+          baseline: { name: "the same with every actor cached", value: hot.p.rssTotal / 2 ** 20 }, ratio: idle.p.rssTotal / hot.p.rssTotal,
+          ...(n === 1_000_000 ? { goal: `< ${GOAL_RSS_1M / 2 ** 20} MB`, pass: idle.p.rssTotal < GOAL_RSS_1M } : {})
         },
         {
           scenario: "memory", metric: `Redis bytes per persisted snapshot, ${k} symbols`, value: per(hot.redisBytes), unit: "B",
