@@ -1,0 +1,128 @@
+/**
+ * The scanner archive of a partitioned install: two engines of an install of 4 partitions,
+ * the router's holder archiving the ingress stream while its trimming removes what is
+ * archived; the router's lease moves to the other engine halfway, which goes on from the
+ * mark. The archive then holds every ingress entry exactly once (IDs and fields compared),
+ * dead-lettered ones marked with the router's reason; the ingress stream is down to its
+ * retention; the history (archive + ingress stream) over a range straddling the trim point
+ * reads without a gap or a duplicate, and `strata record` writes the same entries.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { Effect, Exit, Scope } from "effect"
+import { afterAll, beforeAll, expect, it } from "vitest"
+import { workloadArray } from "../../fixtures/workload.ts"
+import type { PartitionedHandles } from "../../src/app/partitioned-engine.ts"
+import { startPartitionedEngine } from "../../src/app/engine-process.ts"
+import { readRecording } from "../../src/replay/file.ts"
+import { readHistory } from "../../src/replay/history.ts"
+import { createLogger } from "../../src/services/logger.ts"
+import { localObjectStore, type ObjectStore } from "../../src/storage/object-store.ts"
+import { readArchiveMark } from "../../streams/archive-mark.ts"
+import { parseDeadLetter } from "../../streams/dead-letter.ts"
+import type { StreamEntry } from "../../streams/entry.ts"
+import { archiveKeys, ingressKeys, routerKeys } from "../../streams/keys.ts"
+import { allArchivedRows } from "../helpers/archive.ts"
+import { runStrata } from "../helpers/cli.ts"
+import { waitUntil } from "../helpers/engine.ts"
+import { testNamespace, type TestNamespace } from "../helpers/namespace.ts"
+import { xaddAll } from "../helpers/scanner-stream.ts"
+
+const COUNT = 4
+const KEEP = 20
+const OVERRIDES = {
+  partitions: COUNT, backfill: { enabled: false }, archive: { every: "100ms", max_rows: 300 },
+  ingest: { block_ms: 100 }, lease: { ttl_ms: 1_500, join_debounce_ms: 300 },
+  // Entry IDs a millisecond apart: an age of 1 ms keeps almost nothing, the count keeps KEEP.
+  streams: { trim: { enabled: true, every: "200ms" }, scores: { keep: { age: "1ms", count: KEEP } } }
+}
+const log = createLogger("test-partitioned-archive", process.env["LOG_LEVEL"] ?? "silent")
+
+interface Running { readonly handles: PartitionedHandles; readonly stop: () => Promise<void> }
+
+const start = async (ns: TestNamespace): Promise<Running> => {
+  const scope = Effect.runSync(Scope.make())
+  const handles = await Effect.runPromise(Scope.provide(scope)(startPartitionedEngine(ns.config, log)))
+  return { handles, stop: () => Effect.runPromise(Scope.close(scope, Exit.void)) }
+}
+
+const collect = async (it: AsyncIterable<StreamEntry>) => {
+  const out: StreamEntry[] = []
+  for await (const e of it) out.push(e)
+  return out
+}
+
+let ns: TestNamespace
+let store: ObjectStore
+const running: Running[] = []
+
+beforeAll(async () => {
+  ns = await testNamespace(OVERRIDES)
+  store = localObjectStore(ns.config.storage.lake)
+})
+afterAll(async () => {
+  for (const e of running.splice(0)) await e.stop()
+  await store?.close()
+  await ns?.cleanup()
+})
+
+it("archives every ingress entry exactly once while the router's holders trim it, across a move of the router's lease", async () => {
+  const ingress = ingressKeys(ns.prefix)
+  const keys = archiveKeys(ns.prefix, COUNT)
+  const input = workloadArray({ events: 4_000, symbols: 60, seed: 20261202, start: Date.UTC(2026, 0, 8, 14, 59, 59), stepMs: 1_000, badShare: 0.03 })
+  const half = input.slice(0, 2_000)
+  const lastOf = (entries: readonly StreamEntry[]) => (entries.at(-1) as StreamEntry).id
+  const trimmedTo = async (n: number) => (await ns.redis.xlen(ingress.scores)) === n
+
+  running.push(await start(ns), await start(ns))
+  const routing = () => running.find((e) => e.handles.router.lease.held() !== undefined)
+  await waitUntil("one engine holds the router's lease", () => routing() !== undefined, 60_000)
+
+  await xaddAll(ns.redis, ingress.scores, half)
+  await waitUntil("the first half archived", async () => (await readArchiveMark(ns.redis, keys)) === lastOf(half), 120_000)
+  await waitUntil("the ingress stream trimmed to its retention", () => trimmedTo(KEEP), 60_000)
+  const first = routing() as Running
+  const removedBefore = Number(await ns.redis.hget(routerKeys(ns.prefix).trims, "scores:removed"))
+  expect(removedBefore).toBe(half.length - KEEP)
+
+  // The router's holder stops: the other engine takes its lease and goes on from the mark.
+  running.splice(running.indexOf(first), 1)
+  await first.stop()
+  const second = running[0] as Running
+  await waitUntil("the other engine holds the router's lease", () => second.handles.router.lease.held() !== undefined, 60_000)
+  await xaddAll(ns.redis, ingress.scores, input.slice(2_000))
+  await waitUntil("everything archived", async () => (await readArchiveMark(ns.redis, keys)) === lastOf(input), 120_000)
+  await waitUntil("the ingress stream trimmed to its retention again", () => trimmedTo(KEEP), 60_000)
+
+  const rows = await allArchivedRows(store)
+  expect(rows.map((r) => r.id)).toEqual(input.map((e) => e.id))
+  expect(rows.map((r) => r.fields)).toEqual(input.map((e) => e.fields))
+  // Marked dead: exactly the entries the router dead-lettered, with its reason and letter.
+  const letters = (await ns.redis.xrange(ingress.scoresDead, "-", "+")).map(([id, f]) => ({ id, d: parseDeadLetter(f) }))
+  expect(letters.length).toBeGreaterThan(50)
+  expect(rows.filter((r) => r.dead).map((r) => [r.id, r.deadReason, r.deadId]))
+    .toEqual(letters.map(({ id, d }) => [d?.sourceId, d?.reason, id]))
+  // The partitions' own copies are no archive's: the lake holds the ingress history only.
+  expect(rows.length).toBe(input.length)
+
+  // Across the trim point: archived entries first, then the ones still in the ingress stream.
+  const oldest = (await ns.redis.xrange(ingress.scores, "-", "+", "COUNT", 1))[0]?.[0]
+  expect(oldest).toBe((input[input.length - KEEP] as StreamEntry).id)
+  const from = (input[1_500] as StreamEntry).id
+  const to = (input[input.length - 5] as StreamEntry).id
+  const want = input.slice(1_500, input.length - 4)
+  expect(await collect(readHistory({ redis: ns.redis, store, scores: ingress.scores, keys, from, to, chunk: 7 }))).toEqual(want)
+  // `strata record` reads the same history in the same install.
+  const dir = mkdtempSync(join(tmpdir(), "strata-partitioned-archive-"))
+  try {
+    const out = join(dir, "range.ndjson")
+    const config = join(dir, "config.yaml")
+    writeFileSync(config, JSON.stringify({ partitions: COUNT, storage: ns.config.storage }))
+    const r = await runStrata({ ...ns.env, STRATA_CONFIG: config }, ["record", "--from", from, "--to", to, "-o", out, "--no-progress", "--json"])
+    expect(r.code, r.err).toBe(0)
+    expect(await collect(readRecording(out))).toEqual(want)
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+}, 400_000)
