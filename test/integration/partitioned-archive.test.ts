@@ -5,7 +5,9 @@
  * mark. The archive then holds every ingress entry exactly once (IDs and fields compared),
  * dead-lettered ones marked with the router's reason; the ingress stream is down to its
  * retention; the history (archive + ingress stream) over a range straddling the trim point
- * reads without a gap or a duplicate, and `strata record` writes the same entries.
+ * reads without a gap or a duplicate, and `strata record` writes the same entries. And an
+ * install grown from one partition goes on from partition 0's mark: its archive up to it
+ * stays whole, nothing is archived twice.
  */
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
@@ -19,10 +21,12 @@ import { readRecording } from "../../src/replay/file.ts"
 import { readHistory } from "../../src/replay/history.ts"
 import { createLogger } from "../../src/services/logger.ts"
 import { localObjectStore, type ObjectStore } from "../../src/storage/object-store.ts"
+import { archivePass, archiverDeps } from "../../src/engine/archiver.ts"
 import { readArchiveMark } from "../../streams/archive-mark.ts"
 import { parseDeadLetter } from "../../streams/dead-letter.ts"
 import type { StreamEntry } from "../../streams/entry.ts"
-import { archiveKeys, ingressKeys, routerKeys } from "../../streams/keys.ts"
+import { archiveKeys, GROUPS, ingressKeys, partitionKeys, routerKeys } from "../../streams/keys.ts"
+import { Lease } from "../../streams/lease.ts"
 import { allArchivedRows } from "../helpers/archive.ts"
 import { runStrata } from "../helpers/cli.ts"
 import { waitUntil } from "../helpers/engine.ts"
@@ -126,3 +130,40 @@ it("archives every ingress entry exactly once while the router's holders trim it
     rmSync(dir, { recursive: true, force: true })
   }
 }, 400_000)
+
+it("an install grown from one partition archives on from partition 0's mark, its earlier archive kept whole", async () => {
+  const grown = await testNamespace({ backfill: { enabled: false }, archive: { max_rows: 300 } })
+  const lake = localObjectStore(grown.config.storage.lake)
+  try {
+    const ingress = ingressKeys(grown.prefix)
+    const input = workloadArray({ events: 1_500, symbols: 30, seed: 11, start: Date.UTC(2026, 0, 8, 16, 59, 59, 500), stepMs: 1_000, badShare: 0.03 })
+    const at = (i: number) => (input[i] as StreamEntry).id
+    await xaddAll(grown.redis, ingress.scores, input)
+    // One partition: its engine applied the first 1,000 entries, archived them and trimmed up to the mark.
+    const one = { ...grown.config, partitions: 1 }
+    await grown.redis.xgroup("CREATE", ingress.scores, GROUPS.engine, at(999))
+    const first = new Lease(grown.redis, archiveKeys(grown.prefix, 1), 60_000)
+    expect((await first.acquire()).held).toBe(true)
+    expect((await archivePass(archiverDeps(one, { redis: grown.redis, store: lake, lease: first }))).mark).toBe(at(999))
+    await first.release()
+    await grown.redis.xtrim(ingress.scores, "MINID", at(1_000))
+    // Grown to 4 partitions: the router has routed everything; its holder archives from partition 0's mark.
+    const four = { ...grown.config, partitions: COUNT }
+    await grown.redis.xgroup("CREATE", ingress.scores, GROUPS.router, at(input.length - 1))
+    const keys = archiveKeys(grown.prefix, COUNT)
+    expect(await readArchiveMark(grown.redis, keys)).toBe(at(999))
+    const router = new Lease(grown.redis, routerKeys(grown.prefix), 60_000)
+    expect((await router.acquire()).held).toBe(true)
+    const report = await archivePass(archiverDeps(four, { redis: grown.redis, store: lake, lease: router }))
+    expect([report.rows, report.mark]).toEqual([500, at(input.length - 1)])
+    expect(await grown.redis.get(routerKeys(grown.prefix).scoresArchived)).toBe(at(input.length - 1))
+    expect(await grown.redis.get(partitionKeys(grown.prefix, 0).scoresArchived)).toBe(at(999))
+    const rows = await allArchivedRows(lake)
+    expect(rows.map((r) => r.id)).toEqual(input.map((e) => e.id))
+    expect(await collect(readHistory({ redis: grown.redis, store: lake, scores: ingress.scores, keys, from: at(900), chunk: 13 }))).toEqual(input.slice(900))
+    await router.release()
+  } finally {
+    await lake.close()
+    await grown.cleanup()
+  }
+}, 120_000)
