@@ -167,3 +167,37 @@ it("an install grown from one partition archives on from partition 0's mark, its
     await grown.cleanup()
   }
 }, 120_000)
+
+it("`strata archive` archives what the router has routed, under the router's lease, and refuses beside its holder", async () => {
+  const other = await testNamespace({ partitions: COUNT, backfill: { enabled: false }, lease: { ttl_ms: 1_500 } })
+  const dir = mkdtempSync(join(tmpdir(), "strata-partitioned-archive-cli-"))
+  try {
+    const ingress = ingressKeys(other.prefix)
+    const input = workloadArray({ events: 600, symbols: 20, seed: 5, start: Date.UTC(2026, 0, 8, 18), stepMs: 1_000 })
+    await xaddAll(other.redis, ingress.scores, input)
+    // Routed up to the 500th entry: the rest is not yet in any partition.
+    await other.redis.xgroup("CREATE", ingress.scores, GROUPS.router, (input[499] as StreamEntry).id)
+    const config = join(dir, "config.yaml")
+    writeFileSync(config, JSON.stringify({ partitions: COUNT, lease: { ttl_ms: 1_500 } }))
+    const env = { ...other.env, STRATA_CONFIG: config }
+    const r = await runStrata(env, ["archive", "--once", "--json"])
+    expect(r.code, r.err).toBe(0)
+    expect(JSON.parse(r.out)).toMatchObject({ rows: 500, mark: (input[499] as StreamEntry).id })
+    expect(await other.redis.get(routerKeys(other.prefix).scoresArchived)).toBe((input[499] as StreamEntry).id)
+    // A live router's holder (renewing its lease) archives itself: the command refuses to run beside it.
+    const holder = new Lease(other.redis, routerKeys(other.prefix), 1_500)
+    expect((await holder.acquire()).held).toBe(true)
+    const renew = setInterval(() => { void holder.renew() }, 300)
+    try {
+      const refused = await runStrata(env, ["archive", "--once", "--json"])
+      expect(refused.code).not.toBe(0)
+      expect(refused.err).toContain("router's lease")
+    } finally {
+      clearInterval(renew)
+      await holder.release()
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+    await other.cleanup()
+  }
+}, 120_000)
