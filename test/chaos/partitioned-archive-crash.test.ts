@@ -24,7 +24,7 @@ import { ARCHIVE_ROOT, parsePartKey } from "../../src/storage/scores-archive.ts"
 import { readArchiveMark } from "../../streams/archive-mark.ts"
 import type { StreamEntry } from "../../streams/entry.ts"
 import { archiveKeys, ingressKeys, routerKeys } from "../../streams/keys.ts"
-import { allArchivedRows } from "../helpers/archive.ts"
+import { allArchivedRows, archivingPartitions } from "../helpers/archive.ts"
 import { waitUntil } from "../helpers/engine.ts"
 import { testNamespace, type TestNamespace } from "../helpers/namespace.ts"
 import { xaddAll } from "../helpers/scanner-stream.ts"
@@ -33,12 +33,7 @@ const ROOT = fileURLToPath(new URL("../..", import.meta.url))
 const COUNT = 4
 const KEEP = 20
 const KILLS = 4
-const OVERRIDES = {
-  partitions: COUNT, backfill: { enabled: false }, archive: { every: "100ms", max_rows: 250 },
-  ingest: { block_ms: 100 }, lease: { ttl_ms: 1_500, join_debounce_ms: 300 },
-  // Entry IDs a millisecond apart: an age of 1 ms keeps almost nothing, the count keeps KEEP.
-  streams: { trim: { enabled: true, every: "200ms" }, scores: { keep: { age: "1ms", count: KEEP } } }
-}
+const OVERRIDES = archivingPartitions(COUNT, KEEP, 250)
 
 let ns: TestNamespace
 let store: ObjectStore

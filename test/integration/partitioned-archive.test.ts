@@ -27,7 +27,7 @@ import { parseDeadLetter } from "../../streams/dead-letter.ts"
 import type { StreamEntry } from "../../streams/entry.ts"
 import { archiveKeys, GROUPS, ingressKeys, partitionKeys, routerKeys } from "../../streams/keys.ts"
 import { Lease } from "../../streams/lease.ts"
-import { allArchivedRows } from "../helpers/archive.ts"
+import { allArchivedRows, archivingPartitions } from "../helpers/archive.ts"
 import { runStrata } from "../helpers/cli.ts"
 import { waitUntil } from "../helpers/engine.ts"
 import { testNamespace, type TestNamespace } from "../helpers/namespace.ts"
@@ -35,12 +35,7 @@ import { xaddAll } from "../helpers/scanner-stream.ts"
 
 const COUNT = 4
 const KEEP = 20
-const OVERRIDES = {
-  partitions: COUNT, backfill: { enabled: false }, archive: { every: "100ms", max_rows: 300 },
-  ingest: { block_ms: 100 }, lease: { ttl_ms: 1_500, join_debounce_ms: 300 },
-  // Entry IDs a millisecond apart: an age of 1 ms keeps almost nothing, the count keeps KEEP.
-  streams: { trim: { enabled: true, every: "200ms" }, scores: { keep: { age: "1ms", count: KEEP } } }
-}
+const OVERRIDES = archivingPartitions(COUNT, KEEP, 300)
 const log = createLogger("test-partitioned-archive", process.env["LOG_LEVEL"] ?? "silent")
 
 interface Running { readonly handles: PartitionedHandles; readonly stop: () => Promise<void> }
