@@ -162,11 +162,44 @@ export interface RouterKeys extends LeaseKeys {
   readonly leaseEpoch: string
   /** Hash: the trimming record of the ingress streams in a partitioned install (as PartitionKeys.trims). */
   readonly trims: string
+  /**
+   * String: the scanner archive's mark in a partitioned install, the greatest ingress entry
+   * ID archived and verified (as PartitionKeys.scoresArchived for the ingress stream);
+   * advanced by the router's holder, who archives the ingress stream.
+   */
+  readonly scoresArchived: string
 }
 
 export const routerKeys = (prefix = "strata"): RouterKeys => {
   const tag = `${prefix}:{${ingressKeys(prefix).scores}}`
-  return { lease: `${tag}:router:lease`, leaseEpoch: `${tag}:router:lease:epoch`, trims: `${tag}:router:trims` }
+  return {
+    lease: `${tag}:router:lease`, leaseEpoch: `${tag}:router:lease:epoch`, trims: `${tag}:router:trims`,
+    scoresArchived: `${tag}:router:scores:archived`
+  }
+}
+
+/**
+ * The scanner archive's keys: its mark and the lease whose holder advances it, in one slot.
+ * The archive covers the ingress stream, the scanner's one history, in every install.
+ */
+export interface ArchiveKeys extends LeaseKeys {
+  readonly scoresArchived: string
+  /**
+   * A mark written before this one existed (partition 0's, in an install grown from one
+   * partition): read while `scoresArchived` is unset, so that the archive goes on from it.
+   */
+  readonly inherited?: string
+}
+
+/**
+ * Partition 0's lease and mark in an install of one partition (its engine reads the ingress
+ * stream); in a partitioned install the router's, whose holder reads the ingress stream.
+ */
+export const archiveKeys = (prefix: string, partitions: number): ArchiveKeys & { readonly partition?: number } => {
+  const first = partitionKeys(prefix, 0)
+  if (partitions === 1) return first
+  const r = routerKeys(prefix)
+  return { lease: r.lease, leaseEpoch: r.leaseEpoch, scoresArchived: r.scoresArchived, inherited: first.scoresArchived }
 }
 
 /** The Cluster hash tag of a key: the text between the first `{` and the next `}`, if non-empty. */

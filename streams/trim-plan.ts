@@ -2,12 +2,13 @@
  * Which streams the engine trims and how, from the configuration: every stream it owns
  * (scores, lifecycle, backfill and their dead-letter streams), the group that must exist
  * before anything of it goes (its own reader), what it keeps, and which streams the
- * archive mark bounds (scores and scores dead letters, while the archive is enabled).
+ * archive mark bounds (the ingress scores stream and its dead letters, while the archive is
+ * enabled: partition 0's in an install of one partition, the ingress plan's in a partitioned one).
  * A plan only: trim.ts trims and reads figures by it.
  */
 import type { Config } from "../config/schema.ts"
 import { parseDuration } from "../src/domain/time.ts"
-import { GROUPS, ingressKeys, partitionKeys, partitionScores, routerKeys } from "./keys.ts"
+import { archiveKeys, GROUPS, ingressKeys, partitionKeys, partitionScores, routerKeys } from "./keys.ts"
 import type { TrimPlan, TrimTarget } from "./trim.ts"
 
 /** The streams' names, in the order reports list them. */
@@ -25,14 +26,15 @@ const dead = (name: TrimmedStream, key: string, cap: number, archiveMark?: strin
  * Every stream one partition's engine owns, with its retention, required group and archive
  * bound. In an install of one partition its scores streams are the ingress ones, bounded by
  * the archive mark while the archive is enabled; in a partitioned install they are the
- * partition's own (the ingress streams have a plan of their own, ingressTrimPlan).
+ * partition's own, copies of ingress entries that need no archive (the ingress streams have
+ * a plan of their own, ingressTrimPlan, bounded by the archive).
  */
 export const trimPlan = (config: Pick<Config, "redis" | "streams" | "archive" | "partitions">, partition = 0): TrimPlan => {
   const keys = partitionKeys(config.redis.prefix, partition, config.partitions)
   const scores = partitionScores(config.redis.prefix, keys)
   const s = config.streams
-  // The scanner archive runs in installs of one partition only: a mark nobody advances would hold trimming for good.
-  const mark = config.archive.enabled && config.partitions === 1 ? keys.scoresArchived : undefined
+  // A partition's own scores stream holds copies: the archive bounds the ingress stream they came from.
+  const mark = config.archive.enabled && config.partitions === 1 ? archiveKeys(config.redis.prefix, 1).scoresArchived : undefined
   return {
     record: keys.trims,
     targets: [
@@ -48,17 +50,20 @@ export const trimPlan = (config: Pick<Config, "redis" | "streams" | "archive" | 
 
 /**
  * The ingress streams of a partitioned install: entries leave once the router's group has
- * routed them and the scores retention has passed; the router's lease holder trims them.
+ * routed them and the scores retention has passed, and, while the archive is enabled, once
+ * the router's holder archived them (the mark in the router's slot); that holder trims them.
  * Their record lives in the ingress stream's slot (routerKeys).
  */
-export const ingressTrimPlan = (config: Pick<Config, "redis" | "streams">): TrimPlan => {
+export const ingressTrimPlan = (config: Pick<Config, "redis" | "streams" | "archive">): TrimPlan => {
   const ingress = ingressKeys(config.redis.prefix)
+  const router = routerKeys(config.redis.prefix)
   const s = config.streams
+  const mark = config.archive.enabled ? router.scoresArchived : undefined
   return {
-    record: routerKeys(config.redis.prefix).trims,
+    record: router.trims,
     targets: [
-      live("scores", ingress.scores, GROUPS.router, s.scores.keep),
-      dead("scores_dead", ingress.scoresDead, s.scores_dead.cap)
+      live("scores", ingress.scores, GROUPS.router, s.scores.keep, mark),
+      dead("scores_dead", ingress.scoresDead, s.scores_dead.cap, mark)
     ]
   }
 }

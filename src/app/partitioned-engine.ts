@@ -6,19 +6,20 @@
  * projector), tries the router's lease and routes ingress entries to the partitions'
  * streams while it holds it, and runs the backfill workers (backfill.enabled) over every
  * partition's backfill stream and the tiering fiber; each partition's streams are trimmed
- * by its holder, the ingress streams by the router's. It serves health, readiness,
+ * by its holder, the ingress streams by the router's, who also archives them to the lake
+ * first (archive.enabled: the scanner archive's thread, asking the router's lease). It serves health, readiness,
  * /metrics and /api/status on the HTTP port.
  *
  * Shutdown leaves the members first, so the other processes plan without this one at
  * their next heartbeat, then stops each partition and gives its lease up, then the router.
- * Does not yet run the scanner archive, nor the dashboard: those run in an install of one
- * partition (engine-process.ts).
+ * Does not yet run the dashboard: it runs in an install of one partition (engine-process.ts).
  */
 import { Effect } from "effect"
 import { Counter, Gauge, Registry } from "prom-client"
 import type { Config } from "../../config/schema.ts"
 import { configError } from "../../config/load.ts"
 import { newOwnerId } from "../../streams/lease.ts"
+import { archiveThread } from "../engine/archive-thread.ts"
 import { keepLease, releaseLease } from "../engine/lease-keeper.ts"
 import { MembershipKeeper } from "../engine/membership.ts"
 import { partitionRunner, type PartitionRunner } from "../engine/partition-runner.ts"
@@ -100,6 +101,8 @@ export const partitionedEngine = (routes: Readonly<Record<string, RouteHandler>>
     yield* Effect.forkScoped(loopForever("router", () => router.runOnce(), log))
     // The ingress streams are trimmed by whoever routes them.
     yield* engineTrimming(config, { redis: writes, lease: rLease, log, plan: ingressTrimPlan(config) })
+    // ... and archived, first, by whoever routes them (the trimming waits for the archive's mark).
+    if (config.archive.enabled) yield* Effect.forkScoped(archiveThread(config, { redisUrl: redis.url, lease: rLease, log }))
 
     const runner = yield* partitionRunner({
       config, log, writes, sql, owner, connection: redis.connection,

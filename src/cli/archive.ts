@@ -1,12 +1,13 @@
 /**
  * `strata archive [--once]`: the scores archive without the engine (the engine runs the same
- * loop itself while archive.enabled). It takes the partition lease first, so it refuses to
- * run beside a live engine: one writer of the archive and its mark at a time.
+ * loop itself while archive.enabled). It takes the lease beside the mark first (partition 0's,
+ * or the router's in a partitioned install: keys.ts `archiveKeys`), so it refuses to run
+ * beside a live engine: one writer of the archive and its mark at a time.
  * --once: one pass, its report on stdout; otherwise a pass every archive.every until a signal.
  */
 import { Effect, Exit, Scope } from "effect"
-import { partitionKeys } from "../../streams/keys.ts"
-import { PartitionLease } from "../../streams/lease.ts"
+import { archiveKeys } from "../../streams/keys.ts"
+import { Lease } from "../../streams/lease.ts"
 import { archiveEvery, archiveFiber, archivePass, archiverDeps } from "../engine/archiver.ts"
 import { acquireAtStart, keepLease, releaseLease } from "../engine/lease-keeper.ts"
 import { infrastructure } from "../services/infrastructure.ts"
@@ -29,7 +30,7 @@ const archiverInScope = (config: Config, log: Logger) =>
   Effect.gen(function* () {
     const infra = yield* infrastructure(config, log)
     const redis = yield* scopedRedis(infra.redisUrl, "strata-archive", log)
-    const lease = new PartitionLease(redis, partitionKeys(config.redis.prefix, 0), config.lease.ttl_ms)
+    const lease = new Lease(redis, archiveKeys(config.redis.prefix, config.partitions), config.lease.ttl_ms)
     yield* Effect.acquireRelease(
       Effect.tryPromise({ try: () => acquireAtStart(lease, config.redis.prefix, log), catch: (e) => e as Error }),
       () => releaseLease(lease, log)

@@ -4,7 +4,7 @@
  * ends in .gz, keeping entry IDs and fields. Reads with XRANGE, so a live engine is not
  * disturbed.
  */
-import { ingressKeys, partitionKeys } from "../../streams/keys.ts"
+import { archiveKeys, ingressKeys } from "../../streams/keys.ts"
 import { recordEntries } from "../replay/record.ts"
 import { entriesOf, parseBound, parseSymbols, type ReplaySource } from "../replay/source.ts"
 import { withConnections } from "./connect.ts"
@@ -46,7 +46,7 @@ export const recordCommand = oneShot("record", async (opts: RecordFlags): Promis
       }
       source = { kind: "stream", redis, key: stream, from, to }
     } else {
-      source = { kind: "history", redis, store, scores: stream, keys: partitionKeys(config.redis.prefix, 0), from, to }
+      source = { kind: "history", redis, store, scores: stream, keys: archiveKeys(config.redis.prefix, config.partitions), from, to }
     }
     const total = opts.stream !== undefined && from === "-" && to === "+" && !symbols ? await redis.xlen(stream) : 0
     const bar = progressBar(`recording ${what}`, total || undefined, opts.progress !== false && process.stderr.isTTY === true)

@@ -14,7 +14,7 @@ import { namespaceConfig, namespaceReplay } from "../app/replay-namespace.ts"
 import { parseSpeed, showSpeed, type Speed } from "../replay/pacing.ts"
 import { summaryText, whatIfText } from "../replay/report.ts"
 import { countEntries, entriesOf, parseBound, parseSymbols, type ReplaySource } from "../replay/source.ts"
-import { ingressKeys, partitionKeys } from "../../streams/keys.ts"
+import { archiveKeys, ingressKeys } from "../../streams/keys.ts"
 import { summarise, type ReplayRun } from "../replay/summary.ts"
 import { withConnections, type Connections } from "./connect.ts"
 import { progressBar } from "./progress.ts"
@@ -66,7 +66,7 @@ export const replayCommand = oneShot("replay", async (file: string | undefined, 
       ? { kind: "file", path: file as string }
       : opts.stream !== undefined
         ? { kind: "stream", redis: conn.redis, key: opts.stream, from, to }
-        : { kind: "history", redis: conn.redis, store: conn.store, scores: ingressKeys(prefix).scores, keys: partitionKeys(prefix, 0), from, to }
+        : { kind: "history", redis: conn.redis, store: conn.store, scores: ingressKeys(prefix).scores, keys: archiveKeys(prefix, configA.partitions), from, to }
     const total = await countEntries(source)
 
     const run = async (config: Config, label: string, namespace: string | undefined): Promise<ReplayRun> => {

@@ -8,6 +8,9 @@
  * - `crash:<dir>`: unless `<dir>/crashed` exists, the first chunk, its parts written and not
  *   yet counted by the mark, writes `<dir>/crashed` and throws out of the thread (uncaught):
  *   the engine restarts the thread, whose retried chunk replaces those parts.
+ * - `stall:<dir>`: unless `<dir>/stalled` exists, the first chunk, its parts written and
+ *   verified and not yet counted by the mark, writes `<dir>/stalled` and waits for good (the
+ *   mark stays): the instant at which a test kills the process (kill -9 mid-chunk).
  * Unset (always, outside tests): no faults. Does not run a pass; the archiver calls it.
  */
 import { existsSync, writeFileSync } from "node:fs"
@@ -27,12 +30,22 @@ const holdThread = (dir: string): void => {
 }
 
 export const archiveFaults = (spec: string | undefined = process.env["STRATA_ARCHIVE_FAULT"]): ArchiveFaults | undefined => {
-  const m = spec === undefined ? null : /^(hold|crash):(.+)$/.exec(spec)
+  const m = spec === undefined ? null : /^(hold|crash|stall):(.+)$/.exec(spec)
   if (!m) return undefined
   const dir = m[2] as string
   if (m[1] === "hold") {
     let held = false
     return { afterRead: () => { if (!held) { held = true; holdThread(dir) } } }
+  }
+  if (m[1] === "stall") {
+    return {
+      beforeMark: () => {
+        const marker = join(dir, "stalled")
+        if (existsSync(marker)) return Promise.resolve()
+        writeFileSync(marker, "")
+        return new Promise<void>(() => {})
+      }
+    }
   }
   return {
     beforeMark: () => {

@@ -2,7 +2,8 @@
  * The scanner archive off the engine's event loop: one worker thread per engine process
  * (archive-worker.ts) runs the archive passes with its own Redis connection and object
  * store, so that reading, encoding and verifying parts cost the engine's loop nothing but
- * a message per chunk. The engine's thread stays the lease's authority: it answers each of
+ * a message per chunk. The engine's thread stays the lease's authority (partition 0's, or
+ * the router's in a partitioned install: archiveKeys in streams/keys.ts): it answers each of
  * the thread's holder questions with its own local view (archiveHolder: owner and epoch
  * while a quarter of the TTL is left, else none), and the mark's script refuses a stale
  * holder anyway. It logs each pass the thread reports, with the engine's logger.
@@ -16,7 +17,7 @@
 import { Worker } from "node:worker_threads"
 import { Data, Effect, Schedule } from "effect"
 import type { Config } from "../../config/schema.ts"
-import type { PartitionLease } from "../../streams/lease.ts"
+import type { Lease } from "../../streams/lease.ts"
 import type { Logger } from "../services/logger.ts"
 import type { ArchiveThreadData, FromArchiveThread, ToArchiveThread } from "./archive-protocol.ts"
 import { archiveHolder, logPassOutcome } from "./archiver.ts"
@@ -32,7 +33,7 @@ const STOP_GRACE_MS = 10_000
 const ENTRY = new URL("./archive-worker.js", import.meta.url)
 
 /** One thread's life: fails with the reason it stopped; interrupted, stops it and waits. */
-const runThread = (data: ArchiveThreadData, lease: PartitionLease, log: Logger) =>
+const runThread = (data: ArchiveThreadData, lease: Lease, log: Logger) =>
   Effect.callback<never, ArchiveThreadStopped>((resume) => {
     let worker: Worker
     try {
@@ -73,7 +74,7 @@ const runThread = (data: ArchiveThreadData, lease: PartitionLease, log: Logger) 
  * The archive thread for as long as the calling fiber runs (fork it in the engine's scope).
  * `redisUrl`: the Redis the engine resolved (a private server's when none is configured).
  */
-export const archiveThread = (config: Config, deps: { readonly redisUrl: string; readonly lease: PartitionLease; readonly log: Logger }) => {
+export const archiveThread = (config: Config, deps: { readonly redisUrl: string; readonly lease: Lease; readonly log: Logger }) => {
   const data: ArchiveThreadData = { config: { ...config, redis: { ...config.redis, url: deps.redisUrl } } }
   let restarts = 0
   return runThread(data, deps.lease, deps.log).pipe(

@@ -1,5 +1,5 @@
 /**
- * The scanner archive's writer: scores entries past the mark go to the lake as Parquet parts
+ * The scanner archive's writer: ingress scores entries past the mark go to the lake as Parquet parts
  * (src/storage/scores-archive.ts), dead-lettered ones marked with their reason, and the mark
  * (streams/archive-mark.ts) moves only after every part of a chunk was read back and holds
  * exactly the chunk's IDs. So at any instant the parts at or below the mark hold every entry
@@ -7,9 +7,15 @@
  * retried chunk replaces (same first ID, new epoch) and deletes.
  *
  * It reads with XRANGE from the mark, never with a consumer group of its own (which would
- * hold trimming back forever whenever archiving is off), and only entries the engine's group
- * has applied (delivered and acknowledged): their dead letters, written by the same atomic
- * step, are then in the dead-letter stream, read from the mark on.
+ * hold trimming back forever whenever archiving is off), and only entries the ingress
+ * stream's reader has acknowledged: in an install of one partition the engine's group, whose
+ * atomic step writes an entry's dead letter with it; in a partitioned install the router's
+ * group, which writes its dead letters before it acknowledges. Either way the dead letters of
+ * those entries are in the ingress dead-letter stream, read from the mark on. The partitions'
+ * scores streams are copies of the ingress entries under their IDs: nothing of them is archived.
+ * The mark and the lease fencing it are keys.ts `archiveKeys`: partition 0's, or the router's
+ * in a partitioned install, whose holder archives (and so, when it moves to another engine,
+ * the new holder goes on from the mark).
  * Does not trim: trimming keeps everything above the mark.
  */
 import { Effect, Schedule } from "effect"
@@ -19,8 +25,8 @@ import { appliedBound, readRange } from "../../streams/consumer.ts"
 import { parseDeadLetter } from "../../streams/dead-letter.ts"
 import { fieldValue } from "../../streams/entry.ts"
 import type { Config } from "../../config/schema.ts"
-import { GROUPS, ingressKeys, partitionKeys, type IngressKeys, type PartitionKeys } from "../../streams/keys.ts"
-import type { LeaseHolder, PartitionLease } from "../../streams/lease.ts"
+import { archiveKeys, GROUPS, ingressKeys, type ArchiveKeys, type IngressKeys } from "../../streams/keys.ts"
+import type { Lease, LeaseHolder } from "../../streams/lease.ts"
 import { decodeScoresEntry, type DecodeLimits } from "../../streams/scores-wire.ts"
 import { compareEntryIds, entryIdMs, parseDuration } from "../domain/time.ts"
 import type { Logger } from "../services/logger.ts"
@@ -32,7 +38,10 @@ export interface ArchiverDeps {
   readonly redis: Redis
   readonly store: ObjectStore
   readonly ingress: IngressKeys
-  readonly keys: PartitionKeys
+  /** The mark and the lease that fences it. */
+  readonly keys: ArchiveKeys
+  /** The group on the ingress stream whose acknowledged entries may be archived. */
+  readonly appliedBy: string
   readonly limits: DecodeLimits
   /** Most entries per chunk (one verified step of the mark). */
   readonly maxRows: number
@@ -183,7 +192,7 @@ const archiveChunk = async (
 export const archivePass = async (deps: ArchiverDeps): Promise<ArchiveReport> => {
   let mark = await readArchiveMark(deps.redis, deps.keys)
   const report: ArchiveReport = { chunks: 0, rows: 0, dead: 0, parts: 0, leftovers: 0, mark }
-  const end = await appliedBound(deps.redis, deps.ingress.scores, GROUPS.engine)
+  const end = await appliedBound(deps.redis, deps.ingress.scores, deps.appliedBy)
   if (end === undefined || (await deps.holder()) === undefined) return report
   const deadOf = await deadLettersSince(deps.redis, deps.ingress.scoresDead, mark)
   for (;;) {
@@ -233,7 +242,8 @@ export const archiverDepsWith = (
   config: Config, deps: { redis: Redis; store: ObjectStore; holder: ArchiverDeps["holder"]; faults?: ArchiveFaults; log?: Logger }
 ): ArchiverDeps => ({
   redis: deps.redis, store: deps.store,
-  ingress: ingressKeys(config.redis.prefix), keys: partitionKeys(config.redis.prefix, 0),
+  ingress: ingressKeys(config.redis.prefix), keys: archiveKeys(config.redis.prefix, config.partitions),
+  appliedBy: config.partitions === 1 ? GROUPS.engine : GROUPS.router,
   limits: { maxFields: config.ingest.max_fields, maxValueLength: config.ingest.max_value_length },
   maxRows: config.archive.max_rows,
   holder: deps.holder,
@@ -242,11 +252,11 @@ export const archiverDepsWith = (
 })
 
 /** A part takes a moment to write: a chunk starts only with a quarter of the lease's TTL left. */
-export const archiveHolder = (lease: PartitionLease): LeaseHolder | undefined => lease.held(Math.floor(lease.ttlMs / 4))
+export const archiveHolder = (lease: Lease): LeaseHolder | undefined => lease.held(Math.floor(lease.ttlMs / 4))
 
 /** The archiver's dependencies as `strata archive` (and tests) build them, beside the lease. */
 export const archiverDeps = (
-  config: Config, deps: { redis: Redis; store: ObjectStore; lease: PartitionLease; log?: Logger }
+  config: Config, deps: { redis: Redis; store: ObjectStore; lease: Lease; log?: Logger }
 ): ArchiverDeps => archiverDepsWith(config, { redis: deps.redis, store: deps.store, holder: () => archiveHolder(deps.lease), ...(deps.log ? { log: deps.log } : {}) })
 
 export const archiveEvery = (config: Config): number => parseDuration(config.archive.every) ?? 60_000

@@ -8,7 +8,8 @@
  */
 import { redisError, tryRedis } from "../services/errors.ts"
 import { Effect, Schedule } from "effect"
-import type { Lease, PartitionLease } from "../../streams/lease.ts"
+import type { LeaseKeys } from "../../streams/keys.ts"
+import type { Lease } from "../../streams/lease.ts"
 import type { Logger } from "../services/logger.ts"
 
 /** A live engine holds the lease: this one must not start. */
@@ -18,8 +19,8 @@ export class LeaseHeldError extends Error {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
-const heldMessage = (prefix: string, partition: number, owner: string, epoch: string) =>
-  `another engine holds the lease of partition ${partition} under prefix "${prefix}" (owner ${owner}, epoch ${epoch}) ` +
+const heldMessage = (prefix: string, partition: number | undefined, owner: string, epoch: string) =>
+  `another engine holds the ${partition === undefined ? "router's lease" : `lease of partition ${partition}`} under prefix "${prefix}" (owner ${owner}, epoch ${epoch}) ` +
   `and keeps renewing it: only one engine may run against one install. Stop that engine first, or give this one another redis.prefix.`
 
 /**
@@ -27,7 +28,7 @@ const heldMessage = (prefix: string, partition: number, owner: string, epoch: st
  * died (kill -9): its lease ends after the TTL Redis reports. A holder that still holds it
  * after that, or any other holder appearing meanwhile, is alive: refuse (LeaseHeldError).
  */
-export const acquireAtStart = async (lease: PartitionLease, prefix: string, log: Logger): Promise<string> => {
+export const acquireAtStart = async (lease: Lease<LeaseKeys & { readonly partition?: number }>, prefix: string, log: Logger): Promise<string> => {
   const first = await lease.acquire()
   if (first.held) return first.epoch
   const seen = first.holder

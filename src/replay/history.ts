@@ -14,7 +14,7 @@ import type { Redis } from "ioredis"
 import { readArchiveMark } from "../../streams/archive-mark.ts"
 import { readRange } from "../../streams/consumer.ts"
 import type { StreamEntry } from "../../streams/entry.ts"
-import type { PartitionKeys } from "../../streams/keys.ts"
+import type { ArchiveKeys } from "../../streams/keys.ts"
 import { compareEntryIds } from "../domain/time.ts"
 import type { ObjectStore } from "../storage/object-store.ts"
 import { archivedBetween } from "../storage/scores-archive.ts"
@@ -24,8 +24,8 @@ export interface HistorySource {
   readonly store: ObjectStore
   /** The scores stream. */
   readonly scores: string
-  /** Where the mark lives (`scoresArchived`). */
-  readonly keys: PartitionKeys
+  /** Where the mark lives (keys.ts `archiveKeys`: partition 0's, or the router's in a partitioned install). */
+  readonly keys: Pick<ArchiveKeys, "scoresArchived" | "inherited">
   /** XRANGE bounds, inclusive: "-", "+", milliseconds or an entry ID. */
   readonly from?: string
   readonly to?: string

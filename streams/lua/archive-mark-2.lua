@@ -1,7 +1,8 @@
 --[[
-  Advance the scores archive's mark, only for the partition lease's holder, only forward.
+  Advance the scores archive's mark, only for the holder of the lease beside it (partition
+  0's in an install of one partition, the router's in a partitioned one), only forward.
 
-  KEYS[1] partition lease hash (owner, epoch)
+  KEYS[1] that lease's hash (owner, epoch)
   KEYS[2] the mark (string: the greatest scores entry ID archived and verified)
   ARGV[1] owner id    ARGV[2] epoch    ARGV[3] the new mark (an entry ID "ms-seq")
 

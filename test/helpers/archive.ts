@@ -13,3 +13,14 @@ export const allArchivedRows = async (store: ObjectStore): Promise<ArchivedScore
   }
   return out
 }
+
+/**
+ * Settings of a partitioned install that archives and trims its ingress stream quickly:
+ * entry IDs a millisecond apart keep only the newest `keep` (an age of 1 ms keeps almost
+ * nothing), an archive pass every 100 ms of at most `maxRows` entries a chunk.
+ */
+export const archivingPartitions = (partitions: number, keep: number, maxRows: number) => ({
+  partitions, backfill: { enabled: false }, archive: { every: "100ms", max_rows: maxRows },
+  ingest: { block_ms: 100 }, lease: { ttl_ms: 1_500, join_debounce_ms: 300 },
+  streams: { trim: { enabled: true, every: "200ms" }, scores: { keep: { age: "1ms", count: keep } } }
+})
