@@ -37,6 +37,13 @@ import { moveRefusal, moveStart, symbolMoves, type MoveFacts } from "./partition
 /** Snapshots hash fields, and backfill entries, handled per page. */
 const PAGE = 500
 
+export interface MoveOptions {
+  /** Called after every write (tests kill the process here, at any of them). */
+  readonly progress?: (step: string) => void
+  /** Snapshots and backfill entries per page (default 500). */
+  readonly page?: number
+}
+
 export class MoveRefused extends Error {}
 
 export interface MoveReport {
@@ -52,9 +59,6 @@ export interface MoveReport {
   /** The ingress position the router starts after. */
   readonly routerFrom: string | undefined
 }
-
-/** Hook for tests: called between the steps and pages (a kill may land anywhere). */
-export type MoveProgress = (step: string) => void
 
 const holderOf = async (redis: Redis, key: string): Promise<{ owner: string; pttlMs: number } | undefined> => {
   const owner = await redis.hget(key, "owner")
@@ -101,13 +105,13 @@ const placeRouterGroup = async (redis: Redis, prefix: string): Promise<string | 
 }
 
 /** Step 4: every snapshot of a moving symbol, copied then deleted, a page at a time. */
-const moveSnapshots = async (redis: Redis, prefix: string, to: number, progress: MoveProgress): Promise<number[]> => {
+const moveSnapshots = async (redis: Redis, prefix: string, to: number, progress: (step: string) => void, pageSize: number): Promise<number[]> => {
   const from = partitionKeys(prefix, 0).snapshots
   const moved = Array.from({ length: to }, () => 0)
   // A field present for the whole scan is returned by it; fields are only deleted here.
   let cursor = "0"
   do {
-    const [next, flat] = await redis.hscan(from, cursor, "COUNT", PAGE)
+    const [next, flat] = await redis.hscan(from, cursor, "COUNT", pageSize)
     const page = fieldRecord(flat)
     for (const [p, symbols] of symbolMoves(Object.keys(page), to)) {
       const target = partitionKeys(prefix, p, to).snapshots
@@ -142,13 +146,13 @@ const idAbove = (a: string, b: string): boolean => {
 const lastIdOf = async (redis: Redis, stream: string): Promise<string> => (await readLatest(redis, stream, 1))[0]?.id ?? "0-0"
 
 /** Step 6: unread backfill commands of moving symbols, to their partition's stream under their IDs. */
-const moveBackfill = async (redis: Redis, prefix: string, to: number, progress: MoveProgress): Promise<number> => {
+const moveBackfill = async (redis: Redis, prefix: string, to: number, progress: (step: string) => void, pageSize: number): Promise<number> => {
   const from = partitionKeys(prefix, 0).backfill
   const group = (await streamGroups(redis, from)).find((g) => g.name === GROUPS.workers)
   let after = group?.lastDeliveredId ?? "0-0"
   let moved = 0
   for (;;) {
-    const page = await readRange(redis, from, `(${after}`, "+", PAGE)
+    const page = await readRange(redis, from, `(${after}`, "+", pageSize)
     if (page.length === 0) return moved
     for (const entry of page) {
       const symbol = fieldValue(entry.fields, "symbol")
@@ -165,7 +169,9 @@ const moveBackfill = async (redis: Redis, prefix: string, to: number, progress: 
 }
 
 /** Move the install to `to` partitions; throws MoveRefused (nothing changed) when it may not. */
-export const movePartitions = async (redis: Redis, prefix: string, to: number, progress: MoveProgress = () => {}): Promise<MoveReport> => {
+export const movePartitions = async (redis: Redis, prefix: string, to: number, options: MoveOptions = {}): Promise<MoveReport> => {
+  const progress = options.progress ?? (() => undefined)
+  const page = options.page ?? PAGE
   const record = await readInstallRecord(redis, prefix)
   const start = moveStart(record, record.partitions === undefined ? await unrecordedState(redis, prefix) : "none", to)
   if (start.kind === "refused") throw new MoveRefused(start.reason)
@@ -180,10 +186,10 @@ export const movePartitions = async (redis: Redis, prefix: string, to: number, p
   }
   const routerFrom = await placeRouterGroup(redis, prefix)
   progress("router group placed")
-  const snapshots = await moveSnapshots(redis, prefix, to, progress)
+  const snapshots = await moveSnapshots(redis, prefix, to, progress, page)
   await spreadStreamTime(redis, prefix, to)
   progress("stream time spread")
-  const backfill = await moveBackfill(redis, prefix, to, progress)
+  const backfill = await moveBackfill(redis, prefix, to, progress, page)
   // XGROUP needs the stream; the router's group made it (MKSTREAM) in step 3.
   await redis.xgroup("DESTROY", ingressKeys(prefix).scores, GROUPS.engine)
   progress("engine group dropped")
