@@ -7,7 +7,11 @@
  * the refusals: a live engine, entries read and not applied, a mismatched count, a move
  * under way, a count above 1 that would change.
  */
+import { mkdtempSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
 import { Effect, Exit, Scope } from "effect"
+import { stringify } from "yaml"
 import { afterEach, describe, expect, it } from "vitest"
 import { workloadArray } from "../../fixtures/workload.ts"
 import type { Config } from "../../config/schema.ts"
@@ -155,6 +159,13 @@ describe("moving an install of one partition to more", () => {
     const mismatch = await partitionedFailure({ ...ns.config, partitions: TO })
     expect(mismatch).toContain(`this install has 1 partition`)
     expect(mismatch).toContain(`strata partitions migrate --to ${TO}`)
+    // `strata engine` says it in one line and exits 2.
+    const dir = mkdtempSync(join(tmpdir(), "strata-move-"))
+    writeFileSync(join(dir, "four.yaml"), stringify({ ...OVERRIDES, partitions: TO }))
+    const refused = await runStrata({ ...ns.env, STRATA_CONFIG: join(dir, "four.yaml") }, ["engine"])
+    expect(refused.code).toBe(2)
+    expect(refused.err).toContain(`strata engine: invalid configuration`)
+    expect(refused.err).toContain(`move the install with \`strata partitions migrate --to ${TO}\``)
     // The backfill workers check it too.
     const workers = await startFailure((scope) => Effect.runPromise(Scope.provide(scope)(
       startWorkers({ ...ns.config, partitions: TO }, log(), { redisUrl: ns.redisUrl, databaseUrl: ns.databaseUrl }))))
