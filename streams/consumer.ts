@@ -175,14 +175,23 @@ const infoRecord = (row: readonly unknown[]): Record<string, unknown> => {
   return info
 }
 
-export interface GroupInfo { readonly name: string; readonly consumers: number; readonly pending: number; readonly lag: number | null }
+export interface GroupInfo {
+  readonly name: string; readonly consumers: number; readonly pending: number; readonly lag: number | null
+  /** The greatest ID delivered to the group's consumers ("0-0" before the first). */
+  readonly lastDeliveredId: string
+  /** How many entries the group has read (Redis 7 `entries-read`; null when Redis cannot tell). */
+  readonly entriesRead: number | null
+}
 
 /** The stream's consumer groups (XINFO GROUPS); fails as XINFO does on a missing stream. */
 export const groupsOf = async (redis: Redis, stream: string): Promise<GroupInfo[]> =>
   ((await redis.xinfo("GROUPS", stream)) as unknown[][]).map((g) => {
     const m = infoRecord(g)
     const lag = m["lag"] === undefined || m["lag"] === null || m["lag"] === "" ? null : Number(m["lag"])
-    return { name: String(m["name"] ?? ""), consumers: Number(m["consumers"]), pending: Number(m["pending"]), lag }
+    return { name: String(m["name"] ?? ""), consumers: Number(m["consumers"]), pending: Number(m["pending"]), lag,
+      lastDeliveredId: String(m["last-delivered-id"] ?? "0-0"),
+      entriesRead: m["entries-read"] === undefined || m["entries-read"] === null ? null : Number(m["entries-read"])
+    }
   })
 
 export interface ConsumerInfo { readonly name: string; readonly pending: number; readonly idleMs: number }

@@ -113,6 +113,13 @@ export const membershipKeys = (prefix = "strata"): MembershipKeys => {
 }
 
 /**
+ * The install record: a hash `PREFIX:install` with `partitions` (the count the install was
+ * made with, or moved to) and, while `strata partitions migrate` runs, `migrating` (the
+ * count it is moving to). Engines and workers check it at start (streams/install-record.ts).
+ */
+export const installKey = (prefix = "strata"): string => `${assertPrefix(prefix)}:install`
+
+/**
  * The keys of one partition of an install of `count` partitions. Partition 0 keeps the tag
  * `{0}` at every count, so an install made with one partition keeps its keys; the other
  * partitions' tags are chosen by slot (partition-tags.ts), so they spread over a Cluster.

@@ -43,6 +43,7 @@ import { trimPlan } from "../../streams/trim-plan.ts"
 import { archiveThread } from "../engine/archive-thread.ts"
 import { loopForever } from "./engine-loop.ts"
 import { partitionedEngine } from "./partitioned-engine.ts"
+import { installGuard } from "./install-guard.ts"
 
 
 export { loopForever } from "./engine-loop.ts"
@@ -90,6 +91,9 @@ const engine = (routes: Readonly<Record<string, RouteHandler>>) =>
       Effect.tryPromise({ try: () => acquireAtStart(lease, config.redis.prefix, log), catch: (e) => (e instanceof LeaseHeldError ? e : redisError("take the lease", e)) }),
       () => releaseLease(lease, log)
     )
+    // Checked once the lease is held: a move to more partitions marks the record before it
+    // looks for a holder, so either it sees this lease or this check sees its mark.
+    yield* installGuard(writes, config)
     log.info({ partition: 0, owner: lease.owner, epoch: lease.epoch }, "holding the partition lease")
     yield* Effect.forkScoped(keepLease(lease, log))
     // One migration at a time: concurrent CREATE TABLE IF NOT EXISTS of one table can collide.

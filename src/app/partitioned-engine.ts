@@ -41,6 +41,7 @@ import { STORAGE_DDL } from "../storage/index.ts"
 import { loopForever } from "./engine-loop.ts"
 import { workers } from "./worker-process.ts"
 import { engineReadiness } from "./readiness.ts"
+import { installGuard } from "./install-guard.ts"
 
 export interface PartitionedHandles {
   readonly owner: string
@@ -87,6 +88,7 @@ export const partitionedEngine = (routes: Readonly<Record<string, RouteHandler>>
     }
     const redis = yield* acquire(RedisService.layer("strata-engine-writes"), RedisService)
     const writes = redis.client
+    yield* installGuard(writes, config)
     // Processes started together take turns at migrating (services/postgres.ts migrate).
     const { sql } = yield* acquire(PostgresService.layer({ max: 6, migrations: [...COMPANIES_DDL, ...STORAGE_DDL] }), PostgresService)
     const store = yield* acquire(ObjectStoreService.layer, ObjectStoreService)

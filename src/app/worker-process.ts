@@ -27,6 +27,7 @@ import { openProvider } from "../backfill/providers/index.ts"
 import { newCounters, workerLoop, type WorkerCounters, type WorkerDeps } from "../backfill/worker.ts"
 import { HEAL_DDL } from "../heal/ledger.ts"
 import { healFiber } from "../heal/schedule.ts"
+import { installGuard } from "./install-guard.ts"
 
 
 export interface WorkerUrls {
@@ -66,6 +67,7 @@ export const workers = (env: NodeJS.ProcessEnv = process.env) =>
     )
     const redis = yield* acquire(RedisService.layer("strata-backfill-control"), RedisService)
     const control = redis.client
+    yield* installGuard(control, config)
     const partitions = Array.from({ length: config.partitions }, (_, p) => partitionKeys(config.redis.prefix, p, config.partitions))
     const deps: WorkerDeps = {
       sql, store, redis: control, provider, policy: config.retention,

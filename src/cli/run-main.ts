@@ -7,6 +7,7 @@
  */
 import { Effect, Exit, type Scope } from "effect"
 import type { Logger } from "../services/logger.ts"
+import { ConfigError } from "../../config/load.ts"
 import { DependencyError } from "../services/dependency-errors.ts"
 import { MissingBinaryError } from "../services/private-servers.ts"
 import { LeaseHeldError } from "../engine/lease-keeper.ts"
@@ -60,7 +61,11 @@ export const runService = <E>(name: string, start: Effect.Effect<unknown, E, Sco
     Effect.tapError((e) => Effect.sync(() => {
       const err = e as unknown
       if (err instanceof MissingBinaryError || err instanceof LeaseHeldError) process.stderr.write(`strata: ${err.message}\n`)
-      else if (err instanceof DependencyError) {
+      else if (err instanceof ConfigError) {
+        // A configuration the install does not allow (e.g. another partition count than it has): the fix is in the message.
+        process.stderr.write(`strata ${name}: ${err.message}\n`)
+        process.exitCode = 2
+      } else if (err instanceof DependencyError) {
         process.stderr.write(`strata ${name}: ${err.message}\n`)
         process.exitCode = 3
       } else log.error({ err }, `${name} failed`)
