@@ -83,3 +83,17 @@ export const isCluster = (redis: Redis): boolean => redis.isCluster
  */
 export const mastersOf = (redis: Redis): readonly Redis[] =>
   redis.isCluster ? (redis as unknown as Cluster).nodes("master") : [redis]
+
+/**
+ * Call `f` whenever a connection of the client closes: its own on standalone Redis; on a
+ * Cluster any node's too, since one node's connection drops (and reconnects) without the
+ * Cluster client closing. Readers use it to know that a reply may have been lost.
+ */
+export const onConnectionClose = (redis: Redis, f: () => void): void => {
+  redis.on("close", f)
+  if (!redis.isCluster) return
+  const cluster = redis as unknown as Cluster
+  const watch = (node: Redis) => node.on("close", f)
+  for (const node of cluster.nodes("all")) watch(node)
+  cluster.on("+node", watch)
+}
