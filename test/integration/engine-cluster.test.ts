@@ -146,7 +146,7 @@ describe("a partitioned install on a Redis Cluster", () => {
     const text = logs.flat().join("")
     expect(text).not.toMatch(/CROSSSLOT/)
     expect(text).not.toMatch(/demotion feed failed/)
-  }, 500_000)
+  }, 700_000)
 
   it("reads demotions from every partition's lifecycle stream, and snapshots of any partitions", async () => {
     const prefix = `${cl.prefix}x`
