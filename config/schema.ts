@@ -7,6 +7,7 @@ import { parseDuration } from "../src/domain/time.ts"
 
 import { DATA_TYPES, INTERVALS } from "../src/domain/data-types.ts"
 import { CALENDAR_CODES } from "../src/domain/calendar.ts"
+import { isClusterUrl, parseRedisUrl, RedisUrlError } from "./redis-url.ts"
 
 export { DATA_TYPES, INTERVALS }
 export type { DataType, Interval } from "../src/domain/data-types.ts"
@@ -142,7 +143,16 @@ export const Config = Schema.Struct({
   /** How many partitions the install's symbols are split into (streams/partition.ts); fixed for its life. */
   partitions: Schema.Int.check(Schema.isBetween({ minimum: 1, maximum: 256 })),
   redis: Schema.Struct({
-    url: Schema.String,
+    /** redis://…, rediss://…, or redis+cluster://host:port,host:port… for a Redis Cluster (config/redis-url.ts). */
+    url: Schema.String.check(Schema.makeFilter((s: string) => {
+      try {
+        parseRedisUrl(s)
+        return true
+      } catch (e) {
+        if (e instanceof RedisUrlError) return e.message
+        throw e
+      }
+    })),
     prefix: Schema.String.check(Schema.isPattern(/^[a-zA-Z0-9_.\-]{1,64}$/, { message: "a prefix is 1-64 letters, digits, _ . -" }))
   }),
   postgres: Schema.Struct({
@@ -177,7 +187,11 @@ export const Config = Schema.Struct({
     slo_p99_ms: Schema.Number.check(Schema.isGreaterThan(0))
   }),
   data_dir: Schema.String
-})
+}).check(
+  // One partition keeps the ingress streams in its atomic step's script, keys of two slots.
+  Schema.makeFilter((c) => !(c.partitions === 1 && isClusterUrl(c.redis.url)) ||
+    "redis.url names a Redis Cluster: an install on a Cluster needs partitions of 2 or more (one partition's atomic step also writes the ingress streams, which a Cluster keeps in another slot)")
+)
 export type Config = typeof Config.Type
 export type LifecycleConfig = typeof Lifecycle.Type
 export type RetentionPolicy = Config["retention"]

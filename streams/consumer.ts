@@ -5,14 +5,16 @@
  * entries another consumer left pending too long, reporting those removed from the stream
  * meanwhile, and keep an entry in hand with an atomic check-and-extend. For readers
  * outside a group: ranges, the latest entries, a tail from the last ID seen, a blocking
- * read of what comes next; and the group and consumer figures of XINFO.
+ * read of what comes next (of one stream, or of several, slot by slot on a Cluster); and the group and consumer figures of XINFO.
  * Every reader of a stream reads through here, so each reply is turned into a
  * `StreamEntry` in one place. Batches are whatever has arrived: a read returns as soon
  * as anything is there.
  * Does not decide what to do with an entry, a removed one included: the reader does.
  */
 import { readFileSync } from "node:fs"
+import calculateSlot from "cluster-key-slot"
 import type { Redis } from "ioredis"
+import { onConnectionClose } from "../src/services/redis-client.ts"
 import type { StreamEntry } from "./entry.ts"
 
 /** Create the group at the stream's start (entries written before the first run count too). */
@@ -61,7 +63,7 @@ export class GroupReader {
     private readonly count: number,
     private readonly blockMs: number
   ) {
-    redis.on("close", () => {
+    onConnectionClose(redis, () => {
       this.connectionEpoch++
     })
   }
@@ -131,17 +133,66 @@ export async function* readAll(redis: Redis, stream: string, from = "-", to = "+
 export const readAfter = async (redis: Redis, stream: string, after: string, count: number, blockMs: number): Promise<StreamEntry[]> =>
   entriesOf((await redis.xread("COUNT", count, "BLOCK", blockMs, "STREAMS", stream, after)) as XReadReply)
 
-/**
- * Entries added to any of several streams after the IDs given (one per stream, `$` for
- * "from now"), in one XREAD that blocks at most `blockMs` for all of them. The streams'
- * keys must share a slot on a Redis Cluster; on standalone Redis any keys do.
- */
-export const readAfterMany = async (
-  redis: Redis, after: ReadonlyMap<string, string>, count: number, blockMs: number
-): Promise<{ readonly stream: string; readonly entries: StreamEntry[] }[]> => {
-  const keys = [...after.keys()]
-  const reply = (await redis.xread("COUNT", count, "BLOCK", blockMs, "STREAMS", ...keys, ...keys.map((k) => after.get(k)!))) as XReadReply
+type ManyReply = { readonly stream: string; readonly entries: StreamEntry[] }[]
+
+/** One XREAD over `streams` (keys of one slot on a Cluster), after the IDs in `last`. */
+const readMany = async (redis: Redis, streams: readonly string[], last: ReadonlyMap<string, string>, count: number, blockMs?: number): Promise<ManyReply> => {
+  const ids = streams.map((k) => last.get(k) ?? "0-0")
+  const reply = (blockMs === undefined
+    ? await redis.xread("COUNT", count, "STREAMS", ...streams, ...ids)
+    : await redis.xread("COUNT", count, "BLOCK", blockMs, "STREAMS", ...streams, ...ids)) as XReadReply
   return (reply ?? []).map(([stream, list]) => ({ stream, entries: list.map(([id, fields]) => ({ id, fields: fields ?? [] })) }))
+}
+
+/**
+ * Follows several streams at once, outside any group, from where each ended at the first
+ * read: each `next()` returns what was added since (up to `count` entries a stream),
+ * waiting up to `blockMs` when nothing was. On standalone Redis that is one XREAD over
+ * every stream, blocking once for all. A Redis Cluster refuses an XREAD whose keys span
+ * slots, and two partitions' streams never share one: there each slot's streams are read
+ * without blocking, one XREAD a slot, and when none had anything the reader blocks on
+ * one slot's streams, a different slot each time, so an entry elsewhere waits at most
+ * about `blockMs` × the number of slots before a read finds it.
+ * Needs a connection of its own: it blocks.
+ */
+export class StreamsFollower {
+  private readonly last = new Map<string, string>()
+  private started = false
+  private turn = 0
+  private readonly slots: readonly (readonly string[])[]
+
+  constructor(private readonly redis: Redis, readonly streams: readonly string[], private readonly count: number, private readonly blockMs: number) {
+    const bySlot = new Map<number, string[]>()
+    for (const s of streams) {
+      const slot = redis.isCluster ? calculateSlot(s) : 0
+      const list = bySlot.get(slot)
+      if (list) list.push(s)
+      else bySlot.set(slot, [s])
+    }
+    this.slots = [...bySlot.values()]
+  }
+
+  async next(): Promise<ManyReply> {
+    if (!this.started) {
+      // Where each stream ends now: "$" in a read that does not block would never see anything.
+      for (const s of this.streams) this.last.set(s, (await readLatest(this.redis, s, 1))[0]?.id ?? "0-0")
+      this.started = true
+    }
+    let out: ManyReply = []
+    if (this.slots.length === 1) out = await readMany(this.redis, this.slots[0] ?? [], this.last, this.count, this.blockMs)
+    else {
+      for (const streams of this.slots) out = [...out, ...(await readMany(this.redis, streams, this.last, this.count))]
+      if (out.length === 0) {
+        const streams = this.slots[this.turn++ % this.slots.length] ?? []
+        out = await readMany(this.redis, streams, this.last, this.count, this.blockMs)
+      }
+    }
+    for (const { stream, entries } of out) {
+      const id = entries.at(-1)?.id
+      if (id !== undefined) this.last.set(stream, id)
+    }
+    return out
+  }
 }
 
 /**

@@ -19,7 +19,7 @@ import { StoresService } from "../services/infrastructure.ts"
 import { createLogger } from "../services/logger.ts"
 import { openPostgres } from "../services/postgres.ts"
 import { acquire, withProcess } from "../services/process.ts"
-import { RedisService } from "../services/redis.ts"
+import { mastersOf, RedisService } from "../services/redis.ts"
 import { readAll } from "../../streams/consumer.ts"
 import { ingressKeys, partitionKeys } from "../../streams/keys.ts"
 import { MAX_SPEED, Pacer, pacingTime, systemClock } from "../replay/pacing.ts"
@@ -42,14 +42,23 @@ export const namespaceConfig = (base: Config, name: string): Config => {
   return { ...base, redis: { ...base.redis, prefix: name }, postgres: { ...base.postgres, schema } }
 }
 
-/** Delete every key of the namespace and drop its schema. */
+/**
+ * Delete every key of the namespace and drop its schema. On a Redis Cluster the SCAN runs
+ * on every master (a cursor is one node's) and each key is deleted by a command of its
+ * own, since one DEL may not name keys of several slots.
+ */
 export const resetNamespace = async (redis: Redis, databaseUrl: string, config: Config): Promise<void> => {
-  let cursor = "0"
-  do {
-    const [next, keys] = await redis.scan(cursor, "MATCH", `${config.redis.prefix}:*`, "COUNT", 1000)
-    if (keys.length > 0) await redis.del(...keys)
-    cursor = next
-  } while (cursor !== "0")
+  for (const node of mastersOf(redis)) {
+    let cursor = "0"
+    do {
+      const [next, keys] = await node.scan(cursor, "MATCH", `${config.redis.prefix}:*`, "COUNT", 1000)
+      if (keys.length > 0) {
+        if (redis.isCluster) for (const k of keys) await redis.del(k)
+        else await redis.del(...keys)
+      }
+      cursor = next
+    } while (cursor !== "0")
+  }
   const sql = openPostgres(databaseUrl, config.postgres.schema, 1)
   try {
     await sql.unsafe(`DROP SCHEMA IF EXISTS "${config.postgres.schema}" CASCADE`)
@@ -86,7 +95,9 @@ export const namespaceReplay = (
     const infra = yield* StoresService
     const redis = (yield* acquire(RedisService.layer("strata-replay"), RedisService)).client
     yield* attempt(async () => {
-      if ((await redis.exists(keys.snapshots, keys.lifecycle, keys.backfill, ingress.scores)) > 0) {
+      // One EXISTS a key: the ingress stream and the partition's keys are of two slots on a Cluster.
+      const present = await Promise.all([keys.snapshots, keys.lifecycle, keys.backfill, ingress.scores].map((k) => redis.exists(k)))
+      if (present.some((n) => n > 0)) {
         if (!options.reset) throw new NamespaceError(`namespace ${config.redis.prefix} already holds data; pass --reset to clear it`)
         await resetNamespace(redis, infra.databaseUrl, config)
       }

@@ -9,7 +9,8 @@
  * retries. Does not retry or wait on 429s: the worker's schedule does, reading the tagged error.
  */
 import Bottleneck from "bottleneck"
-import { Redis } from "ioredis"
+import { isClusterUrl } from "../../config/redis-url.ts"
+import { openRedis } from "../services/redis-client.ts"
 
 export interface RateLimitSettings {
   /** 0 = no limit. */
@@ -28,8 +29,12 @@ export interface Limiter {
 
 export const unlimited: Limiter = { schedule: (fn) => fn(), close: async () => {} }
 
-/** The bottleneck id of a provider's limiter; its keys in Redis are `b_<id>_…`. */
-export const limiterId = (prefix: string, provider: string): string => `${prefix}:ratelimit:${provider}`
+/**
+ * The bottleneck id of a provider's limiter; its keys in Redis are `b_<id>_…`. On a Redis
+ * Cluster the id is a hash tag, so bottleneck's scripts get keys of one slot.
+ */
+export const limiterId = (prefix: string, provider: string, cluster = false): string =>
+  cluster ? `{${prefix}:ratelimit:${provider}}` : `${prefix}:ratelimit:${provider}`
 
 /** Default headroom: see minTimeMs. */
 export const DEFAULT_HEADROOM = 0.2
@@ -54,13 +59,14 @@ export const openLimiter = (
   redisUrl: string, prefix: string, provider: string, settings: RateLimitSettings, onFailure: LimiterFailure = () => undefined
 ): Limiter => {
   if (settings.requests_per_second <= 0 && settings.max_concurrent <= 0) return unlimited
-  const client = new Redis(redisUrl, { connectionName: `strata-ratelimit-${provider}`, maxRetriesPerRequest: 20 })
+  // On a Cluster bottleneck takes the Cluster client's `duplicate()` for its subscriber.
+  const client = openRedis(redisUrl, `strata-ratelimit-${provider}`)
   // An error event without a listener would crash the process; each one is reported instead.
   client.on("error", (e: unknown) => onFailure("connection", e))
   const connection = new Bottleneck.IORedisConnection({ client })
   connection.on("error", (e: unknown) => onFailure("connection", e))
   const limiter = new Bottleneck({
-    id: limiterId(prefix, provider),
+    id: limiterId(prefix, provider, isClusterUrl(redisUrl)),
     datastore: "ioredis",
     connection,
     // Settings written by the first process are kept; an operator changes them in config

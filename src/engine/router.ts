@@ -55,6 +55,7 @@ import { symbolPartition } from "../../streams/partition.ts"
 import { ackRouted, copyToPartition, readFenced, waitForEntries, writeDeadLetters } from "../../streams/route.ts"
 import { decodeScoresEntry, type DecodeLimits } from "../../streams/scores-wire.ts"
 import type { Logger } from "../services/logger.ts"
+import { onConnectionClose } from "../services/redis-client.ts"
 
 export interface RouterStats {
   /** Batches routed to the end (copied, dead-lettered, acknowledged). */
@@ -123,7 +124,7 @@ export class Router {
     // entries in a reply that was lost, and ioredis sends the read again, which returns
     // the entries after them. Routing those would put later IDs into a partition before
     // earlier ones, so such a read is discarded and the pending list taken over again.
-    writes.on("close", () => {
+    onConnectionClose(writes, () => {
       this.connectionEpoch++
     })
   }

@@ -5,7 +5,7 @@
  * The passes themselves are storage's (src/storage/tiering.ts).
  */
 import type { Redis } from "ioredis"
-import { readAfterMany } from "../../streams/consumer.ts"
+import { StreamsFollower } from "../../streams/consumer.ts"
 import { partitionKeys } from "../../streams/keys.ts"
 import { readSnapshots, type SnapshotPlace } from "../../streams/snapshots-read.ts"
 import { decodeLifecycleEntry } from "../../streams/lifecycle-wire.ts"
@@ -52,16 +52,15 @@ const DEMOTIONS: ReadonlySet<string> = new Set(["SymbolDemoted", "SymbolDisquali
  * Demoted and disqualified symbols as they appear on the lifecycle stream, from entries
  * added after the feed starts (a full pass at start-up covers anything earlier). Entries
  * that do not decode are passed over: the projector dead-letters and logs each of them.
- * Needs a connection of its own: each call blocks up to `blockMs`.
+ * Needs a connection of its own: each call blocks up to `blockMs` (on a Redis Cluster,
+ * where the partitions' streams are read slot by slot, see StreamsFollower).
  */
 export const demotionFeed = (redis: Redis, streams: readonly string[], blockMs = 5_000) => {
-  // One read over every stream: on standalone Redis a multi-key XREAD blocks once for all.
-  const last = new Map(streams.map((s) => [s, "$"]))
+  const follower = new StreamsFollower(redis, streams, 500, blockMs)
   return async (): Promise<readonly string[]> => {
     const symbols = new Set<string>()
-    for (const { stream, entries } of await readAfterMany(redis, last, 500, blockMs)) {
+    for (const { entries } of await follower.next()) {
       for (const entry of entries) {
-        last.set(stream, entry.id)
         const d = decodeLifecycleEntry(entry)
         if (d.ok && DEMOTIONS.has(d.event.type)) symbols.add(d.event.symbol)
       }

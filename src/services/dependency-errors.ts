@@ -5,6 +5,7 @@
  * Does not decide what to do about it: the engine's loops retry, one-shot commands exit.
  */
 import { Data } from "effect"
+import { isClusterUrl } from "../../config/redis-url.ts"
 import { maskUrl } from "./logger.ts"
 
 export type Store = "Redis" | "PostgreSQL" | "S3"
@@ -47,7 +48,7 @@ export const redisFailure = (url: string, e: unknown): DependencyError => {
   const word = redisAuthWord(e)
   if (word === "NOAUTH") {
     return dependencyError("Redis", "auth",
-      `Redis at ${maskUrl(url)} requires a password (NOAUTH): give it in REDIS_URL or redis.url (redis://:PASSWORD@host:port)`)
+      `Redis at ${maskUrl(url)} requires a password (NOAUTH): give it in REDIS_URL or redis.url (${isClusterUrl(url) ? "redis+cluster://:PASSWORD@host:port,host:port" : "redis://:PASSWORD@host:port"})`)
   }
   if (word === "WRONGPASS") {
     return dependencyError("Redis", "auth",

@@ -4,7 +4,8 @@
  * that folder and stopped by the last one out. A Redis URL given explicitly (REDIS_URL or
  * a config file) must answer; the default local one may be absent. A store that refuses
  * the credentials is reported as such, never as "does not answer". The log says which
- * store was chosen and why.
+ * store was chosen and why. A `redis+cluster://` URL (config/redis-url.ts) is always an
+ * explicit one: the probe waits for the Cluster to be ready (every slot served) and PINGs it.
  * Does not open the engine's own connections.
  */
 import { join, resolve } from "node:path"
@@ -15,6 +16,8 @@ import type { Config } from "../../config/schema.ts"
 import { ConfigService } from "./config.ts"
 import { LoggerService, maskUrl, type Logger } from "./logger.ts"
 import { postgresFailure, redisFailure, type DependencyError } from "./dependency-errors.ts"
+import { openCluster } from "./redis-client.ts"
+import { parseRedisUrl, type RedisTarget } from "../../config/redis-url.ts"
 import { MissingBinaryError, startPostgres, startRedis, type PrivateServer } from "./private-servers.ts"
 import { acquireShared } from "./server-users.ts"
 
@@ -30,8 +33,33 @@ export class PrivateServerError extends Data.TaggedError("PrivateServerError")<{
 
 export type StoresError = DependencyError | MissingBinaryError | PrivateServerError
 
+/**
+ * Undefined when the Cluster behind the seed nodes is ready (CLUSTER INFO says every slot
+ * is served) and answers PING; else why not. No retries: one round of the seeds.
+ */
+const clusterProbe = async (url: string, target: Extract<RedisTarget, { kind: "cluster" }>): Promise<DependencyError | undefined> => {
+  const c = openCluster(target, { connectTimeout: 1500, maxRetriesPerRequest: 0 }, { lazyConnect: true, reconnect: false })
+  // The nodes' own errors (a refused AUTH, a refused connection) say why; the Cluster's
+  // is only "None of startup nodes is available".
+  let why: Error | undefined
+  c.on("node error", (e: Error) => { why ??= e })
+  c.on("+node", (node: Redis) => node.on("error", (e: Error) => { why ??= e }))
+  c.on("error", (e: Error) => { why ??= e })
+  try {
+    await c.connect()
+    const pong = await c.ping()
+    return pong === "PONG" ? undefined : redisFailure(url, new Error(`PING answered ${pong}`))
+  } catch (e) {
+    return redisFailure(url, why ?? e)
+  } finally {
+    c.disconnect()
+  }
+}
+
 /** Undefined when Redis at `url` answers PING; else why not (down, or refusing the credentials). */
 const redisProbe = async (url: string): Promise<DependencyError | undefined> => {
+  const target = parseRedisUrl(url)
+  if (target.kind === "cluster") return clusterProbe(url, target)
   // No ready check: a server that wants a password then answers PING with NOAUTH
   // instead of closing the connection on a failed INFO.
   const r = new Redis(url, { lazyConnect: true, enableReadyCheck: false, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 1500 })

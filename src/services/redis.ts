@@ -3,24 +3,17 @@
  * hold up the atomic step), opened and closed as an Effect scoped resource. The layer
  * holds one shared connection for the process's short commands (acks, XADDs, reads of
  * hashes) and opens the others on demand, each closed with the scope that asked for it.
+ * On a Redis Cluster (redis-client.ts) each of these is a Cluster client of its own: a
+ * blocking read holds its client's connection to the key's master, so a concern that
+ * blocks must not share that client with anything else.
  * Does not choose which Redis: the Stores service (infrastructure.ts) does.
  */
 import { Context, Effect, Layer, type Scope } from "effect"
-import { Redis } from "ioredis"
 import { StoresService } from "./infrastructure.ts"
 import { LoggerService, type Logger } from "./logger.ts"
+import { openRedis, type Redis } from "./redis-client.ts"
 
-export { Redis }
-
-export const openRedis = (url: string, name = "strata"): Redis =>
-  new Redis(url, {
-    connectionName: name,
-    // Commands wait for a reconnect instead of failing at once; a step that fails is
-    // retried from the group's pending list, so nothing is lost either way.
-    maxRetriesPerRequest: 20,
-    enableAutoPipelining: false,
-    lazyConnect: false
-  })
+export { isCluster, mastersOf, openRedis, Redis } from "./redis-client.ts"
 
 /**
  * A connection released (QUIT, then disconnect) when its scope closes. Connection errors
