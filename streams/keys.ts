@@ -175,13 +175,22 @@ export interface RouterKeys extends LeaseKeys {
    * advanced by the router's holder, who archives the ingress stream.
    */
   readonly scoresArchived: string
+  /**
+   * Hash: the trimming record of the ingress dead-letter stream (fields as `trims`). Its
+   * hash tag is that stream's own name, not the ingress stream's: the trim script writes
+   * the record beside the stream it trims, and on a Cluster the two ingress streams are in
+   * different slots.
+   */
+  readonly scoresDeadTrims: string
 }
 
 export const routerKeys = (prefix = "strata"): RouterKeys => {
-  const tag = `${prefix}:{${ingressKeys(prefix).scores}}`
+  const ingress = ingressKeys(prefix)
+  const tag = `${prefix}:{${ingress.scores}}`
   return {
     lease: `${tag}:router:lease`, leaseEpoch: `${tag}:router:lease:epoch`, trims: `${tag}:router:trims`,
-    scoresArchived: `${tag}:router:scores:archived`
+    scoresArchived: `${tag}:router:scores:archived`,
+    scoresDeadTrims: `${prefix}:{${ingress.scoresDead}}:router:trims`
   }
 }
 

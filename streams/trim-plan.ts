@@ -52,7 +52,9 @@ export const trimPlan = (config: Pick<Config, "redis" | "streams" | "archive" | 
  * The ingress streams of a partitioned install: entries leave once the router's group has
  * routed them and the scores retention has passed, and, while the archive is enabled, once
  * the router's holder archived them (the mark in the router's slot); that holder trims them.
- * Their record lives in the ingress stream's slot (routerKeys).
+ * Their records live beside them (routerKeys): the ingress stream's in its slot, the dead
+ * letters' in theirs, so each trim script keeps to one Cluster slot; the dead letters'
+ * trim reads the archive mark before its script (streams/trim.ts).
  */
 export const ingressTrimPlan = (config: Pick<Config, "redis" | "streams" | "archive">): TrimPlan => {
   const ingress = ingressKeys(config.redis.prefix)
@@ -63,7 +65,7 @@ export const ingressTrimPlan = (config: Pick<Config, "redis" | "streams" | "arch
     record: router.trims,
     targets: [
       live("scores", ingress.scores, GROUPS.router, s.scores.keep, mark),
-      dead("scores_dead", ingress.scoresDead, s.scores_dead.cap, mark)
+      { ...dead("scores_dead", ingress.scoresDead, s.scores_dead.cap, mark), record: router.scoresDeadTrims }
     ]
   }
 }

@@ -15,6 +15,7 @@
  */
 import { readFileSync } from "node:fs"
 import type { Redis } from "ioredis"
+import calculateSlot from "cluster-key-slot"
 import { compareEntryIds, entryIdMs } from "../src/domain/time.ts"
 import { trimBound, type GroupPosition, type Keep, type TrimBound } from "./trim-bound.ts"
 
@@ -24,7 +25,7 @@ const NTH_NEWEST = lua("nth-newest-1.lua")
 const COUNT_AFTER = lua("count-after-1.lua")
 
 type WithTrim = Redis & {
-  strataTrimGuarded(stream: string, mark: string, record: string, minId: string, archive: string, name: string, dead: string, ...groups: string[]): Promise<[number, string]>
+  strataTrimGuarded(stream: string, mark: string, record: string, minId: string, archive: string, name: string, dead: string, givenMark: string, ...groups: string[]): Promise<[number, string]>
   strataNthNewest(stream: string, n: number): Promise<string | null>
   strataCountAfter(stream: string, after: string, cap: number): Promise<number>
 }
@@ -50,6 +51,12 @@ export interface TrimTarget {
   readonly archiveMark: string | undefined
   /** Removals are dropped dead letters. */
   readonly dead: boolean
+  /**
+   * The hash where this stream's trims are recorded, when not the plan's: the record must
+   * share the stream's Cluster slot (the script writes both), and the ingress dead-letter
+   * stream is in another slot than the ingress stream's record.
+   */
+  readonly record?: string
 }
 
 export interface TrimPlan {
@@ -57,6 +64,9 @@ export interface TrimPlan {
   /** The hash where trims are recorded. */
   readonly record: string
 }
+
+/** The hash where a target's trims are recorded: its own, or its plan's. */
+export const recordOf = (plan: TrimPlan, target: TrimTarget): string => target.record ?? plan.record
 
 /** An XINFO reply row as a record (values keep their types; nil stays null). */
 const infoRecord = (row: unknown[]): Record<string, unknown> => {
@@ -134,9 +144,17 @@ export const trimStream = async (redis: Redis, target: TrimTarget, recordKey: st
 export const trimBelow = async (
   redis: Redis, target: TrimTarget, recordKey: string, minId: string
 ): Promise<{ readonly removed: number; readonly refused?: string }> => {
+  // A mark in the stream's slot is read inside the script. One in another slot (the ingress
+  // dead letters' mark, in the ingress stream's slot, on a Cluster) is read here and given
+  // by value: a mark only moves forward (archive-mark-2.lua), so a reading taken before
+  // the script is at most the mark at the script's instant, and the check stays on the
+  // safe side.
+  const mark = target.archiveMark
+  const apart = mark !== undefined && calculateSlot(mark) !== calculateSlot(target.key)
+  const given = apart ? (await redis.get(mark)) ?? "" : ""
   const [removed, refusal] = await define(redis).strataTrimGuarded(
-    target.key, target.archiveMark ?? target.key, recordKey, minId, target.archiveMark === undefined ? "0" : "1",
-    target.name, target.dead ? "1" : "0", ...target.requiredGroups
+    target.key, apart || mark === undefined ? target.key : mark, recordKey, minId, mark === undefined ? "0" : apart ? "2" : "1",
+    target.name, target.dead ? "1" : "0", given, ...target.requiredGroups
   )
   return refusal === "" ? { removed: Number(removed) } : { removed: 0, refused: refusal }
 }
@@ -149,7 +167,7 @@ export const trimPass = async (redis: Redis, plan: TrimPlan, dryRun = false): Pr
   const out: (TrimOutcome | { name: string; key: string; error: string })[] = []
   for (const t of plan.targets) {
     try {
-      out.push(await trimStream(redis, t, plan.record, dryRun))
+      out.push(await trimStream(redis, t, recordOf(plan, t), dryRun))
     } catch (e) {
       out.push({ name: t.name, key: t.key, error: (e as Error).message })
     }
@@ -227,5 +245,5 @@ export const redisTimeMs = async (redis: Redis): Promise<number> => {
 /** Per-stream figures for operators; one Redis TIME reading for all of them. */
 export const allStreamFigures = async (redis: Redis, plan: TrimPlan): Promise<StreamFigures[]> => {
   const now = await redisTimeMs(redis)
-  return Promise.all(plan.targets.map((t) => streamFigures(redis, t, plan.record, now)))
+  return Promise.all(plan.targets.map((t) => streamFigures(redis, t, recordOf(plan, t), now)))
 }

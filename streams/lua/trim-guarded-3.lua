@@ -10,10 +10,13 @@
   KEYS[2] archive mark (string: greatest entry ID archived and verified); read only when ARGV[2] is '1'
   KEYS[3] trim record hash (fields <name>:last_at, <name>:last_removed, <name>:removed, <name>:dropped)
   ARGV[1] MINID: entries with a smaller ID are removed (exact trimming, never '~')
-  ARGV[2] '1' when the archive mark bounds the stream
+  ARGV[2] '1' when the archive mark (KEYS[2]) bounds the stream; '2' when the mark the
+          caller read (ARGV[5]) does: a mark in another Cluster slot, which only moves
+          forward, so the caller's earlier reading is never above it
   ARGV[3] the stream's name in the record hash (scores, lifecycle, backfill, scores_dead, ...)
   ARGV[4] '1' when removed entries are dropped dead letters (also counted as <name>:dropped)
-  ARGV[5..] groups that must exist
+  ARGV[5] the mark the caller read when ARGV[2] is '2' ('' when there is none), else ''
+  ARGV[6..] groups that must exist
 
   Returns { removed, refusal }: refusal is '' when the trim ran, else what held it back
   ('missing group <g>', 'group <g> unread', 'group <g> pending', 'archive'); nothing is
@@ -59,12 +62,12 @@ for _, g in ipairs(groups) do
     if summary[2] and cmp(summary[2], minid) < 0 then return { 0, 'group ' .. name .. ' pending' } end
   end
 end
-for i = 5, #ARGV do
+for i = 6, #ARGV do
   if not seen[ARGV[i]] then return { 0, 'missing group ' .. ARGV[i] } end
 end
-if ARGV[2] == '1' then
-  local mark = redis.call('GET', KEYS[2])
-  if not mark or held_between(mark) then return { 0, 'archive' } end
+if ARGV[2] == '1' or ARGV[2] == '2' then
+  local mark = ARGV[2] == '1' and redis.call('GET', KEYS[2]) or ARGV[5]
+  if not mark or mark == '' or held_between(mark) then return { 0, 'archive' } end
 end
 
 local removed = redis.call('XTRIM', stream, 'MINID', minid)
