@@ -1,0 +1,92 @@
+/**
+ * Partitioned installs (partitions > 1), all in one run on one standalone Redis:
+ *  - handoff: three engines share the partitions while scores flow; one is killed with
+ *    SIGKILL at seeded instants, several times, and the time until every partition it
+ *    held is held by a live engine again and applying is taken (p50 and max), beside the
+ *    bound it should respect: lease TTL (its lease and its membership run out) + one
+ *    heartbeat (the runner-up's next plan) + 1 s. Then one engine is stopped with SIGTERM
+ *    (it leaves the members at once): the time until the others hold its partitions,
+ *    beside one heartbeat + 1 s;
+ *  - throughput: the same backlog drained by one engine process and by two, each beside
+ *    the raw XREADGROUP + XACK consume of it; and the router's own ceiling (ingress to
+ *    partitions, nobody applying) beside a raw XREADGROUP + XADD-under-ID copy.
+ * A Redis Cluster is not measured here (the engine's own client on a Cluster is not part
+ * of this scenario).
+ */
+import type { BenchContext, BenchFigure, Scenario } from "../scenario.ts"
+import { workload } from "../../fixtures/workload.ts"
+import { measureHandoffs, type Handoff } from "../lib/handoff.ts"
+import { engineDrainRate, rawDrainRate, rawRouteRate, routerRate } from "../lib/partitioned-drain.ts"
+import { benchNamespace } from "../lib/bench-namespace.ts"
+import { RAW_CLIENT } from "../lib/raw-clients.ts"
+
+const plan = (size: BenchContext["size"]) =>
+  size === "tiny"
+    ? { count: 6, kills: 1, rate: 200, events: 3_000, lease: { ttl_ms: 2_000, join_debounce_ms: 500 }, ingest: { block_ms: 200 } }
+    // The lease and the read wait as an install runs them by default (config/default.yaml).
+    : { count: 24, kills: 5, rate: 500, events: 200_000, lease: {}, ingest: {} }
+
+const percentile = (xs: readonly number[], q: number): number => {
+  const s = [...xs].sort((a, b) => a - b)
+  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((q / 100) * s.length) - 1))] ?? 0
+}
+
+const handoffFigures = (kills: readonly Handoff[], leave: Handoff, ttlMs: number, count: number): BenchFigure[] => {
+  const tick = Math.ceil(ttlMs / 3)
+  const bound = (ttlMs + tick + 1_000) / 1000
+  const leaveBound = (tick + 1_000) / 1000
+  const applying = kills.map((k) => k.applyingMs / 1000)
+  const boundName = `lease TTL ${ttlMs / 1000} s + heartbeat ${(tick / 1000).toFixed(2)} s + 1 s`
+  const at = `3 engines, ${count} partitions, ${kills.length} kills`
+  const p50 = percentile(applying, 50)
+  const max = Math.max(...applying)
+  const leaveS = leave.ownedMs / 1000
+  return [
+    { scenario: "partitions", metric: `kill -9 → its partitions held and applying again, p50 (${at})`, value: p50, unit: "s",
+      baseline: { name: boundName, value: bound }, ratio: p50 / bound },
+    { scenario: "partitions", metric: `kill -9 → its partitions held and applying again, max (${at})`, value: max, unit: "s",
+      baseline: { name: boundName, value: bound }, ratio: max / bound, goal: "≤ the bound (lower is better)", pass: max <= bound },
+    { scenario: "partitions", metric: `SIGTERM → its ${leave.partitions} partitions held by the others`, value: leaveS, unit: "s",
+      baseline: { name: `heartbeat ${(tick / 1000).toFixed(2)} s + 1 s`, value: leaveBound }, ratio: leaveS / leaveBound,
+      goal: `applying after ${(leave.applyingMs / 1000).toFixed(2)} s (lower is better)` }
+  ]
+}
+
+export const scenario: Scenario = {
+  name: "partitions",
+  description: "partitioned install: handoff after kill -9 and SIGTERM vs the lease bound; 1 vs 2 engines and the router vs raw Redis",
+  run: async (ctx) => {
+    const p = plan(ctx.size)
+    const figures: BenchFigure[] = []
+
+    const ns = await benchNamespace(ctx, "phand", { partitions: p.count, lease: p.lease, ingest: p.ingest, archive: { enabled: false } })
+    try {
+      const { kills, leave } = await measureHandoffs(ns, ctx.tmpDir, { engines: 3, kills: p.kills, rate: p.rate, seed: 20261202 }, ctx.log)
+      figures.push(...handoffFigures(kills, leave, ns.config.lease.ttl_ms, p.count))
+    } finally {
+      await ns.cleanup()
+    }
+
+    const backlog = () => workload({ events: p.events, symbols: Math.min(10_000, p.events), seed: 5, start: Date.UTC(2026, 0, 5, 14, 30), stepMs: 50 })
+    const k = p.events.toLocaleString("en-US")
+    const raw = await rawDrainRate(ctx, backlog, p.events)
+    const settings = { lease: p.lease, ingest: p.ingest }
+    const one = await engineDrainRate(ctx, 1, p.count, backlog, p.events, settings)
+    const two = await engineDrainRate(ctx, 2, p.count, backlog, p.events, settings)
+    const routed = await routerRate(ctx, p.count, backlog, p.events)
+    const rawRouted = await rawRouteRate(ctx, p.count, backlog, p.events)
+    ctx.log(`drain: 1 engine ${Math.round(one)} ev/s, 2 engines ${Math.round(two)} ev/s, raw ${Math.round(raw)} ev/s; router ${Math.round(routed)} ev/s, raw copy ${Math.round(rawRouted)} ev/s`)
+    const rawName = `raw XREADGROUP+XACK consume (${RAW_CLIENT})`
+    figures.push(
+      { scenario: "partitions", metric: `1 engine process drains ${k} over ${p.count} partitions`, value: one, unit: "ev/s",
+        baseline: { name: rawName, value: raw }, ratio: one / raw },
+      { scenario: "partitions", metric: `2 engine processes drain ${k} over ${p.count} partitions`, value: two, unit: "ev/s",
+        baseline: { name: rawName, value: raw }, ratio: two / raw, goal: `${(two / one).toFixed(2)}× one process` },
+      { scenario: "partitions", metric: `router alone: ingress → ${p.count} partitions (${k})`, value: routed, unit: "ev/s",
+        baseline: { name: `raw XREADGROUP + XADD under ID + XACK copy (${RAW_CLIENT})`, value: rawRouted }, ratio: routed / rawRouted }
+    )
+    return figures
+  }
+}
+
+export default scenario
