@@ -14,7 +14,7 @@ import { workload, prng } from "../../fixtures/workload.ts"
 import { ingressKeys } from "../../streams/keys.ts"
 import type { BenchNamespace } from "./bench-namespace.ts"
 import type { Child } from "./children.ts"
-import { heldBy, killHard, partitionView, pollUntil, settleInstall, startEngine } from "./partitioned-install.ts"
+import { heldBy, killHard, partitionView, pollUntil, settleInstall, startEngine, type PartitionView } from "./partitioned-install.ts"
 
 export interface HandoffPlan {
   readonly engines: number
@@ -66,6 +66,10 @@ const flowScores = (redis: Redis, stream: string, rate: number, seed: number) =>
   return { stop: async () => { running = false; await done }, sent: () => sent }
 }
 
+/** "pid: n partitions" per engine, and how many nobody holds. */
+const shares = (v: PartitionView, engines: readonly Child[]): string =>
+  [...engines.map((e) => `${e.pid}: ${heldBy(v, e.pid).length}`), `nobody: ${v.holders.filter((h) => h === undefined).length}`].join(", ")
+
 const exitOf = (child: Child): Promise<void> =>
   new Promise((resolve) => {
     if (child.process.exitCode !== null || child.process.signalCode !== null) resolve()
@@ -82,7 +86,10 @@ export const measureHandoffs = async (
   const engines: Child[] = []
   const live = () => new Set(engines.map((e) => e.pid))
 
-  const settle = (what: string) => settleInstall(ns.redis, ns.prefix, count, live(), tickMs, what)
+  const settle = async (what: string) => {
+    await settleInstall(ns.redis, ns.prefix, count, live(), tickMs, what)
+    log(`settled: ${shares(await view(), engines)}`)
+  }
 
   /**
    * From `at` until the partitions `held` are each held by a live engine other than `gone`,
@@ -124,10 +131,15 @@ export const measureHandoffs = async (
     const kills: Handoff[] = []
     for (let k = 0; k < plan.kills; k++) {
       // A seeded instant anywhere within a lease TTL, so kills fall at every phase of the renewals.
+      // (The draws are in a fixed order; which engine they pick depends on who holds what.)
       await new Promise((r) => setTimeout(r, Math.floor(rand() * lease.ttl_ms)))
-      const i = Math.floor(rand() * engines.length)
-      const victim = engines[i] as Child
-      const held = heldBy(await view(), victim.pid)
+      const before = await view()
+      log(`holders before kill ${k + 1}: ${shares(before, engines)}`)
+      // The victim is drawn among the engines that hold partitions now.
+      const holding = engines.filter((e) => heldBy(before, e.pid).length > 0)
+      const victim = holding[Math.floor(rand() * holding.length)] as Child
+      const i = engines.indexOf(victim)
+      const held = heldBy(before, victim.pid)
       await killHard(victim)
       const at = performance.now()
       engines.splice(i, 1)
@@ -140,9 +152,12 @@ export const measureHandoffs = async (
       await settle("the restarted engine to take its share")
     }
     await new Promise((r) => setTimeout(r, Math.floor(rand() * lease.ttl_ms)))
-    const i = Math.floor(rand() * engines.length)
-    const leaver = engines[i] as Child
-    const held = heldBy(await view(), leaver.pid)
+    const before = await view()
+    log(`holders before SIGTERM: ${shares(before, engines)}`)
+    const holding = engines.filter((e) => heldBy(before, e.pid).length > 0)
+    const leaver = holding[Math.floor(rand() * holding.length)] as Child
+    const i = engines.indexOf(leaver)
+    const held = heldBy(before, leaver.pid)
     const exited = exitOf(leaver)
     process.kill(leaver.pid, "SIGTERM")
     const at = performance.now()
