@@ -1,6 +1,6 @@
 /**
  * Partitioned installs (partitions > 1), all in one run on one standalone Redis:
- *  - handoff: three engines share the partitions while scores flow; one is killed with
+ *  - handoff: three engines (two at the tiny size) share the partitions while scores flow; one is killed with
  *    SIGKILL at seeded instants, several times, and the time until every partition it
  *    held is held by a live engine again and applying is taken (p50 and max), beside the
  *    bound it should respect: lease TTL (its lease and its membership run out) + one
@@ -21,35 +21,39 @@ import { measureHandoffs, type Handoff } from "../lib/handoff.ts"
 import { engineDrainRate, rawDrainRate, rawRouteRate, routerRate } from "../lib/partitioned-drain.ts"
 import { benchNamespace } from "../lib/bench-namespace.ts"
 import { RAW_CLIENT } from "../lib/raw-clients.ts"
-import { reportable } from "../lib/histogram.ts"
+import { reportable, samplesFor } from "../lib/histogram.ts"
 import { engineTarget, partitionedEngineTarget } from "../lib/latency-targets.ts"
 import { measureLatency, keepsUp, type LatencyResult } from "../lib/measure-latency.ts"
-import { durationFor } from "./latency.ts"
+import { COMMAND_SHARE } from "../lib/latency-workload.ts"
 
 const plan = (size: BenchContext["size"]) =>
   size === "tiny"
-    ? { count: 6, kills: 1, rate: 200, events: 3_000, lease: { ttl_ms: 2_000, join_debounce_ms: 500 }, ingest: { block_ms: 200 },
+    ? { count: 6, engines: 2, kills: 1, rate: 200, events: 3_000, lease: { ttl_ms: 2_000, join_debounce_ms: 500 }, ingest: { block_ms: 200 },
         latency: { rate: 200, durationMs: 600, warmupMs: 0 } }
     // The lease and the read wait as an install runs them by default (config/default.yaml).
-    : { count: 24, kills: 4, rate: 500, events: 50_000, lease: {}, ingest: {},
-        latency: { rate: LATENCY_RATE, durationMs: durationFor(LATENCY_RATE), warmupMs: 1_000 } }
+    : { count: 24, engines: 3, kills: 4, rate: 500, events: 50_000, lease: {}, ingest: {},
+        latency: { rate: LATENCY_RATE, durationMs: LATENCY_MS, warmupMs: 1_000 } }
 
-/** A rate a loaded 2-core machine keeps up with, where the p99 still rests on ≥ 100 samples within a minute. */
-const LATENCY_RATE = 2_000
+/**
+ * A rate one engine keeps up with on a loaded 2-core machine (2k ev/s saturated it there),
+ * run long enough for the p99 to rest on ≥ 100 samples above it.
+ */
+const LATENCY_RATE = 1_000
+const LATENCY_MS = Math.ceil((1.05 * samplesFor(99)) / (LATENCY_RATE * COMMAND_SHARE)) * 1000
 
 const percentile = (xs: readonly number[], q: number): number => {
   const s = [...xs].sort((a, b) => a - b)
   return s[Math.min(s.length - 1, Math.max(0, Math.ceil((q / 100) * s.length) - 1))] ?? 0
 }
 
-const handoffFigures = (kills: readonly Handoff[], leave: Handoff, ttlMs: number, count: number): BenchFigure[] => {
+const handoffFigures = (kills: readonly Handoff[], leave: Handoff, ttlMs: number, count: number, engines: number): BenchFigure[] => {
   const tick = Math.ceil(ttlMs / 3)
   const bound = (ttlMs + tick + 1_000) / 1000
   const leaveBound = (tick + 1_000) / 1000
   const applying = kills.map((k) => k.applyingMs / 1000)
   const owned = kills.map((k) => k.ownedMs / 1000)
   const boundName = `lease TTL ${ttlMs / 1000} s + heartbeat ${(tick / 1000).toFixed(2)} s + 1 s`
-  const at = `3 engines, ${count} partitions, ${kills.length} kills`
+  const at = `${engines} engines, ${count} partitions, ${kills.length} kills`
   const p50 = percentile(applying, 50)
   const max = Math.max(...applying)
   const leaveS = leave.ownedMs / 1000
@@ -103,8 +107,8 @@ export const scenario: Scenario = {
 
     const ns = await benchNamespace(ctx, "phand", { partitions: p.count, lease: p.lease, ingest: p.ingest, archive: { enabled: false } })
     try {
-      const { kills, leave } = await measureHandoffs(ns, ctx.tmpDir, { engines: 3, kills: p.kills, rate: p.rate, seed: 20261202 }, ctx.log)
-      figures.push(...handoffFigures(kills, leave, ns.config.lease.ttl_ms, p.count))
+      const { kills, leave } = await measureHandoffs(ns, ctx.tmpDir, { engines: p.engines, kills: p.kills, rate: p.rate, seed: 20261202 }, ctx.log)
+      figures.push(...handoffFigures(kills, leave, ns.config.lease.ttl_ms, p.count, p.engines))
     } finally {
       await ns.cleanup()
     }
