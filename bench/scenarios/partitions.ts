@@ -29,7 +29,7 @@ import { COMMAND_SHARE } from "../lib/latency-workload.ts"
 const plan = (size: BenchContext["size"]) =>
   size === "tiny"
     ? { count: 6, engines: 2, kills: 1, rate: 200, events: 3_000, lease: { ttl_ms: 2_000, join_debounce_ms: 500 }, ingest: { block_ms: 200 },
-        latency: { rate: 200, durationMs: 600, warmupMs: 0 } }
+        latency: { rate: 200, durationMs: 600, warmupMs: 0, drainMs: 3_000 } }
     // The lease and the read wait as an install runs them by default (config/default.yaml).
     : { count: 24, engines: 3, kills: 4, rate: 500, events: 50_000, lease: {}, ingest: {},
         latency: { rate: LATENCY_RATE, durationMs: LATENCY_MS, warmupMs: 1_000 } }
@@ -95,42 +95,52 @@ const latencyFigures = (parted: LatencyResult, single: LatencyResult, log: (m: s
   return out
 }
 
+type Plan = ReturnType<typeof plan>
+
+const latencyPart = async (ctx: BenchContext, p: Plan): Promise<BenchFigure[]> =>
+  latencyFigures(
+    await measureLatency((onSeen) => partitionedEngineTarget(ctx, p.count, onSeen), p.latency),
+    await measureLatency((onSeen) => engineTarget(ctx, onSeen), p.latency), ctx.log)
+
+const handoffPart = async (ctx: BenchContext, p: Plan): Promise<BenchFigure[]> => {
+  const ns = await benchNamespace(ctx, "phand", { partitions: p.count, lease: p.lease, ingest: p.ingest, archive: { enabled: false } })
+  try {
+    const { kills, leave } = await measureHandoffs(ns, ctx.tmpDir, { engines: p.engines, kills: p.kills, rate: p.rate, seed: 20261202 }, ctx.log)
+    return handoffFigures(kills, leave, ns.config.lease.ttl_ms, p.count, p.engines)
+  } finally {
+    await ns.cleanup()
+  }
+}
+
+const throughputPart = async (ctx: BenchContext, p: Plan): Promise<BenchFigure[]> => {
+  const backlog = () => workload({ events: p.events, symbols: Math.min(10_000, p.events), seed: 5, start: Date.UTC(2026, 0, 5, 14, 30), stepMs: 50 })
+  const k = p.events.toLocaleString("en-US")
+  const raw = await rawDrainRate(ctx, backlog, p.events)
+  const settings = { lease: p.lease, ingest: p.ingest }
+  const one = await engineDrainRate(ctx, 1, p.count, backlog, p.events, settings)
+  const two = await engineDrainRate(ctx, 2, p.count, backlog, p.events, settings)
+  const routed = await routerRate(ctx, p.count, backlog, p.events)
+  const rawRouted = await rawRouteRate(ctx, p.count, backlog, p.events)
+  ctx.log(`drain: 1 engine ${Math.round(one)} ev/s, 2 engines ${Math.round(two)} ev/s, raw ${Math.round(raw)} ev/s; router ${Math.round(routed)} ev/s, raw copy ${Math.round(rawRouted)} ev/s`)
+  const rawName = `raw XREADGROUP+XACK consume (${RAW_CLIENT})`
+  return [
+    { scenario: "partitions", metric: `1 engine process drains ${k} over ${p.count} partitions`, value: one, unit: "ev/s",
+      baseline: { name: rawName, value: raw }, ratio: one / raw },
+    { scenario: "partitions", metric: `2 engine processes drain ${k} over ${p.count} partitions`, value: two, unit: "ev/s",
+      baseline: { name: rawName, value: raw }, ratio: two / raw, goal: `${(two / one).toFixed(2)}× one process` },
+    { scenario: "partitions", metric: `router alone: ingress → ${p.count} partitions (${k})`, value: routed, unit: "ev/s",
+      baseline: { name: `raw XREADGROUP + XADD under ID + XACK copy (${RAW_CLIENT})`, value: rawRouted }, ratio: routed / rawRouted }
+  ]
+}
+
 export const scenario: Scenario = {
   name: "partitions",
   description: "partitioned install: handoff after kill -9 and SIGTERM vs the lease bound; 1 vs 2 engines and the router vs raw Redis",
   run: async (ctx) => {
     const p = plan(ctx.size)
+    const parts = [() => latencyPart(ctx, p), () => handoffPart(ctx, p), () => throughputPart(ctx, p)]
     const figures: BenchFigure[] = []
-    figures.push(...latencyFigures(
-      await measureLatency((onSeen) => partitionedEngineTarget(ctx, p.count, onSeen), p.latency),
-      await measureLatency((onSeen) => engineTarget(ctx, onSeen), p.latency), ctx.log))
-
-    const ns = await benchNamespace(ctx, "phand", { partitions: p.count, lease: p.lease, ingest: p.ingest, archive: { enabled: false } })
-    try {
-      const { kills, leave } = await measureHandoffs(ns, ctx.tmpDir, { engines: p.engines, kills: p.kills, rate: p.rate, seed: 20261202 }, ctx.log)
-      figures.push(...handoffFigures(kills, leave, ns.config.lease.ttl_ms, p.count, p.engines))
-    } finally {
-      await ns.cleanup()
-    }
-
-    const backlog = () => workload({ events: p.events, symbols: Math.min(10_000, p.events), seed: 5, start: Date.UTC(2026, 0, 5, 14, 30), stepMs: 50 })
-    const k = p.events.toLocaleString("en-US")
-    const raw = await rawDrainRate(ctx, backlog, p.events)
-    const settings = { lease: p.lease, ingest: p.ingest }
-    const one = await engineDrainRate(ctx, 1, p.count, backlog, p.events, settings)
-    const two = await engineDrainRate(ctx, 2, p.count, backlog, p.events, settings)
-    const routed = await routerRate(ctx, p.count, backlog, p.events)
-    const rawRouted = await rawRouteRate(ctx, p.count, backlog, p.events)
-    ctx.log(`drain: 1 engine ${Math.round(one)} ev/s, 2 engines ${Math.round(two)} ev/s, raw ${Math.round(raw)} ev/s; router ${Math.round(routed)} ev/s, raw copy ${Math.round(rawRouted)} ev/s`)
-    const rawName = `raw XREADGROUP+XACK consume (${RAW_CLIENT})`
-    figures.push(
-      { scenario: "partitions", metric: `1 engine process drains ${k} over ${p.count} partitions`, value: one, unit: "ev/s",
-        baseline: { name: rawName, value: raw }, ratio: one / raw },
-      { scenario: "partitions", metric: `2 engine processes drain ${k} over ${p.count} partitions`, value: two, unit: "ev/s",
-        baseline: { name: rawName, value: raw }, ratio: two / raw, goal: `${(two / one).toFixed(2)}× one process` },
-      { scenario: "partitions", metric: `router alone: ingress → ${p.count} partitions (${k})`, value: routed, unit: "ev/s",
-        baseline: { name: `raw XREADGROUP + XADD under ID + XACK copy (${RAW_CLIENT})`, value: rawRouted }, ratio: routed / rawRouted }
-    )
+    for (const part of parts) figures.push(...(await part()))
     return figures
   }
 }
