@@ -1,7 +1,8 @@
 /**
  * The systems the latency scenario drives with the same open-loop schedule:
  *  - engine: XADD to the scores stream → a `strata engine` child → backfill command read
- *    with XREAD on the backfill stream (only qualifying events owe a command);
+ *    with XREAD on the backfill stream (only qualifying events owe a command); the same
+ *    with an install of several partitions (the router's hop, every partition's stream);
  *  - raw two-hop, volume-matched: XADD → relay child (XREADGROUP in batches of the
  *    engine's size, XADD for exactly the events the engine emits for, XACK) → XREAD;
  *  - raw two-hop, every event: the same relay emitting for every event;
@@ -14,7 +15,7 @@ import { createInterface } from "node:readline"
 import { Queue } from "bullmq"
 import { Redis } from "ioredis"
 import { openRedis } from "../../src/services/redis.ts"
-import { readAfter } from "../../streams/consumer.ts"
+import { readAfterMany } from "../../streams/consumer.ts"
 import { fieldValue } from "../../streams/entry.ts"
 import { scoresFields } from "../../streams/scores-wire.ts"
 import { ingressKeys, partitionKeys } from "../../streams/keys.ts"
@@ -24,6 +25,10 @@ import { ROOT, startChild, type Child } from "./children.ts"
 import { idOf, owesCommand, scoreEvent, seqOfId } from "./latency-workload.ts"
 import type { DueEvent } from "./open-loop.ts"
 import { bullConnection } from "./bull-connection.ts"
+import { settleInstall } from "./partitioned-install.ts"
+
+/** Every event that qualifies promotes at once, so one event in ten owes a command (latency-workload.ts). */
+const LATENCY_LIFECYCLE = { confirmations: 1, min_dwell: "0s" } as const
 
 export interface LatencyTarget {
   readonly name: string
@@ -35,31 +40,33 @@ export interface LatencyTarget {
 
 export type OnSeen = (seq: number, at: number) => void
 
-/** A blocking XREAD loop over `stream`, reporting each entry's event seq from its cause ID. */
-const tailStream = (url: string, stream: string, onSeen: OnSeen) => {
+/** A blocking XREAD loop over `streams`, reporting each entry's event seq from its cause ID. */
+const tailStreams = (url: string, streams: readonly string[], onSeen: OnSeen) => {
   const redis = new Redis(url)
   let running = true
   const done = (async () => {
-    let last = "0"
+    const after = new Map(streams.map((s) => [s, "0"]))
     while (running) {
-      const entries = await readAfter(redis, stream, last, 2000, 100)
+      const replies = await readAfterMany(redis, after, 2000, 100)
       const at = performance.now()
-      for (const { id, fields } of entries) {
-        last = id
-        const cause = fieldValue(fields, "cause")
-        if (cause) onSeen(seqOfId(cause), at)
+      for (const { stream, entries } of replies) {
+        for (const { id, fields } of entries) {
+          after.set(stream, id)
+          const cause = fieldValue(fields, "cause")
+          if (cause) onSeen(seqOfId(cause), at)
+        }
       }
     }
   })()
   return async () => { running = false; await done; redis.disconnect() }
 }
 
-/** A target fed by XADD to `input` (explicit IDs) whose outputs are tailed on `output`. */
+/** A target fed by XADD to `input` (explicit IDs) whose outputs are tailed on `outputs`. */
 const streamTarget = (
-  ctx: BenchContext, name: string, ns: BenchNamespace, child: Child, input: string, output: string,
+  ctx: BenchContext, name: string, ns: BenchNamespace, child: Child, input: string, outputs: readonly string[],
   emits: (seq: number) => boolean, onSeen: OnSeen
 ): LatencyTarget => {
-  const stopTail = tailStream(ctx.redisUrl, output, onSeen)
+  const stopTail = tailStreams(ctx.redisUrl, outputs, onSeen)
   const t = Date.now()
   return {
     name,
@@ -84,14 +91,27 @@ const streamTarget = (
 export const engineTarget = async (
   ctx: BenchContext, onSeen: OnSeen
 ): Promise<LatencyTarget & { readonly ns: BenchNamespace; readonly logFile: string }> => {
-  const ns: BenchNamespace = await benchNamespace(ctx, "lat-engine", {
-    lifecycle: { confirmations: 1, min_dwell: "0s" }
-  })
+  const ns: BenchNamespace = await benchNamespace(ctx, "lat-engine", { lifecycle: LATENCY_LIFECYCLE })
   const logFile = join(ctx.tmpDir, `${ns.prefix}.log`)
   const child: Child = startChild(join(ROOT, "src/cli/main.ts"), ["engine"], ns.env, logFile)
   await child.ready(/engine running/)
-  const target = streamTarget(ctx, "engine", ns, child, ingressKeys(ns.prefix).scores, partitionKeys(ns.prefix, 0).backfill, owesCommand, onSeen)
+  const target = streamTarget(ctx, "engine", ns, child, ingressKeys(ns.prefix).scores, [partitionKeys(ns.prefix, 0).backfill], owesCommand, onSeen)
   return { ...target, ns, logFile }
+}
+
+/**
+ * The engine of an install of `count` partitions as a latency target: one `strata engine`
+ * process (so it holds every partition and the router), fed on the ingress stream, its
+ * commands tailed on every partition's backfill stream. Sending starts once it holds
+ * every partition.
+ */
+export const partitionedEngineTarget = async (ctx: BenchContext, count: number, onSeen: OnSeen): Promise<LatencyTarget> => {
+  const ns = await benchNamespace(ctx, "lat-parts", { partitions: count, lifecycle: LATENCY_LIFECYCLE })
+  const child = startChild(join(ROOT, "src/cli/main.ts"), ["engine"], ns.env, join(ctx.tmpDir, `${ns.prefix}.log`))
+  await child.ready(/engine running/)
+  await settleInstall(ns.redis, ns.prefix, count, new Set([child.pid]), Math.ceil(ns.config.lease.ttl_ms / 3), "the engine to hold every partition")
+  const outputs = Array.from({ length: count }, (_, p) => partitionKeys(ns.prefix, p, count).backfill)
+  return streamTarget(ctx, `engine, ${count} partitions`, ns, child, ingressKeys(ns.prefix).scores, outputs, owesCommand, onSeen)
 }
 
 export type RawVolume = "matched" | "all"
@@ -105,7 +125,7 @@ export const rawTarget = async (ctx: BenchContext, volume: RawVolume, onSeen: On
     process.env, join(ctx.tmpDir, `${ns.prefix}.log`))
   await child.ready(/ready/)
   const name = volume === "matched" ? "raw two-hop (volume-matched)" : "raw two-hop (every event)"
-  return streamTarget(ctx, name, ns, child, input, output, volume === "matched" ? owesCommand : () => true, onSeen)
+  return streamTarget(ctx, name, ns, child, input, [output], volume === "matched" ? owesCommand : () => true, onSeen)
 }
 
 /**

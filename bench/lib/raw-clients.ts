@@ -13,6 +13,13 @@ import { Redis as Ioredis5 } from "ioredis5"
 
 export type StreamEntries = [string, string[]][]
 
+/** An entry to add to `stream` under `id` (the raw router's copy). */
+export interface RawCopy {
+  readonly stream: string
+  readonly id: string
+  readonly fields: readonly string[]
+}
+
 export interface RawClient {
   readonly name: string
   /** XREADGROUP … COUNT count [BLOCK blockMs] STREAMS stream > : the entries delivered. */
@@ -20,6 +27,8 @@ export interface RawClient {
   /** XADD each of `adds` to `output` (auto IDs) and XACK `ids` on `input`, in one MULTI. */
   readonly relay: (input: string, group: string, ids: readonly string[], output: string, adds: readonly (readonly string[])[]) => Promise<void>
   readonly ack: (stream: string, group: string, ids: readonly string[]) => Promise<void>
+  /** XADD each of `copies` to its own stream under its own ID and XACK `ids` on `input`, in one MULTI. */
+  readonly copy: (input: string, group: string, ids: readonly string[], copies: readonly RawCopy[]) => Promise<void>
   /** XGROUP CREATE stream group 0 MKSTREAM. */
   readonly create: (stream: string, group: string) => Promise<void>
   readonly close: () => Promise<void>
@@ -64,6 +73,12 @@ const ioredisClient = (name: ClientName, redis: Ioredis6 | Ioredis5): RawClient 
     await m.exec()
   },
   ack: async (stream, group, ids) => { await redis.xack(stream, group, ...ids) },
+  copy: async (input, group, ids, copies) => {
+    const m = redis.multi()
+    for (const c of copies) m.xadd(c.stream, c.id, ...c.fields)
+    m.xack(input, group, ...ids)
+    await m.exec()
+  },
   create: async (stream, group) => { await redis.xgroup("CREATE", stream, group, "0", "MKSTREAM") },
   close: async () => { await redis.quit() }
 })
@@ -87,6 +102,12 @@ const nodeRedisClient = async (url: string): Promise<RawClient> => {
       await m.exec()
     },
     ack: async (stream, group, ids) => { await client.sendCommand(["XACK", stream, group, ...ids]) },
+    copy: async (input, group, ids, copies) => {
+      const m = client.multi()
+      for (const c of copies) m.addCommand(["XADD", c.stream, c.id, ...c.fields])
+      m.addCommand(["XACK", input, group, ...ids])
+      await m.exec()
+    },
     create: async (stream, group) => { await client.sendCommand(["XGROUP", "CREATE", stream, group, "0", "MKSTREAM"]) },
     close: async () => { await client.close() }
   }
