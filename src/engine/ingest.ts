@@ -59,11 +59,17 @@ interface Prepared {
   readonly fence: LeaseHolder
 }
 
-/** The outcome of reading ahead, kept as a value: nobody may be left with an unhandled rejection. */
-type AheadRead = { readonly ok: true; readonly batch: Prepared | undefined } | { readonly ok: false; readonly error: unknown }
+/** One read of the scores stream and the lease it was made under. */
+interface Read {
+  readonly entries: readonly StreamEntry[]
+  readonly fence: LeaseHolder
+}
 
-const settle = (read: Promise<Prepared | undefined>): Promise<AheadRead> =>
-  read.then((batch) => ({ ok: true, batch }), (error: unknown) => ({ ok: false, error }))
+/** Work done ahead, its outcome kept as a value: nobody may be left with an unhandled rejection. */
+type Settled<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: unknown }
+
+const settle = <T>(work: Promise<T>): Promise<Settled<T>> =>
+  work.then((value) => ({ ok: true as const, value }), (error: unknown) => ({ ok: false as const, error }))
 
 export class Ingest {
   /** The scores stream this partition reads and its dead letters (keys.ts partitionScores). */
@@ -78,7 +84,12 @@ export class Ingest {
   /** ingest.overlap: read and compute the next batch while a step is in flight. */
   private readonly overlap: boolean
   /** The next batch, read and computed while the last step ran (overlap only). */
-  private ahead: Promise<AheadRead> | undefined
+  private ahead: Promise<Settled<Prepared | undefined>> | undefined
+  /**
+   * The next read, issued as soon as the last one returned (overlap only), so that Redis
+   * serves it while the batch before is computed and its step sent, not after the step.
+   */
+  private nextRead: Promise<Settled<Read | undefined>> | undefined
   /** The epoch the cache belongs to; another one means the cache may be stale. */
   private epoch: string | undefined
   /** The step marker as of the last full apply; undefined: read it from Redis first. */
@@ -137,10 +148,10 @@ export class Ingest {
     const ahead = this.ahead
     this.ahead = undefined
     if (ahead === undefined) return this.prepare(false)
-    const read = await ahead
+    const done = await ahead
     // The step before it was applied, so the cache and the clock are Redis' state.
-    if (read.ok) return read.batch
-    return this.readFailed(read.error)
+    if (done.ok) return done.value
+    return this.readFailed(done.error)
   }
 
   /**
@@ -149,20 +160,10 @@ export class Ingest {
    * nothing rather than wait for, or restart on, a lease it does not hold as that step did.
    */
   private async prepare(speculative: boolean): Promise<Prepared | undefined> {
-    // The read must end before the local view of the lease could lapse: a stale process
-    // must not even move entries into the pending list.
-    const fence = this.lease.held(this.blockMs)
-    if (fence === undefined) {
-      if (!speculative) await new Promise((r) => setTimeout(r, Math.min(this.blockMs, 100)))
-      return undefined
-    }
-    if (fence.epoch !== this.epoch) {
-      if (speculative) return undefined
-      this.restartFromRedis(fence.epoch)
-    }
+    const read = await this.takeRead(speculative)
+    if (read === undefined) return undefined
+    const { entries, fence } = read
     try {
-      const entries = await this.reader.next()
-      if (entries.length === 0) return undefined
       this.marker ??= await readStepMarker(this.writes, this.keys)
       if (!this.clockInStep) await this.rebuildClock()
       // The actors the batch may find stale are loaded too, passivated or not.
@@ -172,6 +173,49 @@ export class Ingest {
       if (speculative) throw e
       return this.readFailed(e)
     }
+  }
+
+  /** The read issued ahead, or a fresh one; with overlap, the next read goes out at once. */
+  private async takeRead(speculative: boolean): Promise<Read | undefined> {
+    let read: Read | undefined
+    const ahead = this.nextRead
+    this.nextRead = undefined
+    if (ahead !== undefined) {
+      const done = await ahead
+      if (!done.ok) {
+        if (speculative) throw done.error
+        return this.readFailed(done.error)
+      }
+      read = done.value
+    } else {
+      // The read must end before the local view of the lease could lapse: a stale process
+      // must not even move entries into the pending list.
+      const fence = this.lease.held(this.blockMs)
+      if (fence === undefined) {
+        if (!speculative) await new Promise((r) => setTimeout(r, Math.min(this.blockMs, 100)))
+        return undefined
+      }
+      if (fence.epoch !== this.epoch) {
+        if (speculative) return undefined
+        this.restartFromRedis(fence.epoch)
+      }
+      try {
+        read = { entries: await this.reader.next(), fence }
+      } catch (e) {
+        if (speculative) throw e
+        return this.readFailed(e)
+      }
+    }
+    if (read === undefined || read.entries.length === 0) return undefined
+    if (this.overlap) this.nextRead = settle(this.readAhead(read.fence.epoch))
+    return read
+  }
+
+  /** The next read, under the same lease epoch held for as long as the read may block. */
+  private async readAhead(epoch: string): Promise<Read | undefined> {
+    const fence = this.lease.held(this.blockMs)
+    if (fence === undefined || fence.epoch !== epoch) return undefined
+    return { entries: await this.reader.next(), fence }
   }
 
   /**
@@ -239,22 +283,34 @@ export class Ingest {
   }
 
   /**
-   * Drop the batch read ahead of a step that was not applied, once its read and load have
-   * ended (a read still in flight would move the reader past the rewind). Returns whether
-   * there was one; its entries are pending and the caller rewinds the reader.
+   * Drop what was read and computed ahead once it has ended (a read still in flight would
+   * move the reader past the rewind). Returns whether there was any; its entries are
+   * pending and the caller rewinds the reader.
    */
   private async discardAhead(): Promise<boolean> {
     const ahead = this.ahead
     this.ahead = undefined
-    if (ahead === undefined) return false
-    const read = await ahead
-    this.stats.discarded++
-    if (!read.ok) this.log.warn({ err: read.error }, "ingest read ahead failed while its step was refused; its entries are read again")
-    return true
+    let any = false
+    if (ahead !== undefined) {
+      const done = await ahead
+      any = true
+      this.stats.discarded++
+      if (!done.ok) this.log.warn({ err: done.error }, "ingest batch read ahead failed; it is discarded and its entries read again")
+    }
+    // The batch computed ahead may itself have issued the read after it.
+    const read = this.nextRead
+    this.nextRead = undefined
+    if (read !== undefined) {
+      const done = await read
+      any = true
+      if (!done.ok) this.log.warn({ err: done.error }, "ingest read ahead failed; it is discarded and its entries read again")
+    }
+    return any
   }
 
   /** A read, snapshot load or marker read failed: start again from the pending entries. */
-  private readFailed(e: unknown): never {
+  private async readFailed(e: unknown): Promise<never> {
+    await this.discardAhead()
     this.store.clear()
     this.reader.rewind()
     this.marker = undefined
