@@ -10,11 +10,11 @@
  * Goal: ≥ 100k events/s per process.
  */
 import { join } from "node:path"
-import { GROUPS, ingressKeys, partitionKeys } from "../../streams/keys.ts"
+import { GROUPS, ingressKeys } from "../../streams/keys.ts"
 import type { BenchContext, Scenario } from "../scenario.ts"
 import { benchNamespace } from "../lib/bench-namespace.ts"
-import { ROOT, startChild } from "../lib/children.ts"
-import { fillStream, timeProgress } from "../lib/fill.ts"
+import { engineDrainRate } from "../lib/engine-drain.ts"
+import { fillStream } from "../lib/fill.ts"
 import { RAW_CLIENT, drainRate, openRawClient } from "../lib/raw-clients.ts"
 import { workload } from "../../fixtures/workload.ts"
 
@@ -31,14 +31,7 @@ const engineDrain = async (ctx: BenchContext, events: number, overlap: boolean, 
     await fillStream(ns.redis, scores, workload(spec(events)))
     const profiles = process.env["STRATA_BENCH_CPU_PROF"]
     const nodeArgs = profiles ? ["--cpu-prof", `--cpu-prof-dir=${join(profiles, `${label}-${round}`)}`] : []
-    const child = startChild(join(ROOT, "src/cli/main.ts"), ["engine"], ns.env, join(ctx.tmpDir, `engine-${label}-${round}.log`), nodeArgs)
-    try {
-      const stats = partitionKeys(ns.prefix, 0).stats
-      const t = await timeProgress(async () => Number(await ns.redis.hget(stats, "entries") ?? 0), events, 600_000)
-      return events / ((t.done - t.first) / 1000)
-    } finally {
-      await child.stop()
-    }
+    return await engineDrainRate(ctx, ns, events, `engine-${label}-${round}.log`, nodeArgs)
   } finally {
     await ns.cleanup()
   }
