@@ -164,7 +164,9 @@ export const Config = Schema.Struct({
     block_ms: PositiveInt,
     max_fields: PositiveInt,
     max_value_length: PositiveInt,
-    snapshot_cache: PositiveInt
+    snapshot_cache: PositiveInt,
+    /** Read and compute the next batch while the atomic step of the last one runs. */
+    overlap: Schema.Boolean
   }),
   /** The partition lease: one engine per install applies steps; renewed every third of the TTL. */
   lease: Schema.Struct({

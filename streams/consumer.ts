@@ -161,7 +161,11 @@ export class StreamsFollower {
   private turn = 0
   private readonly slots: readonly (readonly string[])[]
 
-  constructor(private readonly redis: Redis, readonly streams: readonly string[], private readonly count: number, private readonly blockMs: number) {
+  /** `from`: "end" follows what is added after the first read; "start" reads each stream from its first entry. */
+  constructor(
+    private readonly redis: Redis, readonly streams: readonly string[], private readonly count: number, private readonly blockMs: number,
+    private readonly from: "end" | "start" = "end"
+  ) {
     const bySlot = new Map<number, string[]>()
     for (const s of streams) {
       const slot = redis.isCluster ? calculateSlot(s) : 0
@@ -175,7 +179,7 @@ export class StreamsFollower {
   async next(): Promise<ManyReply> {
     if (!this.started) {
       // Where each stream ends now: "$" in a read that does not block would never see anything.
-      for (const s of this.streams) this.last.set(s, (await readLatest(this.redis, s, 1))[0]?.id ?? "0-0")
+      for (const s of this.streams) this.last.set(s, this.from === "start" ? "0-0" : (await readLatest(this.redis, s, 1))[0]?.id ?? "0-0")
       this.started = true
     }
     let out: ManyReply = []

@@ -17,8 +17,9 @@ export interface Child {
   readonly stop: () => Promise<void>
 }
 
-export const startChild = (entry: string, args: readonly string[], env: NodeJS.ProcessEnv, logFile: string): Child => {
-  const child = spawn(process.execPath, ["--import", "tsx", entry, ...args], {
+/** `nodeArgs`: options for node itself (e.g. --cpu-prof, which NODE_OPTIONS does not accept). */
+export const startChild = (entry: string, args: readonly string[], env: NodeJS.ProcessEnv, logFile: string, nodeArgs: readonly string[] = []): Child => {
+  const child = spawn(process.execPath, [...nodeArgs, "--import", "tsx", entry, ...args], {
     cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"]
   })
   if (child.pid === undefined) throw new Error(`could not start ${entry}`)

@@ -15,7 +15,7 @@ import { createInterface } from "node:readline"
 import { Queue } from "bullmq"
 import { Redis } from "ioredis"
 import { openRedis } from "../../src/services/redis.ts"
-import { readAfterMany } from "../../streams/consumer.ts"
+import { StreamsFollower } from "../../streams/consumer.ts"
 import { fieldValue } from "../../streams/entry.ts"
 import { scoresFields } from "../../streams/scores-wire.ts"
 import { ingressKeys, partitionKeys } from "../../streams/keys.ts"
@@ -45,13 +45,12 @@ const tailStreams = (url: string, streams: readonly string[], onSeen: OnSeen) =>
   const redis = new Redis(url)
   let running = true
   const done = (async () => {
-    const after = new Map(streams.map((s) => [s, "0"]))
+    const follower = new StreamsFollower(redis, streams, 2000, 100, "start")
     while (running) {
-      const replies = await readAfterMany(redis, after, 2000, 100)
+      const replies = await follower.next()
       const at = performance.now()
-      for (const { stream, entries } of replies) {
-        for (const { id, fields } of entries) {
-          after.set(stream, id)
+      for (const { entries } of replies) {
+        for (const { fields } of entries) {
           const cause = fieldValue(fields, "cause")
           if (cause) onSeen(seqOfId(cause), at)
         }

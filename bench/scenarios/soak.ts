@@ -27,6 +27,7 @@ import { groupBacklog, readLatest } from "../../streams/consumer.ts"
 import { GROUPS, ingressKeys, partitionKeys } from "../../streams/keys.ts"
 import type { BenchContext, BenchFigure, Scenario } from "../scenario.ts"
 import { benchNamespace } from "../lib/bench-namespace.ts"
+import { engineDrainRate } from "../lib/engine-drain.ts"
 import { ROOT, startChild } from "../lib/children.ts"
 import { fillStream, timeProgress } from "../lib/fill.ts"
 import { runOpenLoop } from "../lib/open-loop.ts"
@@ -154,14 +155,7 @@ const drainRate = async (ctx: BenchContext, events: number, trim: boolean): Prom
   })
   try {
     await fillStream(ns.redis, ingressKeys(ns.prefix).scores, workload({ events, symbols: Math.min(10_000, events), seed: 3, start: Date.UTC(2026, 0, 5, 14, 30), stepMs: 50 }))
-    const child = startChild(join(ROOT, "src/cli/main.ts"), ["engine"], ns.env, join(ctx.tmpDir, `drain-${trim ? "on" : "off"}.log`))
-    try {
-      const stats = partitionKeys(ns.prefix, 0).stats
-      const t = await timeProgress(async () => Number(await ns.redis.hget(stats, "entries") ?? 0), events, 600_000)
-      return events / ((t.done - t.first) / 1000)
-    } finally {
-      await child.stop()
-    }
+    return await engineDrainRate(ctx, ns, events, `drain-${trim ? "on" : "off"}.log`)
   } finally {
     await ns.cleanup()
   }

@@ -2,7 +2,8 @@
  * Actor snapshots of one partition: an in-memory cache over the snapshots hash in Redis.
  * Idle actors are passivated (only their persisted snapshot remains, in Redis) once the
  * cache is full, and rehydrated on their next event. The cache only ever holds what the
- * atomic step has committed; after a failed step it is dropped and read back lazily.
+ * atomic step has committed, or the batch whose step is in flight (ingest.overlap); after a
+ * failed step it is dropped and read back lazily.
  * `scan` reads every persisted actor, passivated ones included, without caching them
  * (the staleness index is rebuilt from it).
  */
@@ -21,7 +22,7 @@ export class ActorStore {
     private readonly redis: Redis,
     private readonly snapshotsKey: string,
     private readonly lifecycle: Lifecycle,
-    private readonly capacity: number
+    readonly capacity: number
   ) {}
 
   get size(): number {
