@@ -98,7 +98,8 @@ export const partitionRunner = (deps: PartitionRunnerDeps): Effect.Effect<Partit
         const got = yield* Effect.tryPromise(() => lease.acquire()).pipe(
           Effect.map((r) => r.held),
           Effect.catch((e) => Effect.sync(() => {
-            log.warn({ partition: p, err: String(e) }, "could not try the partition lease; the next plan tries again")
+            // tryPromise wraps the rejection: its cause is what Redis said (a CROSSSLOT, a closed connection).
+            log.warn({ partition: p, err: String((e as { readonly cause?: unknown }).cause ?? e) }, "could not try the partition lease; the next plan tries again")
             return false
           }))
         )
@@ -116,7 +117,9 @@ export const partitionRunner = (deps: PartitionRunnerDeps): Effect.Effect<Partit
         return true
       })
 
-    yield* Effect.addFinalizer(() => Effect.forEach([...parts.keys()], release, { discard: true }))
+    // Every partition at once: the others take each lease at their next plan, so a leaving
+    // engine that gave its partitions up one after another would hold the last ones longest.
+    yield* Effect.addFinalizer(() => Effect.forEach([...parts.keys()], release, { concurrency: "unbounded", discard: true }))
 
     return {
       take,
