@@ -1,0 +1,141 @@
+/**
+ * What an operator sees of a partitioned install, two engines over 8 partitions fed
+ * through the ingress stream: `strata status` names each partition's one owner and the
+ * router, `/metrics` labels every partition's streams and leases, `/api/overview` and the
+ * dashboard show the partitions' owners, `strata reconcile` finds no divergence over every
+ * partition, `strata inspect` reads a symbol where its partition keeps it, and `strata
+ * dead-letters` lists every partition's dead-letter streams.
+ */
+import { writeFileSync } from "node:fs"
+import { join } from "node:path"
+import { Effect, Exit, Scope } from "effect"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { workloadArray } from "../../fixtures/workload.ts"
+import { startPartitionedEngine } from "../../src/app/engine-process.ts"
+import type { PartitionedHandles } from "../../src/app/partitioned-engine.ts"
+import { createLogger } from "../../src/services/logger.ts"
+import { ingressKeys, partitionKeys } from "../../streams/keys.ts"
+import { symbolPartition } from "../../streams/partition.ts"
+import { runStrata } from "../helpers/cli.ts"
+import { waitUntil } from "../helpers/engine.ts"
+import { testNamespace, type TestNamespace } from "../helpers/namespace.ts"
+import { installSettled } from "../helpers/partitioned.ts"
+import { xaddAll } from "../helpers/scanner-stream.ts"
+
+const COUNT = 8
+const log = createLogger("test-partitioned-visibility", process.env["LOG_LEVEL"] ?? "silent")
+
+interface Running {
+  readonly handles: PartitionedHandles
+  readonly stop: () => Promise<void>
+}
+
+const start = async (ns: TestNamespace): Promise<Running> => {
+  const scope = Effect.runSync(Scope.make())
+  const handles = await Effect.runPromise(Scope.provide(scope)(startPartitionedEngine(ns.config, log)))
+  return { handles, stop: () => Effect.runPromise(Scope.close(scope, Exit.void)) }
+}
+
+let ns: TestNamespace
+let engines: Running[] = []
+let file: string
+const strata = (...args: string[]) => runStrata(ns.env, [...args, "--config", file])
+
+const input = workloadArray({ events: 2_000, symbols: 60, seed: 20261204, start: Date.UTC(2026, 0, 7, 15), stepMs: 1_000, badShare: 0.01 })
+const symbols = [...new Set(input.map((e) => e.fields[e.fields.indexOf("symbol") + 1]!))]
+
+beforeAll(async () => {
+  ns = await testNamespace({
+    partitions: COUNT, backfill: { enabled: false }, archive: { enabled: false },
+    ingest: { block_ms: 100 }, lease: { ttl_ms: 1_500, join_debounce_ms: 300 }
+  })
+  // The CLI reads the install's partition count from its configuration file, as an operator's does.
+  file = join(ns.config.data_dir, "strata.yaml")
+  writeFileSync(file, `partitions: ${COUNT}\narchive:\n  enabled: false\n`)
+  engines = [await start(ns), await start(ns)]
+  await waitUntil("the two engines cover every partition between them", () => {
+    const held = engines.flatMap((e) => e.handles.runner.held())
+    return held.length === COUNT && new Set(held).size === COUNT && engines.every((e) => e.handles.runner.held().length > 0)
+  }, 60_000)
+  await xaddAll(ns.redis, ingressKeys(ns.prefix).scores, input)
+  await waitUntil("the install settled", () => installSettled(ns, COUNT), 120_000)
+}, 300_000)
+
+afterAll(async () => {
+  for (const e of engines) await e.stop()
+  await ns?.cleanup()
+})
+
+const ownerOf = (p: number): string => engines.find((e) => e.handles.runner.held().includes(p))!.handles.owner
+const router = (): Running => engines.find((e) => e.handles.router.lease.held() !== undefined)!
+
+describe("a partitioned install, seen by an operator", { timeout: 120_000 }, () => {
+  it("strata status names each partition's one owner, its epoch and lag, the router and the members", async () => {
+    const r = await strata("status", "--json")
+    expect(r.code, r.err).toBe(0)
+    const s = JSON.parse(r.out) as {
+      count: number
+      members: { id: string }[]
+      router: { owner: string | null; epoch: number | null; lag: number | null; streams: { key: string }[] }
+      partitions: { partition: number; owner: string | null; epoch: number | null; lag: number | null; streams: { name: string; key: string; length: number }[] }[]
+      dead: { streams: { key: string; length: number }[] }
+    }
+    expect(s.count).toBe(COUNT)
+    expect(s.members.map((m) => m.id).sort()).toEqual(engines.map((e) => e.handles.owner).sort())
+    expect(s.router).toMatchObject({ owner: router().handles.owner, lag: 0 })
+    expect(s.router.epoch).toBeGreaterThan(0)
+    expect(s.router.streams.map((x) => x.key)).toEqual([ingressKeys(ns.prefix).scores, ingressKeys(ns.prefix).scoresDead])
+    expect(s.partitions.map((p) => p.partition)).toEqual([0, 1, 2, 3, 4, 5, 6, 7])
+    for (const p of s.partitions) {
+      const keys = partitionKeys(ns.prefix, p.partition, COUNT)
+      expect(p.owner).toBe(ownerOf(p.partition))
+      expect(p.epoch).toBe(Number(engines.flatMap((e) => e.handles.runner.running()).find((x) => x.partition === p.partition)!.lease.epoch))
+      expect(p.lag).toBe(0)
+      expect(p.streams.find((x) => x.name === "scores")).toMatchObject({ key: keys.scores, length: await ns.redis.xlen(keys.scores) })
+    }
+    expect(s.dead.streams.find((d) => d.key === ingressKeys(ns.prefix).scoresDead)?.length).toBeGreaterThan(0)
+
+    const text = await strata("status")
+    expect(text.code, text.err).toBe(0)
+    expect(text.out).toContain(`router  owner ${router().handles.owner}`)
+    for (let p = 0; p < COUNT; p++) expect(text.out).toMatch(new RegExp(`^  ${p}  owner ${ownerOf(p).replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}  epoch \\d+`, "m"))
+  })
+
+  it("strata reconcile covers every partition and finds no divergence", async () => {
+    const r = await strata("reconcile", "--wait", "--timeout", "60", "--json")
+    expect(r.code, r.out + r.err).toBe(0)
+    const report = JSON.parse(r.out) as { actors: number; companies: number; divergent: unknown[]; partitions: { partition: number; actors: number }[] }
+    expect(report.actors).toBe(symbols.length)
+    expect(report.divergent).toEqual([])
+    expect(report.partitions.map((p) => p.partition)).toEqual([0, 1, 2, 3, 4, 5, 6, 7])
+    // Some partitions hold qualified symbols, so the projection is not trivially empty.
+    expect(report.companies).toBeGreaterThan(0)
+    expect((await ns.sql`SELECT symbol FROM companies`).some((c) => symbolPartition(String(c["symbol"]), COUNT) !== 0)).toBe(true)
+  })
+
+  it("strata inspect reads a symbol in its own partition", async () => {
+    const symbol = symbols.find((s) => symbolPartition(s, COUNT) !== 0)!
+    const partition = symbolPartition(symbol, COUNT)
+    const r = await strata("inspect", symbol, "--json")
+    expect(r.code, r.err).toBe(0)
+    const report = JSON.parse(r.out) as { partition: number; actor: { layer: number } | null }
+    expect(report.partition).toBe(partition)
+    expect(report.actor).not.toBeNull()
+    const text = await strata("inspect", symbol)
+    expect(text.out).toContain(`${symbol}  partition ${partition} of ${COUNT}`)
+  })
+
+  it("strata dead-letters lists every partition's dead-letter streams", async () => {
+    // An entry no lifecycle decoder reads, in partition 5's lifecycle stream: its projector dead-letters it there.
+    const keys = partitionKeys(ns.prefix, 5, COUNT)
+    await ns.redis.xadd(keys.lifecycle, "*", "type", "Bogus", "symbol", "ZZZ")
+    await waitUntil("partition 5's projector dead-lettered the entry", async () => (await ns.redis.xlen(keys.lifecycleDead)) === 1, 60_000)
+    const r = await strata("dead-letters", "list", "--json")
+    expect(r.code, r.err).toBe(0)
+    const listed = JSON.parse(r.out) as { lengths: Record<string, number>; streams: { stream: string; length: number }[]; entries: { source: string; stream: string }[] }
+    expect(listed.lengths["lifecycle"]).toBe(1)
+    expect(listed.lengths["scores"]).toBe(await ns.redis.xlen(ingressKeys(ns.prefix).scoresDead))
+    expect(listed.streams.map((x) => x.stream)).toContain(partitionKeys(ns.prefix, 7, COUNT).backfillDead)
+    expect(listed.entries.filter((e) => e.source === "lifecycle").map((e) => e.stream)).toEqual([keys.lifecycleDead])
+  })
+})
