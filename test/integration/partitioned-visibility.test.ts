@@ -69,7 +69,64 @@ afterAll(async () => {
 const ownerOf = (p: number): string => engines.find((e) => e.handles.runner.held().includes(p))!.handles.owner
 const router = (): Running => engines.find((e) => e.handles.router.lease.held() !== undefined)!
 
+/** Prometheus text as series: name, labels, value. */
+const series = (text: string) => text.split("\n").filter((l) => l !== "" && !l.startsWith("#")).map((l) => {
+  const m = /^(\w+)(?:\{(.*)\})? (\S+)$/.exec(l)!
+  const labels = Object.fromEntries([...(m[2] ?? "").matchAll(/(\w+)="([^"]*)"/g)].map((x) => [x[1]!, x[2]!]))
+  return { name: m[1]!, labels, value: Number(m[3]) }
+})
+
+const scrapeAll = async () => (await Promise.all(engines.map(async (e) => series(await (await fetch(`http://127.0.0.1:${e.handles.httpPort}/metrics`)).text())))).flat()
+
 describe("a partitioned install, seen by an operator", { timeout: 120_000 }, () => {
+  it("/metrics: each partition's streams and lease once over the engines, labelled by partition and owner; the router's ingress streams", async () => {
+    const all = await scrapeAll()
+    const ingress = ingressKeys(ns.prefix)
+    for (let p = 0; p < COUNT; p++) {
+      const keys = partitionKeys(ns.prefix, p, COUNT)
+      const lengths = all.filter((x) => x.name === "strata_stream_length" && x.labels["stream"] === keys.scores)
+      expect(lengths.map((x) => [x.labels["partition"], x.labels["owner"], x.value])).toEqual([[String(p), ownerOf(p), await ns.redis.xlen(keys.scores)]])
+      const lag = all.filter((x) => x.name === "strata_group_backlog" && x.labels["stream"] === keys.scores && x.labels["group"] === "strata-engine")
+      expect(lag.map((x) => [x.labels["partition"], x.value])).toEqual([[String(p), 0]])
+      expect(all.filter((x) => x.name === "strata_stream_oldest_entry_age_seconds" && x.labels["stream"] === keys.lifecycle).map((x) => x.labels["partition"])).toEqual([String(p)])
+      expect(all.filter((x) => x.name === "strata_dead_letters" && x.labels["stream"] === keys.backfillDead).map((x) => x.labels["partition"])).toEqual([String(p)])
+      const epochs = all.filter((x) => x.name === "strata_partition_epoch" && x.labels["partition"] === String(p))
+      expect(epochs.map((x) => x.labels["owner"])).toEqual([ownerOf(p)])
+    }
+    const routerLag = all.filter((x) => x.name === "strata_group_backlog" && x.labels["stream"] === ingress.scores)
+    expect(routerLag.map((x) => [x.labels["group"], x.labels["owner"], x.labels["partition"], x.value])).toEqual([["strata-router", router().handles.owner, undefined, 0]])
+    expect(all.filter((x) => x.name === "strata_stream_trimmed_entries_total" && x.labels["stream"] === ingress.scores).map((x) => x.labels["owner"])).toEqual([router().handles.owner])
+    expect(all.filter((x) => x.name === "strata_router_epoch").map((x) => x.labels["owner"])).toEqual([router().handles.owner])
+    expect(all.filter((x) => x.name === "strata_partitions").map((x) => x.value)).toEqual([COUNT, COUNT])
+  })
+
+  it("/api/overview and the dashboard of either engine show every partition's owner, the router and the install's figures", async () => {
+    const e = engines[1]!
+    const base = `http://127.0.0.1:${e.handles.httpPort}`
+    const o = (await (await fetch(`${base}/api/overview`)).json()) as {
+      actors: number
+      partitions: { partition: number; lease: string | null; epoch: number | null; lag: number | null; consumer: string | null; streams: { name: string }[] }[]
+      router: { owner: string | null; lag: number | null }
+      members: { id: string }[]
+      persisted: Record<string, number>
+      backlog: Record<string, number | null>
+    }
+    expect(o.partitions.map((p) => [p.partition, p.lease, p.lag])).toEqual(Array.from({ length: COUNT }, (_, p) => [p, ownerOf(p), 0]))
+    expect(o.partitions.every((p) => p.epoch !== null && p.consumer !== null && p.streams.length === 6)).toBe(true)
+    expect(o.router).toMatchObject({ owner: router().handles.owner, lag: 0 })
+    expect(o.members.map((m) => m.id).sort()).toEqual(engines.map((x) => x.handles.owner).sort())
+    expect(o.actors).toBe(symbols.length)
+    expect(o.persisted["entries"]).toBe(input.length)
+    expect(o.backlog[`${ingressKeys(ns.prefix).scores} (strata-router)`]).toBe(0)
+    // The page and its script are served by a partitioned engine too, and the script draws the owners.
+    expect((await fetch(`${base}/`)).status).toBe(200)
+    expect(await (await fetch(`${base}/dashboard/app.js`)).text()).toContain("o.router")
+    // A symbol lookup reads the symbol's own partition.
+    const symbol = symbols.find((x) => symbolPartition(x, COUNT) !== 0)!
+    const looked = (await (await fetch(`${base}/api/symbol?symbol=${symbol}`)).json()) as { known: boolean; actorLayer: number | null }
+    expect(looked.known).toBe(true)
+  })
+
   it("strata status names each partition's one owner, its epoch and lag, the router and the members", async () => {
     const r = await strata("status", "--json")
     expect(r.code, r.err).toBe(0)
