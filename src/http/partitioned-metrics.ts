@@ -48,11 +48,10 @@ export const partitionedStreamMetrics = (registry: Registry, s: PartitionedMetri
   streamMetrics(registry, s.redis, plans)
   new Gauge({ name: "strata_partitions", help: "the install's partition count (configuration partitions)", registers: [registry], collect() { this.set(s.config.partitions) } })
   new Gauge({
-    name: "strata_router_epoch", help: "the epoch of the router lease while this process holds it", registers: [registry],
+    name: "strata_router_epoch", help: "the epoch of the router lease while this process holds it, else 0", registers: [registry],
     collect() {
-      this.reset()
       const h = s.router.held()
-      if (h !== undefined) this.set(Number(h.epoch))
+      this.set(h === undefined ? 0 : Number(h.epoch))
     }
   })
 }
