@@ -8,33 +8,22 @@
  */
 import { writeFileSync } from "node:fs"
 import { join } from "node:path"
-import { Effect, Exit, Scope } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { workloadArray } from "../../fixtures/workload.ts"
-import { startPartitionedEngine } from "../../src/app/engine-process.ts"
-import type { PartitionedHandles } from "../../src/app/partitioned-engine.ts"
 import { createLogger } from "../../src/services/logger.ts"
 import { ingressKeys, partitionKeys } from "../../streams/keys.ts"
 import { symbolPartition } from "../../streams/partition.ts"
 import { runStrata } from "../helpers/cli.ts"
 import { waitUntil } from "../helpers/engine.ts"
 import { testNamespace, type TestNamespace } from "../helpers/namespace.ts"
-import { installSettled } from "../helpers/partitioned.ts"
+import { installSettled, startPartitioned, type RunningPartitioned } from "../helpers/partitioned.ts"
 import { xaddAll } from "../helpers/scanner-stream.ts"
 
 const COUNT = 8
 const log = createLogger("test-partitioned-visibility", process.env["LOG_LEVEL"] ?? "silent")
 
-interface Running {
-  readonly handles: PartitionedHandles
-  readonly stop: () => Promise<void>
-}
-
-const start = async (ns: TestNamespace): Promise<Running> => {
-  const scope = Effect.runSync(Scope.make())
-  const handles = await Effect.runPromise(Scope.provide(scope)(startPartitionedEngine(ns.config, log)))
-  return { handles, stop: () => Effect.runPromise(Scope.close(scope, Exit.void)) }
-}
+type Running = RunningPartitioned
+const start = (ns: TestNamespace): Promise<Running> => startPartitioned(ns, log)
 
 let ns: TestNamespace
 let engines: Running[] = []
