@@ -13,6 +13,7 @@ import { workloadArray } from "../../fixtures/workload.ts"
 import { createLogger } from "../../src/services/logger.ts"
 import { ingressKeys, partitionKeys } from "../../streams/keys.ts"
 import { symbolPartition } from "../../streams/partition.ts"
+import { partitionsOf } from "../../src/engine/rendezvous.ts"
 import { runStrata } from "../helpers/cli.ts"
 import { waitUntil } from "../helpers/engine.ts"
 import { testNamespace, type TestNamespace } from "../helpers/namespace.ts"
@@ -42,9 +43,10 @@ beforeAll(async () => {
   file = join(ns.config.data_dir, "strata.yaml")
   writeFileSync(file, `partitions: ${COUNT}\narchive:\n  enabled: false\n`)
   engines = [await start(ns), await start(ns)]
-  await waitUntil("the two engines cover every partition between them", () => {
-    const held = engines.flatMap((e) => e.handles.runner.held())
-    return held.length === COUNT && new Set(held).size === COUNT && engines.every((e) => e.handles.runner.held().length > 0)
+  // Settled on the rendezvous shares of both, so no partition moves while the tests read owners.
+  await waitUntil("each engine holds exactly its rendezvous share", () => {
+    const ids = engines.map((e) => e.handles.owner)
+    return engines.every((e) => e.handles.runner.held().join() === partitionsOf(e.handles.owner, ids, COUNT).join())
   }, 60_000)
   await xaddAll(ns.redis, ingressKeys(ns.prefix).scores, input)
   await waitUntil("the install settled", () => installSettled(ns, COUNT), 120_000)
