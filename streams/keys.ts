@@ -149,6 +149,10 @@ export const partitionKeys = (prefix: string, partition: number, count = 1): Par
   }
 }
 
+/** The keys of every partition of an install of `count` partitions, partition 0 first. */
+export const installPartitionKeys = (prefix: string, count: number): PartitionKeys[] =>
+  Array.from({ length: count }, (_, p) => partitionKeys(prefix, p, count))
+
 /**
  * The scores stream a partition's engine reads, and its dead letters: the ingress stream
  * itself in an install of one partition (as before partitions), the partition's own

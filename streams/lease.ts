@@ -124,5 +124,16 @@ export class Lease<K extends LeaseKeys = LeaseKeys> {
   }
 }
 
+export interface LeaseState extends LeaseHolder {
+  /** Redis TIME (ms) at which this holder took the lease. */
+  readonly sinceMs: number
+}
+
+/** Who holds a lease now, as Redis has it (for operators); undefined when nobody does. Takes nothing. */
+export const readLease = async (redis: Redis, keys: LeaseKeys): Promise<LeaseState | undefined> => {
+  const [owner, epoch, since] = await redis.hmget(keys.lease, "owner", "epoch", "since_ms")
+  return owner ? { owner, epoch: epoch ?? "", sinceMs: Number(since ?? 0) } : undefined
+}
+
 /** The lease of one partition: who applies the partition's atomic steps. */
 export class PartitionLease extends Lease<PartitionKeys> {}

@@ -53,6 +53,33 @@ export const heartbeat = async (redis: Redis, keys: MembershipKeys, owner: strin
   return { nowMs: Number(r[0]), members }
 }
 
+/**
+ * The live members as Redis has them now (for operators): one transaction on the three
+ * keys (one hash tag), filtered by Redis TIME; removes nothing and renews nobody.
+ */
+export const readMembers = async (redis: Redis, keys: MembershipKeys): Promise<MembershipView & { readonly endsMs: Readonly<Record<string, number>> }> => {
+  const replies = await redis.multi().time().zrange(keys.members, "0", "-1", "WITHSCORES").hgetall(keys.since).smembers(keys.founding).exec()
+  const value = (i: number): unknown => {
+    const [err, v] = replies?.[i] ?? [new Error("no reply"), undefined]
+    if (err) throw err
+    return v
+  }
+  const [s, us] = value(0) as [string, string]
+  const nowMs = Number(s) * 1000 + Math.floor(Number(us) / 1000)
+  const ends = value(1) as string[]
+  const since = value(2) as Record<string, string>
+  const founding = new Set(value(3) as string[])
+  const members: Member[] = []
+  const endsMs: Record<string, number> = {}
+  for (let i = 0; i + 1 < ends.length; i += 2) {
+    const id = ends[i]!
+    if (Number(ends[i + 1]) <= nowMs) continue
+    members.push({ id, sinceMs: Number(since[id] ?? 0), founding: founding.has(id) })
+    endsMs[id] = Number(ends[i + 1])
+  }
+  return { nowMs, members, endsMs }
+}
+
 /** End `owner`'s membership now; true when it was a member. */
 export const leave = async (redis: Redis, keys: MembershipKeys, owner: string): Promise<boolean> =>
   (await defineMembership(redis).strataMembersLeave(keys.members, keys.since, keys.founding, owner)) === 1

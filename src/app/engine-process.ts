@@ -121,7 +121,7 @@ const engine = (routes: Readonly<Record<string, RouteHandler>>) =>
     )
     const metrics = engineMetrics(ingest, projector, writes, sql)
     streamMetrics(metrics.registry, trimRedis, trimPlan(config))
-    const dashboard = yield* dashboardService({ config, redis: writes, sql, ingest, projector, log })
+    const dashboard = yield* dashboardService({ config, redis: writes, sql, running: () => [{ ingest, projector }], log })
     const http = yield* Effect.acquireRelease(
       Effect.tryPromise({
         try: () => startOpsServer({

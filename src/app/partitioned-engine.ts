@@ -7,12 +7,12 @@
  * streams while it holds it, and runs the backfill workers (backfill.enabled) over every
  * partition's backfill stream and the tiering fiber; each partition's streams are trimmed
  * by its holder, the ingress streams by the router's, who also archives them to the lake
- * first (archive.enabled: the scanner archive's thread, asking the router's lease). It serves health, readiness,
- * /metrics and /api/status on the HTTP port.
+ * first (archive.enabled: the scanner archive's thread, asking the router's lease). It
+ * serves health, readiness, /metrics, /api/status and the dashboard (the install's
+ * figures) on the HTTP port.
  *
  * Shutdown leaves the members first, so the other processes plan without this one at
- * their next heartbeat, then stops each partition and gives its lease up, then the router.
- * Does not yet run the dashboard: it runs in an install of one partition (engine-process.ts).
+ * their next heartbeat, then stops its partitions and gives their leases up, then the router.
  */
 import { Effect } from "effect"
 import { Counter, Gauge, Registry } from "prom-client"
@@ -29,6 +29,8 @@ import { engineTrimming } from "../engine/trimming.ts"
 import { ingressTrimPlan } from "../../streams/trim-plan.ts"
 import { COMPANIES_DDL } from "../engine/companies-schema.ts"
 import { sendJson, startOpsServer, type RouteHandler } from "../http/ops-server.ts"
+import { partitionedStreamMetrics } from "../http/partitioned-metrics.ts"
+import { dashboardService } from "../http/dashboard-api.ts"
 import { ConfigService } from "../services/config.ts"
 import { StepError } from "../services/errors.ts"
 import { StoresService } from "../services/infrastructure.ts"
@@ -129,12 +131,15 @@ export const partitionedEngine = (routes: Readonly<Record<string, RouteHandler>>
     yield* engineTiering(config, { redis: writes, feedRedis: tieringFeed, sql, store, log })
 
     const registry = partitionedMetrics(runner, router, membership, owner)
+    const dashboard = yield* dashboardService({ config, redis: writes, sql, running: () => runner.running(), log })
+    partitionedStreamMetrics(registry, { config, redis: writes, held: () => runner.held(), router: rLease })
     const http = yield* Effect.acquireRelease(
       Effect.tryPromise({
         try: () => startOpsServer({
           host: config.http.host, port: config.http.port, registry, log,
           readiness: engineReadiness(writes, sql),
           routes: {
+            ...dashboard.routes,
             "/api/status": (_req, res) => sendJson(res, 200, {
               owner,
               partitions: config.partitions,

@@ -4,13 +4,14 @@
  * from, exactly once: one Lua script checks the dead letter is still there, XADDs its
  * original fields to the source stream and XDELs it, so a repeated or concurrent retry of
  * the same ID does nothing. A truncated copy is never re-driven. `purge` asks on a
- * terminal and needs --yes otherwise.
+ * terminal and needs --yes otherwise. A partitioned install has every partition's
+ * dead-letter streams beside the ingress one: each command covers all of them.
  * Does not fix anything: the entry goes back as it was sent.
  */
 import { createInterface } from "node:readline/promises"
 import type { Config } from "../../config/schema.ts"
 import type { Redis } from "../services/redis.ts"
-import { ingressKeys, partitionKeys } from "../../streams/keys.ts"
+import { ingressKeys, installPartitionKeys, partitionKeys } from "../../streams/keys.ts"
 import { withConnections } from "./connect.ts"
 import { configOrExit } from "./shared.ts"
 import { readEntry, readLatest } from "../../streams/consumer.ts"
@@ -22,15 +23,26 @@ export { SOURCES, type Source }
 
 interface Streams { readonly dead: string; readonly target: string }
 
-const streamsOf = (config: Config, source: Source): Streams => {
+/**
+ * The dead-letter streams of a source, each with the stream its entries go back to. A
+ * partition's scores dead letters go back to the ingress stream, never to the partition's
+ * own: the router copies there under the ingress IDs and skips every ID at or below the
+ * stream's last, so an entry added there by anyone else could hide an entry still to be routed.
+ */
+const streamsOf = (config: Config, source: Source): Streams[] => {
   const ingress = ingressKeys(config.redis.prefix)
-  const keys = partitionKeys(config.redis.prefix, 0)
+  const parts = config.partitions === 1 ? [partitionKeys(config.redis.prefix, 0)] : installPartitionKeys(config.redis.prefix, config.partitions)
   switch (source) {
-    case "scores": return { dead: ingress.scoresDead, target: ingress.scores }
-    case "lifecycle": return { dead: keys.lifecycleDead, target: keys.lifecycle }
-    case "backfill": return { dead: keys.backfillDead, target: keys.backfill }
+    case "scores": return [
+      { dead: ingress.scoresDead, target: ingress.scores },
+      ...(config.partitions === 1 ? [] : parts.map((k) => ({ dead: k.scoresDead, target: ingress.scores })))
+    ]
+    case "lifecycle": return parts.map((k) => ({ dead: k.lifecycleDead, target: k.lifecycle }))
+    case "backfill": return parts.map((k) => ({ dead: k.backfillDead, target: k.backfill }))
   }
 }
+
+const deadStreams = (config: Config, sources: readonly Source[]): string[] => sources.flatMap((s) => streamsOf(config, s).map((x) => x.dead))
 
 export type RedriveResult =
   | { readonly status: "retried"; readonly newId: string }
@@ -49,14 +61,15 @@ export const redrive = async (redis: Redis, streams: Streams, source: Source, id
   return newId === null ? { status: "gone" } : { status: "retried", newId }
 }
 
-interface Row { readonly source: Source; readonly stream: string; readonly id: string; readonly fields: readonly string[]; readonly parsed: StoredDeadLetter | undefined }
+interface Row { readonly source: Source; readonly streams: Streams; readonly stream: string; readonly id: string; readonly fields: readonly string[]; readonly parsed: StoredDeadLetter | undefined }
 
 const rowsOf = async (redis: Redis, config: Config, sources: readonly Source[], limit: number): Promise<Row[]> => {
   const out: Row[] = []
   for (const source of sources) {
-    const { dead } = streamsOf(config, source)
-    for (const { id, fields } of await readLatest(redis, dead, limit)) {
-      out.push({ source, stream: dead, id, fields, parsed: parseStoredDeadLetter(fields, source) })
+    for (const streams of streamsOf(config, source)) {
+      for (const { id, fields } of await readLatest(redis, streams.dead, limit)) {
+        out.push({ source, streams, stream: streams.dead, id, fields, parsed: parseStoredDeadLetter(fields, source) })
+      }
     }
   }
   return out
@@ -64,9 +77,10 @@ const rowsOf = async (redis: Redis, config: Config, sources: readonly Source[], 
 
 const findRow = async (redis: Redis, config: Config, sources: readonly Source[], id: string): Promise<Row | undefined> => {
   for (const source of sources) {
-    const { dead } = streamsOf(config, source)
-    const entry = await readEntry(redis, dead, id)
-    if (entry) return { source, stream: dead, id, fields: entry.fields, parsed: parseStoredDeadLetter(entry.fields, source) }
+    for (const streams of streamsOf(config, source)) {
+      const entry = await readEntry(redis, streams.dead, id)
+      if (entry) return { source, streams, stream: streams.dead, id, fields: entry.fields, parsed: parseStoredDeadLetter(entry.fields, source) }
+    }
   }
   return undefined
 }
@@ -97,12 +111,14 @@ const withRedis = async (opts: DeadLetterOptions, run: (redis: Redis, config: Co
 export const deadLettersListCommand = (opts: DeadLetterOptions): Promise<void> => withRedis(opts, async (redis, config) => {
   const limit = Math.max(1, Number(opts.limit) || 20)
   const rows = await rowsOf(redis, config, selected(opts), limit)
-  const lengths = Object.fromEntries(await Promise.all(selected(opts).map(async (s) => [s, await redis.xlen(streamsOf(config, s).dead)] as const)))
+  const perStream = await Promise.all(selected(opts).flatMap((s) => streamsOf(config, s).map(async (x) => ({ source: s, stream: x.dead, length: await redis.xlen(x.dead) }))))
+  // Per source, the sum over its streams (one stream each in an install of one partition).
+  const lengths = Object.fromEntries(selected(opts).map((s) => [s, perStream.filter((x) => x.source === s).reduce((n, x) => n + x.length, 0)] as const))
   if (opts.json) {
-    process.stdout.write(`${JSON.stringify({ lengths, entries: rows.map(asJson) })}\n`)
+    process.stdout.write(`${JSON.stringify({ lengths, ...(config.partitions === 1 ? {} : { streams: perStream }), entries: rows.map(asJson) })}\n`)
     return
   }
-  const out = selected(opts).map((s) => `${streamsOf(config, s).dead}  ${lengths[s]} entries`)
+  const out = perStream.map((x) => `${x.stream}  ${x.length} entries`)
   for (const r of rows) out.push(`  ${oneLine(r)}`)
   process.stdout.write(`${out.join("\n")}\n`)
 })
@@ -110,7 +126,7 @@ export const deadLettersListCommand = (opts: DeadLetterOptions): Promise<void> =
 export const deadLettersShowCommand = (id: string, opts: DeadLetterOptions): Promise<void> => withRedis(opts, async (redis, config) => {
   const row = await findRow(redis, config, selected(opts), id)
   if (!row) {
-    process.stderr.write(`strata: no dead letter ${id} in ${selected(opts).map((s) => streamsOf(config, s).dead).join(", ")}\n`)
+    process.stderr.write(`strata: no dead letter ${id} in ${deadStreams(config, selected(opts)).join(", ")}\n`)
     process.exitCode = 1
     return
   }
@@ -128,10 +144,8 @@ export const deadLettersRetryCommand = (ids: readonly string[], opts: DeadLetter
   const results: Record<string, unknown>[] = []
   for (const id of ids) {
     const row = await findRow(redis, config, selected(opts), id)
-    const source = row?.source ?? opts.source ?? "scores"
-    const streams = streamsOf(config, source)
-    const r = row ? await redrive(redis, streams, source, id) : { status: "gone" as const }
-    results.push({ id, source: row?.source ?? null, ...r, ...(r.status === "retried" ? { stream: streams.target } : {}) })
+    const r = row ? await redrive(redis, row.streams, row.source, id) : { status: "gone" as const }
+    results.push({ id, source: row?.source ?? null, ...r, ...(r.status === "retried" && row ? { stream: row.streams.target } : {}) })
     if (r.status === "refused") process.exitCode = 1
   }
   if (opts.json) {
@@ -154,7 +168,7 @@ const confirm = async (question: string): Promise<boolean> => {
 }
 
 export const deadLettersPurgeCommand = (ids: readonly string[], opts: DeadLetterOptions): Promise<void> => withRedis(opts, async (redis, config) => {
-  const streams = selected(opts).map((s) => streamsOf(config, s).dead)
+  const streams = deadStreams(config, selected(opts))
   const what = ids.length > 0 ? `${ids.length} dead letter(s) from ${streams.join(", ")}` : `every entry of ${streams.join(", ")}`
   if (!opts.yes) {
     if (!process.stdin.isTTY) {

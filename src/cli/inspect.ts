@@ -3,7 +3,8 @@
  * the actor (its persisted snapshot: layer and context), the companies row, recent layer
  * transitions, backfill commands still on the stream or in progress, coverage per series
  * and tier, and rows per tier (hot rows counted in PostgreSQL, cold rows and objects read
- * through the cold read path). Read-only.
+ * through the cold read path). Read-only. In a partitioned install the actor and the
+ * backfill stream are read in the symbol's partition (streams/partition.ts).
  */
 import { persistedLayer } from "../../machines/lifecycle.ts"
 import { readLatest } from "../../streams/consumer.ts"
@@ -18,6 +19,7 @@ import { STORAGE_DDL, countHot } from "../storage/index.ts"
 import { coldKeys, readCold } from "../storage/cold-store.ts"
 import type { ObjectStore } from "../storage/object-store.ts"
 import { partitionKeys } from "../../streams/keys.ts"
+import { symbolPartition } from "../../streams/partition.ts"
 import { withConnections } from "./connect.ts"
 import { configOrExit, oneShot } from "./shared.ts"
 
@@ -84,7 +86,8 @@ export const inspectCommand = oneShot("inspect", async (input: string, opts: { c
   await withConnections(config, async (conn) => {
     const store = conn.store
     await migrate(conn.sql, config.postgres.schema, [...STORAGE_DDL, ...PROGRESS_DDL])
-    const keys = partitionKeys(config.redis.prefix, 0)
+    const partition = symbolPartition(symbol, config.partitions)
+    const keys = partitionKeys(config.redis.prefix, partition, config.partitions)
     const [actor, company, transitions, queued, progress, series] = await Promise.all([
       actorOf(conn.redis, keys.snapshots, symbol),
       conn.sql`SELECT * FROM companies WHERE symbol = ${symbol}`.then((r) => r[0] ?? null),
@@ -96,7 +99,9 @@ export const inspectCommand = oneShot("inspect", async (input: string, opts: { c
       seriesOf(conn.sql, store, symbol)
     ])
     const pending = progress.filter((p) => !FINAL_STATUSES.includes(p.status))
-    const report = { symbol, actor, company, transitions, backfill: { onStream: queued, pending, recent: progress }, series }
+    // The partition is named only where there is a choice of partitions.
+    const where = config.partitions === 1 ? {} : { partition }
+    const report = { symbol, ...where, actor, company, transitions, backfill: { onStream: queued, pending, recent: progress }, series }
     const known = actor !== null || company !== null || transitions.length > 0 || queued.length > 0 || progress.length > 0 || series.length > 0
     if (!known) process.exitCode = 1
     if (opts.json) {
@@ -107,8 +112,8 @@ export const inspectCommand = oneShot("inspect", async (input: string, opts: { c
       process.stdout.write(`${symbol}: nothing held (no actor, no companies row, no transitions, no backfill, no data)\n`)
       return
     }
-    const out: string[] = [symbol]
-    out.push(actor ? `  actor  layer ${actor.layer ?? "?"}  snapshot ${JSON.stringify(actor.snapshot)}` : "  actor  none (never scored, or not in this partition)")
+    const out: string[] = [config.partitions === 1 ? symbol : `${symbol}  partition ${partition} of ${config.partitions}`]
+    out.push(actor ? `  actor  layer ${actor.layer ?? "?"}  snapshot ${JSON.stringify(actor.snapshot)}` : "  actor  none (never scored)")
     if (company) {
       const c = company as Record<string, unknown>
       out.push(`  companies  layer ${String(c["layer"])}  qualified L1 ${String(c["layer1_qualified"])} L2 ${String(c["layer2_qualified"])} L3 ${String(c["layer3_qualified"])}` +

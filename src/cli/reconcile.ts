@@ -1,17 +1,19 @@
 /**
  * `strata reconcile`: compare actor layers with the companies projection; exit 1 on any
  * divergence. With --wait it first waits (up to --timeout) for the projector to catch up.
+ * A partitioned install is reconciled over every partition at once.
  */
 import { withConnections } from "./connect.ts"
 import { reconcile } from "../engine/reconcile.ts"
-import { partitionKeys } from "../../streams/keys.ts"
+import { installPartitionKeys, partitionKeys } from "../../streams/keys.ts"
 import { configOrExit, oneShot } from "./shared.ts"
 import { PollTimeout, pollUntil } from "../services/poll.ts"
 
 export const reconcileCommand = oneShot("reconcile", async (opts: { config?: string; wait?: boolean; timeout: string; json?: boolean }): Promise<void> => {
   const config = configOrExit(opts.config)
   await withConnections(config, async (conn) => {
-    const keys = partitionKeys(config.redis.prefix, 0)
+    // One partition: its keys as they always were; more: every partition's.
+    const keys = config.partitions === 1 ? partitionKeys(config.redis.prefix, 0) : installPartitionKeys(config.redis.prefix, config.partitions)
     let report = await reconcile(conn.redis, conn.sql, keys)
     if (opts.wait) {
       // Wait for the projector to catch up; on timeout, report what is divergent then.
@@ -26,6 +28,9 @@ export const reconcileCommand = oneShot("reconcile", async (opts: { config?: str
       process.stdout.write(`${JSON.stringify(report)}\n`)
     } else {
       process.stdout.write(`actors: ${report.actors}  companies rows: ${report.companies}  projector behind: ${report.projectorBehind}  divergent: ${report.divergent.length}\n`)
+      if (report.partitions) {
+        process.stdout.write(`  ${report.partitions.length} partitions: ${report.partitions.map((p) => `${p.partition}: ${p.actors} actors${p.projectorBehind > 0 ? `, ${p.projectorBehind} behind` : ""}`).join("; ")}\n`)
+      }
       for (const d of report.divergent.slice(0, 50)) {
         process.stdout.write(`  ${d.symbol}: actor layer ${d.actorLayer}, companies layer ${d.companiesLayer}\n`)
       }

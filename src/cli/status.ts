@@ -1,7 +1,9 @@
 /**
  * `strata status`: queues (scores and backfill streams: length, pending, consumers),
  * every engine-owned stream's figures (length, oldest entry age, archive lag, last trim,
- * dead letters dropped), backfill progress per command, and the latest dead letters. Read-only. Everything it
+ * dead letters dropped), backfill progress per command, and the latest dead letters. In a
+ * partitioned install: the members, the router and every partition (engine/install-view.ts)
+ * in place of partition 0's queues and streams, and every dead-letter stream. Read-only. Everything it
  * prints passes through secrets.ts: a stored error text (written before redaction
  * existed, or by another tool) never shows a configured secret value.
  */
@@ -12,7 +14,12 @@ import type { Redis } from "../services/redis.ts"
 import { learnSecrets, redact } from "../services/secrets.ts"
 import { fieldRecord } from "../../streams/entry.ts"
 import { groupsOf as groupsOfStream, readLatest, type GroupInfo } from "../../streams/consumer.ts"
-import { ingressKeys, partitionKeys } from "../../streams/keys.ts"
+import { ingressKeys, installPartitionKeys, partitionKeys } from "../../streams/keys.ts"
+import { installView } from "../engine/install-view.ts"
+import { compareEntryIds } from "../domain/time.ts"
+import { formatInstall } from "./install-figures.ts"
+import type { Config } from "../../config/schema.ts"
+import type { Sql } from "../services/postgres.ts"
 import { allStreamFigures } from "../../streams/trim.ts"
 import { trimPlan } from "../../streams/trim-plan.ts"
 import { withConnections } from "./connect.ts"
@@ -38,12 +45,49 @@ const deadLetters = async (redis: Redis, stream: string, count: number) =>
     return { id, reason: m["reason"], error: m["error"], deliveries: m["deliveries"], symbol: m["symbol"], layer: m["layer"] }
   })
 
+const deadLine = (d: Awaited<ReturnType<typeof deadLetters>>[number]): string =>
+  `    ${d.id} ${d.symbol ?? "?"} L${d.layer ?? "?"} after ${d.deliveries ?? "?"} deliveries, ${d.reason ?? "?"}: ${d.error ?? ""}`
+
+const progressLines = (totals: Awaited<ReturnType<typeof progressTotals>>, commands: Awaited<ReturnType<typeof recentProgress>>): string[] => [
+  `backfill commands  ${Object.entries(totals).map(([k, v]) => `${k} ${v}`).join(", ") || "none"}`,
+  ...commands.map((c) => `  ${c.command_id}  ${c.symbol} L${c.layer}${c.effective_layer !== null && c.effective_layer !== c.layer ? `→L${c.effective_layer}` : ""}  ${c.status}` +
+    `  tasks ${c.done}/${c.planned}${c.skipped ? ` (+${c.skipped} skipped)` : ""}  fetched ${c.fetched}  written ${c.written}` +
+    `  requests ${c.requests}  failed ${c.failed}${c.last_error && c.status !== "done" ? `  last error: ${c.last_error}` : ""}`)
+]
+
+/** A partitioned install: members, router, every partition, every dead-letter stream, progress. */
+const partitionedStatus = async (redis: Redis, sql: Sql, config: Config, limit: number, json: boolean): Promise<string> => {
+  const ingress = ingressKeys(config.redis.prefix)
+  const parts = installPartitionKeys(config.redis.prefix, config.partitions)
+  const deadKeys = [ingress.scoresDead, ...parts.flatMap((k) => [k.scoresDead, k.lifecycleDead, k.backfillDead])]
+  const [install, deadStreams, latest, totals, commands] = await Promise.all([
+    installView(redis, config),
+    Promise.all(deadKeys.map(async (key) => ({ key, length: await redis.xlen(key) }))),
+    Promise.all(parts.map((k) => deadLetters(redis, k.backfillDead, 5))),
+    progressTotals(sql),
+    recentProgress(sql, limit)
+  ])
+  // The five latest backfill dead letters of the install: entry IDs order them across partitions.
+  const newest = latest.flat().sort((a, b) => compareEntryIds(b.id, a.id)).slice(0, 5)
+  if (json) return JSON.stringify({ ...install, dead: { streams: deadStreams, latest: newest }, progress: { totals, commands } })
+  const out = formatInstall(install, config.archive.enabled)
+  const held = deadStreams.filter((d) => d.length > 0)
+  out.push(`dead letters  ${held.length === 0 ? `none in ${deadStreams.length} streams` : ""}`.trimEnd(), ...held.map((d) => `  ${d.key}  ${d.length}`))
+  out.push(...newest.map(deadLine))
+  out.push(...progressLines(totals, commands))
+  return out.join("\n")
+}
+
 export const statusCommand = oneShot("status", async (opts: { config?: string; json?: boolean; limit: string }): Promise<void> => {
   const config = configOrExit(opts.config)
   const limit = Math.max(1, Number(opts.limit) || 20)
   learnSecrets(process.env, [config.redis.url, config.postgres.url])
   await withConnections(config, async (conn) => {
     await migrate(conn.sql, config.postgres.schema, PROGRESS_DDL)
+    if (config.partitions > 1) {
+      process.stdout.write(`${redact(await partitionedStatus(conn.redis, conn.sql, config, limit, opts.json === true))}\n`)
+      return
+    }
     const ingress = ingressKeys(config.redis.prefix)
     const keys = partitionKeys(config.redis.prefix, 0)
     const streams = await Promise.all([ingress.scores, keys.lifecycle, keys.backfill].map(async (key) => ({
@@ -68,15 +112,8 @@ export const statusCommand = oneShot("status", async (opts: { config?: string; j
     }
     out.push(...formatStreamFigures(streamFigures, config.archive.enabled))
     out.push(`dead letters`, `  ${dead.scores.key}  ${dead.scores.length}`, `  ${dead.lifecycle.key}  ${dead.lifecycle.length}`, `  ${dead.backfill.key}  ${dead.backfill.length}`)
-    for (const d of dead.backfill.latest) {
-      out.push(`    ${d.id} ${d.symbol ?? "?"} L${d.layer ?? "?"} after ${d.deliveries ?? "?"} deliveries, ${d.reason ?? "?"}: ${d.error ?? ""}`)
-    }
-    out.push(`backfill commands  ${Object.entries(totals).map(([k, v]) => `${k} ${v}`).join(", ") || "none"}`)
-    for (const c of commands) {
-      out.push(`  ${c.command_id}  ${c.symbol} L${c.layer}${c.effective_layer !== null && c.effective_layer !== c.layer ? `→L${c.effective_layer}` : ""}  ${c.status}` +
-        `  tasks ${c.done}/${c.planned}${c.skipped ? ` (+${c.skipped} skipped)` : ""}  fetched ${c.fetched}  written ${c.written}` +
-        `  requests ${c.requests}  failed ${c.failed}${c.last_error && c.status !== "done" ? `  last error: ${c.last_error}` : ""}`)
-    }
+    out.push(...dead.backfill.latest.map(deadLine))
+    out.push(...progressLines(totals, commands))
     process.stdout.write(`${redact(out.join("\n"))}\n`)
   })
 })

@@ -2,7 +2,10 @@
  * Reconcile: compare every actor's layer (the snapshots hash) with the companies
  * projection. Zero divergence is the proof that the projection equals the actors once the
  * projector has caught up; the projector's lag is reported beside it so a non-zero
- * divergence while the projector is behind is not mistaken for a bug.
+ * divergence while the projector is behind is not mistaken for a bug. In a partitioned
+ * install every partition is read: the actors are the union of the partitions' snapshots
+ * hashes (a symbol lives in one partition), the projector's lag the sum over their
+ * lifecycle streams, and `partitions` says what each holds.
  */
 import type { Redis } from "ioredis"
 import type { Sql } from "../services/postgres.ts"
@@ -24,6 +27,8 @@ export interface ReconcileReport {
   /** Lifecycle entries the projector has not yet acknowledged (pending + not yet read). */
   readonly projectorBehind: number
   readonly divergent: readonly Divergence[]
+  /** Per partition read (a partitioned install): its actors and its projector's lag. */
+  readonly partitions?: readonly { readonly partition: number; readonly actors: number; readonly projectorBehind: number }[]
 }
 
 export const actorLayers = async (redis: Redis, snapshotsKey: string): Promise<Map<string, number>> => {
@@ -44,8 +49,14 @@ export const projectorBehind = async (redis: Redis, lifecycleStream: string): Pr
   return (await groupBacklog(redis, lifecycleStream, GROUPS.projector)) ?? Number(await redis.xlen(lifecycleStream))
 }
 
-export const reconcile = async (redis: Redis, sql: Sql, keys: PartitionKeys): Promise<ReconcileReport> => {
-  const actors = await actorLayers(redis, keys.snapshots)
+/** Compare the actors of one partition (`keys`), or of every partition given, with the companies table. */
+export const reconcile = async (redis: Redis, sql: Sql, keys: PartitionKeys | readonly PartitionKeys[]): Promise<ReconcileReport> => {
+  const parts = Array.isArray(keys) ? keys : [keys as PartitionKeys]
+  const perPartition = await Promise.all(parts.map(async (k) => ({
+    partition: k.partition, layers: await actorLayers(redis, k.snapshots), behind: await projectorBehind(redis, k.lifecycle)
+  })))
+  const actors = new Map<string, number>()
+  for (const p of perPartition) for (const [symbol, layer] of p.layers) actors.set(symbol, layer)
   const rows = await sql<{ symbol: string; layer: number }[]>`SELECT symbol, layer FROM companies`
   const companies = new Map(rows.map((r) => [r.symbol, Number(r.layer)]))
   const divergent: Divergence[] = []
@@ -57,5 +68,9 @@ export const reconcile = async (redis: Redis, sql: Sql, keys: PartitionKeys): Pr
     if (!actors.has(symbol)) divergent.push({ symbol, actorLayer: 0, companiesLayer: layer })
   }
   divergent.sort((a, b) => a.symbol.localeCompare(b.symbol))
-  return { actors: actors.size, companies: companies.size, projectorBehind: await projectorBehind(redis, keys.lifecycle), divergent }
+  const projectorBehindAll = perPartition.reduce((n, p) => n + p.behind, 0)
+  const report = { actors: actors.size, companies: companies.size, projectorBehind: projectorBehindAll, divergent }
+  return Array.isArray(keys)
+    ? { ...report, partitions: perPartition.map((p) => ({ partition: p.partition, actors: p.layers.size, projectorBehind: p.behind })) }
+    : report
 }

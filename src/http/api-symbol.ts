@@ -16,8 +16,8 @@ import { sendJson, type RouteHandler } from "./ops-server.ts"
 export interface SymbolDeps {
   readonly redis: Redis
   readonly sql: Sql
-  /** The partition's snapshots hash. */
-  readonly snapshots: string
+  /** The snapshots hash of the symbol's partition (one hash in an install of one partition). */
+  readonly snapshots: string | ((symbol: string) => string)
 }
 
 export interface SymbolView {
@@ -37,7 +37,7 @@ export interface SymbolView {
 
 export const symbolView = async (d: SymbolDeps, symbol: string): Promise<SymbolView> => {
   const [snapshot, company, transitions, hasCoverage, hasProgress] = await Promise.all([
-    d.redis.hget(d.snapshots, symbol),
+    d.redis.hget(typeof d.snapshots === "string" ? d.snapshots : d.snapshots(symbol), symbol),
     d.sql<{ layer: number; at: number | null }[]>`SELECT layer::int AS layer, last_event_ms::float8 AS at FROM companies WHERE symbol = ${symbol}`,
     d.sql<SymbolView["transitions"][number][]>`
       SELECT event_type AS type, from_layer::int AS "from", to_layer::int AS "to", at_ms::float8 AS at, cause

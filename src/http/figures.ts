@@ -3,7 +3,8 @@
  * persisted ingest counters (the partition's stats hash, which survive restarts), symbols
  * per layer, consumer-group backlogs, backfill rows and provider requests so far, and the
  * lifecycle and dead-letter entries added since the previous reading (read by tailing
- * their streams from the last ID seen).
+ * their streams from the last ID seen). In a partitioned install every figure is the sum
+ * over the partitions, and the backlogs are summed per kind of stream.
  * Reads only; keeps no history (sampler.ts does).
  */
 import type { Redis } from "ioredis"
@@ -31,8 +32,12 @@ export interface FigureSources {
   readonly redis: Redis
   readonly sql: Sql
   readonly ingress: IngressKeys
-  readonly keys: PartitionKeys
+  /** Every partition of the install (partition 0 alone in an install of one). */
+  readonly partitions: readonly PartitionKeys[]
 }
+
+/** A partitioned install: the router reads the ingress stream, the engines their partitions'. */
+const partitioned = (s: Pick<FigureSources, "partitions">): boolean => (s.partitions[0]?.count ?? 1) > 1
 
 export const tableExists = async (sql: Sql, table: string): Promise<boolean> =>
   Boolean((await sql<{ ok: boolean }[]>`SELECT to_regclass(${table}) IS NOT NULL AS ok`)[0]?.ok)
@@ -41,9 +46,9 @@ export const tableExists = async (sql: Sql, table: string): Promise<boolean> =>
  * Symbols per layer: companies rows for layers 1-3; layer 0 is every actor the snapshots
  * hash knows minus those (symbols never qualified have no companies row).
  */
-export const layerCounts = async (redis: Redis, sql: Sql, snapshots: string): Promise<[number, number, number, number]> => {
+export const layerCounts = async (redis: Redis, sql: Sql, snapshots: string | readonly string[]): Promise<[number, number, number, number]> => {
   const [actors, rows] = await Promise.all([
-    redis.hlen(snapshots),
+    actorCount(redis, snapshots),
     sql<{ layer: number; n: number }[]>`SELECT layer::int AS layer, count(*)::int AS n FROM companies GROUP BY layer`
   ])
   const out: [number, number, number, number] = [0, 0, 0, 0]
@@ -52,11 +57,40 @@ export const layerCounts = async (redis: Redis, sql: Sql, snapshots: string): Pr
   return out
 }
 
-/** The streams and groups whose backlog the dashboard shows, labelled "stream (group)". */
-export const backlogs = async (redis: Redis, ingress: IngressKeys, keys: PartitionKeys): Promise<Record<string, number | null>> => {
-  const streams = [[ingress.scores, GROUPS.engine], [keys.lifecycle, GROUPS.projector], [keys.backfill, GROUPS.workers]] as const
+/** Actors held in one snapshots hash, or in several (every partition's). */
+export const actorCount = async (redis: Redis, snapshots: string | readonly string[]): Promise<number> =>
+  (await Promise.all((typeof snapshots === "string" ? [snapshots] : snapshots).map((k) => redis.hlen(k)))).reduce((a, b) => a + b, 0)
+
+/** The sum of numeric fields over the partitions' stats hashes. */
+export const persistedStats = async (redis: Redis, partitions: readonly PartitionKeys[]): Promise<Record<string, number>> => {
+  const out: Record<string, number> = {}
+  for (const hash of await Promise.all(partitions.map((k) => redis.hgetall(k.stats)))) {
+    for (const [k, v] of Object.entries(hash)) if (Number.isFinite(Number(v))) out[k] = (out[k] ?? 0) + Number(v)
+  }
+  return out
+}
+
+/**
+ * The streams and groups whose backlog the dashboard shows, labelled "stream (group)". In
+ * a partitioned install: the ingress stream's router group, and each kind of partition
+ * stream summed over the partitions ("every partition's lifecycle (strata-projector)").
+ */
+export const backlogs = async (redis: Redis, ingress: IngressKeys, partitions: readonly PartitionKeys[]): Promise<Record<string, number | null>> => {
   const out: Record<string, number | null> = {}
-  for (const [stream, group] of streams) out[`${stream} (${group})`] = (await groupBacklog(redis, stream, group)) ?? null
+  const backlog = async (stream: string, group: string) => (await groupBacklog(redis, stream, group)) ?? null
+  if (!partitioned({ partitions })) {
+    const keys = partitions[0]!
+    const streams = [[ingress.scores, GROUPS.engine], [keys.lifecycle, GROUPS.projector], [keys.backfill, GROUPS.workers]] as const
+    for (const [stream, group] of streams) out[`${stream} (${group})`] = await backlog(stream, group)
+    return out
+  }
+  out[`${ingress.scores} (${GROUPS.router})`] = await backlog(ingress.scores, GROUPS.router)
+  const kinds = [["scores", GROUPS.engine], ["lifecycle", GROUPS.projector], ["backfill", GROUPS.workers]] as const
+  for (const [kind, group] of kinds) {
+    const each = await Promise.all(partitions.map((k) => backlog(k[kind], group)))
+    // Null only while no partition's group exists yet.
+    out[`every partition's ${kind} (${group})`] = each.every((v) => v === null) ? null : each.reduce<number>((a, v) => a + (v ?? 0), 0)
+  }
   return out
 }
 
@@ -71,15 +105,17 @@ export const reasonClass = (reason: string): string => {
 const MAX_REASONS = 12
 
 export class FigureReader {
-  private readonly lifecycle: StreamTail
-  private readonly scoresDead: StreamTail
-  private readonly backfillDead: StreamTail
+  private readonly lifecycle: readonly StreamTail[]
+  private readonly scoresDead: readonly StreamTail[]
+  private readonly backfillDead: readonly StreamTail[]
   private readonly reasons = new Set<string>()
 
   constructor(private readonly s: FigureSources) {
-    this.lifecycle = new StreamTail(s.redis, s.keys.lifecycle)
-    this.scoresDead = new StreamTail(s.redis, s.ingress.scoresDead)
-    this.backfillDead = new StreamTail(s.redis, s.keys.backfillDead)
+    const tails = (keys: readonly string[]) => keys.map((k) => new StreamTail(s.redis, k))
+    this.lifecycle = tails(s.partitions.map((k) => k.lifecycle))
+    // A partition's own scores dead letters exist in a partitioned install only.
+    this.scoresDead = tails([s.ingress.scoresDead, ...(partitioned(s) ? s.partitions.map((k) => k.scoresDead) : [])])
+    this.backfillDead = tails(s.partitions.map((k) => k.backfillDead))
   }
 
   private classOf(reason: string): string {
@@ -90,21 +126,20 @@ export class FigureReader {
   }
 
   async read(): Promise<Reading> {
-    const { redis, sql, ingress, keys } = this.s
-    const [statsHash, layers, backlog, progress, lifecycle, scoresDead, backfillDead] = await Promise.all([
-      redis.hgetall(keys.stats),
-      layerCounts(redis, sql, keys.snapshots),
-      backlogs(redis, ingress, keys),
+    const { redis, sql, ingress, partitions } = this.s
+    const readAll = async (tails: readonly StreamTail[]) => (await Promise.all(tails.map((t) => t.read()))).flat()
+    const [stats, layers, backlog, progress, lifecycle, scoresDead, backfillDead] = await Promise.all([
+      persistedStats(redis, partitions),
+      layerCounts(redis, sql, partitions.map((k) => k.snapshots)),
+      backlogs(redis, ingress, partitions),
       tableExists(sql, "backfill_progress").then(async (exists) => exists
         ? (await sql<{ written: number; requests: number }[]>`
             SELECT coalesce(sum(written), 0)::float8 AS written, coalesce(sum(requests), 0)::float8 AS requests FROM backfill_progress`)[0]
         : undefined),
-      this.lifecycle.read(),
-      this.scoresDead.read(),
-      this.backfillDead.read()
+      readAll(this.lifecycle),
+      readAll(this.scoresDead),
+      readAll(this.backfillDead)
     ])
-    const stats: Record<string, number> = {}
-    for (const [k, v] of Object.entries(statsHash)) if (Number.isFinite(Number(v))) stats[k] = Number(v)
     const transitionsTo: [number, number, number, number] = [0, 0, 0, 0]
     // Each stream is tailed through streams/consumer.ts (StreamTail: at most 5,000 entries a
     // read, so a flood cannot stall a sample) and read through its own decoder; an entry

@@ -1,7 +1,7 @@
 /**
  * The engine's Prometheus metrics (served at `/metrics`): counters of the ingest loop and
  * the projector, actors held in memory, consumer-group backlog and stream lengths per
- * stream (dead-letter streams included), backfill commands by status, the commit-latency
+ * stream (dead-letter streams included; group-metrics.ts), backfill commands by status, the commit-latency
  * histogram and the process's own metrics. Values are read when scraped, so the hot path
  * pays nothing for them. docs/metrics.md lists every name and label.
  * Does not serve HTTP (ops-server.ts does) and decides nothing.
@@ -9,8 +9,8 @@
 import type { Redis } from "ioredis"
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client"
 import { entryIdMs } from "../domain/time.ts"
-import { consumersOf as groupConsumers, groupBacklog } from "../../streams/consumer.ts"
 import { GROUPS } from "../../streams/keys.ts"
+import { streamGauges, type StreamScope } from "./group-metrics.ts"
 import type { Ingest } from "../engine/ingest.ts"
 import type { Projector } from "../engine/projector.ts"
 import type { Sql } from "../services/postgres.ts"
@@ -49,17 +49,6 @@ const totalCounter = (registry: Registry, name: string, help: string, read: () =
   })
 }
 
-const consumersOf = async (redis: Redis, stream: string, group: string): Promise<{ name: string; pending: number; idleMs: number }[]> => {
-  if ((await redis.exists(stream)) === 0) return []
-  try {
-    return await groupConsumers(redis, stream, group)
-  } catch (e) {
-    // The group is created by its loop at start; until then there is nobody to report.
-    if (String((e as Error).message).includes("NOGROUP")) return []
-    throw e
-  }
-}
-
 export const engineMetrics = (
   ingest: Ingest, projector: Projector, redis: Redis, sql?: Sql, clock: () => number = Date.now
 ): EngineMetrics => {
@@ -81,55 +70,12 @@ export const engineMetrics = (
   }
   totalCounter(registry, "strata_projector_events_total", "lifecycle events projected into companies by this process since start", () => projector.projected)
   new Gauge({ name: "strata_actors_in_memory", help: "actor snapshots held in memory (the rest are passivated in Redis)", registers: [registry], collect() { this.set(ingest.store.size) } })
-  const groups = [[ingest.ingress.scores, GROUPS.engine], [ingest.keys.lifecycle, GROUPS.projector], [ingest.keys.backfill, GROUPS.workers]] as const
-  const backlog = new Gauge({
-    name: "strata_group_backlog", help: "entries pending or not yet read by a consumer group", labelNames: ["stream", "group"], registers: [registry],
-    async collect() {
-      for (const [stream, group] of groups) {
-        const v = await groupBacklog(redis, stream, group)
-        if (v !== undefined) backlog.set({ stream, group }, v)
-      }
-    }
-  })
-  // A consumer that holds claimed entries and has not read for long is a stale claim: its
-  // process died or hangs, and the entries wait for another consumer to claim them.
-  const consumerLabels = ["stream", "group", "consumer"]
-  // Both gauges come from one XINFO CONSUMERS round per scrape (prom-client collects them concurrently).
-  let inflight: Promise<{ stream: string; group: string; name: string; pending: number; idleMs: number }[]> | undefined
-  const consumers = () => inflight ??= Promise.all(groups.map(async ([stream, group]) =>
-    (await consumersOf(redis, stream, group)).map((c) => ({ stream, group, ...c })))).then((l) => l.flat()).finally(() => { inflight = undefined })
-  new Gauge({
-    name: "strata_consumer_pending", help: "entries delivered to a consumer and not yet acknowledged", labelNames: consumerLabels, registers: [registry],
-    async collect() {
-      const list = await consumers()
-      this.reset()
-      for (const c of list) this.set({ stream: c.stream, group: c.group, consumer: c.name }, c.pending)
-    }
-  })
-  new Gauge({
-    name: "strata_consumer_idle_seconds", help: "time since a consumer last read from its group", labelNames: consumerLabels, registers: [registry],
-    async collect() {
-      const list = await consumers()
-      this.reset()
-      for (const c of list) this.set({ stream: c.stream, group: c.group, consumer: c.name }, c.idleMs / 1000)
-    }
-  })
-  const deadStreams = [
-    ["scores", ingest.ingress.scoresDead], ["lifecycle", ingest.keys.lifecycleDead], ["backfill", ingest.keys.backfillDead]
-  ] as const
-  const dead = new Gauge({
-    name: "strata_dead_letters", help: "entries held in a dead-letter stream (XLEN; `strata dead-letters purge` lowers it)",
-    labelNames: ["stream", "source"], registers: [registry],
-    async collect() {
-      for (const [source, stream] of deadStreams) dead.set({ stream, source }, await redis.xlen(stream))
-    }
-  })
-  const length = new Gauge({
-    name: "strata_stream_length", help: "entries held in a stream (XLEN; trimmed streams keep a bounded tail)", labelNames: ["stream"], registers: [registry],
-    async collect() {
-      for (const [stream] of groups) length.set({ stream }, await redis.xlen(stream))
-    }
-  })
+  // One scope, no partition label: the names and labels an install of one partition always had.
+  const scope: StreamScope = {
+    groups: [[ingest.ingress.scores, GROUPS.engine], [ingest.keys.lifecycle, GROUPS.projector], [ingest.keys.backfill, GROUPS.workers]],
+    dead: [["scores", ingest.ingress.scoresDead], ["lifecycle", ingest.keys.lifecycleDead], ["backfill", ingest.keys.backfillDead]]
+  }
+  streamGauges(registry, redis, () => [scope])
   if (sql) {
     const commands = new Gauge({
       name: "strata_backfill_commands", help: "backfill commands in backfill_progress by status", labelNames: ["status"], registers: [registry],

@@ -4,17 +4,20 @@
  * the backfill queue (per-command progress, ETA, failures), consumer-group backlogs, the
  * partition and its consumer, the persisted ingest counters next to this process's own,
  * the latest commit latency, and every engine-owned stream's figures (length, oldest entry
- * age, archive lag, last trim, dead letters dropped). Read only; every figure comes from Redis, PostgreSQL,
- * the process's own counters or the sampler.
+ * age, archive lag, last trim, dead letters dropped). In a partitioned install the figures
+ * are the install's (summed over the partitions), `partitions` has each partition's owner,
+ * epoch, scores lag and streams, and `router` and `members` are added
+ * (engine/install-view.ts); `streams` then holds the ingress streams. Read only; every
+ * figure comes from Redis, PostgreSQL, the process's own counters or the sampler.
  */
 import type { Redis } from "ioredis"
 import type { Sql } from "../services/postgres.ts"
 import { consumersOf } from "../../streams/consumer.ts"
-import { GROUPS } from "../../streams/keys.ts"
+import type { Config } from "../../config/schema.ts"
+import { GROUPS, type IngressKeys, type PartitionKeys } from "../../streams/keys.ts"
 import { allStreamFigures, type StreamFigures, type TrimPlan } from "../../streams/trim.ts"
-import type { Ingest } from "../engine/ingest.ts"
-import type { Projector } from "../engine/projector.ts"
-import { backlogs, layerCounts, tableExists } from "./figures.ts"
+import { installView, type InstallView, type MemberView, type RouterView } from "../engine/install-view.ts"
+import { actorCount, backlogs, layerCounts, persistedStats, tableExists } from "./figures.ts"
 import type { Sampler } from "./sampler.ts"
 
 export interface QueuedCommand {
@@ -46,9 +49,16 @@ export interface Overview {
   readonly transitions: readonly { symbol: string; type: string; from: number; to: number; at: number }[]
   readonly backfill: { readonly byStatus: Record<string, number>; readonly queue: readonly QueuedCommand[] }
   readonly backlog: Record<string, number | null>
-  readonly partitions: readonly { partition: number; consumer: string | null; idleMs: number | null; lease: string | null }[]
+  /**
+   * Per partition: the consumer reading its engine group and how long it has been idle; in
+   * a partitioned install also its lease holder (`lease`), epoch, scores lag and streams.
+   */
+  readonly partitions: readonly OverviewPartition[]
+  /** A partitioned install's router and members; absent in an install of one partition. */
+  readonly router?: RouterView
+  readonly members?: readonly MemberView[]
   /** Counters of this process since it started at `processStartedAt`. */
-  readonly ingest: Ingest["stats"]
+  readonly ingest: Readonly<Record<string, number>>
   readonly processStartedAt: number
   /** The partition's persisted counters (the stats hash): they survive restarts. */
   readonly persisted: Record<string, number>
@@ -59,11 +69,27 @@ export interface Overview {
   readonly streams: readonly StreamFigures[]
 }
 
+export interface OverviewPartition {
+  readonly partition: number
+  readonly consumer: string | null
+  readonly idleMs: number | null
+  readonly lease: string | null
+  readonly epoch?: number | null
+  readonly lag?: number | null
+  readonly streams?: readonly StreamFigures[]
+}
+
 export interface OverviewDeps {
   readonly redis: Redis
   readonly sql: Sql
-  readonly ingest: Ingest
-  readonly projector: Projector
+  readonly ingress: IngressKeys
+  /** Every partition of the install (partition 0 alone in an install of one). */
+  readonly partitions: readonly PartitionKeys[]
+  /** This process's ingest counters (summed over the partitions it runs) and events projected. */
+  readonly stats: () => Readonly<Record<string, number>>
+  readonly projected: () => number
+  /** A partitioned install's settings, to read its owners, router and members. */
+  readonly install?: Pick<Config, "redis" | "streams" | "archive" | "partitions">
   readonly sampler: Sampler
   readonly processStartedAt: number
   readonly clock?: () => number
@@ -90,20 +116,37 @@ const engineConsumer = async (redis: Redis, stream: string): Promise<{ consumer:
 
 type QueueRow = Omit<QueuedCommand, "etaMs">
 
+/**
+ * One row per partition. An install of one partition shows what it always did (its
+ * consumer is whoever reads the engine group; no lease column); a partitioned one adds
+ * each partition's holder, epoch, lag and streams.
+ */
+const partitionsOf = (
+  keys: readonly PartitionKeys[], consumers: readonly ({ consumer: string; idleMs: number } | undefined)[], install: InstallView | undefined
+): OverviewPartition[] =>
+  keys.map((k, i) => {
+    const c = consumers[i]
+    const base = { partition: k.partition, consumer: c?.consumer ?? null, idleMs: c?.idleMs ?? null }
+    const v = install?.partitions[i]
+    return v === undefined ? { ...base, lease: null } : { ...base, lease: v.owner, epoch: v.epoch, lag: v.lag, streams: v.streams }
+  })
+
 export const overview = async (d: OverviewDeps): Promise<Overview> => {
   const now = (d.clock ?? Date.now)()
-  const { keys, ingress } = d.ingest
-  const [actors, counts, transitions, progressExists, backlog, statsHash, consumer, streams] = await Promise.all([
-    d.redis.hlen(keys.snapshots),
-    layerCounts(d.redis, d.sql, keys.snapshots),
+  const { ingress, partitions: keys } = d
+  const snapshots = keys.map((k) => k.snapshots)
+  const [actors, counts, transitions, progressExists, backlog, persisted, consumer, streams, install] = await Promise.all([
+    actorCount(d.redis, snapshots),
+    layerCounts(d.redis, d.sql, snapshots),
     d.sql<{ symbol: string; type: string; from: number; to: number; at: number }[]>`
       SELECT symbol, event_type AS type, from_layer::int AS "from", to_layer::int AS "to", at_ms::float8 AS at
       FROM layer_transitions ORDER BY at_ms DESC, cause DESC LIMIT 20`,
     tableExists(d.sql, "backfill_progress"),
     backlogs(d.redis, ingress, keys),
-    d.redis.hgetall(keys.stats),
-    engineConsumer(d.redis, ingress.scores),
-    d.streams ? allStreamFigures(d.redis, d.streams) : Promise.resolve([])
+    persistedStats(d.redis, keys),
+    d.install ? Promise.all(keys.map((k) => engineConsumer(d.redis, k.scores))) : engineConsumer(d.redis, ingress.scores).then((c) => [c]),
+    d.streams ? allStreamFigures(d.redis, d.streams) : Promise.resolve([]),
+    d.install ? installView(d.redis, d.install) : Promise.resolve(undefined)
   ])
   const layers = { "0": counts[0], "1": counts[1], "2": counts[2], "3": counts[3] }
   const sampled = d.sampler.series()
@@ -129,17 +172,15 @@ export const overview = async (d: OverviewDeps): Promise<Overview> => {
       queue: queue.map((c) => ({ ...c, etaMs: c.status === "running" ? etaMs(c.planned, c.done, c.started, now) : null }))
     }
   }
-  const persisted: Record<string, number> = {}
-  for (const [k, v] of Object.entries(statsHash)) if (Number.isFinite(Number(v))) persisted[k] = Number(v)
   const latest = d.sampler.latest()
   return {
     now, layers, layerChange, layerChangeSince: sampled.t[0] ?? null, windowMs: sampled.windowMs, actors,
     transitions: transitions.map((t) => ({ ...t })), backfill, backlog,
-    // One partition until partitions are leased: its consumer is whoever reads the engine group.
-    partitions: [{ partition: keys.partition, consumer: consumer?.consumer ?? null, idleMs: consumer?.idleMs ?? null, lease: null }],
-    ingest: { ...d.ingest.stats }, processStartedAt: d.processStartedAt, persisted,
-    projected: d.projector.projected,
+    partitions: partitionsOf(keys, consumer, install),
+    ...(install ? { router: install.router, members: install.members } : {}),
+    ingest: { ...d.stats() }, processStartedAt: d.processStartedAt, persisted,
+    projected: d.projected(),
     latencyMs: { p50: latest?.commitP50 ?? null, p99: latest?.commitP99 ?? null },
-    streams
+    streams: install ? install.router.streams : streams
   }
 }

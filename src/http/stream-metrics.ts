@@ -3,27 +3,38 @@
  * metrics: oldest entry age, archive lag, entries trimmed, the last trim, and dead letters
  * dropped by their caps. One reading of Redis per scrape serves every gauge (prom-client
  * collects them concurrently). The totals are Redis' trim record, so they count every
- * process's trims and survive restarts. docs/metrics.md lists the names.
+ * process's trims and survive restarts. A partitioned engine reports the plans of the
+ * partitions it holds, labelled `partition`, and the ingress plan while it routes (a
+ * function of the scrape: what it holds changes). docs/metrics.md lists the names.
  * Does not trim or serve HTTP.
  */
 import type { Redis } from "ioredis"
 import { Counter, Gauge, type Registry } from "prom-client"
 import { allStreamFigures, type StreamFigures, type TrimPlan } from "../../streams/trim.ts"
 
-export const streamMetrics = (registry: Registry, redis: Redis, plan: TrimPlan): void => {
-  let inflight: Promise<StreamFigures[]> | undefined
-  const read = () => inflight ??= allStreamFigures(redis, plan).finally(() => { inflight = undefined })
+/** A plan whose streams' series carry a `partition` label (none: an install of one partition, or the ingress streams). */
+export interface LabelledPlan {
+  readonly plan: TrimPlan
+  readonly partition?: string
+}
+
+export const streamMetrics = (registry: Registry, redis: Redis, plans: TrimPlan | (() => readonly LabelledPlan[])): void => {
+  const current: () => readonly LabelledPlan[] = typeof plans === "function" ? plans : () => [{ plan: plans }]
+  let inflight: Promise<{ labels: Record<string, string>; f: StreamFigures }[]> | undefined
+  const read = () => inflight ??= Promise.all(current().map(async (p) =>
+    (await allStreamFigures(redis, p.plan)).map((f) => ({ labels: p.partition === undefined ? { stream: f.key } : { stream: f.key, partition: p.partition }, f }))))
+    .then((l) => l.flat()).finally(() => { inflight = undefined })
   /** One series per stream, set from one reading: a gauge, or a counter for running totals kept in Redis. */
   const perStream = (counter: boolean, name: string, help: string, value: (f: StreamFigures) => number | null) => {
-    const options = { name, help, labelNames: ["stream"], registers: [registry] }
+    const options = { name, help, labelNames: ["stream", "partition"], registers: [registry] }
     async function collect(this: Gauge | Counter) {
       const figures = await read()
       this.reset()
-      for (const f of figures) {
+      for (const { labels, f } of figures) {
         const v = value(f)
         if (v === null) continue
-        if (this instanceof Gauge) this.set({ stream: f.key }, v)
-        else this.inc({ stream: f.key }, v)
+        if (this instanceof Gauge) this.set(labels, v)
+        else this.inc(labels, v)
       }
     }
     return counter ? new Counter({ ...options, collect }) : new Gauge({ ...options, collect })

@@ -1,8 +1,13 @@
 /**
  * Waiting on a partitioned install: a consumer group done with its stream, and a whole
- * install settled (routed, applied and projected in every partition).
+ * install settled (routed, applied and projected in every partition); and one of its
+ * engines started in this process, in a scope of its own.
  */
+import { Effect, Exit, Scope } from "effect"
 import type { Redis } from "ioredis"
+import { startPartitionedEngine } from "../../src/app/engine-process.ts"
+import type { PartitionedHandles } from "../../src/app/partitioned-engine.ts"
+import type { Logger } from "../../src/services/logger.ts"
 import { GROUPS, ingressKeys, partitionKeys } from "../../streams/keys.ts"
 import type { TestNamespace } from "./namespace.ts"
 
@@ -23,4 +28,16 @@ export const installSettled = async (ns: TestNamespace, count: number): Promise<
     if ((await ns.redis.exists(keys.lifecycle)) === 1 && !(await groupDone(ns.redis, keys.lifecycle, GROUPS.projector))) return false
   }
   return true
+}
+
+export interface RunningPartitioned {
+  readonly handles: PartitionedHandles
+  readonly stop: () => Promise<void>
+}
+
+/** Start one engine of the namespace's partitioned install; `stop` closes its scope (a graceful shutdown). */
+export const startPartitioned = async (ns: TestNamespace, log: Logger): Promise<RunningPartitioned> => {
+  const scope = Effect.runSync(Scope.make())
+  const handles = await Effect.runPromise(Scope.provide(scope)(startPartitionedEngine(ns.config, log)))
+  return { handles, stop: () => Effect.runPromise(Scope.close(scope, Exit.void)) }
 }

@@ -6,33 +6,22 @@
  * rows equal those of one engine alone over the same input. Partitions are trimmed, and a
  * fourth engine that joins three takes only its rendezvous share.
  */
-import { Effect, Exit, Scope } from "effect"
 import { afterEach, describe, expect, it } from "vitest"
 import { workloadArray } from "../../fixtures/workload.ts"
-import { startPartitionedEngine } from "../../src/app/engine-process.ts"
 import { assignPartitions, partitionsOf } from "../../src/engine/rendezvous.ts"
-import type { PartitionedHandles } from "../../src/app/partitioned-engine.ts"
 import { createLogger } from "../../src/services/logger.ts"
 import type { StreamEntry } from "../../streams/entry.ts"
 import { ingressKeys, partitionKeys } from "../../streams/keys.ts"
 import { waitUntil } from "../helpers/engine.ts"
 import { testNamespace, type TestNamespace } from "../helpers/namespace.ts"
-import { installSettled } from "../helpers/partitioned.ts"
+import { installSettled, startPartitioned, type RunningPartitioned } from "../helpers/partitioned.ts"
 import { xaddAll } from "../helpers/scanner-stream.ts"
 
 const COUNT = 8
 const log = createLogger("test-partitioned", process.env["LOG_LEVEL"] ?? "silent")
 
-interface Running {
-  readonly handles: PartitionedHandles
-  readonly stop: () => Promise<void>
-}
-
-const start = async (ns: TestNamespace): Promise<Running> => {
-  const scope = Effect.runSync(Scope.make())
-  const handles = await Effect.runPromise(Scope.provide(scope)(startPartitionedEngine(ns.config, log)))
-  return { handles, stop: () => Effect.runPromise(Scope.close(scope, Exit.void)) }
-}
+type Running = RunningPartitioned
+const start = (ns: TestNamespace): Promise<Running> => startPartitioned(ns, log)
 
 /** Routed, applied and projected everywhere. */
 const settled = (ns: TestNamespace) => installSettled(ns, COUNT)

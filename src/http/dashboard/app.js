@@ -99,8 +99,12 @@ function renderOverview(o) {
     '<tr><td>total</td>' + names.map((k) => '<td class="n">' + num(o.persisted[k] ?? 0) + "</td>").join("") + "</tr>" +
     '<tr><td>this process</td>' + names.map((k) => '<td class="n">' + num(o.ingest[k]) + "</td>").join("") + "</tr>"
   $("counters-note").textContent = "total: persisted with each batch, kept across restarts; this process: since it started at " + utc(o.processStartedAt) + " UTC"
+  // A partitioned install names each partition's lease holder and epoch, and the router.
+  const lease = (p) => (p.lease ?? "none") + (p.epoch != null ? " (epoch " + p.epoch + ")" : "")
   $("partitions").innerHTML = '<tr><th>partition</th><th>consumer</th><th class="n">idle</th><th>lease</th></tr>' +
-    o.partitions.map((p) => "<tr><td>" + p.partition + "</td><td>" + esc(p.consumer ?? "none yet") + '</td><td class="n">' + duration(p.idleMs) + "</td><td>" + esc(p.lease ?? "none") + "</td></tr>").join("")
+    (o.router ? '<tr><td>router</td><td>' + o.members.length + ' members</td><td class="n">lag ' + (o.router.lag ?? "?") + "</td><td>" + esc(lease({ lease: o.router.owner, epoch: o.router.epoch })) + "</td></tr>" : "") +
+    o.partitions.map((p) => "<tr><td>" + p.partition + "</td><td>" + esc(p.consumer ?? "none yet") + '</td><td class="n">' + duration(p.idleMs) + "</td><td>" + esc(lease(p)) + "</td></tr>").join("")
+  $("partitions-note").textContent = o.router ? "Each partition's lease holder (owner id) and epoch; the router copies the ingress stream into the partitions." : "One engine reads partition 0."
   $("transitions").innerHTML = o.transitions.length === 0 ? '<tr><td class="empty">none yet</td></tr>' :
     '<colgroup><col style="width:22%"><col style="width:22%"><col style="width:24%"><col style="width:32%"></colgroup>' +
     "<tr><th>symbol</th><th>event</th><th>move</th><th>event time (UTC)</th></tr>" +
