@@ -13,7 +13,7 @@ import { groupBacklog } from "../../streams/consumer.ts"
 import { GROUPS, ingressKeys, membershipKeys, partitionKeys, routerKeys, type LeaseKeys } from "../../streams/keys.ts"
 import { readLease } from "../../streams/lease.ts"
 import { readMembers } from "../../streams/membership.ts"
-import { redisTimeMs, streamFigures, type StreamFigures, type TrimPlan } from "../../streams/trim.ts"
+import { recordOf, redisTimeMs, streamFigures, type StreamFigures, type TrimPlan } from "../../streams/trim.ts"
 import { ingressTrimPlan, trimPlan } from "../../streams/trim-plan.ts"
 
 /** A lease's holder as Redis has it; every field null while nobody holds it. */
@@ -62,7 +62,7 @@ const holderOf = async (redis: Redis, keys: LeaseKeys): Promise<HolderView> => {
 }
 
 const figuresOf = (redis: Redis, plan: TrimPlan, nowMs: number): Promise<StreamFigures[]> =>
-  Promise.all(plan.targets.map((t) => streamFigures(redis, t, plan.record, nowMs)))
+  Promise.all(plan.targets.map((t) => streamFigures(redis, t, recordOf(plan, t), nowMs)))
 
 const lagOf = async (redis: Redis, stream: string, group: string): Promise<number | null> => (await groupBacklog(redis, stream, group)) ?? null
 
