@@ -6,6 +6,7 @@
  * does not hold back a command on another (one fiber takes the head of every partition's
  * stream within `partitions` takes).
  */
+import { checkInstall } from "../../streams/install-record.ts"
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -74,6 +75,9 @@ describe("backfill workers over every partition", () => {
       providers: { polygon: { base_url: server.url, rate_limit: { requests_per_second: 0, max_concurrent: 0 } } }
     }
     const ns = await testNamespace(overrides)
+    // Recorded as its first engine would record it, before a test seeds partition 0's state:
+    // seeded state with no record would read as an install of one partition.
+    expect(await checkInstall(ns.redis, ns.prefix, partitions)).toBeUndefined()
     const i: Install = { ns, server, dir, configFile: writeConfigFile(dir, overrides), store: openObjectStore(ns.config.storage) }
     installs.push(i)
     return i
