@@ -10,14 +10,14 @@
  */
 import { join, resolve } from "node:path"
 import { Context, Data, Effect, Layer } from "effect"
-import { Redis } from "ioredis"
+import { Redis, type Cluster } from "ioredis"
 import postgres from "postgres"
 import type { Config } from "../../config/schema.ts"
 import { ConfigService } from "./config.ts"
 import { LoggerService, maskUrl, type Logger } from "./logger.ts"
 import { postgresFailure, redisFailure, type DependencyError } from "./dependency-errors.ts"
 import { openCluster } from "./redis-client.ts"
-import { parseRedisUrl, type RedisTarget } from "../../config/redis-url.ts"
+import { parseRedisUrl } from "../../config/redis-url.ts"
 import { MissingBinaryError, startPostgres, startRedis, type PrivateServer } from "./private-servers.ts"
 import { acquireShared } from "./server-users.ts"
 
@@ -34,48 +34,49 @@ export class PrivateServerError extends Data.TaggedError("PrivateServerError")<{
 export type StoresError = DependencyError | MissingBinaryError | PrivateServerError
 
 /**
- * Undefined when the Cluster behind the seed nodes is ready (CLUSTER INFO says every slot
- * is served) and answers PING; else why not. No retries: one round of the seeds.
+ * What a PING round says about Redis at `url`: undefined when it answered PONG, else why
+ * not. `firstEvent` is the first error event the client (or one of its nodes) emitted: a
+ * refused AUTH, a refused connection. It is preferred to the command's own failure, which
+ * is then only "Connection is closed" or "None of startup nodes is available".
  */
-const clusterProbe = async (url: string, target: Extract<RedisTarget, { kind: "cluster" }>): Promise<DependencyError | undefined> => {
-  const c = openCluster(target, { connectTimeout: 1500, maxRetriesPerRequest: 0 }, { lazyConnect: true, reconnect: false })
-  // The nodes' own errors (a refused AUTH, a refused connection) say why; the Cluster's
-  // is only "None of startup nodes is available".
-  let why: Error | undefined
-  c.on("node error", (e: Error) => { why ??= e })
-  c.on("+node", (node: Redis) => node.on("error", (e: Error) => { why ??= e }))
-  c.on("error", (e: Error) => { why ??= e })
+export const pingVerdict = (url: string, outcome: { readonly pong: string } | { readonly failed: unknown; readonly firstEvent?: Error | undefined }): DependencyError | undefined => {
+  if ("pong" in outcome) return outcome.pong === "PONG" ? undefined : redisFailure(url, new Error(`PING answered ${outcome.pong}`))
+  return redisFailure(url, outcome.firstEvent ?? outcome.failed)
+}
+
+/**
+ * Connect the (lazy, non-reconnecting) client, PING it once, disconnect it, and say why it
+ * did not answer. A Cluster's nodes are watched too: their errors say why, the Cluster's
+ * does not. A single Redis never emits the node events, so one body serves both.
+ */
+const pingProbe = async (url: string, client: Redis | Cluster): Promise<DependencyError | undefined> => {
+  let firstEvent: Error | undefined
+  const keep = (e: Error) => { firstEvent ??= e }
+  client.on("error", keep)
+  client.on("node error", keep)
+  client.on("+node", (node: Redis) => node.on("error", keep))
   try {
-    await c.connect()
-    const pong = await c.ping()
-    return pong === "PONG" ? undefined : redisFailure(url, new Error(`PING answered ${pong}`))
+    await client.connect()
+    return pingVerdict(url, { pong: await client.ping() })
   } catch (e) {
-    return redisFailure(url, why ?? e)
+    return pingVerdict(url, { failed: e, firstEvent })
   } finally {
-    c.disconnect()
+    client.disconnect()
   }
 }
 
-/** Undefined when Redis at `url` answers PING; else why not (down, or refusing the credentials). */
-const redisProbe = async (url: string): Promise<DependencyError | undefined> => {
+/**
+ * Undefined when Redis at `url` answers PING; else why not (down, or refusing the
+ * credentials). A Cluster must be ready (CLUSTER INFO says every slot is served). No
+ * retries: one round (of the seeds, for a Cluster).
+ */
+const redisProbe = (url: string): Promise<DependencyError | undefined> => {
   const target = parseRedisUrl(url)
-  if (target.kind === "cluster") return clusterProbe(url, target)
-  // No ready check: a server that wants a password then answers PING with NOAUTH
-  // instead of closing the connection on a failed INFO.
-  const r = new Redis(url, { lazyConnect: true, enableReadyCheck: false, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 1500 })
-  // A refused AUTH reaches only the error event; the command then fails with "Connection
-  // is closed", so the event's error is the one that says why.
-  let refused: Error | undefined
-  r.on("error", (e: Error) => { refused ??= e })
-  try {
-    await r.connect()
-    const pong = await r.ping()
-    return pong === "PONG" ? undefined : redisFailure(url, new Error(`PING answered ${pong}`))
-  } catch (e) {
-    return redisFailure(url, refused ?? e)
-  } finally {
-    r.disconnect()
-  }
+  return pingProbe(url, target.kind === "cluster"
+    ? openCluster(target, { connectTimeout: 1500, maxRetriesPerRequest: 0 }, { lazyConnect: true, reconnect: false })
+    // No ready check: a server that wants a password then answers PING with NOAUTH
+    // instead of closing the connection on a failed INFO.
+    : new Redis(url, { lazyConnect: true, enableReadyCheck: false, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 1500 }))
 }
 
 /** Undefined when PostgreSQL at `url` runs a query; else why not. */
