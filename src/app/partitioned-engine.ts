@@ -15,7 +15,7 @@
  * their next heartbeat, then stops its partitions and gives their leases up, then the router.
  */
 import { Effect } from "effect"
-import { Counter, Gauge, Registry } from "prom-client"
+import { Counter, Gauge, Registry, collectDefaultMetrics } from "prom-client"
 import type { Config } from "../../config/schema.ts"
 import { configError } from "../../config/load.ts"
 import { newOwnerId } from "../../streams/lease.ts"
@@ -30,6 +30,7 @@ import { ingressTrimPlan } from "../../streams/trim-plan.ts"
 import { COMPANIES_DDL } from "../engine/companies-schema.ts"
 import { sendJson, startOpsServer, type RouteHandler } from "../http/ops-server.ts"
 import { partitionedStreamMetrics } from "../http/partitioned-metrics.ts"
+import { partitionIngestMetrics } from "../http/partition-ingest-metrics.ts"
 import { dashboardService } from "../http/dashboard-api.ts"
 import { ConfigService } from "../services/config.ts"
 import { StepError } from "../services/errors.ts"
@@ -56,8 +57,7 @@ export interface PartitionedHandles {
 }
 
 /** This process's figures: per partition held, the router's, the membership's. */
-const partitionedMetrics = (runner: PartitionRunner, router: Router, membership: MembershipKeeper, owner: string): Registry => {
-  const registry = new Registry()
+const partitionedMetrics = (registry: Registry, runner: PartitionRunner, router: Router, membership: MembershipKeeper, owner: string): Registry => {
   const perPartition = (name: string, help: string, read: (s: ReturnType<PartitionRunner["running"]>[number]) => number) =>
     new Gauge({
       name, help, labelNames: ["partition"], registers: [registry],
@@ -76,6 +76,8 @@ const partitionedMetrics = (runner: PartitionRunner, router: Router, membership:
   }
   new Gauge({ name: "strata_members", help: "live engine processes of the install, as of the last heartbeat", registers: [registry], collect() { this.set(membership.view?.members.length ?? 0) } })
   new Counter({ name: "strata_membership_heartbeat_failures_total", help: "membership heartbeats that failed", registers: [registry], collect() { this.reset(); this.inc(membership.heartbeatFailures) } })
+  // The process's own metrics, as an install of one partition exports them (one dashboard for both).
+  collectDefaultMetrics({ register: registry, prefix: "strata_" })
   registry.setDefaultLabels({ owner })
   return registry
 }
@@ -108,8 +110,11 @@ export const partitionedEngine = (routes: Readonly<Record<string, RouteHandler>>
     // ... and archived, first, by whoever routes them (the trimming waits for the archive's mark).
     if (config.archive.enabled) yield* Effect.forkScoped(archiveThread(config, { redisUrl: redis.url, lease: rLease, log }))
 
+    // Made before the runner: each partition's ingest metrics watch it from its first step.
+    const registry = new Registry()
+    const watchPartition = partitionIngestMetrics(registry, () => runner.running())
     const runner = yield* partitionRunner({
-      config, log, writes, sql, owner, connection: redis.connection,
+      config, log, writes, sql, owner, connection: redis.connection, onStart: watchPartition,
       loop: (name, once) => loopForever(name, once, log)
     })
     const membership = new MembershipKeeper({
@@ -130,7 +135,7 @@ export const partitionedEngine = (routes: Readonly<Record<string, RouteHandler>>
     const tieringFeed = yield* redis.connection("strata-tiering-feed")
     yield* engineTiering(config, { redis: writes, feedRedis: tieringFeed, sql, store, log })
 
-    const registry = partitionedMetrics(runner, router, membership, owner)
+    partitionedMetrics(registry, runner, router, membership, owner)
     const dashboard = yield* dashboardService({ config, redis: writes, sql, running: () => runner.running(), log })
     partitionedStreamMetrics(registry, { config, redis: writes, held: () => runner.held(), router: rLease })
     const http = yield* Effect.acquireRelease(

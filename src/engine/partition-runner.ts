@@ -43,6 +43,8 @@ export interface PartitionRunnerDeps {
   readonly sql: Sql
   /** The owner id of this process: one for all its partitions' leases. */
   readonly owner: string
+  /** Called with each partition as it starts, before its first step (its metrics watch its commits). */
+  readonly onStart?: (run: RunningPartition) => void
   /** Runs a loop until interrupted (the engine's retrying loop). */
   readonly loop: (name: string, once: () => Promise<number>) => Effect.Effect<unknown, unknown>
 }
@@ -84,11 +86,13 @@ export const partitionRunner = (deps: PartitionRunnerDeps): Effect.Effect<Partit
         const projector = new Projector(projectorRedis, deps.sql, ingest.keys, log, config.projector.batch_size, config.ingest.block_ms, `projector-${p}`)
         yield* Effect.tryPromise(() => ingest.init())
         yield* Effect.tryPromise(() => projector.init())
+        const run: RunningPartition = { partition: p, lease, ingest, projector }
+        deps.onStart?.(run)
         yield* Effect.forkScoped(keepLease(lease, log))
         yield* Effect.forkScoped(deps.loop(`ingest-${p}`, () => ingest.runOnce()))
         yield* Effect.forkScoped(deps.loop(`projector-${p}`, () => projector.runOnce()))
         yield* engineTrimming(config, { redis: deps.writes, lease, log, plan: trimPlan(config, p) })
-        return { partition: p, lease, ingest, projector } satisfies RunningPartition
+        return run
       }).pipe(Scope.provide(scope))
 
     const take = (p: number) =>

@@ -27,7 +27,7 @@ export interface EngineMetrics {
 }
 
 /** The ingest counters exported as `strata_ingest_<name>_total`. */
-const INGEST_COUNTERS = [
+export const INGEST_COUNTERS = [
   ["entries", "scores entries handled"],
   ["applied", "score events applied to actors"],
   ["late", "score events ignored as late"],
@@ -49,19 +49,32 @@ const totalCounter = (registry: Registry, name: string, help: string, read: () =
   })
 }
 
+/**
+ * `strata_ingest_commit_latency_seconds`; a partitioned engine gives it `labelNames` and a
+ * `collect` (run before each scrape) that drops the series of partitions it gave up.
+ */
+export const commitLatencyHistogram = (registry: Registry, labelNames: readonly string[] = [], collect?: () => void): Histogram =>
+  new Histogram({
+    name: "strata_ingest_commit_latency_seconds",
+    help: "time from a scores entry's arrival (its entry ID) to the commit of its batch, oldest entry of each batch",
+    buckets: LATENCY_BUCKETS, labelNames, registers: [registry],
+    ...(collect === undefined ? {} : { collect })
+  })
+
+/** Seconds from the arrival of a batch's oldest entry to its commit at `nowMs`; undefined when the ID was not an arrival time. */
+export const commitLatencySeconds = (oldestId: string, nowMs: number): number | undefined => {
+  const ms = nowMs - entryIdMs(oldestId)
+  return ms < 0 || ms >= MAX_MEANINGFUL_LATENCY_MS ? undefined : ms / 1000
+}
+
 export const engineMetrics = (
   ingest: Ingest, projector: Projector, redis: Redis, sql?: Sql, clock: () => number = Date.now
 ): EngineMetrics => {
   const registry = new Registry()
-  const commitLatency = new Histogram({
-    name: "strata_ingest_commit_latency_seconds",
-    help: "time from a scores entry's arrival (its entry ID) to the commit of its batch, oldest entry of each batch",
-    buckets: LATENCY_BUCKETS, registers: [registry]
-  })
+  const commitLatency = commitLatencyHistogram(registry)
   ingest.onCommit.push((oldestId) => {
-    const ms = clock() - entryIdMs(oldestId)
-    if (ms < 0 || ms >= MAX_MEANINGFUL_LATENCY_MS) return
-    commitLatency.observe(ms / 1000)
+    const seconds = commitLatencySeconds(oldestId, clock())
+    if (seconds !== undefined) commitLatency.observe(seconds)
   })
   // prom-client's default names already start with `process_` / `nodejs_`.
   collectDefaultMetrics({ register: registry, prefix: "strata_" })
