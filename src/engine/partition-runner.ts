@@ -86,6 +86,9 @@ export const partitionRunner = (deps: PartitionRunnerDeps): Effect.Effect<Partit
         const projector = new Projector(projectorRedis, deps.sql, ingest.keys, log, config.projector.batch_size, config.ingest.block_ms, `projector-${p}`)
         yield* Effect.tryPromise(() => ingest.init())
         yield* Effect.tryPromise(() => projector.init())
+        // Runs after the loops are interrupted and before the connections close (finalizers
+        // run last-added first): a projector read cut short by the close is its end.
+        yield* Effect.addFinalizer(() => Effect.sync(() => projector.stop()))
         const run: RunningPartition = { partition: p, lease, ingest, projector }
         deps.onStart?.(run)
         yield* Effect.forkScoped(keepLease(lease, log))

@@ -84,6 +84,7 @@ export const projectBatch = async (sql: Sql, rows: readonly LifecycleRow[]): Pro
 
 export class Projector {
   private readonly reader: GroupReader
+  private stopping = false
   projected = 0
   deadLettered = 0
 
@@ -103,7 +104,17 @@ export class Projector {
     await ensureGroup(this.redis, this.keys.lifecycle, GROUPS.projector)
   }
 
+  /**
+   * Called before the projector's connection closes (its partition given up): a step cut
+   * short from then on is the projector's end, not a failure. Its entries stay pending in
+   * the group for the partition's next holder.
+   */
+  stop(): void {
+    this.stopping = true
+  }
+
   async runOnce(): Promise<number> {
+    if (this.stopping) return 0
     try {
       const entries = await this.reader.next()
       if (entries.length === 0) return 0
@@ -128,6 +139,10 @@ export class Projector {
       this.deadLettered += rejected.length
       return entries.length
     } catch (e) {
+      if (this.stopping) {
+        this.log.debug({ reason: e instanceof Error ? e.message : String(e) }, "projector stopped with its partition; the step in flight ended with its connection, its entries stay pending for the next holder")
+        return 0
+      }
       this.log.warn({ err: e }, "projector step failed; re-reading pending entries")
       this.reader.rewind()
       throw e
