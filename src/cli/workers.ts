@@ -1,5 +1,14 @@
-/** `strata workers` (`npm run workers`): the backfill worker fibers alone, until SIGINT/SIGTERM. */
+/**
+ * `strata workers` (`npm run workers`): the backfill worker fibers alone, until SIGINT/SIGTERM,
+ * or until the install record no longer allows its partition count (a move by `strata
+ * partitions migrate`, which cannot see this process: it is not a member), checked every
+ * lease.ttl_ms.
+ */
+import { Effect } from "effect"
+import { watchInstall } from "../app/install-guard.ts"
 import { workers as workerFibers } from "../app/worker-process.ts"
+import { RedisService } from "../services/redis.ts"
+import { acquire } from "../services/process.ts"
 import { withProcess } from "../services/process.ts"
 import { cliLogger, configOrExit } from "./shared.ts"
 import { runService } from "./run-main.ts"
@@ -13,5 +22,10 @@ export const workersCommand = (opts: { config?: string; workers?: string }): voi
   }
   const config = { ...loaded, backfill: { ...loaded.backfill, workers } }
   const log = cliLogger("strata-workers")
-  runService("workers", workerFibers().pipe(withProcess(config, log)), log)
+  const run = Effect.gen(function* () {
+    yield* workerFibers()
+    const redis = yield* acquire(RedisService.layer("strata-workers-install"), RedisService)
+    return yield* watchInstall(redis.client, config, log, config.lease.ttl_ms)
+  })
+  runService("workers", run.pipe(withProcess(config, log)), log)
 }
