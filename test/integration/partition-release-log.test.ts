@@ -24,7 +24,7 @@ let scope: Scope.Closeable
 let runner: PartitionRunner
 
 beforeAll(async () => {
-  ns = await testNamespace({ partitions: COUNT, backfill: { enabled: false }, ingest: { block_ms: 200 } })
+  ns = await testNamespace({ partitions: COUNT, backfill: { enabled: false }, ingest: { block_ms: 20_000 } })
   await migrate(ns.sql, ns.schema, COMPANIES_DDL)
   scope = Effect.runSync(Scope.make())
   const writes = openRedis(ns.redisUrl, "test-release-writes")
@@ -49,11 +49,12 @@ afterAll(async () => {
 describe("a partition given up", () => {
   it("ends its projector without a failure logged", async () => {
     for (let p = 0; p < COUNT; p++) expect(await Effect.runPromise(runner.take(p))).toBe(true)
-    // Each projector is blocked in its read (nothing to project) when its partition goes.
+    // Each projector is blocked in its read (nothing to project; a read blocks for
+    // ingest.block_ms, longer than the test) when its partition goes.
     await waitUntil("every projector is blocked in its read", async () => {
       const clients = String(await ns.redis.client("LIST")).split("\n")
       return Array.from({ length: COUNT }, (_, p) => `name=${ns.prefix}-strata-projector-${p} `)
-        .every((name) => clients.some((c) => c.includes(name) && c.includes("cmd=xreadgroup")))
+        .every((name) => clients.some((c) => c.includes(name) && / flags=b /.test(c) && c.includes("cmd=xreadgroup")))
     }, 30_000)
     for (let p = 0; p < COUNT; p++) await Effect.runPromise(runner.release(p))
     expect(runner.held()).toEqual([])
