@@ -23,6 +23,7 @@ import { archiveThread } from "../engine/archive-thread.ts"
 import { keepLease, releaseLease } from "../engine/lease-keeper.ts"
 import { MembershipKeeper } from "../engine/membership.ts"
 import { partitionRunner, type PartitionRunner } from "../engine/partition-runner.ts"
+import { planApplier } from "../engine/plan-applier.ts"
 import { Router, routerLease } from "../engine/router.ts"
 import { engineTiering } from "../engine/tiering.ts"
 import { engineTrimming } from "../engine/trimming.ts"
@@ -117,15 +118,17 @@ export const partitionedEngine = (routes: Readonly<Record<string, RouteHandler>>
       config, log, writes, sql, owner, connection: redis.connection, onStart: watchPartition,
       loop: (name, once) => loopForever(name, once, log)
     })
+    // Plans are acted on off the heartbeat: starting a partition may take longer than the membership's TTL.
+    const plans = yield* planApplier((plan) => Effect.gen(function* () {
+      // Give up first: the partitions another process should hold are free for it sooner.
+      for (const p of plan.release) yield* runner.release(p)
+      for (const p of plan.take) yield* runner.take(p)
+    }), log)
     const membership = new MembershipKeeper({
       redis: writes, prefix: config.redis.prefix, owner, count: config.partitions,
       ttlMs: config.lease.ttl_ms, debounceMs: config.lease.join_debounce_ms, log,
       held: () => runner.held(),
-      onPlan: (plan) => Effect.runPromise(Effect.gen(function* () {
-        // Give up first: the partitions another process should hold are free for it sooner.
-        for (const p of plan.release) yield* runner.release(p)
-        for (const p of plan.take) yield* runner.take(p)
-      }))
+      onPlan: plans.offer
     })
     // Added after the runner, so it runs before the runner's own finalizer at shutdown.
     yield* Effect.addFinalizer(() => Effect.promise(() => membership.leave()))

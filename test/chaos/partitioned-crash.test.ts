@@ -9,6 +9,8 @@
  * How long after each kill every partition was held by a live engine again is reported,
  * not asserted (the machines are shared). And an engine stopped (SIGSTOP) past its leases
  * applies nothing once resumed: the install still ends where one engine alone ends.
+ * Each on standalone Redis and on a 3-master Redis Cluster (the reference run on the same
+ * server as the run it is compared with).
  */
 import { spawn, type ChildProcess } from "node:child_process"
 import { mkdtempSync, writeFileSync } from "node:fs"
@@ -29,6 +31,7 @@ import { brokenChains } from "../helpers/lifecycle-chains.ts"
 import { testNamespace, type TestNamespace } from "../helpers/namespace.ts"
 import { installSettled } from "../helpers/partitioned.ts"
 import { xaddAll } from "../helpers/scanner-stream.ts"
+import { SERVERS, useServer } from "../helpers/servers.ts"
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url))
 const COUNT = 8
@@ -98,15 +101,16 @@ const referenceRun = async (ns: TestNamespace, entries: Parameters<typeof xaddAl
   await Effect.runPromise(Scope.close(scope, Exit.void))
 }
 
-describe("partitioned install crash safety", () => {
+describe.each(SERVERS)("partitioned install crash safety on %s Redis", (kind) => {
+  const server = useServer(kind)
   let crash: TestNamespace
   let ref: TestNamespace
   let env: NodeJS.ProcessEnv
   const entries = workloadArray({ events: 50_000, symbols: 1_000, seed: 20261204, start: Date.UTC(2026, 0, 5, 14, 30), stepMs: 1_000, lateShare: 0.01, badShare: 0.005 })
 
   beforeAll(async () => {
-    crash = await testNamespace(OVERRIDES)
-    ref = await testNamespace(OVERRIDES)
+    crash = await testNamespace(OVERRIDES, server.url())
+    ref = await testNamespace(OVERRIDES, server.url())
     const dir = mkdtempSync(join(tmpdir(), "strata-pcrash-"))
     writeFileSync(join(dir, "partitioned.yaml"), stringify(OVERRIDES))
     env = { ...crash.env, STRATA_CONFIG: join(dir, "partitioned.yaml") }
@@ -161,8 +165,8 @@ describe("partitioned install crash safety", () => {
 
   it("an engine paused past its leases applies nothing once resumed, and the install ends where one engine ends", async () => {
     const input = entries.slice(0, 12_000)
-    const pausedRef = await testNamespace(OVERRIDES)
-    const paused = await testNamespace(OVERRIDES)
+    const pausedRef = await testNamespace(OVERRIDES, server.url())
+    const paused = await testNamespace(OVERRIDES, server.url())
     const pausedEnv = { ...env, ...paused.env, STRATA_CONFIG: env["STRATA_CONFIG"] }
     const logA: string[] = []
     const a = startEngineProcess(pausedEnv, logA)

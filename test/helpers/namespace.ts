@@ -1,6 +1,7 @@
 /**
  * A private namespace per test: its own Redis key prefix and PostgreSQL schema on the
- * shared test servers, a config pointing at them, and a cleanup that removes both.
+ * shared test servers (or on another Redis, a Cluster say: servers.ts), a config pointing
+ * at them, and a cleanup that removes both.
  */
 import { randomBytes } from "node:crypto"
 import { mkdtempSync, rmSync } from "node:fs"
@@ -10,7 +11,7 @@ import { inject } from "vitest"
 import { loadConfig } from "../../config/load.ts"
 import type { Config } from "../../config/schema.ts"
 import { migrate, openPostgres, type Sql } from "../../src/services/postgres.ts"
-import { openRedis, type Redis } from "../../src/services/redis.ts"
+import { mastersOf, openRedis, type Redis } from "../../src/services/redis.ts"
 
 export interface TestNamespace {
   readonly prefix: string
@@ -28,11 +29,11 @@ export interface TestNamespace {
 /** Overrides for tests of the engine core alone: no backfill workers in the engine process. */
 export const ENGINE_ONLY = { backfill: { enabled: false } } as const
 
-export const testNamespace = async (overrides: Record<string, unknown> = {}): Promise<TestNamespace> => {
+/** `redisUrl`: the Redis to use instead of the run's standalone server (a `redis+cluster://` URL, say). */
+export const testNamespace = async (overrides: Record<string, unknown> = {}, redisUrl: string = inject("redisUrl")): Promise<TestNamespace> => {
   const id = randomBytes(5).toString("hex")
   const prefix = `t${id}`
   const schema = `t_${id}`
-  const redisUrl = inject("redisUrl")
   const databaseUrl = inject("databaseUrl")
   // Its own data folder, so its lake (data_dir/lake) is nobody else's.
   const dataDir = mkdtempSync(join(tmpdir(), `strata-${prefix}-`))
@@ -50,12 +51,16 @@ export const testNamespace = async (overrides: Record<string, unknown> = {}): Pr
   return {
     prefix, schema, config, redisUrl, databaseUrl, redis, sql, env,
     cleanup: async () => {
-      let cursor = "0"
-      do {
-        const [next, keys] = await redis.scan(cursor, "MATCH", `${prefix}:*`, "COUNT", 1000)
-        if (keys.length > 0) await redis.del(...keys)
-        cursor = next
-      } while (cursor !== "0")
+      // SCAN's cursor is one node's: scan every master, and delete key by key there (the
+      // keys of a Cluster master lie in many slots, which one DEL may not span).
+      for (const node of mastersOf(redis)) {
+        let cursor = "0"
+        do {
+          const [next, keys] = await node.scan(cursor, "MATCH", `${prefix}:*`, "COUNT", 1000)
+          if (keys.length > 0) await (redis.isCluster ? Promise.all(keys.map((k) => node.del(k))) : node.del(...keys))
+          cursor = next
+        } while (cursor !== "0")
+      }
       await sql.unsafe(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`)
       await sql.end({ timeout: 2 })
       await redis.quit()

@@ -3,19 +3,23 @@
  * them: two engines of an install of 8 partitions settle on a disjoint cover of them, one
  * routes; when one stops, the other takes every partition (the router's lease too, when
  * the stopped one held it); the snapshots, lifecycle and backfill streams and companies
- * rows equal those of one engine alone over the same input. Partitions are trimmed, and a
- * fourth engine that joins three takes only its rendezvous share.
+ * rows equal those of one engine alone over the same input. Partitions are trimmed. And, on
+ * standalone Redis and on a 3-master Redis Cluster, a fourth engine that joins three takes
+ * only its rendezvous share, each partition straight from its one holder, and one that
+ * leaves (a graceful stop, as on SIGTERM) has given up its partitions and its membership
+ * by the time it has stopped, and only its share moves back.
  */
 import { afterEach, describe, expect, it } from "vitest"
 import { workloadArray } from "../../fixtures/workload.ts"
 import { assignPartitions, partitionsOf } from "../../src/engine/rendezvous.ts"
 import { createLogger } from "../../src/services/logger.ts"
 import type { StreamEntry } from "../../streams/entry.ts"
-import { ingressKeys, partitionKeys } from "../../streams/keys.ts"
+import { ingressKeys, membershipKeys, partitionKeys } from "../../streams/keys.ts"
 import { waitUntil } from "../helpers/engine.ts"
 import { testNamespace, type TestNamespace } from "../helpers/namespace.ts"
 import { installSettled, startPartitioned, type RunningPartitioned } from "../helpers/partitioned.ts"
 import { xaddAll } from "../helpers/scanner-stream.ts"
+import { SERVERS, useServer } from "../helpers/servers.ts"
 
 const COUNT = 8
 const log = createLogger("test-partitioned", process.env["LOG_LEVEL"] ?? "silent")
@@ -130,13 +134,29 @@ describe("partitioned engines", () => {
     await waitUntil("every stream trimmed to its retention", async () => (await lengths()).every((n) => n <= keep.count), 60_000)
     expect((await lengths())[0]).toBe(keep.count)
   }, 300_000)
+})
 
-  it("a fourth engine that joins takes only its rendezvous share, each partition from its one holder", async () => {
+describe.each(SERVERS)("partitioned engines joining and leaving on %s Redis", (kind) => {
+  const server = useServer(kind)
+  const running: Running[] = []
+  const spaces: TestNamespace[] = []
+  afterEach(async () => {
+    for (const e of running.splice(0)) await e.stop()
+    for (const ns of spaces.splice(0)) await ns.cleanup()
+  })
+  const engine = async (ns: TestNamespace) => {
+    const e = await start(ns)
+    running.push(e)
+    return e
+  }
+
+  it("a fourth engine that joins takes only its rendezvous share, each partition from its one holder; one that leaves gives it back at once", async () => {
     const count = 24
+    const ttlMs = 1_500
     const ns = await testNamespace({
       partitions: count, backfill: { enabled: false }, archive: { enabled: false },
-      ingest: { block_ms: 100 }, lease: { ttl_ms: 1_500, join_debounce_ms: 300 }
-    })
+      ingest: { block_ms: 100 }, lease: { ttl_ms: ttlMs, join_debounce_ms: 300 }
+    }, server.url())
     spaces.push(ns)
     const owners = async () => Promise.all(Array.from({ length: count }, (_, p) => ns.redis.hget(partitionKeys(ns.prefix, p, count).lease, "owner")))
     /** Every partition held, each by the engine rendezvous names among `engines`. */
@@ -145,12 +165,36 @@ describe("partitioned engines", () => {
       return (await owners()).every((o, p) => o === want[p]) &&
         engines.every((e) => e.handles.runner.held().join() === partitionsOf(e.handles.owner, engines.map((x) => x.handles.owner), count).join())
     }
+    /**
+     * Polls the leases until `done` says so; returns the longest a partition was seen
+     * without an owner (ms, reported: the machine is shared) and every owner each had.
+     */
+    const watch = async (what: string, done: () => Promise<boolean>) => {
+      const since = new Map<number, number>()
+      const seen = Array.from({ length: count }, () => new Set<string>())
+      let longest = 0
+      await waitUntil(what, async () => {
+        const now = performance.now()
+        for (const [p, o] of (await owners()).entries()) {
+          if (o !== null) {
+            seen[p]?.add(o)
+            since.delete(p)
+          } else {
+            const from = since.get(p) ?? now
+            since.set(p, from)
+            longest = Math.max(longest, now - from)
+          }
+        }
+        return done()
+      }, 120_000)
+      return { longest: Math.round(longest), seen }
+    }
     const three = [await engine(ns), await engine(ns), await engine(ns)]
     await waitUntil("three engines settled on their shares", settledOn(three), 120_000)
     const before = await owners()
     const fourth = await engine(ns)
     const four = [...three, fourth]
-    await waitUntil("four engines settled on their shares", settledOn(four), 120_000)
+    const joined = await watch("four engines settled on their shares", settledOn(four))
     const after = await owners()
     const moved = after.flatMap((o, p) => (o !== before[p] ? [p] : []))
     // Only the newcomer's share moved, and each moved partition went to it.
@@ -158,5 +202,16 @@ describe("partitioned engines", () => {
     expect(moved.every((p) => after[p] === fourth.handles.owner)).toBe(true)
     expect(moved.length).toBeGreaterThan(0)
     expect(moved.length).toBeLessThan(count / 2)
+    // No partition passed through a third owner on its way.
+    for (const [p, owned] of joined.seen.entries()) expect([...owned].sort(), `partition ${p}`).toEqual([...new Set([before[p], after[p]])].sort())
+
+    // Leaving: by the time its shutdown is done it holds no lease and is no member.
+    await fourth.stop()
+    running.splice(running.indexOf(fourth), 1)
+    expect((await owners()).filter((o) => o === fourth.handles.owner)).toEqual([])
+    expect(await ns.redis.zscore(membershipKeys(ns.prefix).members, fourth.handles.owner)).toBeNull()
+    const left = await watch("three engines settled on their shares again", settledOn(three))
+    expect(await owners()).toEqual(before)
+    console.info(`partitioned join/leave on ${kind} Redis: ${moved.length} of ${count} partitions moved; longest seen ownerless: join ${joined.longest} ms, leave ${left.longest} ms (lease TTL ${ttlMs} ms)`)
   }, 300_000)
 })
