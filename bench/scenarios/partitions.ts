@@ -46,8 +46,11 @@ const plan = (size: BenchContext["size"]) =>
 const LATENCY_RATE = 1_000
 const LATENCY_MS = Math.ceil((1.05 * samplesFor(99)) / (LATENCY_RATE * COMMAND_SHARE)) * 1000
 
-/** Cluster against standalone: the latency scenario's SLO rate, long enough for a firm p99 (not the p99.9). */
-const CLUSTER_RATE = 5_000
+/**
+ * Cluster against standalone: the latency scenario's SLO rate (STRATA_BENCH_CLUSTER_RATE
+ * for another), long enough for a firm p99 (not the p99.9).
+ */
+const CLUSTER_RATE = Number(process.env["STRATA_BENCH_CLUSTER_RATE"] ?? 5_000)
 const CLUSTER_MS = Math.ceil((1.05 * samplesFor(99)) / (CLUSTER_RATE * COMMAND_SHARE)) * 1000
 
 const percentile = (xs: readonly number[], q: number): number => {
