@@ -10,7 +10,7 @@ import { stringify } from "yaml"
 import { loadConfig, mergeConfig } from "../../config/load.ts"
 import type { Config } from "../../config/schema.ts"
 import { openPostgres } from "../../src/services/postgres.ts"
-import { openRedis, type Redis } from "../../src/services/redis.ts"
+import { mastersOf, openRedis, type Redis } from "../../src/services/redis.ts"
 import type { BenchContext } from "../scenario.ts"
 
 export interface BenchNamespace {
@@ -23,13 +23,24 @@ export interface BenchNamespace {
   readonly cleanup: () => Promise<void>
 }
 
+/**
+ * Remove the keys matching `pattern`: SCAN on every master (a Cluster's cursor is a node's),
+ * and on a Cluster one UNLINK a key, since the keys of one node span slots.
+ */
 export const deleteKeys = async (redis: Redis, pattern: string): Promise<void> => {
-  let cursor = "0"
-  do {
-    const [next, keys] = await redis.scan(cursor, "MATCH", pattern, "COUNT", 2000)
-    if (keys.length > 0) await redis.unlink(...keys)
-    cursor = next
-  } while (cursor !== "0")
+  for (const node of mastersOf(redis)) {
+    let cursor = "0"
+    do {
+      const [next, keys] = await node.scan(cursor, "MATCH", pattern, "COUNT", 2000)
+      if (keys.length > 0 && !redis.isCluster) await node.unlink(...keys)
+      else if (keys.length > 0) {
+        const p = node.pipeline()
+        for (const k of keys) p.unlink(k)
+        for (const [err] of (await p.exec()) ?? []) if (err) throw err
+      }
+      cursor = next
+    } while (cursor !== "0")
+  }
 }
 
 /**

@@ -8,14 +8,15 @@
  *  - raw two-hop, every event: the same relay emitting for every event;
  *  - BullMQ: Queue.addBulk → relay Worker child → Queue → sink Worker child, which
  *    reports what it saw on its stdout, so no BullMQ worker runs in the generator's process.
- * Each reports when the output for event `seq` became readable (for BullMQ: was handled).
+ * Each reports when the output for event `seq` became readable (for BullMQ: was handled),
+ * read by one blocking reader per output stream. The bench's Redis URL may name a Cluster
+ * (`redis+cluster://`): the stream targets then run on it unchanged.
  */
 import { join } from "node:path"
 import { createInterface } from "node:readline"
 import { Queue } from "bullmq"
-import { Redis } from "ioredis"
 import { openRedis } from "../../src/services/redis.ts"
-import { StreamsFollower } from "../../streams/consumer.ts"
+import { readAfter } from "../../streams/consumer.ts"
 import { fieldValue } from "../../streams/entry.ts"
 import { scoresFields } from "../../streams/scores-wire.ts"
 import { ingressKeys, partitionKeys } from "../../streams/keys.ts"
@@ -40,24 +41,37 @@ export interface LatencyTarget {
 
 export type OnSeen = (seq: number, at: number) => void
 
-/** A blocking XREAD loop over `streams`, reporting each entry's event seq from its cause ID. */
+/**
+ * A blocking XREAD loop per stream, each on a connection of its own, reporting each
+ * entry's event seq from its cause ID. One reader a stream rather than one XREAD over all:
+ * a Redis Cluster serves no XREAD whose keys span slots, and a reader blocking on one
+ * slot's streams at a time would see an entry on another only when its block ended.
+ */
 const tailStreams = (url: string, streams: readonly string[], onSeen: OnSeen) => {
-  const redis = new Redis(url)
   let running = true
-  const done = (async () => {
-    const follower = new StreamsFollower(redis, streams, 2000, 100, "start")
-    while (running) {
-      const replies = await follower.next()
-      const at = performance.now()
-      for (const { entries } of replies) {
-        for (const { fields } of entries) {
+  const readers = streams.map((stream) => {
+    const redis = openRedis(url, "bench-tail")
+    const done = (async () => {
+      let last = "0-0"
+      while (running) {
+        const entries = await readAfter(redis, stream, last, 2000, 100)
+        const at = performance.now()
+        for (const { id, fields } of entries) {
+          last = id
           const cause = fieldValue(fields, "cause")
           if (cause) onSeen(seqOfId(cause), at)
         }
       }
+    })()
+    return { redis, done }
+  })
+  return async () => {
+    running = false
+    for (const r of readers) {
+      await r.done
+      r.redis.disconnect()
     }
-  })()
-  return async () => { running = false; await done; redis.disconnect() }
+  }
 }
 
 /** A target fed by XADD to `input` (explicit IDs) whose outputs are tailed on `outputs`. */
@@ -102,15 +116,15 @@ export const engineTarget = async (
  * The engine of an install of `count` partitions as a latency target: one `strata engine`
  * process (so it holds every partition and the router), fed on the ingress stream, its
  * commands tailed on every partition's backfill stream. Sending starts once it holds
- * every partition.
+ * every partition. `on` follows the target's name (", on a Cluster", say).
  */
-export const partitionedEngineTarget = async (ctx: BenchContext, count: number, onSeen: OnSeen): Promise<LatencyTarget> => {
+export const partitionedEngineTarget = async (ctx: BenchContext, count: number, onSeen: OnSeen, on = ""): Promise<LatencyTarget> => {
   const ns = await benchNamespace(ctx, "lat-parts", { partitions: count, lifecycle: LATENCY_LIFECYCLE })
   const child = startChild(join(ROOT, "src/cli/main.ts"), ["engine"], ns.env, join(ctx.tmpDir, `${ns.prefix}.log`))
   await child.ready(/engine running/)
   await settleInstall(ns.redis, ns.prefix, count, new Set([child.pid]), Math.ceil(ns.config.lease.ttl_ms / 3), "the engine to hold every partition")
   const outputs = Array.from({ length: count }, (_, p) => partitionKeys(ns.prefix, p, count).backfill)
-  return streamTarget(ctx, `engine, ${count} partitions`, ns, child, ingressKeys(ns.prefix).scores, outputs, owesCommand, onSeen)
+  return streamTarget(ctx, `engine, ${count} partitions${on}`, ns, child, ingressKeys(ns.prefix).scores, outputs, owesCommand, onSeen)
 }
 
 export type RawVolume = "matched" | "all"

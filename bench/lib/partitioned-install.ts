@@ -26,26 +26,19 @@ export interface PartitionView {
   readonly steps: readonly number[]
 }
 
-/** Every partition's holder and step marker, in one round trip. */
+/**
+ * Every partition's holder and step marker, all asked at once: one command a key, as a
+ * Cluster serves no pipeline whose keys span slots and each partition has its own.
+ */
 export const partitionView = async (redis: Redis, prefix: string, count: number): Promise<PartitionView> => {
-  const p = redis.pipeline()
-  for (let i = 0; i < count; i++) {
+  const rows = await Promise.all(Array.from({ length: count }, (_, i) => {
     const keys = partitionKeys(prefix, i, count)
-    p.hget(keys.lease, "owner")
-    p.get(keys.step)
+    return Promise.all([redis.hget(keys.lease, "owner"), redis.get(keys.step)])
+  }))
+  return {
+    holders: rows.map(([owner]) => (typeof owner === "string" ? pidOfOwner(owner) : undefined)),
+    steps: rows.map(([, step]) => Number(step ?? 0))
   }
-  const replies = (await p.exec()) ?? []
-  const holders: (number | undefined)[] = []
-  const steps: number[] = []
-  for (let i = 0; i < count; i++) {
-    const [ownerErr, owner] = replies[2 * i] ?? [new Error("no reply"), null]
-    const [stepErr, step] = replies[2 * i + 1] ?? [new Error("no reply"), null]
-    if (ownerErr) throw ownerErr
-    if (stepErr) throw stepErr
-    holders.push(typeof owner === "string" ? pidOfOwner(owner) : undefined)
-    steps.push(Number(step ?? 0))
-  }
-  return { holders, steps }
 }
 
 /** The partitions `pid` holds in `view`. */
@@ -54,14 +47,8 @@ export const heldBy = (view: PartitionView, pid: number): number[] =>
 
 /** Scores entries the install's partitions have read into atomic steps (their stats' `entries`). */
 export const appliedEntries = async (redis: Redis, prefix: string, count: number): Promise<number> => {
-  const p = redis.pipeline()
-  for (let i = 0; i < count; i++) p.hget(partitionKeys(prefix, i, count).stats, "entries")
-  let n = 0
-  for (const [err, v] of (await p.exec()) ?? []) {
-    if (err) throw err
-    n += Number(v ?? 0)
-  }
-  return n
+  const values = await Promise.all(Array.from({ length: count }, (_, i) => redis.hget(partitionKeys(prefix, i, count).stats, "entries")))
+  return values.reduce((n, v) => n + Number(v ?? 0), 0)
 }
 
 /** Poll `check` every `everyMs` until it holds; the time it first held (performance.now()). */

@@ -11,9 +11,11 @@
  *    the raw XREADGROUP + XACK consume of it; and the router's own ceiling (ingress to
  *    partitions, nobody applying) beside a raw XREADGROUP + XADD-under-ID copy;
  *  - latency: end-to-end corrected p50 / p99 (the latency scenario's measure, open loop) of
- *    one engine on a partitioned install beside one engine on a one-partition install.
- * A Redis Cluster is not measured here (the engine's own client on a Cluster is not part
- * of this scenario).
+ *    one engine on a partitioned install beside one engine on a one-partition install;
+ *  - cluster: the same measure of one engine on the same partitioned install on a local
+ *    3-master Redis Cluster (started here, stopped by pid) beside it on the standalone
+ *    Redis, p50 / p99 / p99.9 where each rests on enough samples, and the outputs lost.
+ * STRATA_BENCH_PARTS (e.g. "latency,cluster") runs only the parts named.
  */
 import type { BenchContext, BenchFigure, Scenario } from "../scenario.ts"
 import { workload } from "../../fixtures/workload.ts"
@@ -25,14 +27,17 @@ import { reportable, samplesFor } from "../lib/histogram.ts"
 import { engineTarget, partitionedEngineTarget } from "../lib/latency-targets.ts"
 import { measureLatency, keepsUp, type LatencyResult } from "../lib/measure-latency.ts"
 import { COMMAND_SHARE } from "../lib/latency-workload.ts"
+import { startBenchCluster } from "../lib/bench-cluster.ts"
 
 const plan = (size: BenchContext["size"]) =>
   size === "tiny"
     ? { count: 6, engines: 2, kills: 1, rate: 200, events: 3_000, lease: { ttl_ms: 2_000, join_debounce_ms: 500 }, ingest: { block_ms: 200 },
-        latency: { rate: 200, durationMs: 600, warmupMs: 0, drainMs: 3_000 } }
+        latency: { rate: 200, durationMs: 600, warmupMs: 0, drainMs: 3_000 },
+        cluster: { count: 6, latency: { rate: 200, durationMs: 600, warmupMs: 0, drainMs: 3_000 } } }
     // The lease and the read wait as an install runs them by default (config/default.yaml).
     : { count: 24, engines: 3, kills: 4, rate: 500, events: 50_000, lease: {}, ingest: {},
-        latency: { rate: LATENCY_RATE, durationMs: LATENCY_MS, warmupMs: 1_000 } }
+        latency: { rate: LATENCY_RATE, durationMs: LATENCY_MS, warmupMs: 1_000 },
+        cluster: { count: 6, latency: { rate: CLUSTER_RATE, durationMs: CLUSTER_MS, warmupMs: 1_000 } } }
 
 /**
  * A rate one engine keeps up with on a loaded 2-core machine (2k ev/s saturated it there),
@@ -40,6 +45,13 @@ const plan = (size: BenchContext["size"]) =>
  */
 const LATENCY_RATE = 1_000
 const LATENCY_MS = Math.ceil((1.05 * samplesFor(99)) / (LATENCY_RATE * COMMAND_SHARE)) * 1000
+
+/**
+ * Cluster against standalone: the latency scenario's SLO rate (STRATA_BENCH_CLUSTER_RATE
+ * for another), long enough for a firm p99 (not the p99.9).
+ */
+const CLUSTER_RATE = Number(process.env["STRATA_BENCH_CLUSTER_RATE"] ?? 5_000)
+const CLUSTER_MS = Math.ceil((1.05 * samplesFor(99)) / (CLUSTER_RATE * COMMAND_SHARE)) * 1000
 
 const percentile = (xs: readonly number[], q: number): number => {
   const s = [...xs].sort((a, b) => a - b)
@@ -102,6 +114,45 @@ const latencyPart = async (ctx: BenchContext, p: Plan): Promise<BenchFigure[]> =
     await measureLatency((onSeen) => partitionedEngineTarget(ctx, p.count, onSeen), p.latency),
     await measureLatency((onSeen) => engineTarget(ctx, onSeen), p.latency), ctx.log)
 
+/** The Cluster's corrected p50 / p99 / p99.9 beside standalone's, each where both rest on enough samples; and the outputs lost. */
+const clusterFigures = (onCluster: LatencyResult, standalone: LatencyResult, count: number, log: (m: string) => void): BenchFigure[] => {
+  log(describe(standalone))
+  log(describe(onCluster))
+  const at = `@ ${onCluster.rate / 1000}k ev/s, one engine, ${count} partitions`
+  const saturated = keepsUp(onCluster) && keepsUp(standalone) ? "" : " (saturated)"
+  const out: BenchFigure[] = []
+  for (const [name, key, q] of [["p50", "p50", 50], ["p99", "p99", 99], ["p99.9", "p999", 99.9]] as const) {
+    if (!reportable(onCluster.corrected.count, q) || !reportable(standalone.corrected.count, q)) continue
+    const value = onCluster.corrected[key]
+    const base = standalone.corrected[key]
+    out.push({
+      scenario: "partitions", metric: `e2e corrected ${name} ${at}, 3-master Cluster`, value, unit: "ms",
+      baseline: { name: `same install on standalone Redis, corrected ${name}`, value: base }, ratio: base > 0 ? value / base : 0,
+      goal: `lost ${onCluster.lost} / ${standalone.lost}${saturated}`
+    })
+  }
+  out.push({
+    scenario: "partitions", metric: `outputs lost ${at}, 3-master Cluster (of ${onCluster.measured + onCluster.lost})`, value: onCluster.lost, unit: "outputs",
+    baseline: { name: `same install on standalone Redis (of ${standalone.measured + standalone.lost})`, value: standalone.lost }, goal: `none lost${saturated}`,
+    pass: onCluster.lost === 0 && standalone.lost === 0
+  })
+  return out
+}
+
+/** The same partitioned install on the bench's standalone Redis, then on a 3-master Cluster started for it. */
+const clusterPart = async (ctx: BenchContext, p: Plan): Promise<BenchFigure[]> => {
+  const { count, latency } = p.cluster
+  const standalone = await measureLatency((onSeen) => partitionedEngineTarget(ctx, count, onSeen, ", standalone"), latency)
+  const cluster = await startBenchCluster(ctx.tmpDir)
+  ctx.log(`3-master Redis Cluster at ${cluster.url}`)
+  try {
+    const onCluster = await measureLatency((onSeen) => partitionedEngineTarget({ ...ctx, redisUrl: cluster.url }, count, onSeen, ", on a Cluster"), latency)
+    return clusterFigures(onCluster, standalone, count, ctx.log)
+  } finally {
+    await cluster.stop()
+  }
+}
+
 const handoffPart = async (ctx: BenchContext, p: Plan): Promise<BenchFigure[]> => {
   const ns = await benchNamespace(ctx, "phand", { partitions: p.count, lease: p.lease, ingest: p.ingest, archive: { enabled: false } })
   try {
@@ -135,12 +186,17 @@ const throughputPart = async (ctx: BenchContext, p: Plan): Promise<BenchFigure[]
 
 export const scenario: Scenario = {
   name: "partitions",
-  description: "partitioned install: handoff after kill -9 and SIGTERM vs the lease bound; 1 vs 2 engines and the router vs raw Redis",
+  description: "partitioned install: e2e latency vs one partition and on a Cluster vs standalone; handoff after kill -9 and SIGTERM vs the lease bound; 1 vs 2 engines and the router vs raw Redis",
   run: async (ctx) => {
     const p = plan(ctx.size)
-    const parts = [() => latencyPart(ctx, p), () => handoffPart(ctx, p), () => throughputPart(ctx, p)]
+    const parts = { latency: latencyPart, cluster: clusterPart, handoff: handoffPart, throughput: throughputPart }
+    const named = process.env["STRATA_BENCH_PARTS"]?.split(",").map((s) => s.trim()).filter(Boolean)
+    const unknown = named?.filter((n) => !(n in parts)) ?? []
+    if (unknown.length > 0) throw new Error(`STRATA_BENCH_PARTS: no part named ${unknown.join(", ")}; known: ${Object.keys(parts).join(", ")}`)
     const figures: BenchFigure[] = []
-    for (const part of parts) figures.push(...(await part()))
+    for (const [name, part] of Object.entries(parts)) {
+      if (named === undefined || named.includes(name)) figures.push(...(await part(ctx, p)))
+    }
     return figures
   }
 }

@@ -17,6 +17,8 @@
  * Why no entry is lost or copied twice:
  * - Per partition, entries are copied in ascending ID order, each batch by one script
  *   (streams/lua/route-copy-2.lua) that skips every ID at or below the stream's last ID.
+ *   A batch's scripts for its partitions are sent together (no order between partitions
+ *   is kept or needed), and the batch is acknowledged only once every one of them passed.
  *   A router starting under a new epoch first takes over every pending entry of the group
  *   (XAUTOCLAIM from 0: the dead or stale routers' and its own), lowest IDs first, a batch
  *   at a time, and reads new entries ('>') only once nothing is pending. After any failure
@@ -215,12 +217,20 @@ export class Router {
       if (list) list.push(entry)
       else byPartition.set(p, [entry])
     }
+    // Every partition's copy at once: each is one script on its own partition's keys, so
+    // their order does not matter, and one after another a batch would wait a round trip
+    // per partition, each behind the atomic steps sharing the connection.
+    const copies = await Promise.allSettled([...byPartition].map(([p, list]) =>
+      copyToPartition(this.writes, this.partitions[p] as PartitionKeys, epoch, list)))
+    const refused = copies.flatMap((c) => (c.status === "rejected" ? [c.reason as unknown] : []))
+    // Nothing is acknowledged unless every copy passed; a fence outranks any other failure.
+    if (refused.length > 0) throw refused.find((e) => stepRefusal(e) === "fenced") ?? refused[0]
     let copied = 0
     let skipped = 0
-    for (const [p, list] of byPartition) {
-      const r = await copyToPartition(this.writes, this.partitions[p] as PartitionKeys, epoch, list)
-      copied += r.copied
-      skipped += r.skipped
+    for (const c of copies) {
+      if (c.status === "rejected") continue
+      copied += c.value.copied
+      skipped += c.value.skipped
     }
     await writeDeadLetters(this.writes, this.ingress, dead)
     await ackRouted(this.writes, this.ingress, GROUPS.router, entries.map((e) => e.id))

@@ -123,6 +123,37 @@ describe("ingress router", () => {
     expect(router.stats).toMatchObject({ routed: 5000, copied: 5000, skipped: 0, dead: 0 })
   })
 
+  it("sends a batch's copies to all its partitions at once, not each after the last one's reply", async () => {
+    // The copy scripts the router's connection has sent and not yet had a reply to. One
+    // after another, a batch waits a round trip per partition it touches (behind every
+    // atomic step sharing the connection); at once, the batch costs one.
+    const writes = conn("spy-writes")
+    const scores = new Set(Array.from({ length: N }, (_, p) => partition(p).scores))
+    let inFlight = 0
+    let most = 0
+    const send = writes.sendCommand.bind(writes)
+    writes.sendCommand = ((command: Parameters<typeof send>[0], stream?: Parameters<typeof send>[1]) => {
+      const isCopy = /^eval/i.test(command.name) && scores.has(String(command.args[2]))
+      if (isCopy) {
+        inFlight++
+        most = Math.max(most, inFlight)
+      }
+      const reply = send(command, stream)
+      if (isCopy) void command.promise.finally(() => { inFlight-- }).catch(() => undefined)
+      return reply
+    }) as typeof writes.sendCommand
+    const router = new Router(conn("spy-reads"), writes, ns.config, log, routerLease(writes, ns.config, "spy:owner"))
+    await router.init()
+    const sent = await produce(workload(400, 300, 31))
+    expect((await router.lease.acquire()).held).toBe(true)
+    await routeUntil(router, sent.length)
+
+    expect(router.stats.batches).toBe(1)
+    expect((await allPartitions()).filter((e) => e.length > 0).length).toBe(N)
+    expect(most).toBe(N)
+    expect(await pendingOf()).toBe(0)
+  })
+
   it("copies a batch once: the same copy again adds nothing and skips every entry", async () => {
     const p = 3
     const rows = workload(400, 300, 7).filter((f) => symbolPartition(f[1] as string, N) === p)
