@@ -6,8 +6,12 @@
  * with processBatch, are applied to a fresh namespace through the engine's own applyBatch
  * (lease and marker fence included) once with the stored snapshots in the compact
  * versioned form this engine writes and once in the unversioned JSON older engines wrote,
- * alternating, so that the snapshot form's share is a same-run ratio.
- * STRATA_BENCH_STEP_ROUNDS (default 2) alternating rounds, best of each.
+ * alternating, so that the snapshot form's share is a same-run ratio. Two probes, run
+ * in the same rounds, measure what parts of the step cost in full (the commands and the
+ * script's handling of their arguments and replies): the same batches with no snapshot
+ * sent at all, and through a copy of the script without its pending check (all entries
+ * are pending here, so it writes the same).
+ * STRATA_BENCH_STEP_ROUNDS (default 2) rounds, the order turning each round, best of each.
  * Goal: ≤ 4 µs of Redis CPU per event in the step.
  */
 import { loadConfig } from "../../config/load.ts"
@@ -16,7 +20,7 @@ import type { LifecycleSnapshot } from "../../machines/lifecycle.ts"
 import { processBatch, snapshotArgs } from "../../src/engine/batch.ts"
 import { commitClock } from "../../src/engine/stream-clock.ts"
 import { replayMachine } from "../../src/replay/engine-context.ts"
-import { applyBatch, type StepPayload } from "../../streams/atomic-step.ts"
+import { APPLY_BATCH_LUA, applyBatch, stepArguments, type StepPayload } from "../../streams/atomic-step.ts"
 import { GROUPS, ingressKeys, partitionKeys } from "../../streams/keys.ts"
 import type { BenchContext, Scenario } from "../scenario.ts"
 import { benchNamespace } from "../lib/bench-namespace.ts"
@@ -28,6 +32,20 @@ export const GOAL_USEC_PER_EVENT = 4
 
 const FORMATS = { compact: encodeActor, unversioned: encodeLegacyActor } as const
 type Format = keyof typeof FORMATS
+
+/** What one run applies: the batches with snapshots in a form, or a probe. */
+type Variant = Format | "no-snapshots" | "no-pending-check"
+const VARIANTS: readonly Variant[] = ["unversioned", "compact", "no-snapshots", "no-pending-check"]
+
+/** The step script without its pending check: a probe of that check's cost, never used to apply. */
+const NO_PENDING_LUA = (() => {
+  const from = APPLY_BATCH_LUA.indexOf("-- Which of this batch's entries are still pending?")
+  const to = APPLY_BATCH_LUA.indexOf("local CHUNK")
+  if (from < 0 || to < from) throw new Error("the step script no longer has the pending check this probe removes")
+  return APPLY_BATCH_LUA.slice(0, from) + APPLY_BATCH_LUA.slice(to)
+})()
+
+type WithProbe = { strataProbeNoPending(...keysAndArgs: string[]): Promise<number> }
 
 const spec = (events: number) => ({ events, symbols: Math.min(10_000, events), seed: 3, start: Date.UTC(2026, 0, 5, 14, 30), stepMs: 50 })
 
@@ -72,14 +90,18 @@ interface StepCost {
 }
 
 /** Apply every batch to a fresh namespace, entries read into the group first as the engine reads them. */
-const applyAll = async (ctx: BenchContext, batches: readonly Batch[], format: Format, events: number): Promise<StepCost> => {
-  const ns = await benchNamespace(ctx, `step-${format}`)
+const applyAll = async (ctx: BenchContext, batches: readonly Batch[], variant: Variant, events: number): Promise<StepCost> => {
+  const ns = await benchNamespace(ctx, `step-${variant}`)
   try {
     const ingress = ingressKeys(ns.prefix)
     const keys = partitionKeys(ns.prefix, 0)
     await fillStream(ns.redis, ingress.scores, workload(spec(events)))
     await ns.redis.xgroup("CREATE", ingress.scores, GROUPS.engine, "0")
     await ns.redis.hset(keys.lease, "owner", "bench", "epoch", "1")
+    ns.redis.defineCommand("strataProbeNoPending", { numberOfKeys: 9, lua: NO_PENDING_LUA })
+    const apply = (payload: StepPayload): Promise<number> => variant === "no-pending-check"
+      ? (ns.redis as unknown as WithProbe).strataProbeNoPending(...stepArguments(ingress, keys, GROUPS.engine, payload))
+      : applyBatch(ns.redis, ingress, keys, GROUPS.engine, payload)
     let argBytes = 0
     let snapBytes = 0
     let cpu: RedisCpu | undefined
@@ -87,14 +109,14 @@ const applyAll = async (ctx: BenchContext, batches: readonly Batch[], format: Fo
       const read = await ns.redis.xreadgroup("GROUP", GROUPS.engine, "bench", "COUNT", b.payload.ids.length, "STREAMS", ingress.scores, ">")
       const got = (read as [string, [string, string[]][]][] | null)?.[0]?.[1] ?? []
       if (got.length !== b.payload.ids.length || got[0]?.[0] !== b.payload.ids[0]) throw new Error(`batch ${i}: the group read other entries than the batch holds`)
-      const snaps = b.snaps[format]
+      const snaps = variant === "no-snapshots" ? [] : b.snaps[variant === "no-pending-check" ? "compact" : variant]
       const fence = { owner: "bench", epoch: "1", step: String(i) }
       // As applyBatch sends them: the payload JSON, then the snapshots as plain arguments.
       const { streamTime, ...rest } = b.payload
       argBytes += Buffer.byteLength(JSON.stringify(streamTime === null ? { ...rest, fence } : { ...rest, fence, stream_time: String(streamTime) }))
       for (const s of snaps) snapBytes += Buffer.byteLength(s)
       const before = await readRedisCpu(ns.redis)
-      const applied = await applyBatch(ns.redis, ingress, keys, GROUPS.engine, { ...b.payload, snaps, fence })
+      const applied = await apply({ ...b.payload, snaps, fence })
       if (applied !== b.payload.ids.length) throw new Error(`batch ${i}: ${applied} of ${b.payload.ids.length} applied`)
       const d = redisCpuSince(before, await readRedisCpu(ns.redis))
       cpu = cpu === undefined ? d : sumCpu(cpu, d)
@@ -131,21 +153,20 @@ export const scenario: Scenario = {
     const rounds = ctx.size === "tiny" ? 1 : Math.max(1, Number(process.env["STRATA_BENCH_STEP_ROUNDS"] ?? 2))
     const batchSize = loadConfig({ env: {} }).ingest.batch_size
     const batches = computeBatches(events, batchSize)
-    const best: Partial<Record<Format, ReturnType<typeof perEvent>>> = {}
+    const best: Partial<Record<Variant, ReturnType<typeof perEvent>>> = {}
     for (let round = 0; round < rounds; round++) {
-      // Alternating, the older form first in odd rounds: the machine's load drifts.
-      const order: Format[] = round % 2 === 0 ? ["unversioned", "compact"] : ["compact", "unversioned"]
-      for (const format of order) {
-        const p = perEvent(await applyAll(ctx, batches, format, events))
-        ctx.log(`round ${round + 1} ${format}: step ${p.step.toFixed(2)} µs/event (XPENDING ${p.xpending.toFixed(2)}, HSET ${p.hset.toFixed(2)}, ` +
+      // The order turns each round: the machine's load drifts.
+      const order = VARIANTS.map((_, i) => VARIANTS[(i + round) % VARIANTS.length] as Variant)
+      for (const variant of order) {
+        const p = perEvent(await applyAll(ctx, batches, variant, events))
+        ctx.log(`round ${round + 1} ${variant}: step ${p.step.toFixed(2)} µs/event (XPENDING ${p.xpending.toFixed(2)}, HSET ${p.hset.toFixed(2)}, ` +
           `XADD ${p.xadd.toFixed(2)}, XACK ${p.xack.toFixed(2)}), ${p.argBytes.toFixed(0)} B of arguments/event (${p.snapBytes.toFixed(0)} B snapshots)`)
-        const b = best[format]
-        if (b === undefined || p.step < b.step) best[format] = p
+        const b = best[variant]
+        if (b === undefined || p.step < b.step) best[variant] = p
       }
     }
-    const compact = best.compact
-    const old = best.unversioned
-    if (compact === undefined || old === undefined) throw new Error("no round ran")
+    const { compact, unversioned: old, "no-snapshots": bare, "no-pending-check": unchecked } = best
+    if (compact === undefined || old === undefined || bare === undefined || unchecked === undefined) throw new Error("no round ran")
     const backlog = `${events.toLocaleString("en-US")} events, ${batchSize} per batch`
     return [{
       scenario: "atomic-step", metric: `Redis CPU per event in the step, EVALSHA µs (${backlog})`, value: compact.step, unit: "µs",
@@ -158,8 +179,14 @@ export const scenario: Scenario = {
       scenario: "atomic-step", metric: "snapshot HSET µs per event", value: compact.hset, unit: "µs",
       baseline: { name: "unversioned snapshot JSON", value: old.hset }, ratio: compact.hset / old.hset
     }, {
-      scenario: "atomic-step", metric: "XPENDING check µs per event (share of the step)", value: compact.xpending, unit: "µs",
+      scenario: "atomic-step", metric: "snapshots in full (arguments and HSET), µs per event", value: compact.step - bare.step, unit: "µs",
+      baseline: { name: "unversioned snapshot JSON", value: old.step - bare.step }, ratio: (compact.step - bare.step) / (old.step - bare.step)
+    }, {
+      scenario: "atomic-step", metric: "XPENDING command µs per event (share of the step)", value: compact.xpending, unit: "µs",
       baseline: { name: "the whole step", value: compact.step }, ratio: compact.xpending / compact.step
+    }, {
+      scenario: "atomic-step", metric: "pending check in full (XPENDING and its reply in Lua), µs per event", value: compact.step - unchecked.step, unit: "µs",
+      baseline: { name: "the whole step", value: compact.step }, ratio: (compact.step - unchecked.step) / compact.step
     }, {
       scenario: "atomic-step", metric: "XACK µs per event (share of the step)", value: compact.xack, unit: "µs",
       baseline: { name: "the whole step", value: compact.step }, ratio: compact.xack / compact.step
