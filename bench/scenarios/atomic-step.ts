@@ -21,6 +21,7 @@ import { processBatch, snapshotArgs } from "../../src/engine/batch.ts"
 import { commitClock } from "../../src/engine/stream-clock.ts"
 import { replayMachine } from "../../src/replay/engine-context.ts"
 import { APPLY_BATCH_LUA, applyBatch, stepArguments, type StepPayload } from "../../streams/atomic-step.ts"
+import { readGroup } from "../../streams/consumer.ts"
 import { GROUPS, ingressKeys, partitionKeys } from "../../streams/keys.ts"
 import type { BenchContext, Scenario } from "../scenario.ts"
 import { benchNamespace } from "../lib/bench-namespace.ts"
@@ -106,9 +107,8 @@ const applyAll = async (ctx: BenchContext, batches: readonly Batch[], variant: V
     let snapBytes = 0
     let cpu: RedisCpu | undefined
     for (const [i, b] of batches.entries()) {
-      const read = await ns.redis.xreadgroup("GROUP", GROUPS.engine, "bench", "COUNT", b.payload.ids.length, "STREAMS", ingress.scores, ">")
-      const got = (read as [string, [string, string[]][]][] | null)?.[0]?.[1] ?? []
-      if (got.length !== b.payload.ids.length || got[0]?.[0] !== b.payload.ids[0]) throw new Error(`batch ${i}: the group read other entries than the batch holds`)
+      const got = await readGroup(ns.redis, ingress.scores, GROUPS.engine, "bench", b.payload.ids.length, 1_000, ">")
+      if (got.length !== b.payload.ids.length || got[0]?.id !== b.payload.ids[0]) throw new Error(`batch ${i}: the group read other entries than the batch holds`)
       const snaps = variant === "no-snapshots" ? [] : b.snaps[variant === "no-pending-check" ? "compact" : variant]
       const fence = { owner: "bench", epoch: "1", step: String(i) }
       // As applyBatch sends them: the payload JSON, then the snapshots as plain arguments.
