@@ -11,8 +11,7 @@ import { readFileSync } from "node:fs"
 import type { Redis } from "ioredis"
 import type { IngressKeys, PartitionKeys } from "./keys.ts"
 
-/** The step script's text (exported for a bench that measures a variant of it). */
-export const APPLY_BATCH_LUA = readFileSync(new URL("./lua/apply-batch-9.lua", import.meta.url), "utf8")
+const APPLY_BATCH = readFileSync(new URL("./lua/apply-batch-9.lua", import.meta.url), "utf8")
 
 export interface StepPayload {
   readonly ids: readonly string[]
@@ -57,25 +56,11 @@ export const readStepMarker = async (redis: Redis, keys: PartitionKeys): Promise
   (await redis.get(keys.step)) ?? "0"
 
 type WithApply = Redis & {
-  strataApplyBatch(...keysAndArgs: string[]): Promise<number>
+  strataApplyBatch(k1: string, k2: string, k3: string, k4: string, k5: string, k6: string, k7: string, k8: string, k9: string, group: string, payload: string, ...snaps: string[]): Promise<number>
 }
 
 export const defineAtomicStep = (redis: Redis): void => {
-  if (!("strataApplyBatch" in redis)) redis.defineCommand("strataApplyBatch", { numberOfKeys: 9, lua: APPLY_BATCH_LUA })
-}
-
-/** The script's keys and arguments for one batch, as `applyBatch` sends them (the bench measures the same). */
-export const stepArguments = (ingress: IngressKeys, keys: PartitionKeys, group: string, payload: StepPayload): string[] => {
-  // cjson turns an empty table into {} rather than []; the script only iterates, so either works.
-  // Snapshots travel as plain arguments after the JSON: they are JSON already, and nesting
-  // them would escape every quote on the way in and decode them again in the script.
-  // The stream time travels as text: the script stores it as given.
-  const { snaps, streamTime, ...rest } = payload
-  const json = JSON.stringify(streamTime === null ? rest : { ...rest, stream_time: String(streamTime) })
-  return [
-    ingress.scores, ingress.scoresDead, keys.snapshots, keys.lifecycle, keys.backfill, keys.stats,
-    keys.lease, keys.step, keys.streamTime, group, json, ...snaps
-  ]
+  if (!("strataApplyBatch" in redis)) redis.defineCommand("strataApplyBatch", { numberOfKeys: 9, lua: APPLY_BATCH })
 }
 
 /**
@@ -87,5 +72,14 @@ export const applyBatch = (
   redis: Redis, ingress: IngressKeys, keys: PartitionKeys, group: string, payload: StepPayload
 ): Promise<number> => {
   defineAtomicStep(redis)
-  return (redis as WithApply).strataApplyBatch(...stepArguments(ingress, keys, group, payload))
+  // cjson turns an empty table into {} rather than []; the script only iterates, so either works.
+  // Snapshots travel as plain arguments after the JSON: they are JSON already, and nesting
+  // them would escape every quote on the way in and decode them again in the script.
+  // The stream time travels as text: the script stores it as given.
+  const { snaps, streamTime, ...rest } = payload
+  const json = JSON.stringify(streamTime === null ? rest : { ...rest, stream_time: String(streamTime) })
+  return (redis as WithApply).strataApplyBatch(
+    ingress.scores, ingress.scoresDead, keys.snapshots, keys.lifecycle, keys.backfill, keys.stats,
+    keys.lease, keys.step, keys.streamTime, group, json, ...snaps
+  )
 }

@@ -6,11 +6,9 @@
  * with processBatch, are applied to a fresh namespace through the engine's own applyBatch
  * (lease and marker fence included) once with the stored snapshots in the compact
  * versioned form this engine writes and once in the unversioned JSON older engines wrote,
- * alternating, so that the snapshot form's share is a same-run ratio. Two probes, run
- * in the same rounds, measure what parts of the step cost in full (the commands and the
- * script's handling of their arguments and replies): the same batches with no snapshot
- * sent at all, and through a copy of the script without its pending check (all entries
- * are pending here, so it writes the same).
+ * alternating, so that the snapshot form's share is a same-run ratio. A probe, run in
+ * the same rounds, measures the snapshots' full cost (HSET and the script's handling of
+ * its arguments): the same batches with no snapshot sent at all.
  * STRATA_BENCH_STEP_ROUNDS (default 2) rounds, the order turning each round, best of each.
  * Goal: ≤ 4 µs of Redis CPU per event in the step.
  */
@@ -20,7 +18,7 @@ import type { LifecycleSnapshot } from "../../machines/lifecycle.ts"
 import { processBatch, snapshotArgs } from "../../src/engine/batch.ts"
 import { commitClock } from "../../src/engine/stream-clock.ts"
 import { replayMachine } from "../../src/replay/engine-context.ts"
-import { APPLY_BATCH_LUA, applyBatch, stepArguments, type StepPayload } from "../../streams/atomic-step.ts"
+import { applyBatch, type StepPayload } from "../../streams/atomic-step.ts"
 import { readGroup } from "../../streams/consumer.ts"
 import { GROUPS, ingressKeys, partitionKeys } from "../../streams/keys.ts"
 import type { BenchContext, Scenario } from "../scenario.ts"
@@ -35,18 +33,8 @@ const FORMATS = { compact: encodeActor, unversioned: encodeLegacyActor } as cons
 type Format = keyof typeof FORMATS
 
 /** What one run applies: the batches with snapshots in a form, or a probe. */
-type Variant = Format | "no-snapshots" | "no-pending-check"
-const VARIANTS: readonly Variant[] = ["unversioned", "compact", "no-snapshots", "no-pending-check"]
-
-/** The step script without its pending check: a probe of that check's cost, never used to apply. */
-const NO_PENDING_LUA = (() => {
-  const from = APPLY_BATCH_LUA.indexOf("-- Which of this batch's entries are still pending?")
-  const to = APPLY_BATCH_LUA.indexOf("local CHUNK")
-  if (from < 0 || to < from) throw new Error("the step script no longer has the pending check this probe removes")
-  return APPLY_BATCH_LUA.slice(0, from) + APPLY_BATCH_LUA.slice(to)
-})()
-
-type WithProbe = { strataProbeNoPending(...keysAndArgs: string[]): Promise<number> }
+type Variant = Format | "no-snapshots"
+const VARIANTS: readonly Variant[] = ["unversioned", "compact", "no-snapshots"]
 
 const spec = (events: number) => ({ events, symbols: Math.min(10_000, events), seed: 3, start: Date.UTC(2026, 0, 5, 14, 30), stepMs: 50 })
 
@@ -99,24 +87,20 @@ const applyAll = async (ctx: BenchContext, batches: readonly Batch[], variant: V
     await fillStream(ns.redis, ingress.scores, workload(spec(events)))
     await ns.redis.xgroup("CREATE", ingress.scores, GROUPS.engine, "0")
     await ns.redis.hset(keys.lease, "owner", "bench", "epoch", "1")
-    ns.redis.defineCommand("strataProbeNoPending", { numberOfKeys: 9, lua: NO_PENDING_LUA })
-    const apply = (payload: StepPayload): Promise<number> => variant === "no-pending-check"
-      ? (ns.redis as unknown as WithProbe).strataProbeNoPending(...stepArguments(ingress, keys, GROUPS.engine, payload))
-      : applyBatch(ns.redis, ingress, keys, GROUPS.engine, payload)
     let argBytes = 0
     let snapBytes = 0
     let cpu: RedisCpu | undefined
     for (const [i, b] of batches.entries()) {
       const got = await readGroup(ns.redis, ingress.scores, GROUPS.engine, "bench", b.payload.ids.length, 1_000, ">")
       if (got.length !== b.payload.ids.length || got[0]?.id !== b.payload.ids[0]) throw new Error(`batch ${i}: the group read other entries than the batch holds`)
-      const snaps = variant === "no-snapshots" ? [] : b.snaps[variant === "no-pending-check" ? "compact" : variant]
+      const snaps = variant === "no-snapshots" ? [] : b.snaps[variant]
       const fence = { owner: "bench", epoch: "1", step: String(i) }
       // As applyBatch sends them: the payload JSON, then the snapshots as plain arguments.
       const { streamTime, ...rest } = b.payload
       argBytes += Buffer.byteLength(JSON.stringify(streamTime === null ? { ...rest, fence } : { ...rest, fence, stream_time: String(streamTime) }))
       for (const s of snaps) snapBytes += Buffer.byteLength(s)
       const before = await readRedisCpu(ns.redis)
-      const applied = await apply({ ...b.payload, snaps, fence })
+      const applied = await applyBatch(ns.redis, ingress, keys, GROUPS.engine, { ...b.payload, snaps, fence })
       if (applied !== b.payload.ids.length) throw new Error(`batch ${i}: ${applied} of ${b.payload.ids.length} applied`)
       const d = redisCpuSince(before, await readRedisCpu(ns.redis))
       cpu = cpu === undefined ? d : sumCpu(cpu, d)
@@ -165,8 +149,8 @@ export const scenario: Scenario = {
         if (b === undefined || p.step < b.step) best[variant] = p
       }
     }
-    const { compact, unversioned: old, "no-snapshots": bare, "no-pending-check": unchecked } = best
-    if (compact === undefined || old === undefined || bare === undefined || unchecked === undefined) throw new Error("no round ran")
+    const { compact, unversioned: old, "no-snapshots": bare } = best
+    if (compact === undefined || old === undefined || bare === undefined) throw new Error("no round ran")
     const backlog = `${events.toLocaleString("en-US")} events, ${batchSize} per batch`
     return [{
       scenario: "atomic-step", metric: `Redis CPU per event in the step, EVALSHA µs (${backlog})`, value: compact.step, unit: "µs",
@@ -184,9 +168,6 @@ export const scenario: Scenario = {
     }, {
       scenario: "atomic-step", metric: "XPENDING command µs per event (share of the step)", value: compact.xpending, unit: "µs",
       baseline: { name: "the whole step", value: compact.step }, ratio: compact.xpending / compact.step
-    }, {
-      scenario: "atomic-step", metric: "pending check in full (XPENDING and its reply in Lua), µs per event", value: compact.step - unchecked.step, unit: "µs",
-      baseline: { name: "the whole step", value: compact.step }, ratio: (compact.step - unchecked.step) / compact.step
     }, {
       scenario: "atomic-step", metric: "XACK µs per event (share of the step)", value: compact.xack, unit: "µs",
       baseline: { name: "the whole step", value: compact.step }, ratio: compact.xack / compact.step
