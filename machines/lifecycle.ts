@@ -7,9 +7,11 @@
  */
 import { assign, createActor, setup, type SnapshotFrom } from "xstate"
 import { LAYER_NAMES, layerOfName, type Layer, type LayerName } from "../src/domain/layers.ts"
-import { decideAt, staleDeadline, type ActorState, type Decision, type LifecycleInput, type LifecycleRules } from "./rules.ts"
+import { decideAt, staleDeadline, type Decision, type LifecycleInput, type LifecycleRules } from "./rules.ts"
+import type { LifecycleContext, PersistedActor } from "./snapshot-codec.ts"
 
-export type LifecycleContext = Omit<ActorState, "layer">
+export type { LifecycleContext, PersistedActor } from "./snapshot-codec.ts"
+export { persistedLayer } from "./snapshot-codec.ts"
 
 export const initialContext = (): LifecycleContext => ({
   scores: {}, streak: [], enteredAt: null, lastAt: null, lastCause: null, late: 0
@@ -77,26 +79,6 @@ export const createLifecycleMachine = (rules: LifecycleRules) => {
 
 export type LifecycleMachine = ReturnType<typeof createLifecycleMachine>
 export type LifecycleSnapshot = SnapshotFrom<LifecycleMachine>
-
-/** The persisted form of an actor: its layer and context, nothing else. */
-export interface PersistedActor {
-  readonly layer: Layer
-  readonly context: LifecycleContext
-}
-
-/**
- * The layer recorded in a persisted actor (the snapshots hash's JSON), for readers that
- * need only that; undefined when the text is not a persisted actor.
- */
-export const persistedLayer = (json: string | null | undefined): Layer | undefined => {
-  if (!json) return undefined
-  try {
-    const layer = (JSON.parse(json) as { layer?: unknown }).layer
-    return layer === 0 || layer === 1 || layer === 2 || layer === 3 ? layer : undefined
-  } catch {
-    return undefined
-  }
-}
 
 export interface StepResult {
   readonly snapshot: LifecycleSnapshot

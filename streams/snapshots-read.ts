@@ -2,7 +2,8 @@
  * Reading persisted actor snapshots of any symbols, wherever their partitions keep them:
  * one HMGET per partition touched (a partition's keys share one Cluster slot, two
  * partitions' keys do not), answers in the order asked. Read-only; the atomic step is the
- * only writer of snapshots.
+ * only writer of snapshots. Answers are the stored text, in whichever version wrote it:
+ * callers read it through machines/snapshot-codec.ts (`decodeActor`, `persistedLayer`).
  */
 import type { Redis } from "ioredis"
 import { partitionKeys } from "./keys.ts"
@@ -14,7 +15,7 @@ export interface SnapshotPlace {
   readonly partitions: number
 }
 
-/** The snapshot (JSON) of each symbol, null when it has none; symbols as the snapshots hash holds them (normalised). */
+/** The stored snapshot of each symbol, null when it has none; symbols as the snapshots hash holds them (normalised). */
 export const readSnapshots = async (redis: Redis, place: SnapshotPlace, symbols: readonly string[]): Promise<(string | null)[]> => {
   const out: (string | null)[] = new Array<string | null>(symbols.length).fill(null)
   const byPartition = new Map<number, number[]>()

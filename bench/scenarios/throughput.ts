@@ -7,6 +7,8 @@
  * run, alternating with `ingest.overlap: true`, so the overlap's gain is a same-run ratio.
  * STRATA_BENCH_TPUT_ROUNDS (default 1) alternating rounds, best of each;
  * STRATA_BENCH_CPU_PROF=<folder> writes the engines' V8 CPU profiles there (node --cpu-prof).
+ * Beside each drain, Redis' CPU per event (INFO commandstats and INFO cpu over the drain):
+ * the atomic step's scripts, and the whole server's (reads, projector and all).
  * Goal: ≥ 100k events/s per process.
  */
 import { join } from "node:path"
@@ -15,6 +17,7 @@ import type { BenchContext, Scenario } from "../scenario.ts"
 import { benchNamespace } from "../lib/bench-namespace.ts"
 import { engineDrainRate } from "../lib/engine-drain.ts"
 import { fillStream } from "../lib/fill.ts"
+import { readRedisCpu, redisCpuSince, usecOf } from "../lib/redis-cpu.ts"
 import { RAW_CLIENT, drainRate, openRawClient } from "../lib/raw-clients.ts"
 import { workload } from "../../fixtures/workload.ts"
 
@@ -22,8 +25,15 @@ export const GOAL_EVENTS_PER_S = 100_000
 
 const spec = (events: number) => ({ events, symbols: Math.min(10_000, events), seed: 3, start: Date.UTC(2026, 0, 5, 14, 30), stepMs: 50 })
 
-/** Events/s of one engine child draining a pre-filled backlog of `events`. */
-const engineDrain = async (ctx: BenchContext, events: number, overlap: boolean, round: number): Promise<number> => {
+interface Drain {
+  readonly rate: number
+  /** Redis µs per event: in the step's scripts (EVALSHA), and the whole server's CPU. */
+  readonly stepUsec: number
+  readonly serverUsec: number
+}
+
+/** Events/s of one engine child draining a pre-filled backlog of `events`, and Redis' CPU per event. */
+const engineDrain = async (ctx: BenchContext, events: number, overlap: boolean, round: number): Promise<Drain> => {
   const label = overlap ? "tput" : "tput-serial"
   const ns = await benchNamespace(ctx, label, { ingest: { overlap } })
   try {
@@ -31,7 +41,10 @@ const engineDrain = async (ctx: BenchContext, events: number, overlap: boolean, 
     await fillStream(ns.redis, scores, workload(spec(events)))
     const profiles = process.env["STRATA_BENCH_CPU_PROF"]
     const nodeArgs = profiles ? ["--cpu-prof", `--cpu-prof-dir=${join(profiles, `${label}-${round}`)}`] : []
-    return await engineDrainRate(ctx, ns, events, `engine-${label}-${round}.log`, nodeArgs)
+    const before = await readRedisCpu(ns.redis)
+    const rate = await engineDrainRate(ctx, ns, events, `engine-${label}-${round}.log`, nodeArgs)
+    const cpu = redisCpuSince(before, await readRedisCpu(ns.redis))
+    return { rate, stepUsec: usecOf(cpu, "evalsha", "eval") / events, serverUsec: cpu.serverUsec / events }
   } finally {
     await ns.cleanup()
   }
@@ -46,12 +59,17 @@ export const scenario: Scenario = {
     // The engine, serial and overlapped, alternating (the machine's load drifts).
     let engineRate = 0
     let serialRate = 0
+    let redisStep = Infinity
+    let redisServer = Infinity
     for (let round = 0; round < rounds; round++) {
       const serial = await engineDrain(ctx, events, false, round)
       const overlapped = await engineDrain(ctx, events, true, round)
-      ctx.log(`round ${round + 1}: overlap off ${Math.round(serial)} ev/s, on ${Math.round(overlapped)} ev/s`)
-      serialRate = Math.max(serialRate, serial)
-      engineRate = Math.max(engineRate, overlapped)
+      ctx.log(`round ${round + 1}: overlap off ${Math.round(serial.rate)} ev/s, on ${Math.round(overlapped.rate)} ev/s; ` +
+        `Redis per event: step ${overlapped.stepUsec.toFixed(2)} µs, server ${overlapped.serverUsec.toFixed(2)} µs`)
+      serialRate = Math.max(serialRate, serial.rate)
+      engineRate = Math.max(engineRate, overlapped.rate)
+      redisStep = Math.min(redisStep, serial.stepUsec, overlapped.stepUsec)
+      redisServer = Math.min(redisServer, serial.serverUsec, overlapped.serverUsec)
     }
     // The baseline: the same backlog consumed with XREADGROUP + XACK in batches of the engine's size.
     const raw = await benchNamespace(ctx, "tput-raw")
@@ -81,6 +99,11 @@ export const scenario: Scenario = {
     }, {
       scenario: "throughput", metric: `engine events/s, overlap on vs off (${backlog})`, value: engineRate, unit: "ev/s",
       baseline: { name: "the same drain with ingest.overlap: false", value: serialRate }, ratio: engineRate / serialRate
+    }, {
+      // The step's own same-run baseline (the older snapshot form) is the atomic-step scenario's.
+      scenario: "throughput", metric: `Redis CPU per event in the atomic step, EVALSHA µs (${backlog})`, value: redisStep, unit: "µs",
+      baseline: { name: "the whole Redis server's CPU per event over the drain", value: redisServer }, ratio: redisStep / redisServer,
+      goal: "≤ 4 µs (lower is better)", pass: redisStep <= 4
     }]
   }
 }

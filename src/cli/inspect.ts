@@ -6,7 +6,7 @@
  * through the cold read path). Read-only. In a partitioned install the actor and the
  * backfill stream are read in the symbol's partition (streams/partition.ts).
  */
-import { persistedLayer } from "../../machines/lifecycle.ts"
+import { decodeActor, persistedLayer } from "../../machines/snapshot-codec.ts"
 import { readLatest } from "../../streams/consumer.ts"
 import { fieldRecord } from "../../streams/entry.ts"
 import { FINAL_STATUSES, PROGRESS_DDL, type Progress } from "../backfill/progress.ts"
@@ -37,15 +37,15 @@ interface SeriesReport {
 }
 
 const actorOf = async (redis: Redis, snapshots: string, symbol: string) => {
-  const json = await redis.hget(snapshots, symbol)
-  if (json === null) return null
-  let snapshot: unknown = json
-  try {
-    snapshot = JSON.parse(json)
-  } catch {
-    // Shown as stored: an unreadable snapshot is itself what the operator needs to see.
-  }
-  return { layer: persistedLayer(json) ?? null, snapshot }
+  const text = await redis.hget(snapshots, symbol)
+  if (text === null) return null
+  const decoded = decodeActor(text)
+  // Decoded whatever version stored it; an unreadable one is shown as stored, with why:
+  // that is itself what the operator needs to see.
+  const snapshot = decoded.ok
+    ? { ...decoded.actor, format: decoded.format }
+    : { unreadable: decoded.reason, stored: text }
+  return { layer: persistedLayer(text) ?? null, snapshot }
 }
 
 const queuedCommands = async (redis: Redis, stream: string, symbol: string) =>

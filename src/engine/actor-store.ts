@@ -6,17 +6,22 @@
  * failed step it is dropped and read back lazily.
  * `scan` reads every persisted actor, passivated ones included, without caching them
  * (the staleness index is rebuilt from it).
+ * Stored snapshots are read through snapshot-codec.ts, in any version it reads; one it
+ * refuses is not cached (nor replaced by a fresh actor): `refused` says why, and the batch
+ * dead-letters that symbol's entries until the stored snapshot is repaired or deleted.
  */
 import type { Redis } from "ioredis"
 import type { Lifecycle, LifecycleSnapshot, PersistedActor } from "../../machines/lifecycle.ts"
+import { decodeActor } from "../../machines/snapshot-codec.ts"
 import { fieldRecord } from "../../streams/entry.ts"
-import { parsePersisted } from "./batch.ts"
 
 /** Snapshots hash fields read per HSCAN call. */
 const SCAN_COUNT = 2_000
 
 export class ActorStore {
   private readonly cache = new Map<string, LifecycleSnapshot>()
+  /** Symbols of the last `load` whose stored snapshot could not be read, and why. */
+  private readonly unreadable = new Map<string, string>()
 
   constructor(
     private readonly redis: Redis,
@@ -31,13 +36,26 @@ export class ActorStore {
 
   /** Make sure every symbol is in the cache (read from Redis, or initial). */
   async load(symbols: Iterable<string>): Promise<void> {
+    // Refused ones are read again: a repaired snapshot is taken up by the next batch.
+    this.unreadable.clear()
     const missing = [...new Set(symbols)].filter((s) => !this.cache.has(s))
     if (missing.length === 0) return
     const values = await this.redis.hmget(this.snapshotsKey, ...missing)
     missing.forEach((symbol, i) => {
-      const json = values[i]
-      this.cache.set(symbol, json ? this.lifecycle.restore(parsePersisted(json)) : this.lifecycle.initial())
+      const text = values[i]
+      if (!text) {
+        this.cache.set(symbol, this.lifecycle.initial())
+        return
+      }
+      const decoded = decodeActor(text)
+      if (decoded.ok) this.cache.set(symbol, this.lifecycle.restore(decoded.actor))
+      else this.unreadable.set(symbol, decoded.reason)
     })
+  }
+
+  /** Why the stored snapshot of a symbol of the last `load` cannot be read; undefined when it can. */
+  refused(symbol: string): string | undefined {
+    return this.unreadable.size === 0 ? undefined : this.unreadable.get(symbol)
   }
 
   /** The cached snapshot; call `load` first. */
@@ -64,18 +82,27 @@ export class ActorStore {
     this.cache.clear()
   }
 
-  /** Visit every persisted actor in Redis, page by page; returns how many there were. */
-  async scan(visit: (symbol: string, persisted: PersistedActor) => void): Promise<number> {
+  /**
+   * Visit every persisted actor in Redis, page by page; returns how many there were, and
+   * how many stored snapshots could not be read (not visited).
+   */
+  async scan(visit: (symbol: string, persisted: PersistedActor) => void): Promise<{ actors: number; refused: number }> {
     let cursor = "0"
-    let count = 0
+    let actors = 0
+    let refused = 0
     do {
       const [next, flat] = await this.redis.hscan(this.snapshotsKey, cursor, "COUNT", SCAN_COUNT)
-      for (const [symbol, json] of Object.entries(fieldRecord(flat))) {
-        visit(symbol, parsePersisted(json))
-        count++
+      for (const [symbol, text] of Object.entries(fieldRecord(flat))) {
+        const decoded = decodeActor(text)
+        if (decoded.ok) {
+          visit(symbol, decoded.actor)
+          actors++
+        } else {
+          refused++
+        }
       }
       cursor = next
     } while (cursor !== "0")
-    return count
+    return { actors, refused }
   }
 }

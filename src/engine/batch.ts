@@ -6,7 +6,8 @@
  * produce the same outputs for the same input whatever the batch boundaries.
  */
 import type { RetentionPolicy } from "../../config/schema.ts"
-import type { Lifecycle, LifecycleSnapshot, PersistedActor } from "../../machines/lifecycle.ts"
+import type { Lifecycle, LifecycleSnapshot } from "../../machines/lifecycle.ts"
+import { encodeActor } from "../../machines/snapshot-codec.ts"
 import { commandFields } from "../../streams/backfill-wire.ts"
 import { deadLetterFields } from "../../streams/dead-letter.ts"
 import type { StreamEntry } from "../../streams/entry.ts"
@@ -23,6 +24,11 @@ export interface BatchContext {
   readonly limits: DecodeLimits
   /** The current snapshot of a symbol (the initial one when it was never seen). */
   readonly snapshotOf: (symbol: string) => LifecycleSnapshot
+  /**
+   * Why a symbol's stored snapshot cannot be read, when it cannot: its entries are
+   * dead-lettered with that reason and the stored snapshot is left as it is.
+   */
+  readonly refusedSnapshot?: (symbol: string) => string | undefined
   /** Stream time and staleness index as of the last applied batch; read, never changed here. */
   readonly clock: StreamClock
   /**
@@ -80,6 +86,11 @@ export const processBatch = (entries: readonly StreamEntry[], ctx: BatchContext)
         continue
       }
     }
+    const refused = ctx.refusedSnapshot?.(decoded.symbol)
+    if (refused !== undefined) {
+      out.dead.push(deadLetterFields(entry, `stored snapshot of ${decoded.symbol} unreadable: ${refused}`))
+      continue
+    }
     const step = ctx.lifecycle.step(current(decoded.symbol), { type: "score", at: decoded.at, cause: entry.id, scores: decoded.scores })
     out.snapshots.set(decoded.symbol, step.snapshot)
     if (step.late) {
@@ -105,11 +116,9 @@ export const processBatch = (entries: readonly StreamEntry[], ctx: BatchContext)
   return { ...out, applied, late, stale, streamTime }
 }
 
-/** The persisted (JSON) form of the batch's changed snapshots, as HSET arguments. */
-export const snapshotArgs = (lifecycle: Lifecycle, snapshots: Map<string, LifecycleSnapshot>): string[] => {
+/** The stored form (snapshot-codec.ts) of the batch's changed snapshots, as HSET arguments. */
+export const snapshotArgs = (lifecycle: Lifecycle, snapshots: Map<string, LifecycleSnapshot>, encode = encodeActor): string[] => {
   const args: string[] = []
-  for (const [symbol, snap] of snapshots) args.push(symbol, JSON.stringify(lifecycle.persist(snap)))
+  for (const [symbol, snap] of snapshots) args.push(symbol, encode(lifecycle.persist(snap)))
   return args
 }
-
-export const parsePersisted = (json: string): PersistedActor => JSON.parse(json) as PersistedActor

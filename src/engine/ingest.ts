@@ -124,6 +124,7 @@ export class Ingest {
       retention: config.retention,
       limits: { maxFields: config.ingest.max_fields, maxValueLength: config.ingest.max_value_length },
       snapshotOf: (symbol) => this.store.get(symbol),
+      refusedSnapshot: (symbol) => this.store.refused(symbol),
       clock: this.clock,
       ...(this.keys.count > 1 ? { partition: { partition, count: this.keys.count } } : {})
     }
@@ -367,9 +368,13 @@ export class Ingest {
     if (index !== undefined) {
       index.clear()
       const started = performance.now()
-      const actors = await this.store.scan((symbol, persisted) => index.set(symbol, this.lifecycle.staleDeadline(persisted)))
+      const { actors, refused } = await this.store.scan((symbol, persisted) => index.set(symbol, this.lifecycle.staleDeadline(persisted)))
       this.log.info({ partition: this.keys.partition, actors, indexed: index.size, ms: Math.round(performance.now() - started) },
         "staleness index rebuilt from the snapshots")
+      if (refused > 0) {
+        this.log.warn({ partition: this.keys.partition, refused },
+          "stored snapshots that cannot be read are left out of the staleness index; their symbols' entries are dead-lettered until they are repaired or deleted")
+      }
     }
     this.clockInStep = true
   }

@@ -9,6 +9,7 @@ import { loadConfig } from "../../config/load.ts"
 import { rulesFromConfig } from "../../src/engine/lifecycle-rules.ts"
 import { createLifecycle, type LifecycleSnapshot } from "../../machines/lifecycle.ts"
 import { scoreNames } from "../../machines/rules.ts"
+import { decodeActor } from "../../machines/snapshot-codec.ts"
 import { processBatch, snapshotArgs } from "../../src/engine/batch.ts"
 import { commitClock, newStreamClock } from "../../src/engine/stream-clock.ts"
 import { parseDeadLetter } from "../../streams/dead-letter.ts"
@@ -57,7 +58,11 @@ const runSplit = (entries: readonly StreamEntry[], cuts: readonly number[]) => {
     commitClock(clock, lifecycle, r.streamTime, r.snapshots)
     // Persist and restore across the batch boundary, as the atomic step and a restart would.
     const args = snapshotArgs(lifecycle, r.snapshots)
-    for (let j = 0; j < args.length; j += 2) held.set(args[j] as string, lifecycle.restore(JSON.parse(args[j + 1] as string)))
+    for (let j = 0; j < args.length; j += 2) {
+      const stored = decodeActor(args[j + 1] as string)
+      if (!stored.ok) throw new Error(`stored snapshot unreadable: ${stored.reason}`)
+      held.set(args[j] as string, lifecycle.restore(stored.actor))
+    }
     out.lifecycle.push(...r.lifecycle)
     out.backfill.push(...r.backfill)
     out.dead.push(...r.dead)

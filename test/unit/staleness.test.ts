@@ -13,6 +13,7 @@ import { openTimeBetween } from "../../src/domain/market-time.ts"
 import { rulesFromConfig } from "../../src/engine/lifecycle-rules.ts"
 import { createLifecycle, type LifecycleSnapshot, type PersistedActor } from "../../machines/lifecycle.ts"
 import { scoreNames } from "../../machines/rules.ts"
+import { decodeActor } from "../../machines/snapshot-codec.ts"
 import { processBatch, snapshotArgs } from "../../src/engine/batch.ts"
 import { StaleIndex } from "../../src/engine/stale-index.ts"
 import { commitClock, deadlineOf, newStreamClock, type StreamClock } from "../../src/engine/stream-clock.ts"
@@ -69,7 +70,11 @@ const arbStream = fc.record({
   return out
 })
 
-const persistedOf = (json: string) => JSON.parse(json) as PersistedActor
+const persistedOf = (text: string): PersistedActor => {
+  const stored = decodeActor(text)
+  if (!stored.ok) throw new Error(`stored snapshot unreadable: ${stored.reason}`)
+  return stored.actor
+}
 
 /**
  * Entries through processBatch split at the cut points, snapshots persisted and restored
