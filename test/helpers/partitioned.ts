@@ -19,12 +19,13 @@ export const groupDone = async (redis: Redis, stream: string, group: string): Pr
   return g !== undefined && Number(g["pending"]) === 0 && g["lag"] !== null && Number(g["lag"]) === 0
 }
 
-/** Routed, applied and projected: nothing pending or unread in any group of the install's `count` partitions. */
+/** Routed, applied and projected: nothing pending or unread in any group of the install's `count` partitions (direct streams too). */
 export const installSettled = async (ns: TestNamespace, count: number): Promise<boolean> => {
   if (!(await groupDone(ns.redis, ingressKeys(ns.prefix).scores, GROUPS.router))) return false
   for (let p = 0; p < count; p++) {
     const keys = partitionKeys(ns.prefix, p, count)
     if ((await ns.redis.exists(keys.scores)) === 1 && !(await groupDone(ns.redis, keys.scores, GROUPS.engine))) return false
+    if ((await ns.redis.exists(keys.scoresDirect)) === 1 && !(await groupDone(ns.redis, keys.scoresDirect, GROUPS.engine))) return false
     if ((await ns.redis.exists(keys.lifecycle)) === 1 && !(await groupDone(ns.redis, keys.lifecycle, GROUPS.projector))) return false
   }
   return true
