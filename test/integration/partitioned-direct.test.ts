@@ -4,15 +4,22 @@
  * stream ends, symbol by symbol, where one engine fed everything through ingress ends; a
  * hostile direct entry is dead-lettered with the decoder's reason and the loop goes on,
  * and an ID present in both of a partition's input streams is applied from each.
+ * Trimming keeps every direct entry the engine's group has not read or still holds, and,
+ * while the archive is enabled, every direct entry (the archive does not cover them); the
+ * partition's lag, stream figures and /metrics count the direct stream.
  */
 import { afterEach, describe, expect, it } from "vitest"
 import { workloadArray } from "../../fixtures/workload.ts"
+import { partitionView } from "../../src/engine/install-view.ts"
 import { createLogger } from "../../src/services/logger.ts"
 import { parseDeadLetter } from "../../streams/dead-letter.ts"
 import type { StreamEntry } from "../../streams/entry.ts"
-import { ingressKeys, partitionKeys } from "../../streams/keys.ts"
+import { ensureGroup } from "../../streams/consumer.ts"
+import { GROUPS, ingressKeys, partitionKeys } from "../../streams/keys.ts"
 import { symbolPartition } from "../../streams/partition.ts"
 import { scoresFields, scoresSymbol } from "../../streams/scores-wire.ts"
+import { redisTimeMs, trimPass } from "../../streams/trim.ts"
+import { trimPlan } from "../../streams/trim-plan.ts"
 import { runStrata } from "../helpers/cli.ts"
 import { waitUntil } from "../helpers/engine.ts"
 import { testNamespace, type TestNamespace } from "../helpers/namespace.ts"
@@ -109,7 +116,7 @@ describe("writing a partition's direct stream", () => {
 
   it("dead-letters a hostile direct entry and goes on; an ID in both input streams is applied from each", async () => {
     const ns = await namespace()
-    await engine(ns)
+    const e = await engine(ns)
     // The direct stream as `strata partition` names it.
     const where = JSON.parse((await runStrata(ns.env, ["partition", "msft", "--json"])).out) as { partition: number; scores: string; direct: string }
     const keys = partitionKeys(ns.prefix, symbolPartition("MSFT", COUNT), COUNT)
@@ -135,5 +142,61 @@ describe("writing a partition's direct stream", () => {
     // Nothing of the direct stream was routed, and nothing stays pending on either input.
     expect((await ns.redis.xrange(keys.scores, "-", "+")).map(([id]) => id)).toEqual([good])
     expect(await ns.redis.xpending(keys.scoresDirect, "strata-engine")).toEqual([0, null, null, null])
+    // /metrics shows the direct stream beside the router-filled one, for its partition.
+    const metrics = (await (await fetch(`http://127.0.0.1:${e.handles.httpPort}/metrics`)).text()).split("\n")
+    const line = (name: string) => metrics.find((l) => l.startsWith(`${name}{`) && l.includes(`stream="${keys.scoresDirect}"`) && l.includes(`partition="${keys.partition}"`))
+    expect(line("strata_stream_length")).toMatch(/ 3$/)
+    expect(line("strata_group_backlog")).toMatch(/group="strata-engine".* 0$/)
   }, 120_000)
+})
+
+describe("trimming a partition's direct stream", () => {
+  const spaces: TestNamespace[] = []
+  afterEach(async () => {
+    for (const ns of spaces.splice(0)) await ns.cleanup()
+  })
+  /** Ten direct entries of partition 1; the engine's group was given the first five and acknowledged two. */
+  const setUp = async (archive: boolean) => {
+    const ns = await testNamespace({ partitions: COUNT, archive: { enabled: archive }, streams: { scores: { keep: { age: "1ms", count: 0 } } } })
+    spaces.push(ns)
+    const keys = partitionKeys(ns.prefix, 1, COUNT)
+    await ensureGroup(ns.redis, keys.scoresDirect, GROUPS.engine)
+    const ids: string[] = []
+    for (let i = 0; i < 10; i++) ids.push((await ns.redis.xadd(keys.scoresDirect, "*", ...scoresFields("AA", { liquidity_score: i }))) as string)
+    await ns.redis.xreadgroup("GROUP", GROUPS.engine, "p1", "COUNT", 5, "STREAMS", keys.scoresDirect, ">")
+    await ns.redis.xack(keys.scoresDirect, GROUPS.engine, ids[0] as string, ids[1] as string)
+    const plan = trimPlan(ns.config, 1)
+    const direct = plan.targets.find((t) => t.key === keys.scoresDirect)
+    expect(direct?.name).toBe("scores_direct")
+    return { ns, keys, ids, plan }
+  }
+  const left = async (ns: TestNamespace, key: string) => (await ns.redis.xrange(key, "-", "+")).map(([id]) => id)
+
+  it("keeps every entry the engine's group has not read or still has pending", async () => {
+    const { ns, keys, ids, plan } = await setUp(false)
+    await trimPass(ns.redis, plan)
+    expect(await left(ns, keys.scoresDirect)).toEqual(ids.slice(2))
+    // Read and acknowledged in full: the retention alone bounds it.
+    await ns.redis.xreadgroup("GROUP", GROUPS.engine, "p1", "COUNT", 10, "STREAMS", keys.scoresDirect, ">")
+    await ns.redis.xack(keys.scoresDirect, GROUPS.engine, ...ids)
+    await trimPass(ns.redis, plan)
+    expect((await left(ns, keys.scoresDirect)).length).toBeLessThan(ids.length - 2)
+  }, 60_000)
+
+  it("counts its entries in the partition's lag and stream figures", async () => {
+    const { ns, keys } = await setUp(false)
+    const view = await partitionView(ns.redis, ns.config, 1, await redisTimeMs(ns.redis))
+    // Three pending and five unread on the direct stream; the router-filled one has no group yet.
+    expect(view.lag).toBe(8)
+    expect(view.streams.find((f) => f.key === keys.scoresDirect)).toMatchObject({ name: "scores_direct", length: 10, archiveLag: null })
+  }, 60_000)
+
+  it("trims nothing of it while the archive is enabled (the archive does not cover it)", async () => {
+    const { ns, keys, ids, plan } = await setUp(true)
+    await ns.redis.xreadgroup("GROUP", GROUPS.engine, "p1", "COUNT", 10, "STREAMS", keys.scoresDirect, ">")
+    await ns.redis.xack(keys.scoresDirect, GROUPS.engine, ...ids)
+    const out = await trimPass(ns.redis, plan)
+    expect(out.find((r) => r.key === keys.scoresDirect)).toMatchObject({ removed: 0, bound: { trim: false, reason: "nothing archived yet" } })
+    expect(await left(ns, keys.scoresDirect)).toEqual(ids)
+  }, 60_000)
 })
