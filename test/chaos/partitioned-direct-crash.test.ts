@@ -20,12 +20,11 @@ import { createLogger } from "../../src/services/logger.ts"
 import { parseDeadLetter } from "../../streams/dead-letter.ts"
 import type { StreamEntry } from "../../streams/entry.ts"
 import { GROUPS, partitionKeys } from "../../streams/keys.ts"
-import { symbolPartition } from "../../streams/partition.ts"
 import { scoresSymbol } from "../../streams/scores-wire.ts"
 import { waitUntil } from "../helpers/engine.ts"
 import { brokenChains } from "../helpers/lifecycle-chains.ts"
 import { testNamespace, type TestNamespace } from "../helpers/namespace.ts"
-import { installSettled, startPartitioned } from "../helpers/partitioned.ts"
+import { installSettled, splitByPath, startPartitioned } from "../helpers/partitioned.ts"
 import { xaddAll } from "../helpers/scanner-stream.ts"
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url))
@@ -67,19 +66,9 @@ const outcome = async (ns: TestNamespace) => {
   return out
 }
 
-/** Each entry's direct stream: its symbol's partition's (entries without a valid symbol are left out). */
-const byDirectStream = (ns: TestNamespace, entries: readonly StreamEntry[]): Map<string, StreamEntry[]> => {
-  const out = new Map<string, StreamEntry[]>()
-  for (const e of entries) {
-    const s = scoresSymbol(e.fields)
-    if (s === undefined) continue
-    const key = partitionKeys(ns.prefix, symbolPartition(s, COUNT), COUNT).scoresDirect
-    out.set(key, [...(out.get(key) ?? []), e])
-  }
-  return out
-}
+/** Every entry into its symbol's direct stream (the input holds only entries with a valid symbol). */
 const feedDirect = (ns: TestNamespace, entries: readonly StreamEntry[]) =>
-  Promise.all([...byDirectStream(ns, entries)].map(([key, list]) => xaddAll(ns.redis, key, list, 250)))
+  Promise.all([...splitByPath(ns.prefix, COUNT, entries, () => true).viaDirect].map(([key, list]) => xaddAll(ns.redis, key, list, 250)))
 
 describe("direct writes through engine crashes", () => {
   let crash: TestNamespace

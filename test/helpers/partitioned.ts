@@ -8,7 +8,10 @@ import type { Redis } from "ioredis"
 import { startPartitionedEngine } from "../../src/app/engine-process.ts"
 import type { PartitionedHandles } from "../../src/app/partitioned-engine.ts"
 import type { Logger } from "../../src/services/logger.ts"
+import type { StreamEntry } from "../../streams/entry.ts"
 import { GROUPS, ingressKeys, partitionKeys } from "../../streams/keys.ts"
+import { symbolPartition } from "../../streams/partition.ts"
+import { scoresSymbol } from "../../streams/scores-wire.ts"
 import type { TestNamespace } from "./namespace.ts"
 
 /** The group exists on the stream and has nothing pending and nothing unread. */
@@ -41,4 +44,23 @@ export const startPartitioned = async (ns: TestNamespace, log: Logger): Promise<
   const scope = Effect.runSync(Scope.make())
   const handles = await Effect.runPromise(Scope.provide(scope)(startPartitionedEngine(ns.config, log)))
   return { handles, stop: () => Effect.runPromise(Scope.close(scope, Exit.void)) }
+}
+
+/**
+ * A producer's two paths into a partitioned install: the entries of symbols `direct` picks
+ * go to their partition's direct stream (keyed by stream), the rest, entries without a
+ * valid symbol included, to the ingress stream.
+ */
+export const splitByPath = (prefix: string, count: number, entries: readonly StreamEntry[], direct: (symbol: string) => boolean) => {
+  const viaIngress: StreamEntry[] = []
+  const viaDirect = new Map<string, StreamEntry[]>()
+  for (const e of entries) {
+    const s = scoresSymbol(e.fields)
+    if (s === undefined || !direct(s)) viaIngress.push(e)
+    else {
+      const key = partitionKeys(prefix, symbolPartition(s, count), count).scoresDirect
+      viaDirect.set(key, [...(viaDirect.get(key) ?? []), e])
+    }
+  }
+  return { viaIngress, viaDirect }
 }

@@ -16,13 +16,11 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { stringify } from "yaml"
 import { workloadArray } from "../../fixtures/workload.ts"
 import { createLogger } from "../../src/services/logger.ts"
-import type { StreamEntry } from "../../streams/entry.ts"
 import { GROUPS, ingressKeys, partitionKeys } from "../../streams/keys.ts"
-import { symbolPartition } from "../../streams/partition.ts"
 import { scoresSymbol } from "../../streams/scores-wire.ts"
 import { waitUntil } from "../helpers/engine.ts"
 import { testNamespace, type TestNamespace } from "../helpers/namespace.ts"
-import { installSettled, startPartitioned } from "../helpers/partitioned.ts"
+import { installSettled, splitByPath, startPartitioned } from "../helpers/partitioned.ts"
 import { useRedisCluster } from "../helpers/redis-cluster.ts"
 import { xaddAll } from "../helpers/scanner-stream.ts"
 
@@ -81,16 +79,7 @@ describe("direct writes on a Redis Cluster", () => {
       }, 120_000)
       const symbols = [...new Set(input.map((e) => scoresSymbol(e.fields)).filter((s): s is string => s !== undefined))]
       const direct = new Set(symbols.filter((_, i) => i % 2 === 1))
-      const viaIngress: StreamEntry[] = []
-      const viaDirect = new Map<string, StreamEntry[]>()
-      for (const e of input) {
-        const s = scoresSymbol(e.fields)
-        if (s === undefined || !direct.has(s)) viaIngress.push(e)
-        else {
-          const key = partitionKeys(cl.prefix, symbolPartition(s, COUNT), COUNT).scoresDirect
-          viaDirect.set(key, [...(viaDirect.get(key) ?? []), e])
-        }
-      }
+      const { viaIngress, viaDirect } = splitByPath(cl.prefix, COUNT, input, (s) => direct.has(s))
       expect(viaDirect.size).toBe(COUNT)
       await xaddAll(cluster, ingressKeys(cl.prefix).scores, viaIngress)
       for (const [key, entries] of viaDirect) await xaddAll(cluster, key, entries)

@@ -13,7 +13,6 @@ import { workloadArray } from "../../fixtures/workload.ts"
 import { partitionView } from "../../src/engine/install-view.ts"
 import { createLogger } from "../../src/services/logger.ts"
 import { parseDeadLetter } from "../../streams/dead-letter.ts"
-import type { StreamEntry } from "../../streams/entry.ts"
 import { ensureGroup } from "../../streams/consumer.ts"
 import { GROUPS, ingressKeys, partitionKeys } from "../../streams/keys.ts"
 import { symbolPartition } from "../../streams/partition.ts"
@@ -23,7 +22,7 @@ import { trimPlan } from "../../streams/trim-plan.ts"
 import { runStrata } from "../helpers/cli.ts"
 import { waitUntil } from "../helpers/engine.ts"
 import { testNamespace, type TestNamespace } from "../helpers/namespace.ts"
-import { installSettled, startPartitioned, type RunningPartitioned } from "../helpers/partitioned.ts"
+import { installSettled, splitByPath, startPartitioned, type RunningPartitioned } from "../helpers/partitioned.ts"
 import { xaddAll } from "../helpers/scanner-stream.ts"
 
 const COUNT = 4
@@ -88,16 +87,7 @@ describe("writing a partition's direct stream", () => {
     const direct = new Set(symbols.filter((_, i) => i % 2 === 1))
     const two = await namespace()
     await engine(two)
-    const viaIngress: StreamEntry[] = []
-    const viaDirect = new Map<string, StreamEntry[]>()
-    for (const e of input) {
-      const s = scoresSymbol(e.fields)
-      if (s === undefined || !direct.has(s)) viaIngress.push(e)
-      else {
-        const key = partitionKeys(two.prefix, symbolPartition(s, COUNT), COUNT).scoresDirect
-        viaDirect.set(key, [...(viaDirect.get(key) ?? []), e])
-      }
-    }
+    const { viaIngress, viaDirect } = splitByPath(two.prefix, COUNT, input, (s) => direct.has(s))
     expect(viaDirect.size).toBe(COUNT)
     // Under their own IDs, so that the event IDs the actors record are the reference's.
     await Promise.all([xaddAll(two.redis, ingressKeys(two.prefix).scores, viaIngress),
