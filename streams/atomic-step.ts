@@ -1,7 +1,9 @@
 /**
  * The atomic step (DESIGN §5): one Lua script per batch writes the changed snapshots,
  * appends lifecycle events, backfill commands and dead letters, bumps counters, records
- * the partition's stream time and XACKs the input, all or nothing. The script refuses a batch any of whose entries is no longer
+ * the partition's stream time and XACKs the input, all or nothing. The input is the
+ * partition's scores stream and, in a partitioned install, its direct stream too: each
+ * entry is checked and acknowledged on the stream it came from. The script refuses a batch any of whose entries is no longer
  * pending, so a batch is never applied twice.
  * Its guard fences the step: it writes nothing unless the caller holds the partition's
  * lease (owner id and epoch, see lease.ts) and Redis' step marker is the value the caller
@@ -11,10 +13,13 @@ import { readFileSync } from "node:fs"
 import type { Redis } from "ioredis"
 import type { IngressKeys, PartitionKeys } from "./keys.ts"
 
-const APPLY_BATCH = readFileSync(new URL("./lua/apply-batch-9.lua", import.meta.url), "utf8")
+const APPLY_BATCH = readFileSync(new URL("./lua/apply-batch-10.lua", import.meta.url), "utf8")
 
 export interface StepPayload {
+  /** IDs of the batch's entries of the scores stream (`ingress.scores`), ascending. */
   readonly ids: readonly string[]
+  /** IDs of the batch's entries of the partition's direct stream (`keys.scoresDirect`), ascending. */
+  readonly directIds?: readonly string[]
   /** HSET arguments: symbol, snapshot JSON, ... */
   readonly snaps: readonly string[]
   readonly lifecycle: readonly (readonly string[])[]
@@ -56,11 +61,11 @@ export const readStepMarker = async (redis: Redis, keys: PartitionKeys): Promise
   (await redis.get(keys.step)) ?? "0"
 
 type WithApply = Redis & {
-  strataApplyBatch(k1: string, k2: string, k3: string, k4: string, k5: string, k6: string, k7: string, k8: string, k9: string, group: string, payload: string, ...snaps: string[]): Promise<number>
+  strataApplyBatch(k1: string, k2: string, k3: string, k4: string, k5: string, k6: string, k7: string, k8: string, k9: string, k10: string, group: string, payload: string, ...snaps: string[]): Promise<number>
 }
 
 export const defineAtomicStep = (redis: Redis): void => {
-  if (!("strataApplyBatch" in redis)) redis.defineCommand("strataApplyBatch", { numberOfKeys: 9, lua: APPLY_BATCH })
+  if (!("strataApplyBatch" in redis)) redis.defineCommand("strataApplyBatch", { numberOfKeys: 10, lua: APPLY_BATCH })
 }
 
 /**
@@ -76,10 +81,11 @@ export const applyBatch = (
   // Snapshots travel as plain arguments after the JSON: they are JSON already, and nesting
   // them would escape every quote on the way in and decode them again in the script.
   // The stream time travels as text: the script stores it as given.
-  const { snaps, streamTime, ...rest } = payload
-  const json = JSON.stringify(streamTime === null ? rest : { ...rest, stream_time: String(streamTime) })
+  const { snaps, streamTime, directIds, ...rest } = payload
+  const direct = directIds === undefined || directIds.length === 0 ? rest : { ...rest, direct: directIds }
+  const json = JSON.stringify(streamTime === null ? direct : { ...direct, stream_time: String(streamTime) })
   return (redis as WithApply).strataApplyBatch(
     ingress.scores, ingress.scoresDead, keys.snapshots, keys.lifecycle, keys.backfill, keys.stats,
-    keys.lease, keys.step, keys.streamTime, group, json, ...snaps
+    keys.lease, keys.step, keys.streamTime, keys.scoresDirect, group, json, ...snaps
   )
 }

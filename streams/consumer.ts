@@ -15,6 +15,7 @@ import { readFileSync } from "node:fs"
 import calculateSlot from "cluster-key-slot"
 import type { Redis } from "ioredis"
 import { onConnectionClose } from "../src/services/redis-client.ts"
+import { compareEntryIds } from "../src/domain/time.ts"
 import type { StreamEntry } from "./entry.ts"
 
 /** Create the group at the stream's start (entries written before the first run count too). */
@@ -41,9 +42,35 @@ export const readGroup = async (
   return entriesOf(reply)
 }
 
+/** An entry read through a group, with the stream it came from (a reader may read several). */
+export interface SourcedEntry extends StreamEntry {
+  readonly stream: string
+}
+
+/**
+ * One XREADGROUP over `streams` (keys of one slot on a Cluster), each from its cursor: ">"
+ * new entries, an ID this consumer's pending entries after it. Blocks up to `blockMs` only
+ * when every cursor is ">" (a read of pending entries never waits).
+ */
+const readGroups = async (
+  redis: Redis, streams: readonly string[], group: string, consumer: string, count: number, blockMs: number, cursors: readonly string[]
+): Promise<SourcedEntry[]> => {
+  const wait = cursors.every((c) => c === ">") ? ["BLOCK", blockMs] : []
+  const args = ["GROUP", group, consumer, "COUNT", count, ...wait, "STREAMS", ...streams, ...cursors]
+  // The typed command, not `call`: it gives the reply in the [stream, entries][] shape.
+  const reply = (await (redis as unknown as { xreadgroup(...a: (string | number)[]): Promise<unknown> }).xreadgroup(...args)) as XReadReply
+  return (reply ?? []).flatMap(([stream, list]) => list.map(([id, fields]) => ({ stream, id, fields: fields ?? [] })))
+}
+
 /**
  * A reader that drains its consumer's pending entries before reading new ones; after any
  * failure the caller calls `rewind()` and the pending entries are read again.
+ *
+ * It may read several streams of one slot through the same group (a partition's engine
+ * reads its router-filled and its direct stream): one XREADGROUP for all of them, each
+ * stream with a cursor of its own, and a batch's entries merged in ID order (ties: the
+ * stream given first). Order is only meaningful within one stream; the merge just keeps
+ * a batch's entries close to their arrival order.
  *
  * A connection that drops while a read is in flight is the subtle case: Redis may have
  * delivered entries (moved them into the pending list) in a reply that was lost, and
@@ -52,23 +79,26 @@ export const readGroup = async (
  * list gives back every delivered entry, in ID order.
  */
 export class GroupReader {
-  private cursor = "0"
+  readonly streams: readonly string[]
+  private cursors: string[]
   private connectionEpoch = 0
 
   constructor(
     private readonly redis: Redis,
-    readonly stream: string,
+    streams: string | readonly string[],
     readonly group: string,
     readonly consumer: string,
     private readonly count: number,
     private readonly blockMs: number
   ) {
+    this.streams = typeof streams === "string" ? [streams] : [...streams]
+    this.cursors = this.streams.map(() => "0")
     onConnectionClose(redis, () => {
       this.connectionEpoch++
     })
   }
 
-  async next(): Promise<StreamEntry[]> {
+  async next(): Promise<SourcedEntry[]> {
     const epoch = this.connectionEpoch
     const entries = await this.read()
     if (this.connectionEpoch !== epoch) {
@@ -78,23 +108,24 @@ export class GroupReader {
     return entries
   }
 
-  private async read(): Promise<StreamEntry[]> {
-    if (this.cursor !== ">") {
-      const pending = await readGroup(this.redis, this.stream, this.group, this.consumer, this.count, 0, this.cursor)
-      const last = pending.at(-1)
-      if (last) {
-        this.cursor = last.id
-        return pending
-      }
-      this.cursor = ">"
+  private async read(): Promise<SourcedEntry[]> {
+    if (this.cursors.some((c) => c !== ">")) {
+      const read = await readGroups(this.redis, this.streams, this.group, this.consumer, this.count, 0, this.cursors)
+      // A stream whose pending entries are drained goes on with new ones.
+      this.cursors = this.streams.map((s, i) => this.cursors[i] === ">" ? ">" : read.findLast((e) => e.stream === s)?.id ?? ">")
+      if (read.length > 0) return mergeById(read, this.streams)
     }
-    return readGroup(this.redis, this.stream, this.group, this.consumer, this.count, this.blockMs, ">")
+    return mergeById(await readGroups(this.redis, this.streams, this.group, this.consumer, this.count, this.blockMs, this.cursors), this.streams)
   }
 
   rewind(): void {
-    this.cursor = "0"
+    this.cursors = this.streams.map(() => "0")
   }
 }
+
+/** Entries of several streams in ID order, ties in the order of `streams` (stable within each stream). */
+const mergeById = (entries: SourcedEntry[], streams: readonly string[]): SourcedEntry[] =>
+  streams.length === 1 ? entries : entries.sort((a, b) => compareEntryIds(a.id, b.id) || streams.indexOf(a.stream) - streams.indexOf(b.stream))
 
 // ---------------------------------------------------------------- reads outside a group
 

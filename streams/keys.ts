@@ -30,6 +30,19 @@ export interface PartitionKeys extends LeaseKeys {
    * entry's original ID (installs of more than one partition; one partition reads ingress).
    */
   readonly scores: string
+  /**
+   * The partition's direct scores stream (installs of more than one partition): producers
+   * XADD it with `*` IDs, bypassing the router, which never writes it. Kept apart from the
+   * router-filled stream so that the two never compete for an explicit ID; the partition's
+   * engine reads both through its one group (same hash tag, same slot).
+   */
+  readonly scoresDirect: string
+  /**
+   * String: the greatest direct-stream entry ID archived to the lake. Nothing advances it
+   * yet (the scanner archive covers the ingress stream), so while the archive is enabled
+   * the direct stream is never trimmed: its entries are the only copy of their history.
+   */
+  readonly scoresDirectArchived: string
   /** The partition's rejected scores entries (installs of more than one partition). */
   readonly scoresDead: string
   /**
@@ -132,6 +145,8 @@ export const partitionKeys = (prefix: string, partition: number, count = 1): Par
     partition,
     count,
     scores: `${tag}:scores`,
+    scoresDirect: `${tag}:scores:direct`,
+    scoresDirectArchived: `${tag}:scores:direct:archived`,
     scoresDead: `${tag}:scores:dead`,
     routerFence: `${tag}:router:fence`,
     lifecycle: `${tag}:lifecycle`,
@@ -160,6 +175,14 @@ export const installPartitionKeys = (prefix: string, count: number): PartitionKe
  */
 export const partitionScores = (prefix: string, keys: PartitionKeys): IngressKeys =>
   keys.count === 1 ? ingressKeys(prefix) : { scores: keys.scores, scoresDead: keys.scoresDead }
+
+/**
+ * Every scores stream a partition's engine reads through its group, first the one
+ * partitionScores names, then, in an install of more than one partition, its direct
+ * stream. An install of one partition has no direct stream: producers write ingress.
+ */
+export const partitionInputs = (prefix: string, keys: PartitionKeys): readonly string[] =>
+  keys.count === 1 ? [ingressKeys(prefix).scores] : [keys.scores, keys.scoresDirect]
 
 /**
  * The ingress router's keys (installs of more than one partition; src/engine/router.ts).

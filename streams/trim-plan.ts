@@ -12,7 +12,7 @@ import { archiveKeys, GROUPS, ingressKeys, partitionKeys, partitionScores, route
 import type { TrimPlan, TrimTarget } from "./trim.ts"
 
 /** The streams' names, in the order reports list them. */
-export const TRIMMED_STREAMS = ["scores", "lifecycle", "backfill", "scores_dead", "lifecycle_dead", "backfill_dead"] as const
+export const TRIMMED_STREAMS = ["scores", "scores_direct", "lifecycle", "backfill", "scores_dead", "lifecycle_dead", "backfill_dead"] as const
 export type TrimmedStream = (typeof TRIMMED_STREAMS)[number]
 
 const keepOf = (k: { age: string; count: number }) => ({ ageMs: parseDuration(k.age) ?? 0, count: k.count })
@@ -27,7 +27,11 @@ const dead = (name: TrimmedStream, key: string, cap: number, archiveMark?: strin
  * bound. In an install of one partition its scores streams are the ingress ones, bounded by
  * the archive mark while the archive is enabled; in a partitioned install they are the
  * partition's own, copies of ingress entries that need no archive (the ingress streams have
- * a plan of their own, ingressTrimPlan, bounded by the archive).
+ * a plan of their own, ingressTrimPlan, bounded by the archive). A partitioned install's
+ * direct stream (`scores_direct`) keeps what `streams.scores.keep` says and never loses an
+ * entry the engine's group has not read or still has pending; its entries are no copies,
+ * and the scanner archive does not cover them, so while the archive is enabled it is bound
+ * by a mark of its own that nothing advances: it is not trimmed at all.
  */
 export const trimPlan = (config: Pick<Config, "redis" | "streams" | "archive" | "partitions">, partition = 0): TrimPlan => {
   const keys = partitionKeys(config.redis.prefix, partition, config.partitions)
@@ -39,6 +43,8 @@ export const trimPlan = (config: Pick<Config, "redis" | "streams" | "archive" | 
     record: keys.trims,
     targets: [
       live("scores", scores.scores, GROUPS.engine, s.scores.keep, mark),
+      ...(config.partitions === 1 ? [] : [live("scores_direct", keys.scoresDirect, GROUPS.engine, s.scores.keep,
+        config.archive.enabled ? keys.scoresDirectArchived : undefined)]),
       live("lifecycle", keys.lifecycle, GROUPS.projector, s.lifecycle.keep),
       live("backfill", keys.backfill, GROUPS.workers, s.backfill.keep),
       dead("scores_dead", scores.scoresDead, s.scores_dead.cap, mark),

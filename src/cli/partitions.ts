@@ -2,7 +2,7 @@
  * `strata partitions show`, `strata partitions migrate --to N` and `strata partition
  * SYMBOL`: the install's recorded partition count and what each partition holds, the move
  * of an install of one partition to N (src/engine/partition-move.ts, engines stopped), and
- * which partition a symbol belongs to. Redis only; none of them starts an engine.
+ * which partition a symbol belongs to and the streams its scores go to (router-filled and direct). Redis only; none of them starts an engine.
  */
 import { isValidSymbol, normaliseSymbol } from "../domain/symbols.ts"
 import { movePartitions, MoveRefused } from "../engine/partition-move.ts"
@@ -85,9 +85,13 @@ export const partitionCommand = oneShot("partition", async (raw: string, opts: O
   const show = (count: number) => {
     const p = symbolPartition(symbol, count)
     const keys = partitionKeys(config.redis.prefix, p, count)
-    const report = { symbol, count, partition: p, tag: partitionTag(p, count), snapshots: keys.snapshots, scores: partitionScores(config.redis.prefix, keys).scores }
+    // `direct`: the stream a producer may XADD this symbol's scores to, bypassing the router
+    // (an install of one partition has none: its engine reads the ingress stream itself).
+    const report = { symbol, count, partition: p, tag: partitionTag(p, count), snapshots: keys.snapshots,
+      scores: partitionScores(config.redis.prefix, keys).scores, direct: count === 1 ? null : keys.scoresDirect }
     process.stdout.write(opts.json ? `${JSON.stringify(report)}\n`
-      : `${symbol}: partition ${p} of ${count}  {${report.tag}}  snapshots ${report.snapshots}  scores ${report.scores}\n`)
+      : `${symbol}: partition ${p} of ${count}  {${report.tag}}  snapshots ${report.snapshots}  scores ${report.scores}  ` +
+        `direct ${report.direct ?? "none (one partition: write the ingress stream)"}\n`)
   }
   if (opts.count !== undefined) return show(assertPartitionCount(Number(opts.count)))
   await withRedis(config, "strata-partition", async (redis) => {

@@ -1,5 +1,6 @@
 /**
- * The ingest loop of one partition: read a batch from the scores stream through the
+ * The ingest loop of one partition: read a batch from the scores stream (and, in a
+ * partitioned install, the partition's direct stream: keys.ts partitionInputs) through the
  * engine's consumer group, run it through the actors (processBatch), and commit it with
  * the atomic step. After any failure the cache is dropped and the pending entries are
  * read again, which yields the same outputs exactly once.
@@ -24,10 +25,9 @@ import { createLifecycle, type Lifecycle } from "../../machines/lifecycle.ts"
 import { scoreNames } from "../../machines/rules.ts"
 import { applyBatch, readStepMarker, readStreamTime, stepRefusal } from "../../streams/atomic-step.ts"
 import type { LeaseHolder, PartitionLease } from "../../streams/lease.ts"
-import { GroupReader, ensureGroup } from "../../streams/consumer.ts"
-import type { StreamEntry } from "../../streams/entry.ts"
+import { GroupReader, ensureGroup, type SourcedEntry } from "../../streams/consumer.ts"
 import { scoresSymbol } from "../../streams/scores-wire.ts"
-import { GROUPS, partitionScores, type IngressKeys, type PartitionKeys } from "../../streams/keys.ts"
+import { GROUPS, partitionInputs, partitionScores, type IngressKeys, type PartitionKeys } from "../../streams/keys.ts"
 import type { Logger } from "../services/logger.ts"
 import { ActorStore } from "./actor-store.ts"
 import { processBatch, snapshotArgs, type BatchContext, type BatchOutputs } from "./batch.ts"
@@ -54,14 +54,14 @@ export interface IngestStats {
 
 /** A batch read and computed, not yet stepped: its entries, outputs and the lease it was read under. */
 interface Prepared {
-  readonly entries: readonly StreamEntry[]
+  readonly entries: readonly SourcedEntry[]
   readonly out: BatchOutputs
   readonly fence: LeaseHolder
 }
 
 /** One read of the scores stream and the lease it was made under. */
 interface Read {
-  readonly entries: readonly StreamEntry[]
+  readonly entries: readonly SourcedEntry[]
   readonly fence: LeaseHolder
 }
 
@@ -74,6 +74,8 @@ const settle = <T>(work: Promise<T>): Promise<Settled<T>> =>
 export class Ingest {
   /** The scores stream this partition reads and its dead letters (keys.ts partitionScores). */
   readonly ingress: IngressKeys
+  /** Every stream read through the engine's group: `ingress.scores`, then the direct stream if any. */
+  readonly inputs: readonly string[]
   readonly keys: PartitionKeys
   readonly lifecycle: Lifecycle
   readonly store: ActorStore
@@ -111,13 +113,14 @@ export class Ingest {
     const partition = lease.keys.partition
     this.keys = lease.keys
     this.ingress = partitionScores(config.redis.prefix, this.keys)
+    this.inputs = partitionInputs(config.redis.prefix, this.keys)
     const rules = rulesFromConfig(config.lifecycle)
     this.lifecycle = createLifecycle(rules)
     this.store = new ActorStore(writes, this.keys.snapshots, this.lifecycle, config.ingest.snapshot_cache)
     this.blockMs = config.ingest.block_ms
     this.overlap = config.ingest.overlap
     this.clock = newStreamClock(this.lifecycle)
-    this.reader = new GroupReader(reads, this.ingress.scores, GROUPS.engine, `p${partition}`, config.ingest.batch_size, config.ingest.block_ms)
+    this.reader = new GroupReader(reads, this.inputs, GROUPS.engine, `p${partition}`, config.ingest.batch_size, config.ingest.block_ms)
     this.ctx = {
       lifecycle: this.lifecycle,
       scoreNames: scoreNames(rules),
@@ -131,7 +134,7 @@ export class Ingest {
   }
 
   async init(): Promise<void> {
-    await ensureGroup(this.writes, this.ingress.scores, GROUPS.engine)
+    for (const stream of this.inputs) await ensureGroup(this.writes, stream, GROUPS.engine)
   }
 
   /**
@@ -235,8 +238,11 @@ export class Ingest {
   private async step(batch: Prepared): Promise<number> {
     const { entries, out, fence } = batch
     const stepFence = { ...fence, step: this.marker as string }
+    // Each entry is acknowledged on the stream it came from (out.ids are the entries' IDs, in order).
+    const direct = entries.filter((e) => e.stream !== this.ingress.scores).map((e) => e.id)
     const applying = applyBatch(this.writes, this.ingress, this.keys, GROUPS.engine, {
-      ids: out.ids,
+      ids: direct.length === 0 ? out.ids : entries.filter((e) => e.stream === this.ingress.scores).map((e) => e.id),
+      directIds: direct,
       snaps: snapshotArgs(this.lifecycle, out.snapshots),
       lifecycle: out.lifecycle,
       backfill: out.backfill,
@@ -381,7 +387,7 @@ export class Ingest {
 }
 
 /** Symbols of the entries, as the decoder will see them (cheap pre-pass for the snapshot read). */
-const symbolsOf = (entries: readonly StreamEntry[]): string[] => {
+const symbolsOf = (entries: readonly SourcedEntry[]): string[] => {
   const out: string[] = []
   for (const e of entries) {
     const s = scoresSymbol(e.fields)

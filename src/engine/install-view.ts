@@ -1,7 +1,7 @@
 /**
  * What an operator reads about a partitioned install as a whole, from Redis alone: per
  * partition its lease holder (owner id, epoch, since when), the backlog of the engine group
- * on its scores stream and the figures of every stream it owns; the router's holder, the
+ * on its scores streams (router-filled and direct) and the figures of every stream it owns; the router's holder, the
  * backlog of its group on the ingress stream and the ingress streams' figures; and the live
  * members. `strata status`, `/api/overview` and the dashboard show it; any engine (or none)
  * can be asked, as everything comes from Redis. One Redis TIME reading dates every stream.
@@ -10,7 +10,7 @@
 import type { Redis } from "ioredis"
 import type { Config } from "../../config/schema.ts"
 import { groupBacklog } from "../../streams/consumer.ts"
-import { GROUPS, ingressKeys, membershipKeys, partitionKeys, routerKeys, type LeaseKeys } from "../../streams/keys.ts"
+import { GROUPS, ingressKeys, membershipKeys, partitionKeys, routerKeys, type LeaseKeys, type PartitionKeys } from "../../streams/keys.ts"
 import { readLease } from "../../streams/lease.ts"
 import { readMembers } from "../../streams/membership.ts"
 import { recordOf, redisTimeMs, streamFigures, type StreamFigures, type TrimPlan } from "../../streams/trim.ts"
@@ -26,7 +26,10 @@ export interface HolderView {
 
 export interface PartitionView extends HolderView {
   readonly partition: number
-  /** Entries of the partition's scores stream the engine group has not acknowledged (pending + unread); null before the group exists. */
+  /**
+   * Entries of the partition's scores streams (router-filled and direct) the engine group
+   * has not acknowledged (pending + unread); null before the group exists on either.
+   */
   readonly lag: number | null
   readonly streams: readonly StreamFigures[]
 }
@@ -66,11 +69,17 @@ const figuresOf = (redis: Redis, plan: TrimPlan, nowMs: number): Promise<StreamF
 
 const lagOf = async (redis: Redis, stream: string, group: string): Promise<number | null> => (await groupBacklog(redis, stream, group)) ?? null
 
+/** The engine group's backlog over the partition's scores streams: the router-filled one and the direct one. */
+const inputLag = async (redis: Redis, keys: PartitionKeys): Promise<number | null> => {
+  const each = await Promise.all([keys.scores, keys.scoresDirect].map((s) => lagOf(redis, s, GROUPS.engine)))
+  return each.every((v) => v === null) ? null : each.reduce<number>((a, v) => a + (v ?? 0), 0)
+}
+
 /** One partition's holder, lag and stream figures (`nowMs`: Redis TIME, one reading for all). */
 export const partitionView = async (redis: Redis, config: Settings, partition: number, nowMs: number): Promise<PartitionView> => {
   const keys = partitionKeys(config.redis.prefix, partition, config.partitions)
   const [holder, lag, streams] = await Promise.all([
-    holderOf(redis, keys), lagOf(redis, keys.scores, GROUPS.engine), figuresOf(redis, trimPlan(config, partition), nowMs)
+    holderOf(redis, keys), inputLag(redis, keys), figuresOf(redis, trimPlan(config, partition), nowMs)
   ])
   return { partition, ...holder, lag, streams }
 }

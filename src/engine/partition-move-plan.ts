@@ -44,6 +44,12 @@ export interface MoveFacts {
   readonly enginePending: number
   /** Backfill commands of partition 0 that a worker holds (read, not settled). */
   readonly backfillHeld: number
+  /**
+   * Entries in partition 0's direct scores stream. An install of one partition has no
+   * direct stream (its engine reads ingress), so these were written for a count not yet
+   * made and nobody applied them; partition 0's engine would read them after the move.
+   */
+  readonly directEntries: number
 }
 
 /** The first reason not to move now, with its fix; undefined when the move may go on. */
@@ -59,6 +65,10 @@ export const moveRefusal = (f: MoveFacts): string | undefined => {
   }
   if (f.backfillHeld > 0) {
     return `backfill workers hold ${f.backfillHeld} command(s) of partition 0: let them finish (\`strata workers\`, partitions: 1), stop them, then run the move again`
+  }
+  if (f.directEntries > 0) {
+    return `partition 0's direct scores stream holds ${f.directEntries} entr${f.directEntries === 1 ? "y" : "ies"} that no engine of this ` +
+      "one-partition install reads: write them to the ingress stream instead, delete the direct stream, then run the move again"
   }
   return undefined
 }

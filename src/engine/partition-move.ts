@@ -5,7 +5,8 @@
  * 1. mark the install record `migrating` (engines and workers refuse to start from here);
  * 2. refuse, unmarking a mark this run set, while an engine holds a lease or is a member,
  *    the engine group on the ingress stream has entries read and not applied, or a worker
- *    holds a backfill command of partition 0 (partition-move-plan.ts);
+ *    holds a backfill command of partition 0, or partition 0's direct scores stream (which
+ *    an install of one partition does not read) holds entries (partition-move-plan.ts);
  * 3. give the router's group on the ingress stream the position (and read count) the
  *    engine's group reached: the router routes exactly the entries the engine did not
  *    apply, none twice (set again on a re-run; nothing reads the stream meanwhile);
@@ -85,7 +86,8 @@ const facts = async (redis: Redis, prefix: string): Promise<MoveFacts> => {
     router: await holderOf(redis, routerKeys(prefix).lease),
     members: await liveMembers(redis, prefix),
     enginePending: engine?.pending ?? 0,
-    backfillHeld: await heldBackfill(redis, keys)
+    backfillHeld: await heldBackfill(redis, keys),
+    directEntries: await redis.xlen(keys.scoresDirect)
   }
 }
 

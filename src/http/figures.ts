@@ -73,7 +73,8 @@ export const persistedStats = async (redis: Redis, partitions: readonly Partitio
 /**
  * The streams and groups whose backlog the dashboard shows, labelled "stream (group)". In
  * a partitioned install: the ingress stream's router group, and each kind of partition
- * stream summed over the partitions ("every partition's lifecycle (strata-projector)").
+ * stream summed over the partitions ("every partition's lifecycle (strata-projector)"), the
+ * direct scores streams apart from the router-filled ones.
  */
 export const backlogs = async (redis: Redis, ingress: IngressKeys, partitions: readonly PartitionKeys[]): Promise<Record<string, number | null>> => {
   const out: Record<string, number | null> = {}
@@ -85,11 +86,12 @@ export const backlogs = async (redis: Redis, ingress: IngressKeys, partitions: r
     return out
   }
   out[`${ingress.scores} (${GROUPS.router})`] = await backlog(ingress.scores, GROUPS.router)
-  const kinds = [["scores", GROUPS.engine], ["lifecycle", GROUPS.projector], ["backfill", GROUPS.workers]] as const
-  for (const [kind, group] of kinds) {
+  const kinds = [["scores", "scores", GROUPS.engine], ["scoresDirect", "direct scores", GROUPS.engine],
+    ["lifecycle", "lifecycle", GROUPS.projector], ["backfill", "backfill", GROUPS.workers]] as const
+  for (const [kind, label, group] of kinds) {
     const each = await Promise.all(partitions.map((k) => backlog(k[kind], group)))
     // Null only while no partition's group exists yet.
-    out[`every partition's ${kind} (${group})`] = each.every((v) => v === null) ? null : each.reduce<number>((a, v) => a + (v ?? 0), 0)
+    out[`every partition's ${label} (${group})`] = each.every((v) => v === null) ? null : each.reduce<number>((a, v) => a + (v ?? 0), 0)
   }
   return out
 }

@@ -35,7 +35,7 @@ export const partitionedStreamMetrics = (registry: Registry, s: PartitionedMetri
       const k = partitionKeys(prefix, p, s.config.partitions)
       return {
         partition: String(p),
-        groups: [[k.scores, GROUPS.engine], [k.lifecycle, GROUPS.projector], [k.backfill, GROUPS.workers]],
+        groups: [[k.scores, GROUPS.engine], [k.scoresDirect, GROUPS.engine], [k.lifecycle, GROUPS.projector], [k.backfill, GROUPS.workers]],
         dead: [["scores", k.scoresDead], ["lifecycle", k.lifecycleDead], ["backfill", k.backfillDead]]
       }
     })

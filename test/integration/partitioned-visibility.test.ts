@@ -109,7 +109,8 @@ describe("a partitioned install, seen by an operator", { timeout: 120_000 }, () 
       backlog: Record<string, number | null>
     }
     expect(o.partitions.map((p) => [p.partition, p.lease, p.lag])).toEqual(Array.from({ length: COUNT }, (_, p) => [p, ownerOf(p), 0]))
-    expect(o.partitions.every((p) => p.epoch !== null && p.consumer !== null && p.streams.length === 6)).toBe(true)
+    expect(o.partitions.every((p) => p.epoch !== null && p.consumer !== null && p.streams.length === 7)).toBe(true)
+    expect(o.partitions.every((p) => p.streams.some((x) => x.name === "scores_direct"))).toBe(true)
     expect(o.router).toMatchObject({ owner: router().handles.owner, lag: 0 })
     expect(o.members.map((m) => m.id).sort()).toEqual(engines.map((x) => x.handles.owner).sort())
     expect(o.actors).toBe(symbols.length)

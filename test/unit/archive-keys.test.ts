@@ -7,7 +7,7 @@ import { fc, test } from "@fast-check/vitest"
 import calculateSlot from "cluster-key-slot"
 import { expect } from "vitest"
 import { loadConfig } from "../../config/load.ts"
-import { archiveKeys, ingressKeys, partitionKeys, routerKeys } from "../../streams/keys.ts"
+import { archiveKeys, ingressKeys, installPartitionKeys, partitionKeys, routerKeys } from "../../streams/keys.ts"
 import { installTrimPlans } from "../../streams/trim-plan.ts"
 
 const arbPrefix = fc.stringMatching(/^[a-zA-Z0-9_.-]{1,64}$/)
@@ -28,10 +28,15 @@ test.prop([arbPrefix, fc.integer({ min: 2, max: 64 })])("partitioned: the router
   expect(keys.inherited).toBe(partitionKeys(prefix, 0).scoresArchived)
 })
 
-test.prop([arbPrefix, fc.integer({ min: 1, max: 16 }), fc.boolean()])("the archive mark bounds exactly the ingress scores streams, while the archive is enabled", (prefix, partitions, enabled) => {
-  const config = { ...defaults, redis: { ...defaults.redis, prefix }, partitions, archive: { ...defaults.archive, enabled } }
-  const ingress = ingressKeys(prefix)
-  const mark = archiveKeys(prefix, partitions).scoresArchived
-  const bounded = installTrimPlans(config).flatMap((p) => p.targets).filter((t) => t.archiveMark !== undefined)
-  expect(bounded.map((t) => [t.key, t.archiveMark])).toEqual(enabled ? [[ingress.scores, mark], [ingress.scoresDead, mark]] : [])
-})
+test.prop([arbPrefix, fc.integer({ min: 1, max: 16 }), fc.boolean()])(
+  "while the archive is enabled, its mark bounds exactly the ingress scores streams, and each direct stream a mark of its own",
+  (prefix, partitions, enabled) => {
+    const config = { ...defaults, redis: { ...defaults.redis, prefix }, partitions, archive: { ...defaults.archive, enabled } }
+    const ingress = ingressKeys(prefix)
+    const mark = archiveKeys(prefix, partitions).scoresArchived
+    const bounded = installTrimPlans(config).flatMap((p) => p.targets).filter((t) => t.archiveMark !== undefined)
+    // The scanner archive does not cover the direct streams: nothing advances their marks, so they are not trimmed.
+    const direct = partitions === 1 ? [] : installPartitionKeys(prefix, partitions).map((k) => [k.scoresDirect, k.scoresDirectArchived])
+    expect(bounded.map((t) => [t.key, t.archiveMark])).toEqual(enabled ? [[ingress.scores, mark], [ingress.scoresDead, mark], ...direct] : [])
+  }
+)

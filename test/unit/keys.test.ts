@@ -1,7 +1,8 @@
 /** Key building: one hash slot per partition, prefixes kept apart, bad input refused. */
 import { fc, test } from "@fast-check/vitest"
 import { describe, expect, it } from "vitest"
-import { hashTag, ingressKeys, partitionKeys } from "../../streams/keys.ts"
+import calculateSlot from "cluster-key-slot"
+import { hashTag, ingressKeys, partitionInputs, partitionKeys, routerKeys } from "../../streams/keys.ts"
 import { MAX_PARTITIONS } from "../../streams/partition.ts"
 import { partitionTag } from "../../streams/partition-tags.ts"
 
@@ -48,6 +49,26 @@ describe("keys", () => {
   test.prop([fc.string().filter((s) => !/^[a-zA-Z0-9_.-]{1,64}$/.test(s))])("refuses prefixes that could break out of the namespace", (bad) => {
     expect(() => ingressKeys(bad)).toThrow(/invalid key prefix/)
   })
+
+  it("names a partition's direct scores stream beside its router-filled one", () => {
+    expect(partitionKeys("strata", 0, 4).scoresDirect).toBe("strata:{0}:scores:direct")
+    expect(partitionInputs("strata", partitionKeys("strata", 0, 1))).toEqual(["strata:scores"])
+  })
+
+  test.prop([arbPrefix, arbPartition.filter(({ count }) => count > 1)])(
+    "a partitioned install's engine reads its router-filled and its direct stream, in one slot, apart from every other key",
+    (prefix, { count, p }) => {
+      const keys = partitionKeys(prefix, p, count)
+      const inputs = partitionInputs(prefix, keys)
+      expect(inputs).toEqual([keys.scores, keys.scoresDirect])
+      expect(new Set(inputs.map((k) => calculateSlot(k))).size).toBe(1)
+      // No other key of the install is the direct stream: the router never writes it.
+      const others = [...keysOf(prefix, p, count).filter((k) => k !== keys.scoresDirect),
+        ...Object.values(ingressKeys(prefix)), ...Object.values(routerKeys(prefix))]
+      expect(others).not.toContain(keys.scoresDirect)
+      expect(new Set(keysOf(prefix, p, count)).size).toBe(keysOf(prefix, p, count).length)
+    }
+  )
 
   it("refuses partitions outside the install's count", () => {
     expect(() => partitionKeys("strata", -1)).toThrow(/invalid partition/)

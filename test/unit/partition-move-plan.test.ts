@@ -60,23 +60,25 @@ describe("moveStart", () => {
 })
 
 describe("moveRefusal", () => {
-  const quiet: MoveFacts = { lease: undefined, router: undefined, members: [], enginePending: 0, backfillHeld: 0 }
+  const quiet: MoveFacts = { lease: undefined, router: undefined, members: [], enginePending: 0, backfillHeld: 0, directEntries: 0 }
   const arbFacts: fc.Arbitrary<MoveFacts> = fc.record({
     lease: fc.option(fc.record({ owner: fc.string(), pttlMs: fc.nat() }), { nil: undefined }),
     router: fc.option(fc.record({ owner: fc.string(), pttlMs: fc.nat() }), { nil: undefined }),
     members: fc.array(fc.string(), { maxLength: 3 }),
     enginePending: fc.nat({ max: 5 }),
-    backfillHeld: fc.nat({ max: 5 })
+    backfillHeld: fc.nat({ max: 5 }),
+    directEntries: fc.nat({ max: 5 })
   })
 
   test.prop([arbFacts])("refuses exactly when something runs or is in hand", (f) => {
-    const busy = f.lease !== undefined || f.router !== undefined || f.members.length > 0 || f.enginePending > 0 || f.backfillHeld > 0
+    const busy = f.lease !== undefined || f.router !== undefined || f.members.length > 0 || f.enginePending > 0 || f.backfillHeld > 0 || f.directEntries > 0
     expect(moveRefusal(f) !== undefined).toBe(busy)
   })
 
   it("names the fix", () => {
     expect(moveRefusal({ ...quiet, lease: { owner: "h:1:a", pttlMs: 900 } })).toContain("stop every engine")
     expect(moveRefusal({ ...quiet, enginePending: 3 })).toContain("start the engine (partitions: 1) until it has applied them")
+    expect(moveRefusal({ ...quiet, directEntries: 2 })).toContain("write them to the ingress stream instead")
     expect(moveRefusal(quiet)).toBeUndefined()
   })
 })

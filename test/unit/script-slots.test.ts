@@ -47,7 +47,7 @@ const recorder = () => {
   const calls: Call[] = []
   const defined = new Map<string, number>()
   const replies: Record<string, unknown> = {
-    "apply-batch-9.lua": 1, "archive-mark-2.lua": 1, "redrive-2.lua": "1-0", "trim-guarded-3.lua": [0, ""],
+    "apply-batch-10.lua": 1, "archive-mark-2.lua": 1, "redrive-2.lua": "1-0", "trim-guarded-3.lua": [0, ""],
     "lease-acquire-2.lua": [1, "1"], "lease-renew-1.lua": [1], "lease-release-1.lua": 1, "extend-claim-1.lua": ["ok", "c"],
     "route-copy-2.lua": [1, 0], "route-read-2.lua": [[], "0-0", []],
     "members-heartbeat-3.lua": [1, "host:1:abcd", "1", 1], "members-leave-3.lua": 1
@@ -83,7 +83,7 @@ const recorder = () => {
 const INSTALL_SCRIPTS = new Set(["members-heartbeat-3.lua", "members-leave-3.lua"])
 
 const KNOWN_EXCEPTIONS: Readonly<Record<string, readonly string[]>> = {
-  "apply-batch-9.lua": ["strata:scores", "strata:scores:dead"],
+  "apply-batch-10.lua": ["strata:scores", "strata:scores:dead"],
   "trim-guarded-3.lua": ["strata:scores", "strata:scores:dead"],
   "redrive-2.lua": ["strata:scores", "strata:scores:dead"]
 }

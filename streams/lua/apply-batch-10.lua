@@ -5,9 +5,9 @@
   KEYS[2] scores dead-letter stream      KEYS[6] stats hash
   KEYS[3] snapshots hash                 KEYS[7] partition lease hash (owner, epoch)
   KEYS[4] lifecycle stream               KEYS[8] partition step marker (counter)
-                                         KEYS[9] partition stream time (ms)
+  KEYS[10] direct scores stream (input)  KEYS[9] partition stream time (ms)
   ARGV[1] consumer group name
-  ARGV[2] JSON: { ids = [entry IDs],
+  ARGV[2] JSON: { ids = [entry IDs of the scores stream], direct = [entry IDs of the direct stream] (absent: none),
                   lifecycle = [[field, value, ...], ...], backfill = [...], dead = [...],
                   stats = [field, increment, ...],
                   stream_time = greatest event time applied, after this batch (absent: none yet),
@@ -16,8 +16,10 @@
 
   Returns the number of entries applied, or 0 when every entry was already acknowledged
   (a batch that was applied before: nothing is written twice).
-  Nothing is written unless every entry is still pending in the group, so a batch is never
-  half applied and never applied twice.
+  Nothing is written unless every entry is still pending in the group, on the stream it
+  came from, so a batch is never half applied and never applied twice. The two input
+  streams' IDs are independent (the same ID may be in both): each list is checked and
+  acknowledged on its own stream.
 
   Guard (first block): nothing is written unless the caller holds the partition's lease
   (same owner id AND same epoch: error STRATA_FENCED) and the step marker is the value the
@@ -41,15 +43,20 @@ redis.call('INCR', KEYS[8])
 -- End of the guard.
 
 local ids = p.ids
-local n = #ids
+local direct = p.direct or {}
+local n = #ids + #direct
 if n == 0 then return 0 end
 
--- Which of this batch's entries are still pending? (IDs ascend within a batch.)
-local pending = redis.call('XPENDING', KEYS[1], ARGV[1], ids[1], ids[n], n)
-local still = {}
-for _, e in ipairs(pending) do still[e[1]] = true end
-local found = 0
-for _, id in ipairs(ids) do if still[id] then found = found + 1 end end
+-- How many of a stream's entries in this batch are still pending? (IDs ascend per stream.)
+local function pending_of(stream, list)
+  if #list == 0 then return 0 end
+  local still = {}
+  for _, e in ipairs(redis.call('XPENDING', stream, ARGV[1], list[1], list[#list], #list)) do still[e[1]] = true end
+  local found = 0
+  for _, id in ipairs(list) do if still[id] then found = found + 1 end end
+  return found
+end
+local found = pending_of(KEYS[1], ids) + pending_of(KEYS[10], direct)
 if found == 0 then return 0 end
 if found ~= n then
   return redis.error_reply('STRATA_PARTIAL batch has ' .. (n - found) .. ' of ' .. n .. ' entries already acknowledged')
@@ -69,4 +76,5 @@ for _, fields in ipairs(p.dead) do redis.call('XADD', KEYS[2], '*', unpack(field
 for i = 1, #p.stats, 2 do redis.call('HINCRBY', KEYS[6], p.stats[i], p.stats[i + 1]) end
 if p.stream_time then redis.call('SET', KEYS[9], p.stream_time) end
 each_chunk(ids, function(...) redis.call('XACK', KEYS[1], ARGV[1], ...) end)
+each_chunk(direct, function(...) redis.call('XACK', KEYS[10], ARGV[1], ...) end)
 return n
