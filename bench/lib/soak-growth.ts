@@ -99,17 +99,19 @@ export const floorGrowthAfter = (samples: readonly SoakSample[], warmS: number, 
  * The measured end of the warm-up: the first sample at or after `minS` from which, up to
  * the last sample, the snapshots hash holds every symbol, the number of keys is the last
  * sample's (every key the run ever makes exists), and each probed heap has had a full
- * collection (before it, V8 is still raising the heap's limit: the RSS climbs for a minute
+ * collection since the first sample (before it, V8 is still raising the heap's limit: the RSS climbs for a minute
  * or two, a step that would never recur). Undefined when the run never got there: its
  * growth figures would judge the warm-up itself.
  */
 export const warmUpEnd = (samples: readonly SoakSample[], minS: number, symbols: number): number | undefined => {
+  const first = samples[0]
   const last = samples.at(-1)
-  if (!last) return undefined
+  if (!first || !last) return undefined
   let end: number | undefined
   for (let i = samples.length - 1; i >= 0; i--) {
     const s = samples[i]!
-    const collected = (s.gcMain ?? 0) >= 1 && (s.gcArchive ?? 0) >= 1
+    // Counted from the first sample: a process's start-up has full collections of its own.
+    const collected = (s.gcMain ?? 0) > (first.gcMain ?? 0) && (s.gcArchive ?? 0) > (first.gcArchive ?? 0)
     if (s.snapshots !== symbols || s.keys !== last.keys || !collected) break
     end = s.tS
   }

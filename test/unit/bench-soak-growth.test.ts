@@ -56,7 +56,7 @@ describe("soak growth", () => {
   })
 
   it("ends the warm-up where every actor and every key is there for good, not before the earliest", () => {
-    const at = (tS: number, snapshots: number, keys: number) => sample(tS, 1, { snapshots, keys, gcMain: 1, gcArchive: 1 })
+    const at = (tS: number, snapshots: number, keys: number) => sample(tS, 1, { snapshots, keys, gcMain: tS === 0 ? 2 : 3, gcArchive: tS === 0 ? 0 : 1 })
     const run = [at(0, 0, 5), at(10, 1900, 10), at(20, 2000, 11), at(30, 1999, 12), at(40, 2000, 12), at(50, 2000, 12), at(60, 2000, 12)]
     expect(warmUpEnd(run, 30, 2000)).toBe(40)
     expect(warmUpEnd(run, 50, 2000)).toBe(50)
@@ -66,8 +66,10 @@ describe("soak growth", () => {
     expect(warmUpEnd([at(0, 0, 5), at(10, 1999, 12), at(20, 1999, 12)], 0, 2000)).toBeUndefined()
     expect(warmUpEnd(run, 70, 2000)).toBeUndefined()
     // The archive thread's heap not yet collected at 40 s: the warm-up goes on to its first collection.
-    const gc = run.map((s) => ({ ...s, gcMain: 1, gcArchive: s.tS < 50 ? 0 : 1 }))
+    const gc = run.map((s) => ({ ...s, gcArchive: s.tS < 50 ? 0 : 1 }))
     expect(warmUpEnd(gc, 30, 2000)).toBe(50)
+    // Full collections of the start-up (before the first sample) do not count.
+    expect(warmUpEnd(run.map((s) => ({ ...s, gcMain: 2 })), 0, 2000)).toBeUndefined()
     // A heap never reported: not known to have settled.
     expect(warmUpEnd(run.map(({ gcArchive: _, ...s }) => s), 0, 2000)).toBeUndefined()
   })
