@@ -21,7 +21,7 @@ export interface SoakSample {
   readonly keys?: number
   /** Actor snapshots in Redis (fields of the snapshots hash). */
   readonly snapshots?: number
-  /** Redis memory of everything but the scores stream (used_memory less its MEMORY USAGE). */
+  /** MEMORY USAGE of every key under the prefix but the scores stream. */
   readonly notScores?: number
   /** V8 heap used by the engine's main thread and by its archive thread, when probed. */
   readonly heapMain?: number

@@ -1,6 +1,6 @@
 /**
  * The soak's readings, one function each: Redis used_memory and one key's MEMORY USAGE, a
- * process's RSS, the keys under a prefix, the rows the scanner archive holds (parts at or
+ * process's RSS, the keys under a prefix (and their memory but one stream's), the rows the scanner archive holds (parts at or
  * below the mark), and the lowest heap each thread of the engine reported since the last
  * reading (from the lines soak-heap-probe.mjs appends). Reads only; the soak decides when.
  */
@@ -30,15 +30,20 @@ export const keyMemory = async (redis: Redis, key: string): Promise<number> =>
 export const rssOf = (pid: number): number =>
   Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? 0) * 1024
 
-export const keyCount = async (redis: Redis, prefix: string): Promise<number> => {
-  let n = 0
+/** The keys under a prefix, and the MEMORY USAGE of all of them but `except`. */
+export const keysUnder = async (redis: Redis, prefix: string, except: string): Promise<{ count: number; bytes: number }> => {
+  let count = 0
+  let bytes = 0
   let cursor = "0"
   do {
     const [next, keys] = await redis.scan(cursor, "MATCH", `${prefix}:*`, "COUNT", 1000)
-    n += keys.length
+    for (const key of keys) {
+      count++
+      if (key !== except) bytes += await keyMemory(redis, key)
+    }
     cursor = next
   } while (cursor !== "0")
-  return n
+  return { count, bytes }
 }
 
 /**

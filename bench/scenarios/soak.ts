@@ -1,7 +1,7 @@
 /**
  * Soak: one `strata engine` child fed an open-loop stream of scores (XADD *, 5k events/s
- * by default) with trimming on, sampled every 10 s: Redis used_memory (and the part of it
- * outside the scores stream), the engine's RSS and the low point of each of its V8 heaps
+ * by default) with trimming on, sampled every 10 s: Redis used_memory (and the memory of
+ * every key but the scores stream), the engine's RSS and the low point of each of its V8 heaps
  * (the engine's thread and the archive thread, read by soak-heap-probe.mjs), the scores
  * stream's length, the engine group's lag, the keys under the prefix and the actors'
  * snapshots. The backfill workers are off, as in every bench engine; a stand-in reader
@@ -44,7 +44,7 @@ import { runOpenLoop } from "../lib/open-loop.ts"
 import { startBackfillReader } from "../lib/soak-backfill-reader.ts"
 import { soakDetail } from "../lib/soak-detail.ts"
 import { fittedGrowthAfter, floorGrowthAfter, growthAfter, warmUpEnd, type Growth, type SoakSample } from "../lib/soak-growth.ts"
-import { archivedRows, heapFloors, keyCount, keyMemory, rssOf, usedMemory } from "../lib/soak-sampler.ts"
+import { archivedRows, heapFloors, keysUnder, rssOf, usedMemory } from "../lib/soak-sampler.ts"
 import { workload } from "../../fixtures/workload.ts"
 import { openRedis } from "../../src/services/redis.ts"
 import { openObjectStore } from "../../src/storage/object-store.ts"
@@ -94,20 +94,20 @@ const soak = async (ctx: BenchContext, seconds: number, rate: number, sampleMs: 
       const entries = workload({ events: total, symbols, seed: 7, start: Date.UTC(2026, 0, 5, 14, 30), stepMs: 1 })
       const started = performance.now()
       const sample = async () => {
-        const used = await usedMemory(probe)
         const { floors: heaps, gcs } = floors()
+        const under = await keysUnder(probe, ns.prefix, scores)
         samples.push({
           tS: Math.round((performance.now() - started) / 1000),
-          usedMemory: used, notScores: used - (await keyMemory(probe, scores)), rss: rssOf(child.pid),
+          usedMemory: await usedMemory(probe), notScores: under.bytes, rss: rssOf(child.pid),
           scoresLength: await probe.xlen(scores), lag: (await groupBacklog(probe, scores, GROUPS.engine)) ?? 0,
           sent, archived: await archivedRows(store, await readArchiveMark(probe, keys), counted),
-          keys: await keyCount(probe, ns.prefix), snapshots: await probe.hlen(keys.snapshots),
+          keys: under.count, snapshots: await probe.hlen(keys.snapshots),
           ...(heaps.main !== undefined ? { heapMain: heaps.main } : {}), ...(heaps.worker !== undefined ? { heapArchive: heaps.worker } : {}),
           ...(gcs.main !== undefined ? { gcMain: gcs.main } : {}), ...(gcs.worker !== undefined ? { gcArchive: gcs.worker } : {})
         })
         const s = samples.at(-1)!
         if (detailFile) appendFileSync(detailFile, `${JSON.stringify({ tS: s.tS, sent, ...(await soakDetail(probe, ns.prefix, engineUrl())) })}\n`)
-        ctx.log(`soak t=${s.tS}s used_memory ${mb(s.usedMemory)} MB (outside scores ${mb(s.notScores ?? 0)}), engine RSS ${mb(s.rss)} MB (heaps ${mb(s.heapMain ?? 0)} + ${mb(s.heapArchive ?? 0)}), scores ${s.scoresLength}, lag ${s.lag}, sent ${s.sent}, archived ${s.archived}, keys ${s.keys}, snapshots ${s.snapshots}, full GCs ${s.gcMain ?? "?"} + ${s.gcArchive ?? "?"}`)
+        ctx.log(`soak t=${s.tS}s used_memory ${mb(s.usedMemory)} MB (other keys ${mb(s.notScores ?? 0)}), engine RSS ${mb(s.rss)} MB (heaps ${mb(s.heapMain ?? 0)} + ${mb(s.heapArchive ?? 0)}), scores ${s.scoresLength}, lag ${s.lag}, sent ${s.sent}, archived ${s.archived}, keys ${s.keys}, snapshots ${s.snapshots}, full GCs ${s.gcMain ?? "?"} + ${s.gcArchive ?? "?"}`)
       }
       await sample()
       const timer = setInterval(() => void sample().catch((e: Error) => ctx.log(`soak sample failed: ${e.message}`)), sampleMs)
@@ -210,11 +210,11 @@ export const scenario: Scenario = {
     const on = await drainRate(ctx, drainEvents, true)
     const off = await drainRate(ctx, drainEvents, false)
     const pct = (g: { growth: number }) => `${(g.growth * 100).toFixed(1)}%`
-    ctx.log(`soak ${seconds}s @ ${rate} ev/s, warm-up ${measured === undefined ? `never settled (judged from ${warmS}s)` : `${warmS}s (measured)`}: used_memory fitted ${pct(memFit)} (outside scores ${pct(outsideFit)}), RSS fitted ${pct(rssFit)} (two samples ${pct(rss)}), heap floors main ${pct(heapMain)} archive ${pct(heapArchive)}; drain with trimming ${Math.round(on)} ev/s, without ${Math.round(off)} ev/s`)
+    ctx.log(`soak ${seconds}s @ ${rate} ev/s, warm-up ${measured === undefined ? `never settled (judged from ${warmS}s)` : `${warmS}s (measured)`}: used_memory fitted ${pct(memFit)} (other keys ${pct(outsideFit)}), RSS fitted ${pct(rssFit)} (two samples ${pct(rss)}), heap floors main ${pct(heapMain)} archive ${pct(heapArchive)}; drain with trimming ${Math.round(on)} ev/s, without ${Math.round(off)} ev/s`)
     const run = `${seconds}s @ ${rate.toLocaleString("en-US")} ev/s, after the ${measured === undefined ? `half-way point (the warm-up never settled)` : `measured ${warmS}s warm-up`}`
     const figures: BenchFigure[] = [
       judged(`Redis used_memory, ${run}, least-squares line over every sample`, memFit, "the line at the end of the warm-up"),
-      shown(`Redis used_memory outside the scores stream, ${run}, least-squares line`, outsideFit, "the line at the end of the warm-up"),
+      shown(`Redis keys other than the scores stream (MEMORY USAGE), ${run}, least-squares line`, outsideFit, "the line at the end of the warm-up"),
       judged(`engine RSS, ${run}, least-squares line over every sample`, rssFit, "the line at the end of the warm-up"),
       shown(`engine thread's V8 heap, ${run}, line over each ${floorWindowS}s window's low point`, heapMain, "the line at the end of the warm-up"),
       shown(`archive thread's V8 heap, ${run}, line over each ${floorWindowS}s window's low point`, heapArchive, "the line at the end of the warm-up"),
@@ -237,7 +237,7 @@ export const scenario: Scenario = {
         baseline: { name: "the same drain without trimming", value: off }, ratio: on / off, goal: "≥ 0.95 of the run without trimming", pass: on / off >= 0.95
       }
     ]
-    ctx.log(`soak samples (t s, used_memory MB, outside scores MB, RSS MB, main heap MB, archive heap MB, scores length, lag, sent, archived, keys, snapshots): ${all.map((s) => `${s.tS} ${mb(s.usedMemory)} ${mb(s.notScores ?? 0)} ${mb(s.rss)} ${mb(s.heapMain ?? 0)} ${mb(s.heapArchive ?? 0)} ${s.scoresLength} ${s.lag} ${s.sent} ${s.archived} ${s.keys} ${s.snapshots}`).join("; ")}`)
+    ctx.log(`soak samples (t s, used_memory MB, other keys MB, RSS MB, main heap MB, archive heap MB, scores length, lag, sent, archived, keys, snapshots): ${all.map((s) => `${s.tS} ${mb(s.usedMemory)} ${mb(s.notScores ?? 0)} ${mb(s.rss)} ${mb(s.heapMain ?? 0)} ${mb(s.heapArchive ?? 0)} ${s.scoresLength} ${s.lag} ${s.sent} ${s.archived} ${s.keys} ${s.snapshots}`).join("; ")}`)
     return figures
   }
 }
