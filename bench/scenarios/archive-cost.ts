@@ -7,6 +7,7 @@
  * until the mark reaches the last entry). The two runs alternate, off on off on, and each
  * side keeps its best run: on a shared machine, a neighbour's load only ever slows a run
  * down. Goal: ratio ≥ 0.95. (The soak's drains measure trimming alone, archive off.)
+ *   size full: a backlog of STRATA_BENCH_ARCHIVE_COST_EVENTS entries (default 200000); tiny: 2000.
  */
 import { readLatest } from "../../streams/consumer.ts"
 import { join } from "node:path"
@@ -57,7 +58,7 @@ export const scenario: Scenario = {
   name: "archive-cost",
   description: "engine events/s with the scanner archive writing the same entries and trimming behind it vs with both off",
   run: async (ctx) => {
-    const events = ctx.size === "tiny" ? 2_000 : 200_000
+    const events = ctx.size === "tiny" ? 2_000 : Number(process.env["STRATA_BENCH_ARCHIVE_COST_EVENTS"] ?? 200_000)
     const runs: { off: Run[]; on: Run[] } = { off: [], on: [] }
     for (let round = 0; round < 2; round++) {
       runs.off.push(await drain(ctx, events, false))
