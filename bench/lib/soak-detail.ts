@@ -1,20 +1,20 @@
 /**
  * Where the soak's memory sits, sampled beside its curve: each key under the namespace's
- * prefix (type, `MEMORY USAGE`, and for streams their length and radix-tree nodes, for
+ * prefix (type, `MEMORY USAGE`, and for streams their length and pending entries, for
  * hashes and sorted sets their size), Redis' own split of `used_memory` (dataset vs
  * overhead, fragmentation), the clients' buffers, and the engine's heap from its /metrics.
  * Opt-in (STRATA_BENCH_SOAK_DETAIL names a JSON-lines file); it reads, never writes.
  * Does not judge growth: the soak does, from its own samples.
  */
 import type { Redis } from "ioredis"
+import { groupsOf } from "../../streams/consumer.ts"
 
 export interface KeyDetail {
   readonly type: string
   readonly bytes: number
   /** Entries of a stream, fields of a hash, members of a sorted set or set. */
   readonly size?: number
-  /** A stream's radix-tree nodes (listpacks) and its groups' pending entries. */
-  readonly nodes?: number
+  /** A stream's entries pending in all its groups. */
   readonly pending?: number
 }
 
@@ -35,24 +35,13 @@ const ENGINE_METRICS = [
   "strata_process_resident_memory_bytes", "strata_actors_in_memory"
 ]
 
-/** Streams answer XINFO STREAM as a flat list of name, value pairs. */
-const pairs = (reply: unknown[]): Map<string, unknown> => {
-  const m = new Map<string, unknown>()
-  for (let i = 0; i + 1 < reply.length; i += 2) m.set(String(reply[i]), reply[i + 1])
-  return m
-}
-
 const keyDetail = async (redis: Redis, key: string): Promise<KeyDetail | undefined> => {
   const type = await redis.type(key)
   if (type === "none") return undefined
   const bytes = Number((await redis.call("MEMORY", "USAGE", key, "SAMPLES", "0")) ?? 0)
   if (type === "stream") {
-    const info = pairs((await redis.call("XINFO", "STREAM", key)) as unknown[])
-    const groups = ((await redis.call("XINFO", "GROUPS", key)) as unknown[][]).map(pairs)
-    return {
-      type, bytes, size: Number(info.get("length") ?? 0), nodes: Number(info.get("radix-tree-nodes") ?? 0),
-      pending: groups.reduce((a, g) => a + Number(g.get("pending") ?? 0), 0)
-    }
+    const groups = await groupsOf(redis, key)
+    return { type, bytes, size: await redis.xlen(key), pending: groups.reduce((a, g) => a + g.pending, 0) }
   }
   if (type === "hash") return { type, bytes, size: await redis.hlen(key) }
   if (type === "zset") return { type, bytes, size: await redis.zcard(key) }
