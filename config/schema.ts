@@ -92,6 +92,8 @@ export const Backfill = Schema.Struct({
   provider: Schema.Literals(["synthetic", "polygon"]),
   max_deliveries: PositiveInt,
   claim_idle_ms: PositiveInt,
+  /** A command whose work has settled no step (a statement, a fetch, a write) for this long is given up (src/backfill/stall.ts). */
+  stall_ms: PositiveInt,
   block_ms: PositiveInt,
   retry: Schema.Struct({ base_ms: PositiveInt, max_delay_ms: PositiveInt, max_attempts: NonNegInt, max_rate_limited_waits: NonNegInt }),
   chunk_days: Schema.Struct({ "1day": PositiveInt, "1hour": PositiveInt, "5min": PositiveInt, "1min": PositiveInt, tick: PositiveInt, events: PositiveInt }),
@@ -157,6 +159,8 @@ export const Config = Schema.Struct({
   }),
   postgres: Schema.Struct({
     url: Schema.String,
+    /** Server-side bound of each statement of the services' pools (`statement_timeout`); 0: none. */
+    statement_timeout_ms: Schema.Int.check(Schema.isGreaterThanOrEqualTo(0)),
     schema: Schema.String.check(Schema.isPattern(/^[a-z_][a-z0-9_]{0,62}$/, { message: "a schema name is lower case letters, digits and _" }))
   }),
   ingest: Schema.Struct({

@@ -11,6 +11,8 @@
  * Before the first plan, rows already held cold inside the command's hot window (a
  * promotion widened it) are moved hot (storage/warm-up.ts): a promoted symbol's hot tier
  * holds its new hot window as soon as its command runs, without fetching those rows again.
+ * Each step is reported to the command's stall clock (stall.ts) when one is given, so
+ * its worker can tell work that moves slowly from work that waits for ever.
  * Does not read the stream, acknowledge or dead-letter: worker.ts does.
  */
 import { persistedLayer } from "../../machines/lifecycle.ts"
@@ -31,6 +33,7 @@ import { asFetchError, RateLimited, type FetchError } from "./errors.ts"
 import { coverageKey, effectiveLayer, owedTargets, tasksFor, type Coverage, type FetchTask, type Target } from "./planner.ts"
 import { attemptFailed, setPlanned, taskDone, type CommandStatus } from "./progress.ts"
 import { newSession, type FetchRequest, type Provider } from "./providers/provider.ts"
+import { tracked, type StallClock } from "./stall.ts"
 
 /** A write that may fail without failing the work: counted and logged by the caller. */
 export type Unsettled = (what: string, error: unknown) => void
@@ -46,10 +49,12 @@ export interface ExecuteDeps {
   readonly backfill: BackfillConfig
   /** Called for each informational progress write that failed (the work goes on). */
   readonly unsettled: Unsettled
+  /** Told of each step begun and settled (the worker's stall bound); none: not watched. */
+  readonly stall?: StallClock
 }
 
 /** What one task needs (the healing pass runs tasks without a command stream or actors). */
-export type TaskDeps = Pick<ExecuteDeps, "sql" | "store" | "provider" | "backfill" | "unsettled">
+export type TaskDeps = Pick<ExecuteDeps, "sql" | "store" | "provider" | "backfill" | "unsettled" | "stall">
 
 /** What a task can fail with: the provider's tagged errors, or a store's. */
 export type TaskError = FetchError | InfrastructureError
@@ -100,21 +105,24 @@ export const runTask = (deps: TaskDeps, commandId: string, task: FetchTask) => {
     return n
   }
   const request: FetchRequest = { kind: task.kind, symbol: task.symbol, interval: task.interval, from: task.from, to: task.to }
-  const fetch = Effect.tryPromise({ try: () => deps.provider.fetch(request, session), catch: asFetchError })
+  const what = `${task.kind} ${task.interval} of ${task.symbol}`
+  // Each answer counts as progress, a 429 too; the Retry-After wait that follows does not.
+  const fetch = tracked(deps.stall, `fetch ${what}`, Effect.tryPromise({ try: () => deps.provider.fetch(request, session), catch: asFetchError }))
     .pipe(waitOnRateLimits(deps.backfill))
   const once = Effect.gen(function* () {
     const res = yield* fetch
-    const written = yield* Effect.tryPromise({ try: () => writeRows({ sql: deps.sql, store: deps.store }, task.kind, res.rows, task.hotFrom), catch: (e) => tierError("write rows", e) })
-    yield* tryPostgres("record coverage", () => recordCoverage(deps.sql, { ...request, tier: task.tier }))
+    const written = yield* tracked(deps.stall, `write rows of ${what}`,
+      Effect.tryPromise({ try: () => writeRows({ sql: deps.sql, store: deps.store }, task.kind, res.rows, task.hotFrom), catch: (e) => tierError("write rows", e) }))
+    yield* tracked(deps.stall, "record coverage", tryPostgres("record coverage", () => recordCoverage(deps.sql, { ...request, tier: task.tier })))
     const outcome = { fetched: res.rows.length, hot: written.hot, cold: written.cold, objects: written.objects.length, requests: session.requests - counted }
-    yield* tryPostgres("count progress", () => taskDone(deps.sql, commandId, outcome))
+    yield* tracked(deps.stall, "count progress", tryPostgres("count progress", () => taskDone(deps.sql, commandId, outcome)))
     counted = session.requests
     return outcome
   })
   return once.pipe(
-    Effect.tapError((e) => Effect.promise(() =>
+    Effect.tapError((e) => tracked(deps.stall, "count a failed attempt", Effect.promise(() =>
       attemptFailed(deps.sql, commandId, `${e._tag}: ${e.message}`, uncounted()).catch((err: unknown) => deps.unsettled("attempt failed", err))
-    )),
+    ))),
     retryRetryable(deps.backfill)
   )
 }
@@ -144,14 +152,14 @@ export const executeCommand = (deps: ExecuteDeps, cmd: BackfillCommand): Effect.
     let tasks = 0
     let warmed: number | undefined
     for (;;) {
-      const current = yield* currentLayer(deps.redis, deps.snapshotsKey, cmd.symbol)
+      const current = yield* tracked(deps.stall, "read the symbol's layer", currentLayer(deps.redis, deps.snapshotsKey, cmd.symbol))
       const layer = effectiveLayer(cmd.layer, current, cmd.cause === MANUAL_CAUSE)
       const targets = owedTargets(deps.policy, layer, cmd.dataTypes, cmd.at)
-      warmed ??= yield* warmTargets(deps, cmd.symbol, targets)
-      const coverage = yield* coverageFor(deps.sql, cmd.symbol, targets)
+      warmed ??= yield* tracked(deps.stall, "warm up held rows", warmTargets(deps, cmd.symbol, targets))
+      const coverage = yield* tracked(deps.stall, "read coverage", coverageFor(deps.sql, cmd.symbol, targets))
       const planned = tasksFor(cmd.symbol, targets, coverage, deps.backfill.chunk_days, cmd.priority)
       const todo = planned.filter((t) => deps.provider.supports(t.kind, t.interval))
-      yield* tryPostgres("record the plan", () => setPlanned(deps.sql, cmd.id, todo.length, planned.length - todo.length, layer))
+      yield* tracked(deps.stall, "record the plan", tryPostgres("record the plan", () => setPlanned(deps.sql, cmd.id, todo.length, planned.length - todo.length, layer)))
       const next = todo[0]
       if (!next) {
         const status: CommandStatus = layer === cmd.layer ? "done" : targets.length === 0 ? "cancelled" : "shrunk"

@@ -11,6 +11,10 @@
  * `max_deliveries` deliveries, or an entry removed from the stream (XDEL, trimming) while
  * pending → the dead-letter stream (dead-letter.ts) and progress `dead`, then XACK;
  * a Retryable error left after the retries → left pending, so a later reclaim retries it.
+ * Work that settles no step for `stall_ms` (stall.ts: a statement that never returns) is
+ * given up: the heartbeat stops with it, the claim lapses after `claim_idle_ms`, and a
+ * reclaim delivers the command again. The worker's own statements (start, finish, sweep)
+ * are bounded by `stall_ms` as well, so no PostgreSQL call can hold a worker for ever.
  * On shutdown the entry in hand is marked idle, so another worker reclaims it at once.
  * A progress write that only informs (a failed attempt's counters) may fail without
  * failing the work; each such failure is counted (`WorkerCounters`) and logged.
@@ -24,11 +28,12 @@ import { claimStale, ensureGroup, entryStates, extendClaim, handBack, pollNew, r
 import { GROUPS, type PartitionKeys } from "../../streams/keys.ts"
 import { symbolPartition } from "../../streams/partition.ts"
 import { decodeCommand, type BackfillCommand } from "../../streams/backfill-wire.ts"
-import { StepError, tryPostgres, tryRedis } from "../services/errors.ts"
+import { postgresError, StepError, tryPostgres, tryRedis, type PostgresError } from "../services/errors.ts"
 import { deadLetterFields } from "../../streams/backfill-dead-letter.ts"
 import { executeCommand, type ExecuteDeps, type TaskError } from "./execute.ts"
-import { entryRemoved, finishCommand, lastError, startCommand, unfinishedEntries } from "./progress.ts"
+import { attemptFailed, entryRemoved, finishCommand, lastError, startCommand, unfinishedEntries } from "./progress.ts"
 import { advance, newRotation, visitOrder, type Rotation } from "./rotation.ts"
+import { newStallClock, watchdog, type WorkStalled } from "./stall.ts"
 
 /** What went wrong without stopping a worker, for logs and metrics. */
 export interface WorkerCounters {
@@ -42,9 +47,11 @@ export interface WorkerCounters {
   removedEntries: number
   /** Failures of the rate limiter's Redis traffic (rate-limit.ts), its connection's error events included. */
   limiterFailures: number
+  /** Commands given up because their work made no progress for `stall_ms`. */
+  stalledCommands: number
 }
 
-export const newCounters = (): WorkerCounters => ({ progressWriteFailures: 0, heartbeatFailures: 0, handOverFailures: 0, removedEntries: 0, limiterFailures: 0 })
+export const newCounters = (): WorkerCounters => ({ progressWriteFailures: 0, heartbeatFailures: 0, handOverFailures: 0, removedEntries: 0, limiterFailures: 0, stalledCommands: 0 })
 
 export interface WorkerDeps extends Omit<ExecuteDeps, "snapshotsKey"> {
   /** Every partition's keys, indexed by partition (`partitionKeys(prefix, p, count)`). */
@@ -57,7 +64,7 @@ export interface WorkerDeps extends Omit<ExecuteDeps, "snapshotsKey"> {
 export class EntryLost extends Data.TaggedError("EntryLost")<{ readonly status: "taken" | "released" | "gone"; readonly message: string }> {}
 
 /** What ends a command's work early, and what the worker then does with its entry. */
-export type WorkFailure = TaskError | EntryLost
+export type WorkFailure = TaskError | EntryLost | WorkStalled
 
 export type Settlement =
   /** The command ends dead: a dead letter with `reason`, progress `dead`, then XACK. */
@@ -66,6 +73,8 @@ export type Settlement =
   | { readonly kind: "taken-over" }
   /** Retries used up on a passing failure: leave it pending, a reclaim retries it. */
   | { readonly kind: "leave-pending"; readonly error: string }
+  /** The work made no progress for `stall_ms`: stop beating, so the claim lapses and a reclaim retries it. */
+  | { readonly kind: "give-up-stalled"; readonly error: string }
 
 /** The decision, read from the failure's tag. */
 export const settlement = (err: WorkFailure): Settlement => {
@@ -74,6 +83,8 @@ export const settlement = (err: WorkFailure): Settlement => {
       return err.status === "gone" ? { kind: "dead-letter", reason: REMOVED_REASON, error: err.message } : { kind: "taken-over" }
     case "Terminal":
       return { kind: "dead-letter", reason: "terminal error", error: `${err._tag}: ${err.message}` }
+    case "WorkStalled":
+      return { kind: "give-up-stalled", error: `${err._tag}: ${err.message}` }
     case "Retryable":
     case "RateLimited":
     case "RedisError":
@@ -211,6 +222,17 @@ const heartbeat = (redis: Redis, deps: WorkerDeps, keys: PartitionKeys, consumer
     Effect.andThen(Effect.never)
   )
 
+/** `self` bounded by `stall_ms`: past it, `onTimeout` fails it (the step is retried, or the entry reclaimed). */
+const withinStall = <A, E, E2>(deps: WorkerDeps, self: Effect.Effect<A, E>, onTimeout: (message: string) => E2): Effect.Effect<A, E | E2> =>
+  self.pipe(Effect.timeoutOrElse({
+    duration: Duration.millis(deps.backfill.stall_ms),
+    orElse: () => Effect.fail(onTimeout(`did not settle within stall_ms (${deps.backfill.stall_ms} ms)`))
+  }))
+
+/** One of the worker's own statements, bounded by `stall_ms`. */
+const boundedPostgres = <A>(deps: WorkerDeps, operation: string, f: () => Promise<A>): Effect.Effect<A, PostgresError> =>
+  withinStall(deps, tryPostgres(operation, f), (message) => postgresError(operation, new Error(message)))
+
 /** A worker step that touches both stores (a sweep, a take that settles a removed entry). */
 const stepError = (what: string, e: unknown) =>
   new StepError({ loop: `backfill worker: ${what}`, message: e instanceof Error ? e.message : String(e), cause: e })
@@ -232,7 +254,7 @@ const giveUp = (control: Redis, deps: WorkerDeps, taken: Taken, cmd: BackfillCom
   Effect.gen(function* () {
     // Progress first: a failed write fails the step and leaves the entry pending, so the
     // command can never end acknowledged while its progress still says running.
-    if (cmd) yield* tryPostgres("mark the command dead", () => finishCommand(deps.sql, cmd.id, "dead", error))
+    if (cmd) yield* boundedPostgres(deps, "mark the command dead", () => finishCommand(deps.sql, cmd.id, "dead", error))
     yield* tryRedis("write the dead letter", () => deadLetter(control, taken, reason, error))
     deps.log.warn({ entry: taken.id, partition: taken.keys.partition, command: cmd?.id, deliveries: taken.deliveries, reason, error }, "backfill command dead-lettered")
   })
@@ -250,18 +272,21 @@ const handle = (control: Redis, deps: WorkerDeps, consumer: string, taken: Taken
       return yield* giveUp(control, deps, taken, cmd, WRONG_PARTITION_REASON, error)
     }
     if (taken.deliveries > deps.backfill.max_deliveries) {
-      const error = (yield* tryPostgres("read the last error", () => lastError(deps.sql, cmd.id))) ?? "no error recorded"
+      const error = (yield* boundedPostgres(deps, "read the last error", () => lastError(deps.sql, cmd.id))) ?? "no error recorded"
       return yield* giveUp(control, deps, taken, cmd, "too many deliveries", error)
     }
-    yield* tryPostgres("start the command", () => startCommand(deps.sql, cmd, taken.id, taken.deliveries))
-    const work = executeCommand({ ...deps, snapshotsKey: taken.keys.snapshots }, cmd).pipe(Effect.map((r) => ({ _tag: "Finished" as const, result: r })))
-    const outcome = yield* Effect.raceFirst(work, heartbeat(control, deps, taken.keys, consumer, taken.id)).pipe(
+    yield* boundedPostgres(deps, "start the command", () => startCommand(deps.sql, cmd, taken.id, taken.deliveries))
+    const stall = newStallClock()
+    const work = executeCommand({ ...deps, snapshotsKey: taken.keys.snapshots, stall: stall.clock }, cmd).pipe(Effect.map((r) => ({ _tag: "Finished" as const, result: r })))
+    // Whichever ends first wins: the work, a heartbeat that lost the entry, or the stall bound;
+    // the others are interrupted (a stalled statement's promise is left to settle or not).
+    const outcome = yield* Effect.raceFirst(work, Effect.raceFirst(heartbeat(control, deps, taken.keys, consumer, taken.id), watchdog(stall, deps.backfill.stall_ms))).pipe(
       Effect.onInterrupt(() => handOver(control, deps, taken.keys, consumer, taken.id)),
       Effect.result
     )
     if (outcome._tag === "Success") {
       const r = outcome.success.result
-      yield* tryPostgres("finish the command", () => finishCommand(deps.sql, cmd.id, r.status))
+      yield* boundedPostgres(deps, "finish the command", () => finishCommand(deps.sql, cmd.id, r.status))
       yield* tryRedis("acknowledge the entry", () => control.xack(taken.keys.backfill, GROUPS.workers, taken.id))
       deps.log.info({ command: cmd.id, symbol: cmd.symbol, status: r.status, layer: r.effectiveLayer, tasks: r.tasks, warmed: r.warmed }, "backfill command finished")
       return
@@ -278,6 +303,17 @@ const handle = (control: Redis, deps: WorkerDeps, consumer: string, taken: Taken
         return
       case "leave-pending":
         deps.log.warn({ command: cmd.id, deliveries: taken.deliveries, error: decided.error }, "backfill command failed; left for reclaim")
+        return
+      case "give-up-stalled":
+        deps.counters.stalledCommands++
+        deps.log.warn({
+          command: cmd.id, symbol: cmd.symbol, entry: taken.id, partition: taken.keys.partition, deliveries: taken.deliveries,
+          error: decided.error, stalled: deps.counters.stalledCommands
+        }, `backfill command stalled; given up, it is delivered again once its claim lapses (claim_idle_ms ${deps.backfill.claim_idle_ms} ms)`)
+        // Informational, and bounded: PostgreSQL may be what stalled.
+        yield* boundedPostgres(deps, "count the stalled attempt", () => attemptFailed(deps.sql, cmd.id, decided.error)).pipe(
+          Effect.catchTag("PostgresError", (e) => Effect.sync(() => deps.unsettled("stalled attempt", e)))
+        )
     }
   })
 
@@ -294,12 +330,19 @@ export const workerLoop = (
   let lastSweep = Number.NEGATIVE_INFINITY
   const sweep = Effect.gen(function* () {
     if (index !== 0 || performance.now() - lastSweep < deps.backfill.claim_idle_ms) return
-    yield* Effect.tryPromise({ try: () => sweepRemoved(control, deps), catch: (e) => stepError("sweep removed entries", e) })
+    yield* withinStall(deps, Effect.tryPromise({ try: () => sweepRemoved(control, deps), catch: (e) => stepError("sweep removed entries", e) }),
+      (m) => stepError("sweep removed entries", new Error(m)))
     lastSweep = performance.now()
   })
   const step = Effect.gen(function* () {
     yield* sweep
-    const taken = yield* Effect.tryPromise({ try: () => take(reads, control, deps, consumer, rotation), catch: (e) => stepError("take an entry", e) })
+    // Bounded beyond the blocking read: a take may settle a removed entry in PostgreSQL.
+    const taken = yield* Effect.tryPromise({ try: () => take(reads, control, deps, consumer, rotation), catch: (e) => stepError("take an entry", e) }).pipe(
+      Effect.timeoutOrElse({
+        duration: Duration.millis(deps.backfill.stall_ms + deps.backfill.block_ms),
+        orElse: () => Effect.fail(stepError("take an entry", new Error(`did not settle within stall_ms + block_ms (${deps.backfill.stall_ms + deps.backfill.block_ms} ms)`)))
+      })
+    )
     if (taken) yield* handle(control, deps, consumer, taken)
   })
   return Effect.gen(function* () {
