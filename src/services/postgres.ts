@@ -27,16 +27,28 @@ export type Sql = postgres.Sql
  */
 export const IDLE_IN_TRANSACTION_MS = 60_000
 
-const connection = (schema: string) => ({
-  search_path: schema, application_name: "strata", idle_in_transaction_session_timeout: IDLE_IN_TRANSACTION_MS
+/**
+ * The session settings of every connection. `statement_timeout` (when > 0, from
+ * `postgres.statement_timeout_ms`) makes the server end any statement running longer, a
+ * lock wait included (a series lock held by a paused process, say): the caller gets an
+ * error (57014) and retries, instead of waiting as long as the holder does. It does not
+ * bound a statement whose server is paused or unreachable; the backfill worker's stall
+ * bound does (src/backfill/stall.ts).
+ */
+const connection = (schema: string, statementTimeoutMs: number) => ({
+  search_path: schema, application_name: "strata", idle_in_transaction_session_timeout: IDLE_IN_TRANSACTION_MS,
+  ...(statementTimeoutMs > 0 ? { statement_timeout: statementTimeoutMs } : {})
 })
 
-/** How each pool was opened, so a session of its own can be opened beside it. */
-const recipes = new WeakMap<Sql, { readonly url: string; readonly schema: string }>()
+interface Recipe { readonly url: string; readonly schema: string; readonly statementTimeoutMs: number }
 
-export const openPostgres = (url: string, schema: string, max = 10): Sql => {
-  const sql = postgres(url, { max, onnotice: () => {}, connection: connection(schema) })
-  recipes.set(sql, { url, schema })
+/** How each pool was opened, so a session of its own can be opened beside it. */
+const recipes = new WeakMap<Sql, Recipe>()
+
+/** `statementTimeoutMs`: the server-side bound of each statement (0: the server's default, usually none). */
+export const openPostgres = (url: string, schema: string, max = 10, statementTimeoutMs = 0): Sql => {
+  const sql = postgres(url, { max, onnotice: () => {}, connection: connection(schema, statementTimeoutMs) })
+  recipes.set(sql, { url, schema, statementTimeoutMs })
   return sql
 }
 
@@ -64,15 +76,15 @@ export const openSession = (pool: Sql): Session => {
   const sql: Sql = postgres(recipe.url, {
     max: 1,
     onnotice: () => {},
-    connection: connection(recipe.schema),
+    connection: connection(recipe.schema, recipe.statementTimeoutMs),
     onclose: () => { void sql.end({ timeout: 0 }) }
   })
   return { sql, end: () => sql.end({ timeout: 5 }) }
 }
 
-export const scopedPostgres = (url: string, schema: string, max = 10) =>
+export const scopedPostgres = (url: string, schema: string, max = 10, statementTimeoutMs = 0) =>
   Effect.acquireRelease(
-    Effect.sync(() => openPostgres(url, schema, max)),
+    Effect.sync(() => openPostgres(url, schema, max, statementTimeoutMs)),
     (sql) => Effect.promise(() => sql.end({ timeout: 5 }))
   )
 
@@ -113,6 +125,8 @@ export const migrate = async (sql: Sql, schema: string, statements: readonly str
   // The common start: every statement applied, nothing locked, nothing written.
   if ((await pending(sql)).length === 0) return
   await sql.begin(async (tx) => {
+    // DDL on a large install (an index on a big table) may take longer than the pools' bound.
+    await tx`SET LOCAL statement_timeout = 0`
     await tx`SELECT pg_advisory_xact_lock(${MIGRATION_LOCK}, hashtext(${schema}))`
     await tx.unsafe(`CREATE SCHEMA IF NOT EXISTS "${schema}"`)
     await tx.unsafe(LEDGER_DDL)
@@ -142,7 +156,7 @@ export class PostgresService extends Context.Service<PostgresService, PostgresCl
     Layer.effect(PostgresService, Effect.gen(function* () {
       const { databaseUrl } = yield* StoresService
       const { postgres: pg } = yield* ConfigService
-      const sql = yield* scopedPostgres(databaseUrl, pg.schema, options.max)
+      const sql = yield* scopedPostgres(databaseUrl, pg.schema, options.max, pg.statement_timeout_ms)
       const ddl = options.migrations ?? []
       if (ddl.length > 0) yield* tryPostgres("migrate", () => migrate(sql, pg.schema, ddl))
       return { sql, url: databaseUrl }
