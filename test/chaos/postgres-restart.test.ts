@@ -46,7 +46,8 @@ describe("PostgreSQL restarts under the engine", () => {
       // Every layer owes a few days of everything, so commands finish within the test.
       retention: { L1: SMALL_RETENTION.L2, L2: SMALL_RETENTION.L2, L3: SMALL_RETENTION.L2 },
       storage: { lake: join(dir, "lake") },
-      backfill: { workers: 3, block_ms: 200, claim_idle_ms: 5_000, chunk_days: SMALL_CHUNKS },
+      // A command whose work stalls (a statement that never settles) is given up well inside the wait below.
+      backfill: { workers: 3, block_ms: 200, claim_idle_ms: 5_000, stall_ms: 30_000, chunk_days: SMALL_CHUNKS },
       // Slow enough that the workers are mid-command at each restart.
       providers: { synthetic: { rate_limit: { requests_per_second: 100, max_concurrent: 0 } } }
     })
