@@ -30,6 +30,7 @@
  *   twice; were one re-copied into a re-created stream, the mark would skip it;
  * - an entry put back in the pending list (XCLAIM) after it was applied is at or below the
  *   mark: acknowledged, nothing else written;
+ * - a re-driven dead letter is appended under a new `*` ID, above the stream's last, so above the mark;
  * - a namespace replay has its own prefix, so its own marks, and a reset deletes them with
  *   every key of the namespace; `strata partitions migrate` has the router copy only
  *   entries above the ingress position partition 0's engine reached, with nothing pending,
