@@ -43,6 +43,17 @@ export interface PartitionKeys extends LeaseKeys {
    * the direct stream is never trimmed: its entries are the only copy of their history.
    */
   readonly scoresDirectArchived: string
+  /**
+   * String: the applied-through mark of the partition's scores input (`partitionScores`:
+   * the ingress stream in an install of one partition, the router-filled stream otherwise),
+   * the greatest entry ID of it an atomic step applied. The step skips an entry at or below
+   * it (streams/atomic-step.ts). Kept in the partition's slot, under the partition's tag at
+   * every count: partition 0's mark goes on across `strata partitions migrate`, which has the
+   * router copy only entries above what partition 0's engine read.
+   */
+  readonly scoresApplied: string
+  /** String: the applied-through mark of the partition's direct scores stream (as `scoresApplied`). */
+  readonly scoresDirectApplied: string
   /** The partition's rejected scores entries (installs of more than one partition). */
   readonly scoresDead: string
   /**
@@ -147,6 +158,8 @@ export const partitionKeys = (prefix: string, partition: number, count = 1): Par
     scores: `${tag}:scores`,
     scoresDirect: `${tag}:scores:direct`,
     scoresDirectArchived: `${tag}:scores:direct:archived`,
+    scoresApplied: `${tag}:scores:applied`,
+    scoresDirectApplied: `${tag}:scores:direct:applied`,
     scoresDead: `${tag}:scores:dead`,
     routerFence: `${tag}:router:fence`,
     lifecycle: `${tag}:lifecycle`,

@@ -1,5 +1,7 @@
 --[[
-  The atomic step: apply one batch of scores entries, all or nothing.
+  The atomic step as it was before the applied-through marks (apply-batch-12.lua), kept as
+  the bench's baseline only (streams/atomic-step-pending.ts): apply one batch of scores
+  entries, all or nothing, checked against the pending list.
 
   KEYS[1] scores stream (input)          KEYS[5] backfill stream
   KEYS[2] scores dead-letter stream      KEYS[6] stats hash
