@@ -2,8 +2,8 @@
  * The scanner archive of a partitioned install whose producers write half the symbols
  * straight into their partitions' direct streams: each partition's holder archives its
  * direct stream into its own tree (`scores/direct/<P>/`) and trims it up to its mark, while
- * the router's holder does the same for the ingress stream; halfway a second engine joins
- * and some partitions move to it, whose new holders go on from their marks. At the end each
+ * the router's holder does the same for the ingress stream; halfway the engine hands every
+ * partition over to a second one, whose holders go on from the marks. At the end each
  * direct stream's tree holds every one of its entries exactly once (IDs and fields compared,
  * stream by stream), dead-lettered ones marked with the partition's reason, each direct
  * stream is down to its retention, and the history (both archives + both kinds of stream)
@@ -84,11 +84,12 @@ it("archives every direct entry exactly once per stream, trims the direct stream
   await feed(first)
   await waitUntil("the first half of every direct stream archived", () => marksAt((p) => lastDirect(first, p)), 120_000)
 
-  // A second engine joins: partitions move to it, and their new holders archive on from the marks.
+  // A second engine starts and the first stops: every partition moves, and its new holder archives on from its mark.
   const two = await startPartitioned(ns, log)
   running.push(two)
-  await waitUntil("both engines hold partitions", () => one.handles.runner.held().length + two.handles.runner.held().length === COUNT &&
-    two.handles.runner.held().length > 0 && one.handles.runner.held().length > 0, 60_000)
+  running.splice(running.indexOf(one), 1)
+  await one.stop()
+  await waitUntil("the second engine holds every partition", () => two.handles.runner.held().length === COUNT, 60_000)
   await feed(second)
   // A direct entry for a symbol of another partition: dead-lettered by the partition's engine.
   const stray = input.map((e) => e.fields[e.fields.indexOf("symbol") + 1] ?? "").find((s) => /^[A-Z]/.test(s) && symbolPartition(s, COUNT) !== 0) as string
