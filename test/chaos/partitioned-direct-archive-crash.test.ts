@@ -47,7 +47,7 @@ let env: NodeJS.ProcessEnv
 const engines: ChildProcess[] = []
 
 const startEngine = (extra: NodeJS.ProcessEnv = {}): ChildProcess => {
-  const child = spawn(process.execPath, ["--import", "tsx", "src/cli/main.ts", "engine"], { cwd: ROOT, env: { ...env, ...extra }, stdio: "ignore" })
+  const child = spawn(process.execPath, ["--import", "tsx", "src/cli/main.ts", "engine"], { cwd: ROOT, env: { ...env, ...extra }, stdio: ["ignore", "ignore", "inherit"] })
   engines.push(child)
   return child
 }
@@ -75,7 +75,7 @@ beforeAll(async () => {
   store = localObjectStore(ns.config.storage.lake)
   dir = mkdtempSync(join(tmpdir(), "strata-darchive-"))
   writeFileSync(join(dir, "partitioned.yaml"), stringify(OVERRIDES))
-  env = { ...ns.env, LOG_LEVEL: "silent", STRATA_CONFIG: join(dir, "partitioned.yaml") }
+  env = { ...ns.env, LOG_LEVEL: "error", STRATA_CONFIG: join(dir, "partitioned.yaml") }
 })
 
 afterAll(async () => {
@@ -105,7 +105,7 @@ it(`archives every direct entry exactly once through ${KILLS} kill -9 of its par
   const stalled = join(dir, "stall")
   mkdirSync(stalled)
   const first = startEngine({ STRATA_ARCHIVE_FAULT: `stall:${stalled}` })
-  await waitUntil("the first engine holds the partition", async () => (await holderOfP()) === first, 60_000)
+  await waitUntil("the first engine holds the partition", async () => (await holderOfP()) === first, 180_000)
   const segment = Math.ceil(input.length / KILLS)
   await xaddAll(ns.redis, direct, input.slice(0, segment))
   await waitUntil("a chunk written and verified, not yet marked", () => existsSync(join(stalled, "stalled")), 120_000)

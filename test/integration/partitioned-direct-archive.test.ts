@@ -15,6 +15,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll, beforeAll, expect, it } from "vitest"
 import { workloadArray } from "../../fixtures/workload.ts"
+import { partitionView } from "../../src/engine/install-view.ts"
 import { readRecording } from "../../src/replay/file.ts"
 import { installHistory, readHistory } from "../../src/replay/history.ts"
 import { createLogger } from "../../src/services/logger.ts"
@@ -25,6 +26,7 @@ import type { StreamEntry } from "../../streams/entry.ts"
 import { archiveKeys, directArchiveKeys, ingressKeys, partitionKeys } from "../../streams/keys.ts"
 import { symbolPartition } from "../../streams/partition.ts"
 import { scoresFields } from "../../streams/scores-wire.ts"
+import { redisTimeMs } from "../../streams/trim.ts"
 import { allArchivedRows, archivingPartitions } from "../helpers/archive.ts"
 import { runStrata } from "../helpers/cli.ts"
 import { waitUntil } from "../helpers/engine.ts"
@@ -103,6 +105,9 @@ it("archives every direct entry exactly once per stream, trims the direct stream
   }, 60_000)
 
   for (let p = 0; p < COUNT; p++) {
+    // Shown as every archived stream's lag is: nothing of the direct stream left to archive.
+    const view = await partitionView(ns.redis, ns.config, p, await redisTimeMs(ns.redis))
+    expect(view.streams.find((f) => f.key === parts[p]!.scoresDirect)).toMatchObject({ name: "scores_direct", archiveLag: 0 })
     const rows = await allArchivedRows(store, p)
     const want = wantDirect(p)
     expect(rows.map((r) => r.id), `partition ${p}'s direct archive`).toEqual(want.map((e) => e.id))
