@@ -38,9 +38,10 @@ export interface PartitionKeys extends LeaseKeys {
    */
   readonly scoresDirect: string
   /**
-   * String: the greatest direct-stream entry ID archived to the lake. Nothing advances it
-   * yet (the scanner archive covers the ingress stream), so while the archive is enabled
-   * the direct stream is never trimmed: its entries are the only copy of their history.
+   * String: the greatest direct-stream entry ID archived to the lake and verified; every
+   * direct entry at or below it is in the archive. Advanced by the partition's lease holder
+   * only (directArchiveKeys), forward; while the archive is enabled the direct stream is
+   * trimmed no further than it.
    */
   readonly scoresDirectArchived: string
   /**
@@ -235,8 +236,9 @@ export const routerKeys = (prefix = "strata"): RouterKeys => {
 }
 
 /**
- * The scanner archive's keys: its mark and the lease whose holder advances it, in one slot.
- * The archive covers the ingress stream, the scanner's one history, in every install.
+ * The scanner archive's keys: a mark and the lease whose holder advances it, in one slot.
+ * The archive covers the ingress stream in every install (archiveKeys) and, in a partitioned
+ * install, each partition's direct stream (directArchiveKeys), one mark per stream.
  */
 export interface ArchiveKeys extends LeaseKeys {
   readonly scoresArchived: string
@@ -256,6 +258,16 @@ export const archiveKeys = (prefix: string, partitions: number): ArchiveKeys & {
   if (partitions === 1) return first
   const r = routerKeys(prefix)
   return { lease: r.lease, leaseEpoch: r.leaseEpoch, scoresArchived: r.scoresArchived, inherited: first.scoresArchived }
+}
+
+/**
+ * The archive keys of partition `partition`'s direct stream (installs of more than one
+ * partition): its mark, fenced by the partition's own lease, both in the partition's slot.
+ * The partition's holder archives its direct stream, so a new holder goes on from the mark.
+ */
+export const directArchiveKeys = (prefix: string, partition: number, count: number): ArchiveKeys => {
+  const keys = partitionKeys(prefix, partition, count)
+  return { lease: keys.lease, leaseEpoch: keys.leaseEpoch, scoresArchived: keys.scoresDirectArchived }
 }
 
 /** The Cluster hash tag of a key: the text between the first `{` and the next `}`, if non-empty. */

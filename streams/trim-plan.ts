@@ -3,7 +3,9 @@
  * (scores, lifecycle, backfill and their dead-letter streams), the group that must exist
  * before anything of it goes (its own reader), what it keeps, and which streams the
  * archive mark bounds (the ingress scores stream and its dead letters, while the archive is
- * enabled: partition 0's in an install of one partition, the ingress plan's in a partitioned one).
+ * enabled: partition 0's in an install of one partition, the ingress plan's in a partitioned
+ * one; and there each partition's direct stream, by its own mark).
+
  * A plan only: trim.ts trims and reads figures by it.
  */
 import type { Config } from "../config/schema.ts"
@@ -30,8 +32,9 @@ const dead = (name: TrimmedStream, key: string, cap: number, archiveMark?: strin
  * a plan of their own, ingressTrimPlan, bounded by the archive). A partitioned install's
  * direct stream (`scores_direct`) keeps what `streams.scores.keep` says and never loses an
  * entry the engine's group has not read or still has pending; its entries are no copies,
- * and the scanner archive does not cover them, so while the archive is enabled it is bound
- * by a mark of its own that nothing advances: it is not trimmed at all.
+ * so while the archive is enabled it is also bound by its own archive mark (keys.ts
+ * `scoresDirectArchived`, advanced by the partition's holder as it archives the stream):
+ * the same rule as the ingress stream's.
  */
 export const trimPlan = (config: Pick<Config, "redis" | "streams" | "archive" | "partitions">, partition = 0): TrimPlan => {
   const keys = partitionKeys(config.redis.prefix, partition, config.partitions)

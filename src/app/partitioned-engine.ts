@@ -7,7 +7,8 @@
  * streams while it holds it, and runs the backfill workers (backfill.enabled) over every
  * partition's backfill stream and the tiering fiber; each partition's streams are trimmed
  * by its holder, the ingress streams by the router's, who also archives them to the lake
- * first (archive.enabled: the scanner archive's thread, asking the router's lease). It
+ * first (archive.enabled: the scanner archive's thread, asking the router's lease, and the
+ * partitions' leases for their direct streams, which their holders archive). It
  * serves health, readiness, /metrics, /api/status and the dashboard (the install's
  * figures) on the HTTP port.
  *
@@ -108,8 +109,6 @@ export const partitionedEngine = (routes: Readonly<Record<string, RouteHandler>>
     yield* Effect.forkScoped(loopForever("router", () => router.runOnce(), log))
     // The ingress streams are trimmed by whoever routes them.
     yield* engineTrimming(config, { redis: writes, lease: rLease, log, plan: ingressTrimPlan(config) })
-    // ... and archived, first, by whoever routes them (the trimming waits for the archive's mark).
-    if (config.archive.enabled) yield* Effect.forkScoped(archiveThread(config, { redisUrl: redis.url, lease: rLease, log }))
 
     // Made before the runner: each partition's ingest metrics watch it from its first step.
     const registry = new Registry()
@@ -118,6 +117,13 @@ export const partitionedEngine = (routes: Readonly<Record<string, RouteHandler>>
       config, log, writes, sql, owner, connection: redis.connection, onStart: watchPartition,
       loop: (name, once) => loopForever(name, once, log)
     })
+    // The ingress streams are archived, first, by whoever routes them, and each partition's
+    // direct stream by its holder (the trimming waits for each stream's archive mark).
+    if (config.archive.enabled) {
+      const partitionLease = (p: number) => runner.running().find((r) => r.partition === p)?.lease
+      yield* Effect.forkScoped(archiveThread(config, { redisUrl: redis.url, lease: rLease, partitionLease, log }))
+    }
+
     // Plans are acted on off the heartbeat: starting a partition may take longer than the membership's TTL.
     const plans = yield* planApplier((plan) => Effect.gen(function* () {
       // Give up first: the partitions another process should hold are free for it sooner.

@@ -1,10 +1,12 @@
 /**
  * `strata record`: write the scanner's history (the archive in the lake up to its mark, then
- * the configured scores stream) or one stream (--stream) to an NDJSON file, gzip when it
+ * the configured scores stream; in a partitioned install each direct stream's likewise,
+ * merged by entry ID: replay/history.ts) or one stream (--stream) to an NDJSON file, gzip when it
  * ends in .gz, keeping entry IDs and fields. Reads with XRANGE, so a live engine is not
  * disturbed.
  */
-import { archiveKeys, ingressKeys } from "../../streams/keys.ts"
+import { ingressKeys } from "../../streams/keys.ts"
+import { installHistory } from "../replay/history.ts"
 import { recordEntries } from "../replay/record.ts"
 import { entriesOf, parseBound, parseSymbols, type ReplaySource } from "../replay/source.ts"
 import { withConnections } from "./connect.ts"
@@ -35,7 +37,7 @@ export const recordCommand = oneShot("record", async (opts: RecordFlags): Promis
     process.exit(2)
   }
   const stream = opts.stream ?? ingressKeys(config.redis.prefix).scores
-  const what = opts.stream === undefined ? `the history of ${stream} (archive + stream)` : stream
+  const what = opts.stream === undefined ? `the history of ${stream} (archive + stream${config.partitions > 1 ? ", and the direct streams" : ""})` : stream
   await withConnections(config, async ({ redis, store }) => {
     let source: ReplaySource
     if (opts.stream !== undefined) {
@@ -46,7 +48,7 @@ export const recordCommand = oneShot("record", async (opts: RecordFlags): Promis
       }
       source = { kind: "stream", redis, key: stream, from, to }
     } else {
-      source = { kind: "history", redis, store, scores: stream, keys: archiveKeys(config.redis.prefix, config.partitions), from, to }
+      source = { kind: "history", redis, store, ...installHistory(config.redis.prefix, config.partitions), from, to }
     }
     const total = opts.stream !== undefined && from === "-" && to === "+" && !symbols ? await redis.xlen(stream) : 0
     const bar = progressBar(`recording ${what}`, total || undefined, opts.progress !== false && process.stderr.isTTY === true)

@@ -14,7 +14,7 @@ import { namespaceConfig, namespaceReplay } from "../app/replay-namespace.ts"
 import { parseSpeed, showSpeed, type Speed } from "../replay/pacing.ts"
 import { summaryText, whatIfText } from "../replay/report.ts"
 import { countEntries, entriesOf, parseBound, parseSymbols, type ReplaySource } from "../replay/source.ts"
-import { archiveKeys, ingressKeys } from "../../streams/keys.ts"
+import { installHistory } from "../replay/history.ts"
 import { summarise, type ReplayRun } from "../replay/summary.ts"
 import { withConnections, type Connections } from "./connect.ts"
 import { progressBar } from "./progress.ts"
@@ -59,14 +59,15 @@ export const replayCommand = oneShot("replay", async (file: string | undefined, 
   const showProgress = opts.progress !== false && !opts.json && process.stderr.isTTY === true
 
   // A file needs no store; a recorded stream is read through Redis; with neither, the
-  // scanner's history: the archive up to its mark, then the scores stream.
+  // scanner's history: the archive up to its mark, then the scores stream (and, partitioned,
+  // each direct stream's archive and stream, merged by entry ID).
   const replay = async (conn: Connections | undefined): Promise<void> => {
     const prefix = configA.redis.prefix
     const source: ReplaySource = conn === undefined
       ? { kind: "file", path: file as string }
       : opts.stream !== undefined
         ? { kind: "stream", redis: conn.redis, key: opts.stream, from, to }
-        : { kind: "history", redis: conn.redis, store: conn.store, scores: ingressKeys(prefix).scores, keys: archiveKeys(prefix, configA.partitions), from, to }
+        : { kind: "history", redis: conn.redis, store: conn.store, ...installHistory(prefix, configA.partitions), from, to }
     const total = await countEntries(source)
 
     const run = async (config: Config, label: string, namespace: string | undefined): Promise<ReplayRun> => {

@@ -1,8 +1,10 @@
 /**
  * The messages between the engine's thread and its archive thread (src/engine/archive-thread.ts
  * and archive-worker.ts), plus what the thread is started with. The engine's lease stays the
- * authority: the archive thread asks for the holder before every chunk and gets the engine's
- * current local view (owner and epoch, or none); the mark's script is fenced on it anyway.
+ * authority: the archive thread asks for the holder before every chunk (of the ingress stream,
+ * or of a partition's direct stream) and gets the engine's current local view (owner and
+ * epoch, or none); the mark's script is fenced on it anyway.
+
  * Does not send anything itself.
  */
 import type { Config } from "../../config/schema.ts"
@@ -20,7 +22,8 @@ export type ToArchiveThread =
   | { readonly type: "stop" }
 
 export type FromArchiveThread =
-  | { readonly type: "holder?"; readonly seq: number }
+  /** The lease of the ingress stream's archive (`partition` undefined), or of that partition's direct stream. */
+  | { readonly type: "holder?"; readonly seq: number; readonly partition?: number }
   | { readonly type: "pass"; readonly outcome: PassOutcome }
   /** The thread's Redis connection reported an error (it reconnects by itself); logged at debug level. */
   | { readonly type: "redis-error"; readonly message: string }

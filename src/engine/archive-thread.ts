@@ -2,11 +2,13 @@
  * The scanner archive off the engine's event loop: one worker thread per engine process
  * (archive-worker.ts) runs the archive passes with its own Redis connection and object
  * store, so that reading, encoding and verifying parts cost the engine's loop nothing but
- * a message per chunk. The engine's thread stays the lease's authority (partition 0's, or
- * the router's in a partitioned install: archiveKeys in streams/keys.ts): it answers each of
- * the thread's holder questions with its own local view (archiveHolder: owner and epoch
- * while a quarter of the TTL is left, else none), and the mark's script refuses a stale
- * holder anyway. It logs each pass the thread reports, with the engine's logger.
+ * a message per chunk. The engine's thread stays the leases' authority (for the ingress
+ * stream partition 0's, or the router's in a partitioned install: archiveKeys in
+ * streams/keys.ts; for a partition's direct stream that partition's lease, as this engine
+ * holds it): it answers each of the thread's holder questions with its own local view
+ * (archiveHolder: owner and epoch while a quarter of the TTL is left, else none), and the
+ * mark's script refuses a stale holder anyway. It logs each pass the thread reports, with
+ * the engine's logger.
  * A thread that throws or exits is restarted on a capped, jittered exponential schedule,
  * its reason logged; the engine never goes down with it. Interrupting the fiber (the
  * engine's scope closing: SIGTERM, shutdown) asks the thread to stop, waits for it, and
@@ -32,8 +34,11 @@ const STOP_GRACE_MS = 10_000
 
 const ENTRY = new URL("./archive-worker.js", import.meta.url)
 
+/** The lease of a partition's direct stream as this engine holds it (undefined: not held here). */
+export type PartitionLeaseOf = (partition: number) => Lease | undefined
+
 /** One thread's life: fails with the reason it stopped; interrupted, stops it and waits. */
-const runThread = (data: ArchiveThreadData, lease: Lease, log: Logger) =>
+const runThread = (data: ArchiveThreadData, lease: Lease, partitionLease: PartitionLeaseOf, log: Logger) =>
   Effect.callback<never, ArchiveThreadStopped>((resume) => {
     let worker: Worker
     try {
@@ -47,7 +52,8 @@ const runThread = (data: ArchiveThreadData, lease: Lease, log: Logger) =>
     worker.on("message", (m: FromArchiveThread) => {
       if (m.type === "holder?") {
         // Stopping: no holder, so the pass in flight writes nothing more.
-        const reply: ToArchiveThread = { type: "holder", seq: m.seq, holder: stopping ? undefined : archiveHolder(lease) }
+        const asked = m.partition === undefined ? lease : partitionLease(m.partition)
+        const reply: ToArchiveThread = { type: "holder", seq: m.seq, holder: stopping || !asked ? undefined : archiveHolder(asked) }
         worker.postMessage(reply)
       } else if (m.type === "pass") logPassOutcome(log, m.outcome)
       else log.debug({ connection: "strata-archive", err: m.message }, "redis connection error")
@@ -73,11 +79,16 @@ const runThread = (data: ArchiveThreadData, lease: Lease, log: Logger) =>
 /**
  * The archive thread for as long as the calling fiber runs (fork it in the engine's scope).
  * `redisUrl`: the Redis the engine resolved (a private server's when none is configured).
+ * `partitionLease`: in a partitioned install, the leases of the partitions this engine holds
+ * (none given: it archives no direct stream).
  */
-export const archiveThread = (config: Config, deps: { readonly redisUrl: string; readonly lease: Lease; readonly log: Logger }) => {
+export const archiveThread = (
+  config: Config, deps: { readonly redisUrl: string; readonly lease: Lease; readonly partitionLease?: PartitionLeaseOf; readonly log: Logger }
+) => {
   const data: ArchiveThreadData = { config: { ...config, redis: { ...config.redis, url: deps.redisUrl } } }
   let restarts = 0
-  return runThread(data, deps.lease, deps.log).pipe(
+  return runThread(data, deps.lease, deps.partitionLease ?? (() => undefined), deps.log).pipe(
+
     Effect.tapError((e) => Effect.sync(() => {
       restarts += 1
       deps.log.error({ reason: e.reason, restarts }, "archive thread stopped; restarting it")

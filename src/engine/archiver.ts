@@ -1,6 +1,6 @@
 /**
- * The scanner archive's writer: ingress scores entries past the mark go to the lake as Parquet parts
- * (src/storage/scores-archive.ts), dead-lettered ones marked with their reason, and the mark
+ * The scanner archive's writer: scores entries past a stream's mark go to the lake as Parquet
+ * parts (src/storage/scores-archive.ts), dead-lettered ones marked with their reason, and the mark
  * (streams/archive-mark.ts) moves only after every part of a chunk was read back and holds
  * exactly the chunk's IDs. So at any instant the parts at or below the mark hold every entry
  * up to it exactly once; a crash leaves at most unverified parts past the mark, which the
@@ -16,16 +16,25 @@
  * The mark and the lease fencing it are keys.ts `archiveKeys`: partition 0's, or the router's
  * in a partitioned install, whose holder archives (and so, when it moves to another engine,
  * the new holder goes on from the mark).
+ *
+ * A partitioned install's direct streams are no copies: each is archived the same way, into
+ * a tree of its own (`scores/direct/<P>/…`), by its partition's lease holder, with a mark of
+ * its own in the partition's slot (keys.ts `directArchiveKeys`), once the partition's engine
+ * group has acknowledged an entry (its atomic step writes the entry's dead letter, on the
+ * partition's dead-letter stream, with the acknowledgement). That dead-letter stream also
+ * holds dead letters of the router-filled stream, whose IDs are independent of the direct
+ * stream's: a dead letter marks a direct entry only when it is the very letter the step
+ * writes for that entry (same source ID, and its header and copy rebuilt from the entry).
  * Does not trim: trimming keeps everything above the mark.
  */
 import { Effect, Schedule } from "effect"
 import type { Redis } from "ioredis"
 import { advanceArchiveMark, readArchiveMark } from "../../streams/archive-mark.ts"
 import { appliedBound, readRange } from "../../streams/consumer.ts"
-import { parseDeadLetter } from "../../streams/dead-letter.ts"
+import { deadLetterFields, parseDeadLetter } from "../../streams/dead-letter.ts"
 import { fieldValue } from "../../streams/entry.ts"
 import type { Config } from "../../config/schema.ts"
-import { archiveKeys, GROUPS, ingressKeys, type ArchiveKeys, type IngressKeys } from "../../streams/keys.ts"
+import { archiveKeys, directArchiveKeys, GROUPS, ingressKeys, partitionKeys, type ArchiveKeys, type IngressKeys } from "../../streams/keys.ts"
 import type { Lease, LeaseHolder } from "../../streams/lease.ts"
 import { decodeScoresEntry, type DecodeLimits } from "../../streams/scores-wire.ts"
 import { compareEntryIds, entryIdMs, parseDuration } from "../domain/time.ts"
@@ -37,10 +46,16 @@ export interface ArchiverDeps {
   /** A connection of the archiver's own: chunks are read in many XRANGE calls. */
   readonly redis: Redis
   readonly store: ObjectStore
-  readonly ingress: IngressKeys
+  /** The stream archived (`scores`) and the dead-letter stream its reader writes (`scoresDead`). */
+  readonly source: IngressKeys
+  /**
+   * Undefined: the ingress stream, archived under `scores/`. A partition: that partition's
+   * direct stream, archived under `scores/direct/<P>/`, its dead letters matched by content.
+   */
+  readonly partition?: number
   /** The mark and the lease that fences it. */
   readonly keys: ArchiveKeys
-  /** The group on the ingress stream whose acknowledged entries may be archived. */
+  /** The group on the archived stream whose acknowledged entries may be archived. */
   readonly appliedBy: string
   readonly limits: DecodeLimits
   /** Most entries per chunk (one verified step of the mark). */
@@ -63,6 +78,8 @@ export interface ArchiveFaults {
 }
 
 export interface ArchiveReport {
+  /** The stream archived. */
+  stream: string
   chunks: number
   rows: number
   dead: number
@@ -79,7 +96,7 @@ export class ArchiveVerifyError extends Error {
 
 const READ_CHUNK = 5_000
 
-interface DeadMark { readonly reason: string; readonly id: string }
+interface DeadMark { readonly reason: string; readonly id: string; readonly fields: readonly string[] }
 
 /**
  * Dead letters added after `mark`, by the scores entry they reject. Dead-letter IDs are
@@ -88,14 +105,17 @@ interface DeadMark { readonly reason: string; readonly id: string }
  * well. (A producer writing entry IDs ahead of the clock breaks that order; its rejected
  * entries are then still marked dead, with the decoder's reason.)
  */
-const deadLettersSince = async (redis: Redis, dead: string, mark: string | undefined): Promise<Map<string, DeadMark>> => {
-  const out = new Map<string, DeadMark>()
+const deadLettersSince = async (redis: Redis, dead: string, mark: string | undefined): Promise<Map<string, DeadMark[]>> => {
+  const out = new Map<string, DeadMark[]>()
   let start = mark === undefined ? "-" : `(${mark}`
   for (;;) {
     const rows = await readRange(redis, dead, start, "+", READ_CHUNK)
     for (const { id, fields } of rows) {
       const d = parseDeadLetter(fields)
-      if (d && !out.has(d.sourceId)) out.set(d.sourceId, { reason: d.reason, id })
+      if (!d) continue
+      const all = out.get(d.sourceId)
+      if (all) all.push({ reason: d.reason, id, fields })
+      else out.set(d.sourceId, [{ reason: d.reason, id, fields }])
     }
     const last = rows.at(-1)
     if (!last || rows.length < READ_CHUNK) return out
@@ -103,9 +123,22 @@ const deadLettersSince = async (redis: Redis, dead: string, mark: string | undef
   }
 }
 
-const rowOf = (id: string, fields: readonly string[], deadOf: ReadonlyMap<string, DeadMark>, limits: DecodeLimits): ArchivedScore => {
-  const decoded = decodeScoresEntry(id, fields, limits)
-  const dead = deadOf.get(id)
+const sameIds = (a: readonly string[], b: readonly string[]) => a.length === b.length && a.every((x, i) => x === b[i])
+
+/**
+ * The dead letter of entry `id`: the first by that source ID, or, where the dead-letter stream
+ * is shared with another stream (`byContent`: a direct stream's), the first that is exactly
+ * what the atomic step writes for this entry and reason (dead-letter.ts is deterministic).
+ */
+const deadLetterOf = (id: string, fields: readonly string[], deadOf: ReadonlyMap<string, readonly DeadMark[]>, byContent: boolean): DeadMark | undefined => {
+  const all = deadOf.get(id)
+  if (!byContent) return all?.[0]
+  return all?.find((d) => sameIds(d.fields, deadLetterFields({ id, fields }, d.reason)))
+}
+
+const rowOf = (deps: ArchiverDeps, id: string, fields: readonly string[], deadOf: ReadonlyMap<string, readonly DeadMark[]>): ArchivedScore => {
+  const decoded = decodeScoresEntry(id, fields, deps.limits)
+  const dead = deadLetterOf(id, fields, deadOf, deps.partition !== undefined)
   const raw = fieldValue(fields, "symbol")
   return {
     id, idTime: entryIdMs(id), fields,
@@ -115,7 +148,8 @@ const rowOf = (id: string, fields: readonly string[], deadOf: ReadonlyMap<string
     // letter (purged by hand) is still marked, with the decoder's reason.
     dead: dead !== undefined || !decoded.ok,
     deadReason: dead?.reason ?? (decoded.ok ? null : decoded.reason),
-    deadId: dead?.id ?? null
+    deadId: dead?.id ?? null,
+    stream: deps.source.scores
   }
 }
 
@@ -134,16 +168,14 @@ const readChunk = async (redis: Redis, stream: string, after: string | undefined
   return out
 }
 
-const sameIds = (a: readonly string[], b: readonly string[]) => a.length === b.length && a.every((x, i) => x === b[i])
-
 /**
  * One chunk: entries in (mark, end], at most maxRows, one part per UTC hour; each part read
  * back; leftovers of an interrupted chunk deleted; then the mark moves (fenced).
  */
 const archiveChunk = async (
-  deps: ArchiverDeps, mark: string | undefined, end: string, deadOf: ReadonlyMap<string, DeadMark>, report: ArchiveReport
+  deps: ArchiverDeps, mark: string | undefined, end: string, deadOf: ReadonlyMap<string, readonly DeadMark[]>, report: ArchiveReport
 ): Promise<string | undefined> => {
-  const entries = await readChunk(deps.redis, deps.ingress.scores, mark, end, deps.maxRows)
+  const entries = await readChunk(deps.redis, deps.source.scores, mark, end, deps.maxRows)
   const last = entries.at(-1)
   if (!last) return undefined
   const holder = await deps.holder()
@@ -151,8 +183,8 @@ const archiveChunk = async (
   deps.faults?.afterRead?.()
   const byHour = new Map<string, ArchivedScore[]>()
   for (const [id, fields] of entries) {
-    const row = rowOf(id, fields, deadOf, deps.limits)
-    const folder = hourFolder(row.idTime)
+    const row = rowOf(deps, id, fields, deadOf)
+    const folder = hourFolder(row.idTime, deps.partition)
     let rows = byHour.get(folder)
     if (!rows) byHour.set(folder, (rows = []))
     rows.push(row)
@@ -160,7 +192,7 @@ const archiveChunk = async (
   }
   const written = new Set<string>()
   for (const rows of byHour.values()) {
-    const key = partKey((rows[0] as ArchivedScore).id, holder.epoch)
+    const key = partKey((rows[0] as ArchivedScore).id, holder.epoch, deps.partition)
     await deps.store.put(key, await encodeArchivePart(rows))
     const back = await partIds(deps.store, key)
     if (!back || !sameIds(back, rows.map((r) => r.id))) {
@@ -174,7 +206,7 @@ const archiveChunk = async (
   for (const folder of byHour.keys()) {
     for (const key of await deps.store.list(folder)) {
       const part = parsePartKey(key)
-      if (!part || written.has(key)) continue
+      if (!part || part.partition !== deps.partition || written.has(key)) continue
       const inChunk = (mark === undefined || compareEntryIds(part.firstId, mark) > 0) && compareEntryIds(part.firstId, last[0]) <= 0
       if (!inChunk) continue
       await deps.store.delete(key)
@@ -188,13 +220,15 @@ const archiveChunk = async (
   return entries.length < deps.maxRows ? undefined : last[0]
 }
 
-/** Archive everything the engine has applied past the mark, chunk by chunk. */
+/** Archive everything the stream's reader has acknowledged past the mark, chunk by chunk. */
 export const archivePass = async (deps: ArchiverDeps): Promise<ArchiveReport> => {
   let mark = await readArchiveMark(deps.redis, deps.keys)
-  const report: ArchiveReport = { chunks: 0, rows: 0, dead: 0, parts: 0, leftovers: 0, mark }
-  const end = await appliedBound(deps.redis, deps.ingress.scores, deps.appliedBy)
-  if (end === undefined || (await deps.holder()) === undefined) return report
-  const deadOf = await deadLettersSince(deps.redis, deps.ingress.scoresDead, mark)
+  const report: ArchiveReport = { stream: deps.source.scores, chunks: 0, rows: 0, dead: 0, parts: 0, leftovers: 0, mark }
+  // The lease first: an engine holds few of a partitioned install's direct streams.
+  if ((await deps.holder()) === undefined) return report
+  const end = await appliedBound(deps.redis, deps.source.scores, deps.appliedBy)
+  if (end === undefined) return report
+  const deadOf = await deadLettersSince(deps.redis, deps.source.scoresDead, mark)
   for (;;) {
     const next = await archiveChunk(deps, mark, end, deadOf, report)
     report.mark = (await readArchiveMark(deps.redis, deps.keys)) ?? mark
@@ -215,7 +249,7 @@ export const passOutcome = (deps: ArchiverDeps) =>
   Effect.tryPromise(() => archivePass(deps)).pipe(
     Effect.map((report): PassOutcome => ({ kind: "archived", report })),
     Effect.catchCause((cause) => Effect.sync((): PassOutcome => {
-      const text = String(cause)
+      const text = `${deps.source.scores}: ${String(cause)}`
       return { kind: text.includes("STRATA_FENCED") ? "fenced" : "failed", cause: text }
     }))
   )
@@ -228,28 +262,64 @@ export const logPassOutcome = (log: Logger | undefined, o: PassOutcome): void =>
 }
 
 /**
- * The archive loop: a pass every `everyMs` (the first at once), each outcome handed to
- * `report` (logged with `deps.log` by default). A pass without the lease does nothing.
+ * The archive loop: a pass of every target (the ingress stream, then each direct stream)
+ * every `everyMs` (the first at once), each outcome handed to `report` (logged with the
+ * first target's `log` by default). A pass without its lease does nothing; one target's
+ * failed pass does not stop the others'.
  */
-export const archiveFiber = (deps: ArchiverDeps, everyMs: number, report: (o: PassOutcome) => void = (o) => logPassOutcome(deps.log, o)) =>
-  passOutcome(deps).pipe(
-    Effect.tap((o) => Effect.sync(() => report(o))),
+export const archiveFiber = (targets: ArchiverDeps | readonly ArchiverDeps[], everyMs: number, report?: (o: PassOutcome) => void) => {
+  const all: readonly ArchiverDeps[] = "source" in targets ? [targets] : targets
+  const tell = report ?? ((o: PassOutcome) => logPassOutcome(all[0]?.log, o))
+  return Effect.forEach(all, (deps) => passOutcome(deps).pipe(Effect.tap((o) => Effect.sync(() => tell(o)))), { discard: true }).pipe(
     Effect.repeat(Schedule.spaced(`${everyMs} millis`))
   )
+}
 
-/** The archiver's dependencies from the configuration, the lease asked through `holder`. */
-export const archiverDepsWith = (
-  config: Config, deps: { redis: Redis; store: ObjectStore; holder: ArchiverDeps["holder"]; faults?: ArchiveFaults; log?: Logger }
-): ArchiverDeps => ({
+interface DepsInput { redis: Redis; store: ObjectStore; holder: ArchiverDeps["holder"]; faults?: ArchiveFaults; log?: Logger }
+
+const commonDeps = (config: Config, deps: DepsInput) => ({
   redis: deps.redis, store: deps.store,
-  ingress: ingressKeys(config.redis.prefix), keys: archiveKeys(config.redis.prefix, config.partitions),
-  appliedBy: config.partitions === 1 ? GROUPS.engine : GROUPS.router,
   limits: { maxFields: config.ingest.max_fields, maxValueLength: config.ingest.max_value_length },
   maxRows: config.archive.max_rows,
   holder: deps.holder,
   ...(deps.faults ? { faults: deps.faults } : {}),
   ...(deps.log ? { log: deps.log } : {})
 })
+
+/** The ingress archiver's dependencies from the configuration, the lease asked through `holder`. */
+export const archiverDepsWith = (config: Config, deps: DepsInput): ArchiverDeps => ({
+  ...commonDeps(config, deps),
+  source: ingressKeys(config.redis.prefix), keys: archiveKeys(config.redis.prefix, config.partitions),
+  appliedBy: config.partitions === 1 ? GROUPS.engine : GROUPS.router
+})
+
+/**
+ * Partition `partition`'s direct-stream archiver (a partitioned install): the direct stream,
+ * the partition's dead letters, its mark fenced by its lease (asked through `holder`).
+ */
+export const directArchiverDepsWith = (config: Config, partition: number, deps: DepsInput): ArchiverDeps => {
+  const keys = partitionKeys(config.redis.prefix, partition, config.partitions)
+  return {
+    ...commonDeps(config, deps),
+    source: { scores: keys.scoresDirect, scoresDead: keys.scoresDead }, partition,
+    keys: directArchiveKeys(config.redis.prefix, partition, config.partitions),
+    appliedBy: GROUPS.engine
+  }
+}
+
+/**
+ * Everything an engine's archive thread archives: the ingress stream (its lease: `holder()`)
+ * and, in a partitioned install, every partition's direct stream (`holder(partition)`: that
+ * partition's lease as this engine holds it, else none, so only its holder writes).
+ */
+export const archiveTargetsWith = (
+  config: Config, deps: Omit<DepsInput, "holder"> & { readonly holder: (partition?: number) => ReturnType<ArchiverDeps["holder"]> }
+): ArchiverDeps[] => [
+  archiverDepsWith(config, { ...deps, holder: () => deps.holder() }),
+  ...(config.partitions === 1 ? [] : Array.from({ length: config.partitions }, (_, p) =>
+    directArchiverDepsWith(config, p, { ...deps, holder: () => deps.holder(p) })))
+]
+
 
 /** A part takes a moment to write: a chunk starts only with a quarter of the lease's TTL left. */
 export const archiveHolder = (lease: Lease): LeaseHolder | undefined => lease.held(Math.floor(lease.ttlMs / 4))

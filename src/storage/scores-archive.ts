@@ -1,6 +1,12 @@
 /**
  * The scanner archive in the lake: scores entries as Parquet parts, one folder per UTC hour
- * of the entry ID's time, `scores/YYYY/MM/DD/HH/<first entry ID>.e<epoch>.parquet`.
+ * of the entry ID's time, `scores/YYYY/MM/DD/HH/<first entry ID>.e<epoch>.parquet` for the
+ * ingress stream and `scores/direct/<P>/YYYY/MM/DD/HH/<first entry ID>.e<epoch>.parquet` for
+ * partition P's direct stream (a partitioned install). One tree per stream: the two streams'
+ * IDs are independent (the same ID may be in both), so each tree is ordered and deduplicated
+ * by ID on its own, its parts' names never collide with another's, and its writer (the
+ * stream's lease holder) lists and deletes leftovers in its own folders only. A reader of
+ * one hour of ingress lists `scores/YYYY/...`, never the direct trees.
  *
  * Why parts rather than one `HH.parquet` rewritten whole: at a few thousand events a second
  * an hour holds millions of rows, and rewriting it on every archive pass costs O(n²); a part
@@ -15,7 +21,9 @@
  * `event_time` (decoded, null when it does not decode), `symbol` (normalised, else as sent,
  * null when absent), `fields` (JSON: the flat name/value list exactly as sent, in order,
  * duplicates included — the recording format's own shape, and DuckDB's json functions read
- * it), `dead`, `dead_reason`, `dead_id` (the dead letter's entry ID).
+ * it), `dead`, `dead_reason`, `dead_id` (the dead letter's entry ID), `stream` (the Redis
+ * stream the entry was read from; null in parts written before the column existed, which
+ * are all ingress parts). A row's key is (`stream`, `id`).
  * Does not read Redis or know the mark: the archiver (src/engine/archiver.ts) decides what
  * goes into a part and when it counts as archived.
  */
@@ -35,28 +43,48 @@ export interface ArchivedScore {
   readonly dead: boolean
   readonly deadReason: string | null
   readonly deadId: string | null
+  /** The stream the entry was read from (absent in parts written before the column). */
+  readonly stream?: string
 }
 
 export const ARCHIVE_ROOT = "scores/"
 
-const pad = (n: number, w = 2) => String(n).padStart(w, "0")
-
-/** The hour folder of an entry time: `scores/YYYY/MM/DD/HH/`. */
-export const hourFolder = (ms: number): string => {
-  const d = new Date(ms)
-  return `${ARCHIVE_ROOT}${pad(d.getUTCFullYear(), 4)}/${pad(d.getUTCMonth() + 1)}/${pad(d.getUTCDate())}/${pad(d.getUTCHours())}/`
+/**
+ * The tree of one archived stream: the ingress stream's (`partition` undefined), or
+ * partition `partition`'s direct stream's, beside it under `scores/direct/`.
+ */
+export const archiveRoot = (partition?: number): string => {
+  if (partition === undefined) return ARCHIVE_ROOT
+  if (!Number.isSafeInteger(partition) || partition < 0) throw new Error(`archive tree of partition ${partition}: expected a partition number`)
+  return `${ARCHIVE_ROOT}direct/${partition}/`
 }
 
-export const partKey = (firstId: string, epoch: string): string =>
-  `${hourFolder(entryIdMs(firstId))}${firstId}.e${epoch}.parquet`
+const pad = (n: number, w = 2) => String(n).padStart(w, "0")
 
-const PART = /^scores\/\d{4}\/\d{2}\/\d{2}\/\d{2}\/(\d{1,20}-\d{1,20})\.e(\d{1,20})\.parquet$/
+/** The hour folder of an entry time: `scores/YYYY/MM/DD/HH/` (or under partition P's direct tree). */
+export const hourFolder = (ms: number, partition?: number): string => {
+  const d = new Date(ms)
+  return `${archiveRoot(partition)}${pad(d.getUTCFullYear(), 4)}/${pad(d.getUTCMonth() + 1)}/${pad(d.getUTCDate())}/${pad(d.getUTCHours())}/`
+}
 
-export interface PartName { readonly key: string; readonly firstId: string; readonly epoch: string }
+export const partKey = (firstId: string, epoch: string, partition?: number): string =>
+  `${hourFolder(entryIdMs(firstId), partition)}${firstId}.e${epoch}.parquet`
+
+const PART = /^scores\/(?:direct\/(0|[1-9]\d{0,8})\/)?\d{4}\/\d{2}\/\d{2}\/\d{2}\/(\d{1,20}-\d{1,20})\.e(\d{1,20})\.parquet$/
+
+export interface PartName {
+  readonly key: string
+  readonly firstId: string
+  readonly epoch: string
+  /** The partition whose direct stream the part holds; absent for an ingress part. */
+  readonly partition?: number
+}
 
 export const parsePartKey = (key: string): PartName | undefined => {
   const m = PART.exec(key)
-  return m ? { key, firstId: m[1] as string, epoch: m[2] as string } : undefined
+  if (!m) return undefined
+  const part = { key, firstId: m[2] as string, epoch: m[3] as string }
+  return m[1] === undefined ? part : { ...part, partition: Number(m[1]) }
 }
 
 /** Parts in read order: first ID, then epoch (numerically). */
@@ -74,11 +102,11 @@ const ts = (name: string, optional = false): SchemaElement => ({
   logical_type: { type: "TIMESTAMP", isAdjustedToUTC: true, unit: "MILLIS" }
 })
 const SCHEMA: SchemaElement[] = [
-  { name: "root", num_children: 8 },
+  { name: "root", num_children: 9 },
   str("id"), ts("id_time"), ts("event_time", true), str("symbol", true),
   { name: "fields", type: "BYTE_ARRAY", converted_type: "JSON", repetition_type: "REQUIRED" },
   { name: "dead", type: "BOOLEAN", repetition_type: "REQUIRED" },
-  str("dead_reason", true), str("dead_id", true)
+  str("dead_reason", true), str("dead_id", true), str("stream", true)
 ]
 
 /**
@@ -105,7 +133,8 @@ export const encodeArchivePart = async (rows: readonly ArchivedScore[]): Promise
       { name: "fields", data: rows.map((r) => r.fields), statistics: false },
       { name: "dead", data: rows.map((r) => r.dead) },
       { name: "dead_reason", data: rows.map((r) => r.deadReason) },
-      { name: "dead_id", data: rows.map((r) => r.deadId) }
+      { name: "dead_id", data: rows.map((r) => r.deadId) },
+      { name: "stream", data: rows.map((r) => r.stream ?? null) }
     ],
     rowGroupSize: ROW_GROUP_ROWS,
     kvMetadata: [
@@ -125,9 +154,11 @@ const text = (v: unknown): string | null => (v === null || v === undefined ? nul
 const toRow = (o: Record<string, unknown>): ArchivedScore => {
   const f = o["fields"]
   const fields = (typeof f === "string" ? JSON.parse(f) : f) as string[]
+  const stream = text(o["stream"])
   return {
     id: String(o["id"]), idTime: num(o["id_time"]) ?? 0, eventTime: num(o["event_time"]), symbol: text(o["symbol"]),
-    fields, dead: o["dead"] === true, deadReason: text(o["dead_reason"]), deadId: text(o["dead_id"])
+    fields, dead: o["dead"] === true, deadReason: text(o["dead_reason"]), deadId: text(o["dead_id"]),
+    ...(stream === null ? {} : { stream })
   }
 }
 
@@ -163,19 +194,23 @@ export const partRowCount = async (store: ObjectStore, key: string): Promise<num
 
 const DAY_MS = 86_400_000
 
-/** The parts that may hold entries with ID time in [fromMs, toMs], in read order. */
-export const partsBetween = async (store: ObjectStore, fromMs: number | undefined, toMs: number): Promise<PartName[]> => {
+/**
+ * The parts of one stream's tree (`partition` undefined: the ingress stream's) that may hold
+ * entries with ID time in [fromMs, toMs], in read order.
+ */
+export const partsBetween = async (store: ObjectStore, fromMs: number | undefined, toMs: number, partition?: number): Promise<PartName[]> => {
   const keys: string[] = []
   if (fromMs === undefined || toMs - fromMs > 400 * DAY_MS) {
-    keys.push(...await store.list(ARCHIVE_ROOT))
+    keys.push(...await store.list(archiveRoot(partition)))
   } else {
     // One listing per UTC day: a day's range never lists the whole archive.
-    for (let day = Math.floor(fromMs / DAY_MS) * DAY_MS; day <= toMs; day += DAY_MS) keys.push(...await store.list(hourFolder(day).slice(0, -3)))
+    for (let day = Math.floor(fromMs / DAY_MS) * DAY_MS; day <= toMs; day += DAY_MS) keys.push(...await store.list(hourFolder(day, partition).slice(0, -3)))
   }
   const fromHour = fromMs === undefined ? -Infinity : Math.floor(fromMs / 3_600_000)
   const toHour = Math.floor(toMs / 3_600_000)
   const parts = keys.map(parsePartKey).filter((p): p is PartName => {
-    if (!p) return false
+    // The ingress tree's listing holds the direct trees too: each reads its own.
+    if (!p || p.partition !== partition) return false
     const hour = Math.floor(entryIdMs(p.firstId) / 3_600_000)
     return hour >= fromHour && hour <= toHour
   })
@@ -183,11 +218,12 @@ export const partsBetween = async (store: ObjectStore, fromMs: number | undefine
 }
 
 /**
- * Archived rows with `after` < id ≤ `upTo` (IDs; `after` undefined: from the start), in ID
- * order, one row per entry ID. `upTo` is normally the mark: parts past it are not verified.
+ * Archived rows of one stream's tree (`partition` undefined: the ingress stream's) with
+ * `after` < id ≤ `upTo` (IDs; `after` undefined: from the start), in ID order, one row per
+ * entry ID. `upTo` is normally the stream's mark: parts past it are not verified.
  */
-export async function* archivedBetween(store: ObjectStore, after: string | undefined, upTo: string): AsyncGenerator<ArchivedScore> {
-  const parts = await partsBetween(store, after === undefined ? undefined : entryIdMs(after), entryIdMs(upTo))
+export async function* archivedBetween(store: ObjectStore, after: string | undefined, upTo: string, partition?: number): AsyncGenerator<ArchivedScore> {
+  const parts = await partsBetween(store, after === undefined ? undefined : entryIdMs(after), entryIdMs(upTo), partition)
   let last = after
   for (const part of parts) {
     if (compareEntryIds(part.firstId, upTo) > 0) break

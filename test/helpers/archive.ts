@@ -1,11 +1,16 @@
 /** Reading the scanner archive as stored, for tests that count what it holds. */
 import { objectAsyncBuffer, type ObjectStore } from "../../src/storage/object-store.ts"
-import { ARCHIVE_ROOT, decodeArchivePart, parsePartKey, sortParts, type ArchivedScore, type PartName } from "../../src/storage/scores-archive.ts"
+import { archiveRoot, decodeArchivePart, parsePartKey, sortParts, type ArchivedScore, type PartName } from "../../src/storage/scores-archive.ts"
 
-/** Every row of every part, in part order, as stored (no de-duplication): what "exactly once" is checked on. */
-export const allArchivedRows = async (store: ObjectStore): Promise<ArchivedScore[]> => {
+/**
+ * Every row of every part of one stream's tree (`partition` undefined: the ingress stream's,
+ * else that partition's direct stream's), in part order, as stored (no de-duplication): what
+ * "exactly once" is checked on.
+ */
+export const allArchivedRows = async (store: ObjectStore, partition?: number): Promise<ArchivedScore[]> => {
   const out: ArchivedScore[] = []
-  const parts = (await store.list(ARCHIVE_ROOT)).map(parsePartKey).filter((p): p is PartName => p !== undefined)
+  const parts = (await store.list(archiveRoot(partition))).map(parsePartKey)
+    .filter((p): p is PartName => p !== undefined && p.partition === partition)
   for (const { key } of sortParts(parts)) {
     const file = await objectAsyncBuffer(store, key)
     if (!file) continue

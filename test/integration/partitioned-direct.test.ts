@@ -5,7 +5,7 @@
  * hostile direct entry is dead-lettered with the decoder's reason and the loop goes on,
  * and an ID present in both of a partition's input streams is applied from each.
  * Trimming keeps every direct entry the engine's group has not read or still holds, and,
- * while the archive is enabled, every direct entry (the archive does not cover them); the
+ * while the archive is enabled, every direct entry above the stream's archive mark; the
  * partition's lag, stream figures and /metrics count the direct stream.
  */
 import { afterEach, describe, expect, it } from "vitest"
@@ -14,7 +14,10 @@ import { partitionView } from "../../src/engine/install-view.ts"
 import { createLogger } from "../../src/services/logger.ts"
 import { parseDeadLetter } from "../../streams/dead-letter.ts"
 import { ensureGroup } from "../../streams/consumer.ts"
-import { GROUPS, ingressKeys, partitionKeys } from "../../streams/keys.ts"
+import { directArchiveKeys, GROUPS, ingressKeys, partitionKeys } from "../../streams/keys.ts"
+import { Lease } from "../../streams/lease.ts"
+import { archiveHolder, archivePass, directArchiverDepsWith } from "../../src/engine/archiver.ts"
+import { localObjectStore } from "../../src/storage/object-store.ts"
 import { symbolPartition } from "../../streams/partition.ts"
 import { scoresFields, scoresSymbol } from "../../streams/scores-wire.ts"
 import { redisTimeMs, trimPass } from "../../streams/trim.ts"
@@ -181,12 +184,30 @@ describe("trimming a partition's direct stream", () => {
     expect(view.streams.find((f) => f.key === keys.scoresDirect)).toMatchObject({ name: "scores_direct", length: 10, archiveLag: null })
   }, 60_000)
 
-  it("trims nothing of it while the archive is enabled (the archive does not cover it)", async () => {
+  it("while the archive is enabled, trims it no further than its archive mark", async () => {
     const { ns, keys, ids, plan } = await setUp(true)
     await ns.redis.xreadgroup("GROUP", GROUPS.engine, "p1", "COUNT", 10, "STREAMS", keys.scoresDirect, ">")
-    await ns.redis.xack(keys.scoresDirect, GROUPS.engine, ...ids)
+    await ns.redis.xack(keys.scoresDirect, GROUPS.engine, ...ids.slice(0, 6))
     const out = await trimPass(ns.redis, plan)
     expect(out.find((r) => r.key === keys.scoresDirect)).toMatchObject({ removed: 0, bound: { trim: false, reason: "nothing archived yet" } })
     expect(await left(ns, keys.scoresDirect)).toEqual(ids)
+    // The partition's holder archives what its group acknowledged; the trim follows the mark.
+    const lease = new Lease(ns.redis, directArchiveKeys(ns.prefix, 1, COUNT), 60_000)
+    expect((await lease.acquire()).held).toBe(true)
+    const store = localObjectStore(ns.config.storage.lake)
+    try {
+      const report = await archivePass(directArchiverDepsWith(ns.config, 1, { redis: ns.redis, store, holder: () => archiveHolder(lease) }))
+      expect([report.rows, report.mark]).toEqual([6, ids[5]])
+    } finally {
+      await store.close()
+      await lease.release()
+    }
+    await ns.redis.xack(keys.scoresDirect, GROUPS.engine, ...ids.slice(6))
+    // An entry a minute later: the retention's age then keeps nothing of the ten.
+    const later = `${Number((ids[9] as string).split("-")[0]) + 60_000}-0`
+    await ns.redis.xadd(keys.scoresDirect, later, ...scoresFields("AA", { liquidity_score: 1 }))
+    const after = await trimPass(ns.redis, plan)
+    expect(after.find((r) => r.key === keys.scoresDirect)).toMatchObject({ removed: 6, bound: { trim: true, by: "archive" } })
+    expect(await left(ns, keys.scoresDirect)).toEqual([...ids.slice(6), later])
   }, 60_000)
 })

@@ -35,7 +35,7 @@ test.prop([arbPrefix, fc.integer({ min: 1, max: 16 }), fc.boolean()])(
     const ingress = ingressKeys(prefix)
     const mark = archiveKeys(prefix, partitions).scoresArchived
     const bounded = installTrimPlans(config).flatMap((p) => p.targets).filter((t) => t.archiveMark !== undefined)
-    // The scanner archive does not cover the direct streams: nothing advances their marks, so they are not trimmed.
+    // Each direct stream is archived by its partition's holder, and trimmed no further than its own mark.
     const direct = partitions === 1 ? [] : installPartitionKeys(prefix, partitions).map((k) => [k.scoresDirect, k.scoresDirectArchived])
     expect(bounded.map((t) => [t.key, t.archiveMark])).toEqual(enabled ? [[ingress.scores, mark], [ingress.scoresDead, mark], ...direct] : [])
   }
