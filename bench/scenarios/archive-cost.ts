@@ -37,7 +37,15 @@ type Part = keyof typeof PARTS
 const OFF: Mode = { archive: false, trim: false }
 const label = (m: Mode) => (m.archive && m.trim ? "both" : m.archive ? "archive" : m.trim ? "trim" : "off")
 
-interface Run { readonly ingest: number; readonly archive: number | undefined; readonly redis: RedisCpu; readonly load: number }
+interface Run {
+  readonly ingest: number
+  /** Rows/s from the drain's first applied entry until the mark reached the last one. */
+  readonly archive: number | undefined
+  /** How long after the drain ended the mark reached the last entry, ms. */
+  readonly archivedAfterMs?: number
+  readonly redis: RedisCpu
+  readonly load: number
+}
 
 const drain = async (ctx: Parameters<Scenario["run"]>[0], events: number, mode: Mode, prof: string | undefined): Promise<Run> => {
   // With the default retention (an hour) a drain of a fresh backlog would trim nothing.
@@ -67,7 +75,9 @@ const drain = async (ctx: Parameters<Scenario["run"]>[0], events: number, mode: 
         const mark = await readArchiveMark(ns.redis, keys)
         return mark === undefined ? 0 : mark === lastId ? events : 1
       }, events, 600_000)
-      return { ingest, archive: events / (Math.max(a.done - a.first, 20) / 1000), redis, load }
+      // From the drain's first applied entry to the mark at the last one: the archive may run
+      // behind ingest (a lower priority) and archive the backlog in one chunk at the end.
+      return { ingest, archive: events / (Math.max(a.done - t.first, 20) / 1000), archivedAfterMs: Math.max(0, a.done - t.done), redis, load }
     } finally {
       await child.stop()
     }
@@ -101,7 +111,8 @@ export const scenario: Scenario = {
       for (const mode of round % 2 === 0 ? modes : [...modes].reverse()) {
         const r = await drain(ctx, events, mode, prof)
         runs.set(label(mode), [...(runs.get(label(mode)) ?? []), r])
-        ctx.log(`${label(mode)}: ${Math.round(r.ingest)} ev/s (load ${r.load.toFixed(1)}; redis ${(r.redis.serverUsec / events).toFixed(1)} µs/ev: ${topCommands(r, events)})`)
+        const behind = r.archivedAfterMs === undefined ? "" : `, archived ${(r.archivedAfterMs / 1000).toFixed(1)} s after the drain`
+        ctx.log(`${label(mode)}: ${Math.round(r.ingest)} ev/s${behind} (load ${r.load.toFixed(1)}; redis ${(r.redis.serverUsec / events).toFixed(1)} µs/ev: ${topCommands(r, events)})`)
       }
     }
     const best = (rs: readonly Run[]) => rs.reduce((a, b) => (b.ingest > a.ingest ? b : a))
@@ -120,7 +131,7 @@ export const scenario: Scenario = {
         baseline: { name: "the same run, archive and trimming off (best of 2)", value: off.ingest }, ratio,
         ...(part === "both" ? { goal: "≥ 0.95 of the run without them (cost ≤ 5%)", pass: ratio >= 0.95 } : {})
       })
-      if (on.archive !== undefined) figures.push({ scenario: "archive-cost", metric: `archive rows/s (${part}, engine process, local lake)`, value: on.archive, unit: "rows/s" })
+      if (on.archive !== undefined) figures.push({ scenario: "archive-cost", metric: `archive rows/s, drain start to the mark at the last entry (${part}, engine process, local lake)`, value: on.archive, unit: "rows/s" })
     }
     return figures
   }
