@@ -24,13 +24,16 @@ const TRIM_GUARDED = lua("trim-guarded-3.lua")
 const NTH_NEWEST = lua("nth-newest-1.lua")
 const COUNT_AFTER = lua("count-after-1.lua")
 
-type WithTrim = Redis & {
+export type WithTrim = Redis & {
   strataTrimGuarded(stream: string, mark: string, record: string, minId: string, archive: string, name: string, dead: string, givenMark: string, ...groups: string[]): Promise<[number, string]>
   strataNthNewest(stream: string, n: number): Promise<string | null>
   strataCountAfter(stream: string, after: string, cap: number): Promise<number>
 }
 
-const define = (redis: Redis): WithTrim => {
+/** The connection with the trim scripts defined on it (once per connection). */
+export const trimCommands = (redis: Redis): WithTrim => define(redis)
+
+function define(redis: Redis): WithTrim {
   if (!("strataTrimGuarded" in redis)) {
     redis.defineCommand("strataTrimGuarded", { numberOfKeys: 3, lua: TRIM_GUARDED })
     redis.defineCommand("strataNthNewest", { numberOfKeys: 1, lua: NTH_NEWEST })
