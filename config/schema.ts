@@ -113,7 +113,9 @@ export const Providers = Schema.Struct({
 export const Archive = Schema.Struct({
   enabled: Schema.Boolean,
   every: DurationText,
-  max_rows: PositiveInt
+  max_rows: PositiveInt,
+  /** The archive thread's nice value (0 = the engine's own priority, 19 = lowest). */
+  nice: Schema.Int.check(Schema.isBetween({ minimum: 0, maximum: 19 }))
 })
 export type ArchiveConfig = typeof Archive.Type
 export type BackfillConfig = typeof Backfill.Type

@@ -69,6 +69,39 @@ export const nextEntryId = (id: string): string => {
   return BigInt(seq) >= MAX_SEQ ? `${BigInt(ms) + 1n}-0` : `${ms}-${BigInt(seq) + 1n}`
 }
 
+/**
+ * A count floor read on an earlier pass (the `keep.count`-th newest entry then) and the
+ * stream's `entries-added` at that reading (XINFO STREAM, Redis 7).
+ */
+export interface CountFloor {
+  readonly id: string
+  readonly entriesAdded: number
+}
+
+/** What XINFO STREAM says now, for judging an earlier count floor. */
+export interface StreamCounters {
+  readonly oldestId: string | undefined
+  /** undefined before Redis 7 (no such field): an earlier floor is then never trusted. */
+  readonly entriesAdded: number | undefined
+  /** The greatest ID ever removed by XDEL (XINFO STREAM `max-deleted-entry-id`, Redis 7). */
+  readonly maxDeletedId: string | undefined
+}
+
+/**
+ * Whether at least `keep.count` entries still lie at or above an earlier count floor: they
+ * did when it was read, entries are only ever added after the newest, and trimming (XTRIM,
+ * XADD with MAXLEN/MINID, by anyone) only removes the oldest. So they still do unless an entry
+ * at or above it was deleted by ID (XDEL moves `max-deleted-entry-id` up to it), the floor
+ * itself was trimmed away (the oldest entry is past it), or the key was made anew
+ * (`entries-added` went back). Then the floor is a safe stand-in for the current one, which
+ * can only be at or above it.
+ */
+export const floorStillHolds = (floor: CountFloor, now: StreamCounters): boolean =>
+  now.oldestId !== undefined && now.entriesAdded !== undefined && now.maxDeletedId !== undefined &&
+  compareEntryIds(now.oldestId, floor.id) <= 0 &&
+  compareEntryIds(now.maxDeletedId, floor.id) < 0 &&
+  now.entriesAdded >= floor.entriesAdded
+
 export const trimBound = (i: TrimInputs): TrimBound => {
   if (i.oldestId === undefined || i.newestId === undefined) return { trim: false, reason: "empty" }
   const names = new Set(i.groups.map((g) => g.name))

@@ -1,51 +1,83 @@
 /**
  * The cost of keeping Redis bounded on ingest: the events/s one engine process applies while
- * its archive thread writes the same entries to the lake (a pass every second) and its
- * trimming removes them behind the mark (a pass every second, 1,000 entries and no age
- * kept, so every pass removes what the archive has verified), as a ratio to the same run
- * with both off. Also reports the archive's own rate (rows/s from the first archived chunk
- * until the mark reaches the last entry). The two runs alternate, off on off on, and each
- * side keeps its best run: on a shared machine, a neighbour's load only ever slows a run
- * down. Goal: ratio ≥ 0.95. (The soak's drains measure trimming alone, archive off.)
+ * draining a backlog, with its archive thread writing the same entries to the lake (a pass
+ * every second) and/or its trimming removing them (a pass every second, 1,000 entries and no
+ * age kept, so every pass removes what the groups and, with the archive on, the archive
+ * have done with), each as a ratio to the same run with both off. Parts (STRATA_BENCH_PARTS,
+ * e.g. "archive,trim"; all by default): `archive` alone, `trim` alone, `both`. The runs of a
+ * round alternate the off run with every part named, two rounds, the order turning each
+ * round, and each keeps its best run: on a shared machine a neighbour's load only ever slows
+ * a run down. Each run also reports Redis' own account of its commands (INFO commandstats,
+ * differences around the drain) and the load average. Goal: ratio ≥ 0.95 with both on.
+ * STRATA_BENCH_ARCHIVE_COST_PROF=<folder>: the engines run with --cpu-prof into it.
  *   size full: a backlog of STRATA_BENCH_ARCHIVE_COST_EVENTS entries (default 200000); tiny: 2000.
  */
-import { readLatest } from "../../streams/consumer.ts"
+import { loadavg } from "node:os"
 import { join } from "node:path"
+import { readLatest } from "../../streams/consumer.ts"
 import { readArchiveMark } from "../../streams/archive-mark.ts"
 import { ingressKeys, partitionKeys } from "../../streams/keys.ts"
-import type { Scenario } from "../scenario.ts"
+import type { BenchFigure, Scenario } from "../scenario.ts"
 import { benchNamespace } from "../lib/bench-namespace.ts"
 import { ROOT, startChild } from "../lib/children.ts"
 import { fillStream, timeProgress } from "../lib/fill.ts"
+import { readRedisCpu, redisCpuSince, type RedisCpu } from "../lib/redis-cpu.ts"
 import { workload } from "../../fixtures/workload.ts"
 
 const spec = (events: number) => ({ events, symbols: Math.min(10_000, events), seed: 3, start: Date.UTC(2026, 0, 5, 14, 30), stepMs: 50 })
 
-interface Run { readonly ingest: number; readonly archive: number | undefined }
+/** What a run keeps on: the archive, trimming, both (the parts), or neither (the baseline). */
+interface Mode { readonly archive: boolean; readonly trim: boolean }
+const PARTS = {
+  archive: { archive: true, trim: false },
+  trim: { archive: false, trim: true },
+  both: { archive: true, trim: true }
+} as const satisfies Record<string, Mode>
+type Part = keyof typeof PARTS
+const OFF: Mode = { archive: false, trim: false }
+const label = (m: Mode) => (m.archive && m.trim ? "both" : m.archive ? "archive" : m.trim ? "trim" : "off")
 
-const drain = async (ctx: Parameters<Scenario["run"]>[0], events: number, archive: boolean): Promise<Run> => {
+interface Run {
+  readonly ingest: number
+  /** Rows/s from the drain's first applied entry until the mark reached the last one. */
+  readonly archive: number | undefined
+  /** How long after the drain ended the mark reached the last entry, ms. */
+  readonly archivedAfterMs?: number
+  readonly redis: RedisCpu
+  readonly load: number
+}
+
+const drain = async (ctx: Parameters<Scenario["run"]>[0], events: number, mode: Mode, prof: string | undefined): Promise<Run> => {
   // With the default retention (an hour) a drain of a fresh backlog would trim nothing.
-  const trim = { enabled: archive, every: "1s" }
   const keep = { keep: { age: "0s", count: 1000 } }
-  const ns = await benchNamespace(ctx, archive ? "arch-on" : "arch-off", {
-    archive: { enabled: archive, every: "1s" }, streams: { trim, scores: keep, lifecycle: keep, backfill: keep }
+  const name = label(mode)
+  const ns = await benchNamespace(ctx, `arch-${name}`, {
+    archive: { enabled: mode.archive, every: "1s" },
+    streams: { trim: { enabled: mode.trim, every: "1s" }, scores: keep, lifecycle: keep, backfill: keep }
   })
   try {
     const scores = ingressKeys(ns.prefix).scores
     const keys = partitionKeys(ns.prefix, 0)
     await fillStream(ns.redis, scores, workload(spec(events)))
     const lastId = (await readLatest(ns.redis, scores, 1))[0]?.id as string
-    const child = startChild(join(ROOT, "src/cli/main.ts"), ["engine"], ns.env, join(ctx.tmpDir, `engine-${archive ? "on" : "off"}.log`))
+    // One profile per thread (the archive thread writes its own), named by pid and thread.
+    const nodeArgs = prof === undefined ? [] : ["--cpu-prof", `--cpu-prof-dir=${join(prof, `${name}-${Date.now()}`)}`]
+    const before = await readRedisCpu(ns.redis)
+    const load = loadavg()[0] ?? 0
+    const child = startChild(join(ROOT, "src/cli/main.ts"), ["engine"], ns.env, join(ctx.tmpDir, `engine-${name}.log`), nodeArgs)
     try {
       const t = await timeProgress(async () => Number(await ns.redis.hget(keys.stats, "entries") ?? 0), events, 600_000)
+      const redis = redisCpuSince(before, await readRedisCpu(ns.redis))
       // A tiny backlog can be drained between two samples: at least one sampling interval.
       const ingest = events / (Math.max(t.done - t.first, 20) / 1000)
-      if (!archive) return { ingest, archive: undefined }
+      if (!mode.archive) return { ingest, archive: undefined, redis, load }
       const a = await timeProgress(async () => {
         const mark = await readArchiveMark(ns.redis, keys)
         return mark === undefined ? 0 : mark === lastId ? events : 1
       }, events, 600_000)
-      return { ingest, archive: events / (Math.max(a.done - a.first, 20) / 1000) }
+      // From the drain's first applied entry to the mark at the last one: the archive may run
+      // behind ingest (a lower priority) and archive the backlog in one chunk at the end.
+      return { ingest, archive: events / (Math.max(a.done - t.first, 20) / 1000), archivedAfterMs: Math.max(0, a.done - t.done), redis, load }
     } finally {
       await child.stop()
     }
@@ -54,29 +86,54 @@ const drain = async (ctx: Parameters<Scenario["run"]>[0], events: number, archiv
   }
 }
 
+/** The commands that cost Redis the most in a run, µs per event drained. */
+const topCommands = (r: Run, events: number, n = 8) =>
+  [...r.redis.commands].sort((a, b) => b[1].usec - a[1].usec).slice(0, n)
+    .map(([cmd, c]) => `${cmd} ${c.calls} calls ${(c.usec / events).toFixed(2)} µs/ev`).join("; ")
+
+const chosenParts = (): Part[] => {
+  const named = process.env["STRATA_BENCH_PARTS"]?.split(",").map((s) => s.trim()).filter(Boolean)
+  const unknown = named?.filter((n) => !(n in PARTS)) ?? []
+  if (unknown.length > 0) throw new Error(`STRATA_BENCH_PARTS: no part named ${unknown.join(", ")}; known: ${Object.keys(PARTS).join(", ")}`)
+  return named === undefined ? (Object.keys(PARTS) as Part[]) : (named as Part[])
+}
+
 export const scenario: Scenario = {
   name: "archive-cost",
-  description: "engine events/s with the scanner archive writing the same entries and trimming behind it vs with both off",
+  description: "engine events/s with the scanner archive, trimming, or both on vs with both off, alternated in one run",
   run: async (ctx) => {
     const events = ctx.size === "tiny" ? 2_000 : Number(process.env["STRATA_BENCH_ARCHIVE_COST_EVENTS"] ?? 200_000)
-    const runs: { off: Run[]; on: Run[] } = { off: [], on: [] }
+    const prof = process.env["STRATA_BENCH_ARCHIVE_COST_PROF"]
+    const parts = chosenParts()
+    const runs = new Map<string, Run[]>()
+    const modes: Mode[] = [OFF, ...parts.map((p) => PARTS[p])]
     for (let round = 0; round < 2; round++) {
-      runs.off.push(await drain(ctx, events, false))
-      runs.on.push(await drain(ctx, events, true))
+      for (const mode of round % 2 === 0 ? modes : [...modes].reverse()) {
+        const r = await drain(ctx, events, mode, prof)
+        runs.set(label(mode), [...(runs.get(label(mode)) ?? []), r])
+        const behind = r.archivedAfterMs === undefined ? "" : `, archived ${(r.archivedAfterMs / 1000).toFixed(1)} s after the drain`
+        ctx.log(`${label(mode)}: ${Math.round(r.ingest)} ev/s${behind} (load ${r.load.toFixed(1)}; redis ${(r.redis.serverUsec / events).toFixed(1)} µs/ev: ${topCommands(r, events)})`)
+      }
     }
-    const best = (rs: Run[]) => rs.reduce((a, b) => (b.ingest > a.ingest ? b : a))
-    const off = best(runs.off)
-    const on = best(runs.on)
-    ctx.log(`runs off ${runs.off.map((r) => Math.round(r.ingest)).join(", ")} ev/s; on ${runs.on.map((r) => Math.round(r.ingest)).join(", ")} ev/s`)
-    ctx.log(`archive and trimming on ${Math.round(on.ingest)} ev/s, off ${Math.round(off.ingest)} ev/s, archive ${Math.round(on.archive ?? 0)} rows/s`)
-    const ratio = on.ingest / off.ingest
-    return [
-      {
-        scenario: "archive-cost", metric: `engine events/s with the archive and trimming on, each every 1s (${events.toLocaleString("en-US")} backlog, best of 2)`, value: on.ingest, unit: "ev/s",
-        baseline: { name: "the same run, archive and trimming off (best of 2)", value: off.ingest }, ratio, goal: "≥ 0.95 of the run without it (cost ≤ 5%)", pass: ratio >= 0.95
-      },
-      { scenario: "archive-cost", metric: "archive rows/s (engine process, local lake)", value: on.archive ?? 0, unit: "rows/s" }
-    ]
+    const best = (rs: readonly Run[]) => rs.reduce((a, b) => (b.ingest > a.ingest ? b : a))
+    const off = best(runs.get("off") ?? [])
+    const loads = [...runs.values()].flat().map((r) => r.load)
+    ctx.log(`load average at the runs' starts ${Math.min(...loads).toFixed(1)}–${Math.max(...loads).toFixed(1)}`)
+    const figures: BenchFigure[] = []
+    for (const part of parts) {
+      const all = runs.get(part) ?? []
+      const on = best(all)
+      const ratio = on.ingest / off.ingest
+      const what = part === "both" ? "the archive and trimming on" : part === "archive" ? "the archive on, trimming off" : "trimming on, the archive off"
+      ctx.log(`${part}: runs ${all.map((r) => Math.round(r.ingest)).join(", ")} ev/s; off ${runs.get("off")?.map((r) => Math.round(r.ingest)).join(", ")} ev/s`)
+      figures.push({
+        scenario: "archive-cost", metric: `engine events/s with ${what}, each every 1s (${events.toLocaleString("en-US")} backlog, best of 2)`, value: on.ingest, unit: "ev/s",
+        baseline: { name: "the same run, archive and trimming off (best of 2)", value: off.ingest }, ratio,
+        ...(part === "both" ? { goal: "≥ 0.95 of the run without them (cost ≤ 5%)", pass: ratio >= 0.95 } : {})
+      })
+      if (on.archive !== undefined) figures.push({ scenario: "archive-cost", metric: `archive rows/s, drain start to the mark at the last entry (${part}, engine process, local lake)`, value: on.archive, unit: "rows/s" })
+    }
+    return figures
   }
 }
 

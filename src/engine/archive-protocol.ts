@@ -27,3 +27,5 @@ export type FromArchiveThread =
   | { readonly type: "pass"; readonly outcome: PassOutcome }
   /** The thread's Redis connection reported an error (it reconnects by itself); logged at debug level. */
   | { readonly type: "redis-error"; readonly message: string }
+  /** The nice value the thread runs at (archive-worker.js), or why it could not lower it. */
+  | { readonly type: "priority"; readonly nice: number | undefined; readonly tid: number | undefined; readonly error?: string }

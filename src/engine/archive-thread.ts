@@ -37,12 +37,27 @@ const ENTRY = new URL("./archive-worker.js", import.meta.url)
 /** The lease of a partition's direct stream as this engine holds it (undefined: not held here). */
 export type PartitionLeaseOf = (partition: number) => Lease | undefined
 
+/**
+ * The process's node options without a `--import tsx`: the thread registers tsx itself,
+ * after lowering its priority, so that the loader's thread it starts inherits that priority
+ * (and no module goes through two tsx loaders). Other options (--cpu-prof, ...) are kept.
+ */
+export const withoutTsxImport = (argv: readonly string[]): string[] => {
+  const out: string[] = []
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i] as string
+    if ((a === "--import" || a === "--loader") && /^tsx(\/|$)/.test(argv[i + 1] ?? "")) i++
+    else if (!/^--(import|loader)=tsx(\/|$)/.test(a)) out.push(a)
+  }
+  return out
+}
+
 /** One thread's life: fails with the reason it stopped; interrupted, stops it and waits. */
 const runThread = (data: ArchiveThreadData, lease: Lease, partitionLease: PartitionLeaseOf, log: Logger) =>
   Effect.callback<never, ArchiveThreadStopped>((resume) => {
     let worker: Worker
     try {
-      worker = new Worker(ENTRY, { workerData: data, name: "strata-archive" })
+      worker = new Worker(ENTRY, { workerData: data, name: "strata-archive", execArgv: withoutTsxImport(process.execArgv) })
     } catch (e) {
       resume(Effect.fail(new ArchiveThreadStopped({ reason: `could not start: ${e instanceof Error ? e.message : String(e)}` })))
       return
@@ -56,7 +71,10 @@ const runThread = (data: ArchiveThreadData, lease: Lease, partitionLease: Partit
         const reply: ToArchiveThread = { type: "holder", seq: m.seq, holder: stopping || !asked ? undefined : archiveHolder(asked) }
         worker.postMessage(reply)
       } else if (m.type === "pass") logPassOutcome(log, m.outcome)
-      else log.debug({ connection: "strata-archive", err: m.message }, "redis connection error")
+      else if (m.type === "priority") {
+        if (m.error === undefined) log.info({ threadId: worker.threadId, tid: m.tid, nice: m.nice }, "archive thread priority")
+        else log.warn({ threadId: worker.threadId, nice: data.config.archive.nice, err: m.error }, "archive thread runs at the engine's priority: it could not lower its own")
+      } else log.debug({ connection: "strata-archive", err: m.message }, "redis connection error")
     })
     worker.once("online", () => log.info({ threadId: worker.threadId }, "archive thread started"))
     worker.once("error", (e) => resume(Effect.fail(new ArchiveThreadStopped({ reason: `threw: ${e instanceof Error ? e.message : String(e)}` }))))

@@ -13,7 +13,7 @@ import type { Config } from "../../config/schema.ts"
 import type { Lease } from "../../streams/lease.ts"
 import { parseDuration } from "../domain/time.ts"
 import type { Logger } from "../services/logger.ts"
-import { trimPass, type TrimPlan } from "../../streams/trim.ts"
+import { trimPass, type CountFloors, type TrimPlan } from "../../streams/trim.ts"
 import { trimPlan } from "../../streams/trim-plan.ts"
 
 export interface TrimmingStats {
@@ -32,13 +32,15 @@ export const engineTrimming = (config: Config, deps: { redis: Redis; lease: Leas
     if (!config.streams.trim.enabled) return stats
     const plan = deps.plan ?? trimPlan(config)
     const every = parseDuration(config.streams.trim.every) ?? 30_000
+    // Count floors carried from pass to pass: most passes then need no walk of `keep.count` entries.
+    const floors: CountFloors = new Map()
     const once = async () => {
       if (deps.lease.held() === undefined) {
         stats.skipped++
         return
       }
       stats.passes++
-      for (const r of await trimPass(deps.redis, plan)) {
+      for (const r of await trimPass(deps.redis, plan, false, floors)) {
         if ("error" in r) {
           stats.failures++
           deps.log.warn({ stream: r.key, err: r.error }, "trimming a stream failed; the next pass tries again")

@@ -8,8 +8,10 @@
  *   thread to stop and waits for it.
  * - crashed: the thread throws out of itself after writing a chunk's parts, before the mark;
  *   the engine logs the reason, restarts it, and the archive completes, every entry exactly once.
+ * - priority: the thread runs at `archive.nice` (read from /proc, Linux), and so does the
+ *   TypeScript loader's thread it starts; the engine's own thread keeps its priority.
  */
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs"
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { Effect, Exit, Scope } from "effect"
@@ -39,6 +41,12 @@ const engineWithFault = async (config: Config, fault: string) => {
   await waitUntil("the archive thread started", () => lines.some((l) => l["msg"] === "archive thread started"), 60_000)
   delete process.env["STRATA_ARCHIVE_FAULT"]
   return { lines, stop: () => Effect.runPromise(Scope.close(scope, Exit.void)) }
+}
+
+/** A thread's nice value from /proc (field 19 of its stat, counted after the command's parentheses). */
+const niceOf = (tid: number | string): number => {
+  const stat = readFileSync(`/proc/self/task/${tid}/stat`, "utf8")
+  return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[16])
 }
 
 const entriesFrom = (events: number, seed: number, start: number) =>
@@ -112,5 +120,26 @@ describe("the archive thread", () => {
     // Every entry exactly once over every stored part: the crashed chunk's parts were replaced.
     const rows = await allArchivedRows(localObjectStore(ns.config.storage.lake))
     expect(rows.map((r) => r.id)).toEqual([...before.map(([id]) => id), ...more.map((e) => e.id)])
+  }, 300_000)
+
+  it.runIf(process.platform === "linux")("runs at archive.nice, its loader thread too, and leaves the engine's thread alone", async () => {
+    const thisThread = readFileSync("/proc/thread-self/stat", "utf8").split(" ")[0] as string
+    const own = niceOf(thisThread)
+    // A test run under a higher nice already keeps it: a thread never raises its priority.
+    const expected = Math.max(own, ns.config.archive.nice)
+    const before = new Set(readdirSync("/proc/self/task"))
+    const engine = await engineWithFault(ns.config, "")
+    try {
+      await waitUntil("the archive thread reported its priority", () => engine.lines.some((l) => l["msg"] === "archive thread priority"), 60_000)
+      const line = engine.lines.find((l) => l["msg"] === "archive thread priority")
+      expect(line?.["nice"]).toBe(expected)
+      expect(niceOf(Number(line?.["tid"]))).toBe(expected)
+      // Threads the archive thread started after lowering itself (tsx's loader) inherit it.
+      const startedAtNice = () => readdirSync("/proc/self/task").filter((t) => !before.has(t) && t !== String(line?.["tid"]) && niceOf(t) === expected)
+      await waitUntil("a thread the archive thread started runs at its nice", () => startedAtNice().length > 0, 60_000)
+      expect(niceOf(thisThread)).toBe(own)
+    } finally {
+      await engine.stop()
+    }
   }, 300_000)
 })

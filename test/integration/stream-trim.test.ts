@@ -10,7 +10,7 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest"
 import { compareEntryIds } from "../../src/domain/time.ts"
 import { GROUPS } from "../../streams/keys.ts"
-import { allStreamFigures, trimBelow, trimPass, trimStream, type TrimTarget } from "../../streams/trim.ts"
+import { allStreamFigures, trimBelow, trimCommands, trimPass, trimStream, type CountFloors, type TrimTarget } from "../../streams/trim.ts"
 import { trimPlan } from "../../streams/trim-plan.ts"
 import { testNamespace, type TestNamespace } from "../helpers/namespace.ts"
 
@@ -155,6 +155,49 @@ describe("retention and caps", () => {
     const ids = await doneWith(t, 30)
     expect((await trimStream(ns.redis, t, plan.record)).removed).toBe(23)
     expect(await idsOf(t.key)).toEqual(ids.slice(23))
+  })
+
+  it("reads the count floor only when it can lower the bound, and keeps keep.count when an entry above it is deleted", async () => {
+    const { plan, t } = await target("lifecycle", { lifecycle: { keep: { age: "0s", count: 10 } } })
+    const ids = await addEntries(t.key, 0, 40)
+    const group = t.requiredGroups[0] as string
+    await ns.redis.xgroup("CREATE", t.key, group, "0")
+    const readAndAck = async (n: number) => {
+      const got = (await ns.redis.xreadgroup("GROUP", group, "c1", "COUNT", n, "STREAMS", t.key, ">")) as [string, [string, string[]][]][] | null
+      const read = (got?.[0]?.[1] ?? []).map(([id]) => id)
+      if (read.length > 0) await ns.redis.xack(t.key, group, ...read)
+    }
+    // A connection of the test's own, whose reads of the floor (a walk of keep.count entries) are counted.
+    const conn = ns.redis.duplicate()
+    try {
+      const cmds = trimCommands(conn)
+      const nth = cmds.strataNthNewest.bind(cmds)
+      let floorReads = 0
+      cmds.strataNthNewest = (...a: Parameters<typeof nth>) => { floorReads++; return nth(...a) }
+      const floors: CountFloors = new Map()
+      const pass = () => trimStream(conn, t, plan.record, false, floors)
+      // The group has read nothing: nothing goes, and the floor cannot matter.
+      expect((await pass()).removed).toBe(0)
+      expect(floorReads).toBe(0)
+      await readAndAck(5)
+      expect((await pass()).removed).toBe(5)
+      expect(floorReads).toBe(1)
+      // The group's bound is still below that floor: the floor is not read again.
+      await readAndAck(10)
+      expect((await pass()).removed).toBe(10)
+      expect(floorReads).toBe(1)
+      // An entry above the floor (ids[30]) deleted by ID: fewer newer entries than the floor
+      // promised, so it is read anew, with the group's bound just below the old floor (read up
+      // to ids[29]), where trusting the old floor would leave 9 entries.
+      await ns.redis.xdel(t.key, ids[35] as string)
+      await readAndAck(15)
+      expect((await pass()).removed).toBe(14)
+      expect(floorReads).toBe(2)
+      const left = ids.filter((id) => id !== ids[35])
+      expect(await idsOf(t.key)).toEqual(left.slice(-10))
+    } finally {
+      conn.disconnect()
+    }
   })
 
   it("keeps keep.age of entry time, counted back from the newest entry", async () => {

@@ -8,7 +8,7 @@
 import { fc, test } from "@fast-check/vitest"
 import { describe, expect, it } from "vitest"
 import { compareEntryIds, entryIdMs } from "../../src/domain/time.ts"
-import { nextEntryId, trimBound, type GroupPosition, type TrimInputs } from "../../streams/trim-bound.ts"
+import { floorStillHolds, nextEntryId, trimBound, type GroupPosition, type TrimInputs } from "../../streams/trim-bound.ts"
 
 const T0 = Date.UTC(2026, 10, 2)
 
@@ -118,5 +118,26 @@ describe("trim bound", () => {
   it("steps past the largest sequence of a millisecond", () => {
     expect(nextEntryId("5-18446744073709551615")).toBe("6-0")
     expect(nextEntryId("5-7")).toBe("5-8")
+  })
+})
+
+describe("floorStillHolds", () => {
+  const floor = { id: "1000-5", entriesAdded: 40 }
+  const now = { oldestId: "900-0", entriesAdded: 55, maxDeletedId: "0-0" }
+  it("trusts an earlier floor while nothing at or above it was removed", () => {
+    expect(floorStillHolds(floor, now)).toBe(true)
+    // Trimmed up to the floor itself: it is still there.
+    expect(floorStillHolds(floor, { ...now, oldestId: "1000-5" })).toBe(true)
+    // Deleted by ID below it: the entries above it are all there.
+    expect(floorStillHolds(floor, { ...now, maxDeletedId: "1000-4" })).toBe(true)
+  })
+  it("does not when an entry at or above it was deleted, the floor was trimmed away, the key was made anew or Redis says nothing", () => {
+    expect(floorStillHolds(floor, { ...now, maxDeletedId: "1000-5" })).toBe(false)
+    expect(floorStillHolds(floor, { ...now, maxDeletedId: "2000-0" })).toBe(false)
+    expect(floorStillHolds(floor, { ...now, oldestId: "1000-6" })).toBe(false)
+    expect(floorStillHolds(floor, { ...now, oldestId: undefined })).toBe(false)
+    expect(floorStillHolds(floor, { ...now, entriesAdded: 39 })).toBe(false)
+    expect(floorStillHolds(floor, { ...now, entriesAdded: undefined })).toBe(false)
+    expect(floorStillHolds(floor, { ...now, maxDeletedId: undefined })).toBe(false)
   })
 })
