@@ -14,7 +14,7 @@
  */
 import { loadConfig } from "../../config/load.ts"
 import { encodeActor, encodeLegacyActor, type PersistedActor } from "../../machines/snapshot-codec.ts"
-import type { LifecycleSnapshot } from "../../machines/lifecycle.ts"
+import type { LifecycleState } from "../../machines/lifecycle.ts"
 import { processBatch, snapshotArgs } from "../../src/engine/batch.ts"
 import { commitClock } from "../../src/engine/stream-clock.ts"
 import { replayMachine } from "../../src/replay/engine-context.ts"
@@ -46,7 +46,7 @@ interface Batch {
 /** The workload's batches as the engine computes them, snapshots in both forms. */
 const computeBatches = (events: number, batchSize: number): Batch[] => {
   const machine = replayMachine(loadConfig({ env: {} }))
-  const actors = new Map<string, LifecycleSnapshot>()
+  const actors = new Map<string, LifecycleState>()
   const initial = machine.lifecycle.initial()
   const ctx = machine.context((s) => actors.get(s) ?? initial)
   const entries = [...workload(spec(events))]
@@ -56,7 +56,7 @@ const computeBatches = (events: number, batchSize: number): Batch[] => {
     for (const [s, snap] of r.snapshots) actors.set(s, snap)
     commitClock(ctx.clock, machine.lifecycle, r.streamTime, r.snapshots)
     const snaps = Object.fromEntries(
-      (Object.keys(FORMATS) as Format[]).map((f) => [f, snapshotArgs(machine.lifecycle, r.snapshots, FORMATS[f] as (p: PersistedActor) => string)])
+      (Object.keys(FORMATS) as Format[]).map((f) => [f, snapshotArgs(r.snapshots, FORMATS[f] as (p: PersistedActor) => string)])
     ) as Record<Format, string[]>
     out.push({
       payload: {
