@@ -172,7 +172,12 @@ export const Config = Schema.Struct({
     max_value_length: PositiveInt,
     snapshot_cache: PositiveInt,
     /** Read and compute the next batch while the atomic step of the last one runs. */
-    overlap: Schema.Boolean
+    overlap: Schema.Boolean,
+    /**
+     * How each actor is stepped: "pure", the lifecycle's rules written out without XState
+     * (machines/pure-step.ts, proven equal to the machine); "xstate", XState's own transition.
+     */
+    step: Schema.Literals(["pure", "xstate"])
   }),
   /** The partition lease: one engine per install applies steps; renewed every third of the TTL. */
   lease: Schema.Struct({

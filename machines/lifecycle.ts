@@ -1,13 +1,16 @@
 /**
  * The per-symbol lifecycle as one XState v5 machine: states unqualified, L1, L2, L3;
- * thresholds injected from config. Transitions are computed with XState's pure
- * `transition(machine, snapshot, event)`, so the same machine runs live, in replay and in
- * the bench, and a snapshot is a plain value that can be persisted and restored.
+ * thresholds injected from config. It is the one definition of the lifecycle; `Lifecycle`
+ * steps an actor either with XState's own `machine.transition` ("xstate") or with the
+ * pure step written from the same rules (pure-step.ts, "pure"; proven equal by
+ * test/unit/pure-step.test.ts). Either way the engine, replay and the bench hold an actor
+ * as `{layer, context}`, its stored shape, so both steps share everything else.
  * Imports xstate and domain types only: no Redis, no SQL, no wall clock.
  */
 import { assign, createActor, setup, type SnapshotFrom } from "xstate"
 import { LAYER_NAMES, layerOfName, type Layer, type LayerName } from "../src/domain/layers.ts"
-import { decideAt, staleDeadline, type Decision, type LifecycleInput, type LifecycleRules } from "./rules.ts"
+import { createPureStep, type StepOutcome } from "./pure-step.ts"
+import { decideAt, newVerdict, staleDeadline, type Decision, type LifecycleInput, type LifecycleRules } from "./rules.ts"
 import type { LifecycleContext, PersistedActor } from "./snapshot-codec.ts"
 
 export type { LifecycleContext, PersistedActor } from "./snapshot-codec.ts"
@@ -23,9 +26,10 @@ export const createLifecycleMachine = (rules: LifecycleRules) => {
   let memoEvent: LifecycleInput | undefined
   let memoLayer: Layer = 0
   let memo: Decision = { kind: "late" }
+  const verdict = newVerdict()
   const decision = (layer: Layer, context: LifecycleContext, event: LifecycleInput): Decision => {
     if (context !== memoContext || event !== memoEvent || layer !== memoLayer) {
-      memo = decideAt(layer, context, event, rules)
+      memo = decideAt(layer, context, event, rules, verdict)
       memoContext = context
       memoEvent = event
       memoLayer = layer
@@ -80,24 +84,29 @@ export const createLifecycleMachine = (rules: LifecycleRules) => {
 export type LifecycleMachine = ReturnType<typeof createLifecycleMachine>
 export type LifecycleSnapshot = SnapshotFrom<LifecycleMachine>
 
-export interface StepResult {
-  readonly snapshot: LifecycleSnapshot
-  readonly from: Layer
-  readonly to: Layer
-  readonly late: boolean
-}
+/** How an actor is stepped: XState's `machine.transition`, or the pure step of the same rules. */
+export type StepKind = "xstate" | "pure"
+
+/** An actor as the engine holds it: its layer and context (the stored shape, snapshot-codec.ts). */
+export type LifecycleState = PersistedActor
+
+/**
+ * What one step did. A step may return the same result object each time (the pure one
+ * does): read it, or copy what you keep, before the next step of the same Lifecycle.
+ */
+export type StepResult = StepOutcome
 
 /** A machine with the operations the engine, replay and bench share. */
 export interface Lifecycle {
+  readonly kind: StepKind
   readonly machine: LifecycleMachine
   readonly rules: LifecycleRules
-  readonly initial: () => LifecycleSnapshot
-  readonly step: (snapshot: LifecycleSnapshot, event: LifecycleInput) => StepResult
-  readonly layerOf: (snapshot: LifecycleSnapshot) => Layer
-  readonly persist: (snapshot: LifecycleSnapshot) => PersistedActor
-  readonly restore: (persisted: PersistedActor) => LifecycleSnapshot
+  readonly initial: () => LifecycleState
+  readonly step: (state: LifecycleState, event: LifecycleInput) => StepResult
   /** The stream time from which a stale event demotes this actor (rules.ts `staleDeadline`). */
-  readonly staleDeadline: (persisted: PersistedActor) => number | undefined
+  readonly staleDeadline: (state: LifecycleState) => number | undefined
+  /** XState's snapshot of an actor (for tests and tools that speak XState). */
+  readonly snapshotOf: (state: LifecycleState) => LifecycleSnapshot
 }
 
 /**
@@ -115,29 +124,37 @@ const inertScope = (machine: LifecycleMachine): Parameters<LifecycleMachine["tra
   return scope as unknown as Parameters<LifecycleMachine["transition"]>[2]
 }
 
-export const createLifecycle = (rules: LifecycleRules): Lifecycle => {
+/**
+ * An actor of the XState path: its state with the XState snapshot it came from, so that
+ * consecutive steps do not rebuild one. A state without it (initial, read from Redis, or
+ * made elsewhere) is resolved into a snapshot on its first step.
+ */
+class XStateActor implements PersistedActor {
+  constructor(readonly layer: Layer, readonly context: LifecycleContext, readonly snapshot: LifecycleSnapshot) {}
+}
+
+export const createLifecycle = (rules: LifecycleRules, kind: StepKind = "pure"): Lifecycle => {
   const machine = createLifecycleMachine(rules)
-  const layerOf = (s: LifecycleSnapshot): Layer => layerOfName(s.value as string)
-  const restore = (p: PersistedActor): LifecycleSnapshot =>
-    machine.resolveState({ value: LAYER_NAMES[p.layer], context: p.context })
-  const initialSnapshot = restore({ layer: 0, context: initialContext() })
+  const snapshotOf = (p: LifecycleState): LifecycleSnapshot =>
+    p instanceof XStateActor ? p.snapshot : machine.resolveState({ value: LAYER_NAMES[p.layer], context: p.context })
+  const initialContextValue = initialContext()
+  const pureInitial: LifecycleState = { layer: 0, context: initialContextValue }
+  const base = { machine, rules, snapshotOf, staleDeadline: (p: LifecycleState) => staleDeadline(p.layer, p.context, rules) }
+  if (kind === "pure") {
+    return { ...base, kind, initial: () => pureInitial, step: createPureStep(rules) }
+  }
+  const initialSnapshot = snapshotOf(pureInitial)
+  const xstateInitial = new XStateActor(0, initialSnapshot.context, initialSnapshot)
   const scope = inertScope(machine)
   return {
-    machine,
-    rules,
-    initial: () => initialSnapshot,
-    step: (snapshot, event) => {
-      const next = machine.transition(snapshot, event, scope)
-      return {
-        snapshot: next,
-        from: layerOf(snapshot),
-        to: layerOf(next),
-        late: next.context.late !== snapshot.context.late
-      }
-    },
-    layerOf,
-    persist: (s) => ({ layer: layerOf(s), context: s.context }),
-    restore,
-    staleDeadline: (p) => staleDeadline(p.layer, p.context, rules)
+    ...base,
+    kind,
+    initial: () => xstateInitial,
+    step: (state, event) => {
+      const before = snapshotOf(state)
+      const next = machine.transition(before, event, scope)
+      const to = layerOfName(next.value as string)
+      return { state: new XStateActor(to, next.context, next), from: state.layer, to, late: next.context.late !== before.context.late }
+    }
   }
 }

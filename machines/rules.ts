@@ -130,13 +130,34 @@ export const staleDeadline = (layer: Layer, state: Omit<ActorState, "layer">, ru
 }
 
 /**
- * `decide` for an actor in `layer` with `context`, without building the combined state.
- * Runs once per event on the hot path: plain loops and literals, no spreads.
+ * What one event does to one actor, as plain fields: `judge` fills one of these in place, so
+ * the hot path allocates nothing but the new scores and streak (when they change). The
+ * machine's guards read it through `decideAt`; the pure step (pure-step.ts) reads it as is.
  */
-export const decideAt = (
-  layer: Layer, state: Omit<ActorState, "layer">, event: LifecycleInput, rules: LifecycleRules
-): Decision => {
-  if (state.lastAt !== null && event.at < state.lastAt) return { kind: "late" }
+export interface Verdict {
+  kind: "late" | "stay" | "move"
+  /** The layer moved to (a move only). */
+  to: Layer
+  /** The context's new fields (not a late event). */
+  scores: Readonly<Record<string, number>>
+  streak: readonly Layer[]
+  enteredAt: number | null
+}
+
+export const newVerdict = (): Verdict => ({ kind: "late", to: 0, scores: EMPTY, streak: EMPTY_STREAK, enteredAt: null })
+
+/**
+ * The rules for an actor in `layer` with `state`, written into `out`. Runs once per event
+ * on the hot path: plain loops and literals, no spreads. The new context of a stay or a
+ * move is `state` with these fields, `lastAt` and `lastCause` of the event.
+ */
+export const judge = (
+  layer: Layer, state: Omit<ActorState, "layer">, event: LifecycleInput, rules: LifecycleRules, out: Verdict
+): void => {
+  if (state.lastAt !== null && event.at < state.lastAt) {
+    out.kind = "late"
+    return
+  }
   // A stale symbol has no scores: neither what it last knew nor a streak towards a
   // promotion survive a quiet period longer than stale_after (its own next score after
   // one starts from nothing, like the stale event itself).
@@ -151,6 +172,7 @@ export const decideAt = (
       ;(scores as Record<string, number>)[threshold.score] = v
     }
   }
+  out.scores = scores
   const promote = promoteTarget(scores, rules)
   let streak: readonly Layer[]
   if (promote > layer) {
@@ -166,11 +188,34 @@ export const decideAt = (
   if (streak.length >= rules.confirmations) {
     let to = streak[0] as Layer
     for (const l of streak) if (l < to) to = l
-    return { kind: "move", to, next: { scores, lastAt: event.at, lastCause: event.cause, late: state.late, streak: [], enteredAt: event.at } }
+    out.kind = "move"
+    out.to = to
+    out.streak = []
+    out.enteredAt = event.at
+    return
   }
   const hold = holdTarget(scores, rules)
   if (hold < layer && state.enteredAt !== null && event.at - state.enteredAt >= rules.minDwellMs) {
-    return { kind: "move", to: hold, next: { scores, lastAt: event.at, lastCause: event.cause, late: state.late, streak: [], enteredAt: event.at } }
+    out.kind = "move"
+    out.to = hold
+    out.streak = []
+    out.enteredAt = event.at
+    return
   }
-  return { kind: "stay", next: { scores, lastAt: event.at, lastCause: event.cause, late: state.late, streak, enteredAt: state.enteredAt } }
+  out.kind = "stay"
+  out.to = layer
+  out.streak = streak
+  out.enteredAt = state.enteredAt
+}
+
+const LATE: Decision = Object.freeze({ kind: "late" })
+
+/** `decide` for an actor in `layer` with `context`, without building the combined state. */
+export const decideAt = (
+  layer: Layer, state: Omit<ActorState, "layer">, event: LifecycleInput, rules: LifecycleRules, out: Verdict = newVerdict()
+): Decision => {
+  judge(layer, state, event, rules, out)
+  if (out.kind === "late") return LATE
+  const next = { scores: out.scores, lastAt: event.at, lastCause: event.cause, late: state.late, streak: out.streak, enteredAt: out.enteredAt }
+  return out.kind === "move" ? { kind: "move", to: out.to, next } : { kind: "stay", next }
 }

@@ -14,7 +14,7 @@
  * Goal: ≤ 4 µs of Redis CPU per event in the step.
  */
 import { loadConfig } from "../../config/load.ts"
-import type { LifecycleSnapshot } from "../../machines/lifecycle.ts"
+import type { LifecycleState } from "../../machines/lifecycle.ts"
 import { processBatch, snapshotArgs } from "../../src/engine/batch.ts"
 import { commitClock } from "../../src/engine/stream-clock.ts"
 import { replayMachine } from "../../src/replay/engine-context.ts"
@@ -44,7 +44,7 @@ interface Batch {
 /** The workload's batches as the engine computes them. */
 const computeBatches = (events: number, batchSize: number): Batch[] => {
   const machine = replayMachine(loadConfig({ env: {} }))
-  const actors = new Map<string, LifecycleSnapshot>()
+  const actors = new Map<string, LifecycleState>()
   const initial = machine.lifecycle.initial()
   const ctx = machine.context((s) => actors.get(s) ?? initial)
   const entries = [...workload(spec(events))]
@@ -53,7 +53,7 @@ const computeBatches = (events: number, batchSize: number): Batch[] => {
     const r = processBatch(entries.slice(i, i + batchSize), ctx)
     for (const [s, snap] of r.snapshots) actors.set(s, snap)
     commitClock(ctx.clock, machine.lifecycle, r.streamTime, r.snapshots)
-    const snaps = snapshotArgs(machine.lifecycle, r.snapshots)
+    const snaps = snapshotArgs(r.snapshots)
     out.push({
       payload: {
         ids: r.ids, lifecycle: r.lifecycle, backfill: r.backfill, dead: r.dead, streamTime: r.streamTime,

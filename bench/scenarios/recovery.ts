@@ -10,7 +10,7 @@ import { GROUPS, ingressKeys, partitionKeys } from "../../streams/keys.ts"
 import { decodeScoresEntry, scoresFields } from "../../streams/scores-wire.ts"
 import { processBatch, snapshotArgs } from "../../src/engine/batch.ts"
 import { replayMachine } from "../../src/replay/engine-context.ts"
-import type { LifecycleSnapshot } from "../../machines/lifecycle.ts"
+import type { LifecycleState } from "../../machines/lifecycle.ts"
 import type { Scenario } from "../scenario.ts"
 import { benchNamespace } from "../lib/bench-namespace.ts"
 import { ROOT, startChild } from "../lib/children.ts"
@@ -31,7 +31,7 @@ export const scenario: Scenario = {
     try {
       // The state a crashed engine leaves: N persisted actors, every input acknowledged.
       const machine = replayMachine(loadConfig({ env: {} }))
-      const actors = new Map<string, LifecycleSnapshot>()
+      const actors = new Map<string, LifecycleState>()
       const initial = machine.lifecycle.initial()
       const ctxB = machine.context((s) => actors.get(s) ?? initial)
       // Random scores, but every symbol gets three events, so exactly n actors are held.
@@ -40,7 +40,7 @@ export const scenario: Scenario = {
       for (let i = 0; i < batch.length; i += 5_000) {
         for (const [s, snap] of processBatch(batch.slice(i, i + 5_000), ctxB).snapshots) actors.set(s, snap)
       }
-      const args = snapshotArgs(machine.lifecycle, actors)
+      const args = snapshotArgs(actors)
       const keys = partitionKeys(ns.prefix, 0)
       for (let i = 0; i < args.length; i += 10_000) await ns.redis.hset(keys.snapshots, ...args.slice(i, i + 10_000))
       const scores = ingressKeys(ns.prefix).scores

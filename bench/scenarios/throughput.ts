@@ -4,7 +4,9 @@
  * the raw consume rate of the same backlog (XREADGROUP + XACK, no processing, on the
  * fastest maintained client: raw-clients.ts). The same drain with `ingest.overlap: false`
  * (each batch read and computed only after the last step's reply) is measured in the same
- * run, alternating with `ingest.overlap: true`, so the overlap's gain is a same-run ratio.
+ * run, alternating with `ingest.overlap: true`, so the overlap's gain is a same-run ratio;
+ * so is the overlapped drain with `ingest.step: xstate` (XState's transition) against the
+ * pure step, the default.
  * STRATA_BENCH_TPUT_ROUNDS (default 1) alternating rounds, best of each;
  * STRATA_BENCH_CPU_PROF=<folder> writes the engines' V8 CPU profiles there (node --cpu-prof).
  * Beside each drain, Redis' CPU per event (INFO commandstats and INFO cpu over the drain):
@@ -13,6 +15,7 @@
  */
 import { join } from "node:path"
 import { GROUPS, ingressKeys } from "../../streams/keys.ts"
+import type { StepKind } from "../../machines/lifecycle.ts"
 import type { BenchContext, Scenario } from "../scenario.ts"
 import { benchNamespace } from "../lib/bench-namespace.ts"
 import { engineDrainRate } from "../lib/engine-drain.ts"
@@ -22,6 +25,8 @@ import { RAW_CLIENT, drainRate, openRawClient } from "../lib/raw-clients.ts"
 import { workload } from "../../fixtures/workload.ts"
 
 export const GOAL_EVENTS_PER_S = 100_000
+
+const STEPS: readonly StepKind[] = ["pure", "xstate"]
 
 const spec = (events: number) => ({ events, symbols: Math.min(10_000, events), seed: 3, start: Date.UTC(2026, 0, 5, 14, 30), stepMs: 50 })
 
@@ -33,9 +38,9 @@ interface Drain {
 }
 
 /** Events/s of one engine child draining a pre-filled backlog of `events`, and Redis' CPU per event. */
-const engineDrain = async (ctx: BenchContext, events: number, overlap: boolean, round: number): Promise<Drain> => {
-  const label = overlap ? "tput" : "tput-serial"
-  const ns = await benchNamespace(ctx, label, { ingest: { overlap } })
+const engineDrain = async (ctx: BenchContext, events: number, overlap: boolean, round: number, step: StepKind = "pure"): Promise<Drain> => {
+  const label = `${overlap ? "tput" : "tput-serial"}${step === "pure" ? "" : `-${step}`}`
+  const ns = await benchNamespace(ctx, label, { ingest: { overlap, step } })
   try {
     const scores = ingressKeys(ns.prefix).scores
     await fillStream(ns.redis, scores, workload(spec(events)))
@@ -59,12 +64,19 @@ export const scenario: Scenario = {
     // The engine, serial and overlapped, alternating (the machine's load drifts).
     let engineRate = 0
     let serialRate = 0
+    let xstateRate = 0
     let redisStep = Infinity
     let redisServer = Infinity
     for (let round = 0; round < rounds; round++) {
       const serial = await engineDrain(ctx, events, false, round)
-      const overlapped = await engineDrain(ctx, events, true, round)
-      ctx.log(`round ${round + 1}: overlap off ${Math.round(serial.rate)} ev/s, on ${Math.round(overlapped.rate)} ev/s; ` +
+      // The two steps in turn, first one then the other (the machine's load drifts).
+      const drains: Partial<Record<StepKind, Drain>> = {}
+      for (const step of round % 2 === 0 ? STEPS : [...STEPS].reverse()) drains[step] = await engineDrain(ctx, events, true, round, step)
+      const overlapped = drains.pure as Drain
+      const xstate = drains.xstate as Drain
+      xstateRate = Math.max(xstateRate, xstate.rate)
+      ctx.log(`round ${round + 1}: overlap off ${Math.round(serial.rate)} ev/s, on ${Math.round(overlapped.rate)} ev/s, ` +
+        `on with ingest.step xstate ${Math.round(xstate.rate)} ev/s; ` +
         `Redis per event: step ${overlapped.stepUsec.toFixed(2)} µs, server ${overlapped.serverUsec.toFixed(2)} µs`)
       serialRate = Math.max(serialRate, serial.rate)
       engineRate = Math.max(engineRate, overlapped.rate)
@@ -99,6 +111,12 @@ export const scenario: Scenario = {
     }, {
       scenario: "throughput", metric: `engine events/s, overlap on vs off (${backlog})`, value: engineRate, unit: "ev/s",
       baseline: { name: "the same drain with ingest.overlap: false", value: serialRate }, ratio: engineRate / serialRate
+    }, {
+      scenario: "throughput", metric: `engine events/s, ingest.step xstate, overlap on (${backlog})`, value: xstateRate, unit: "ev/s",
+      baseline: { name: `raw XREADGROUP+XACK consume (${RAW_CLIENT})`, value: rawRate }, ratio: xstateRate / rawRate
+    }, {
+      scenario: "throughput", metric: `engine events/s, ingest.step pure vs xstate, overlap on (${backlog})`, value: engineRate, unit: "ev/s",
+      baseline: { name: "the same drain with ingest.step: xstate", value: xstateRate }, ratio: engineRate / xstateRate
     }, {
       // The step's own same-run baseline (the older snapshot form) is the atomic-step scenario's.
       scenario: "throughput", metric: `Redis CPU per event in the atomic step, EVALSHA µs (${backlog})`, value: redisStep, unit: "µs",

@@ -11,7 +11,7 @@
  * dead-letters that symbol's entries until the stored snapshot is repaired or deleted.
  */
 import type { Redis } from "ioredis"
-import type { Lifecycle, LifecycleSnapshot, PersistedActor } from "../../machines/lifecycle.ts"
+import type { Lifecycle, LifecycleState, PersistedActor } from "../../machines/lifecycle.ts"
 import { decodeActor } from "../../machines/snapshot-codec.ts"
 import { fieldRecord } from "../../streams/entry.ts"
 
@@ -19,7 +19,7 @@ import { fieldRecord } from "../../streams/entry.ts"
 const SCAN_COUNT = 2_000
 
 export class ActorStore {
-  private readonly cache = new Map<string, LifecycleSnapshot>()
+  private readonly cache = new Map<string, LifecycleState>()
   /** Symbols of the last `load` whose stored snapshot could not be read, and why. */
   private readonly unreadable = new Map<string, string>()
 
@@ -48,7 +48,7 @@ export class ActorStore {
         return
       }
       const decoded = decodeActor(text)
-      if (decoded.ok) this.cache.set(symbol, this.lifecycle.restore(decoded.actor))
+      if (decoded.ok) this.cache.set(symbol, decoded.actor)
       else this.unreadable.set(symbol, decoded.reason)
     })
   }
@@ -59,12 +59,12 @@ export class ActorStore {
   }
 
   /** The cached snapshot; call `load` first. */
-  get(symbol: string): LifecycleSnapshot {
+  get(symbol: string): LifecycleState {
     return this.cache.get(symbol) ?? this.lifecycle.initial()
   }
 
   /** Record snapshots the atomic step has committed, then passivate the least recently touched. */
-  commit(snapshots: Map<string, LifecycleSnapshot>): void {
+  commit(snapshots: Map<string, LifecycleState>): void {
     for (const [symbol, snap] of snapshots) {
       // Re-inserting moves the symbol to the end: Map order is least-recently-touched first.
       this.cache.delete(symbol)

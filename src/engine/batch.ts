@@ -6,7 +6,7 @@
  * produce the same outputs for the same input whatever the batch boundaries.
  */
 import type { RetentionPolicy } from "../../config/schema.ts"
-import type { Lifecycle, LifecycleSnapshot } from "../../machines/lifecycle.ts"
+import type { Lifecycle, LifecycleState } from "../../machines/lifecycle.ts"
 import { encodeActor } from "../../machines/snapshot-codec.ts"
 import { commandFields } from "../../streams/backfill-wire.ts"
 import { deadLetterFields } from "../../streams/dead-letter.ts"
@@ -23,7 +23,7 @@ export interface BatchContext {
   readonly retention: RetentionPolicy
   readonly limits: DecodeLimits
   /** The current snapshot of a symbol (the initial one when it was never seen). */
-  readonly snapshotOf: (symbol: string) => LifecycleSnapshot
+  readonly snapshotOf: (symbol: string) => LifecycleState
   /**
    * Why a symbol's stored snapshot cannot be read, when it cannot: its entries are
    * dead-lettered with that reason and the stored snapshot is left as it is.
@@ -41,8 +41,8 @@ export interface BatchContext {
 
 export interface BatchOutputs {
   readonly ids: string[]
-  /** Snapshots of the actors this batch changed, after the batch. */
-  readonly snapshots: Map<string, LifecycleSnapshot>
+  /** States of the actors this batch changed, after the batch (their stored shape). */
+  readonly snapshots: Map<string, LifecycleState>
   readonly transitions: Transition[]
   readonly lifecycle: string[][]
   readonly backfill: string[][]
@@ -92,7 +92,9 @@ export const processBatch = (entries: readonly StreamEntry[], ctx: BatchContext)
       continue
     }
     const step = ctx.lifecycle.step(current(decoded.symbol), { type: "score", at: decoded.at, cause: entry.id, scores: decoded.scores })
-    out.snapshots.set(decoded.symbol, step.snapshot)
+    // The step's result may be reused by the next step (the pure one's is): keep its state.
+    const state = step.state
+    out.snapshots.set(decoded.symbol, state)
     if (step.late) {
       // Older than its symbol's last event, so older than the stream time: nothing moves.
       late++
@@ -100,16 +102,16 @@ export const processBatch = (entries: readonly StreamEntry[], ctx: BatchContext)
     }
     applied++
     if (step.from !== step.to) {
-      publish({ symbol: decoded.symbol, from: step.from, to: step.to, at: decoded.at, cause: entry.id, scores: step.snapshot.context.scores })
+      publish({ symbol: decoded.symbol, from: step.from, to: step.to, at: decoded.at, cause: entry.id, scores: state.context.scores })
     }
     if (streamTime === null || decoded.at > streamTime) streamTime = decoded.at
     if (run === undefined) continue
-    run.touched(decoded.symbol, step.snapshot)
+    run.touched(decoded.symbol, state)
     for (const s of run.expire(streamTime, entry.id, current)) {
       out.snapshots.set(s.symbol, s.after)
       stale++
-      const from = ctx.lifecycle.layerOf(s.before)
-      const to = ctx.lifecycle.layerOf(s.after)
+      const from = s.before.layer
+      const to = s.after.layer
       if (from !== to) publish({ symbol: s.symbol, from, to, at: streamTime, cause: s.cause, scores: s.after.context.scores })
     }
   }
@@ -117,8 +119,8 @@ export const processBatch = (entries: readonly StreamEntry[], ctx: BatchContext)
 }
 
 /** The stored form (snapshot-codec.ts) of the batch's changed snapshots, as HSET arguments. */
-export const snapshotArgs = (lifecycle: Lifecycle, snapshots: Map<string, LifecycleSnapshot>, encode = encodeActor): string[] => {
+export const snapshotArgs = (snapshots: Map<string, LifecycleState>, encode = encodeActor): string[] => {
   const args: string[] = []
-  for (const [symbol, snap] of snapshots) args.push(symbol, encode(lifecycle.persist(snap)))
+  for (const [symbol, state] of snapshots) args.push(symbol, encode(state))
   return args
 }

@@ -115,7 +115,7 @@ export class Ingest {
     this.ingress = partitionScores(config.redis.prefix, this.keys)
     this.inputs = partitionInputs(config.redis.prefix, this.keys)
     const rules = rulesFromConfig(config.lifecycle)
-    this.lifecycle = createLifecycle(rules)
+    this.lifecycle = createLifecycle(rules, config.ingest.step)
     this.store = new ActorStore(writes, this.keys.snapshots, this.lifecycle, config.ingest.snapshot_cache)
     this.blockMs = config.ingest.block_ms
     this.overlap = config.ingest.overlap
@@ -243,7 +243,7 @@ export class Ingest {
     const applying = applyBatch(this.writes, this.ingress, this.keys, GROUPS.engine, {
       ids: direct.length === 0 ? out.ids : entries.filter((e) => e.stream === this.ingress.scores).map((e) => e.id),
       directIds: direct,
-      snaps: snapshotArgs(this.lifecycle, out.snapshots),
+      snaps: snapshotArgs(out.snapshots),
       lifecycle: out.lifecycle,
       backfill: out.backfill,
       dead: out.dead,

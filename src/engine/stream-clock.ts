@@ -11,7 +11,7 @@
  * changes the clock: `commitClock` does, once the batch is applied.
  * Pure; no Redis here (ingest.ts reads and rebuilds the clock).
  */
-import type { Lifecycle, LifecycleSnapshot } from "../../machines/lifecycle.ts"
+import type { Lifecycle, LifecycleState } from "../../machines/lifecycle.ts"
 import { fieldValue, type StreamEntry } from "../../streams/entry.ts"
 import { staleCause } from "../../streams/lifecycle-wire.ts"
 import { entryIdMs, parseEventTime } from "../domain/time.ts"
@@ -29,8 +29,8 @@ export const newStreamClock = (lifecycle: Lifecycle): StreamClock => ({
   index: lifecycle.rules.quiet === null ? undefined : new StaleIndex()
 })
 
-export const deadlineOf = (lifecycle: Lifecycle, snapshot: LifecycleSnapshot): number | undefined =>
-  lifecycle.staleDeadline({ layer: lifecycle.layerOf(snapshot), context: snapshot.context })
+export const deadlineOf = (lifecycle: Lifecycle, state: LifecycleState): number | undefined =>
+  lifecycle.staleDeadline(state)
 
 /**
  * An upper bound of the event times in `entries`: exact for every entry that decodes
@@ -64,8 +64,8 @@ export const staleCandidates = (entries: readonly StreamEntry[], clock: StreamCl
 /** A stale demotion found by a batch, for the caller to publish. */
 export interface StaleStep {
   readonly symbol: string
-  readonly before: LifecycleSnapshot
-  readonly after: LifecycleSnapshot
+  readonly before: LifecycleState
+  readonly after: LifecycleState
   /** `stale:` and the entry ID that moved the stream time past the deadline. */
   readonly cause: string
 }
@@ -85,7 +85,7 @@ export class StaleRun {
   }
 
   /** A symbol's actor changed: its deadline moves with it. */
-  touched(symbol: string, snapshot: LifecycleSnapshot): void {
+  touched(symbol: string, snapshot: LifecycleState): void {
     const d = deadlineOf(this.lifecycle, snapshot)
     this.due.set(symbol, d !== undefined && d <= this.bound ? d : undefined)
   }
@@ -94,16 +94,17 @@ export class StaleRun {
    * Step every actor whose deadline the stream time has reached, in (deadline, symbol)
    * order, with a stale event at the stream time caused by `entryId`.
    */
-  expire(streamTime: number, entryId: string, snapshotOf: (symbol: string) => LifecycleSnapshot): StaleStep[] {
+  expire(streamTime: number, entryId: string, snapshotOf: (symbol: string) => LifecycleState): StaleStep[] {
     const steps: StaleStep[] = []
     const cause = staleCause(entryId)
     for (let top = this.due.peek(); top !== undefined && top.deadline <= streamTime; top = this.due.peek()) {
       this.due.pop()
       const before = snapshotOf(top.symbol)
       const step = this.lifecycle.step(before, { type: "stale", at: streamTime, cause, scores: {} })
-      steps.push({ symbol: top.symbol, before, after: step.snapshot, cause })
+      const after = step.state
+      steps.push({ symbol: top.symbol, before, after, cause })
       // Its new deadline is past the stream time (its last event is now), so this ends.
-      this.touched(top.symbol, step.snapshot)
+      this.touched(top.symbol, after)
     }
     return steps
   }
@@ -111,7 +112,7 @@ export class StaleRun {
 
 /** The batch is applied: the clock follows it (stream time, the changed actors' deadlines). */
 export const commitClock = (
-  clock: StreamClock, lifecycle: Lifecycle, streamTime: number | null, snapshots: ReadonlyMap<string, LifecycleSnapshot>
+  clock: StreamClock, lifecycle: Lifecycle, streamTime: number | null, snapshots: ReadonlyMap<string, LifecycleState>
 ): void => {
   clock.streamTime = streamTime
   if (clock.index === undefined) return

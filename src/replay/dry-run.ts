@@ -5,7 +5,7 @@
  * the cut, so the speed never changes the result.
  */
 import type { Config } from "../../config/schema.ts"
-import type { LifecycleSnapshot } from "../../machines/lifecycle.ts"
+import type { LifecycleState } from "../../machines/lifecycle.ts"
 import type { Layer } from "../domain/layers.ts"
 import type { StreamEntry } from "../../streams/entry.ts"
 import { processBatch } from "../engine/batch.ts"
@@ -27,7 +27,7 @@ export const dryRunReplay = async (
   entries: AsyncIterable<StreamEntry> | Iterable<StreamEntry>, config: Config, options: ReplayOptions = {}
 ): Promise<ReplayRun> => {
   const machine = replayMachine(config)
-  const actors = new Map<string, LifecycleSnapshot>()
+  const actors = new Map<string, LifecycleState>()
   const initial = machine.lifecycle.initial()
   const ctx = machine.context((symbol) => actors.get(symbol) ?? initial)
   const speed = options.speed ?? MAX_SPEED
@@ -68,6 +68,6 @@ export const dryRunReplay = async (
   flush()
 
   const finalLayers = new Map<string, Layer>()
-  for (const [symbol, snap] of actors) finalLayers.set(symbol, machine.lifecycle.layerOf(snap))
+  for (const [symbol, snap] of actors) finalLayers.set(symbol, snap.layer)
   return { counts: { events, applied, late, dead: dead.length }, lifecycle, backfill, dead, finalLayers }
 }

@@ -7,7 +7,7 @@ import { fc, test } from "@fast-check/vitest"
 import { describe, expect } from "vitest"
 import { loadConfig } from "../../config/load.ts"
 import { rulesFromConfig } from "../../src/engine/lifecycle-rules.ts"
-import { createLifecycle, type LifecycleSnapshot } from "../../machines/lifecycle.ts"
+import { createLifecycle, type LifecycleState } from "../../machines/lifecycle.ts"
 import { scoreNames } from "../../machines/rules.ts"
 import { decodeActor } from "../../machines/snapshot-codec.ts"
 import { processBatch, snapshotArgs } from "../../src/engine/batch.ts"
@@ -44,7 +44,7 @@ const arbEntries = fc.array(
 /** Run entries split at the given cut points, carrying snapshots between batches as the engine does. */
 const runSplit = (entries: readonly StreamEntry[], cuts: readonly number[]) => {
   const lifecycle = createLifecycle(rules)
-  const held = new Map<string, LifecycleSnapshot>()
+  const held = new Map<string, LifecycleState>()
   const clock = newStreamClock(lifecycle)
   const out = { lifecycle: [] as string[][], backfill: [] as string[][], dead: [] as string[][], late: 0 }
   const bounds = [...new Set([0, ...cuts.map((c) => c % (entries.length + 1)), entries.length])].sort((a, b) => a - b)
@@ -57,18 +57,18 @@ const runSplit = (entries: readonly StreamEntry[], cuts: readonly number[]) => {
     })
     commitClock(clock, lifecycle, r.streamTime, r.snapshots)
     // Persist and restore across the batch boundary, as the atomic step and a restart would.
-    const args = snapshotArgs(lifecycle, r.snapshots)
+    const args = snapshotArgs(r.snapshots)
     for (let j = 0; j < args.length; j += 2) {
       const stored = decodeActor(args[j + 1] as string)
       if (!stored.ok) throw new Error(`stored snapshot unreadable: ${stored.reason}`)
-      held.set(args[j] as string, lifecycle.restore(stored.actor))
+      held.set(args[j] as string, stored.actor)
     }
     out.lifecycle.push(...r.lifecycle)
     out.backfill.push(...r.backfill)
     out.dead.push(...r.dead)
     out.late += r.late
   }
-  return { ...out, snapshots: Object.fromEntries([...held].map(([s, snap]) => [s, lifecycle.persist(snap)])) }
+  return { ...out, snapshots: Object.fromEntries([...held].map(([s, snap]) => [s, { layer: snap.layer, context: snap.context }])) }
 }
 
 describe("processBatch", () => {

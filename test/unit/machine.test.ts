@@ -1,30 +1,32 @@
 /**
  * Properties of the lifecycle machine (DESIGN §4), with fast-check and no I/O: hysteresis,
  * confirmations, minimum dwell, one-step jumps, late events, determinism, and no wall
- * clock. Each property drives the real XState machine through `createLifecycle().step`.
+ * clock. Each property drives the real XState machine through `createLifecycle(rules, "xstate").step`.
  */
 import { fc, test } from "@fast-check/vitest"
 import { afterEach, describe, expect, it, vi } from "vitest"
-import { createLifecycle, type LifecycleSnapshot } from "../../machines/lifecycle.ts"
+import { createLifecycle, type LifecycleState } from "../../machines/lifecycle.ts"
 import { holdTarget, promoteTarget, type LifecycleRules, type ScoreEvent } from "../../machines/rules.ts"
 import type { Layer } from "../../src/domain/layers.ts"
 import { DEFAULT_RULES, MIN, T0, arbEvents, arbScore, scoreEvent } from "../helpers/machine.ts"
 
 interface Move { from: Layer; to: Layer; at: number; index: number }
 
-const run = (rules: LifecycleRules, events: readonly ScoreEvent[], start?: LifecycleSnapshot) => {
-  const lc = createLifecycle(rules)
+const run = (rules: LifecycleRules, events: readonly ScoreEvent[], start?: LifecycleState) => {
+  const lc = createLifecycle(rules, "xstate")
   let snap = start ?? lc.initial()
   const moves: Move[] = []
   events.forEach((e, index) => {
     const r = lc.step(snap, e)
     if (r.from !== r.to) moves.push({ from: r.from, to: r.to, at: e.at, index })
-    snap = r.snapshot
+    snap = r.state
   })
-  return { lc, snap, moves, layer: lc.layerOf(snap) }
+  return { lc, snap, moves, layer: snap.layer }
 }
 
-const lc = createLifecycle(DEFAULT_RULES)
+const lc = createLifecycle(DEFAULT_RULES, "xstate")
+/** The stored shape of an actor, without what a path keeps beside it. */
+const stored = (s: LifecycleState) => ({ layer: s.layer, context: s.context })
 
 describe("lifecycle machine", () => {
   afterEach(() => vi.restoreAllMocks())
@@ -60,12 +62,12 @@ describe("lifecycle machine", () => {
     (events, confirmations) => {
       const rules = { ...DEFAULT_RULES, confirmations }
       const { moves } = run(rules, events)
-      const lifecycle = createLifecycle(rules)
+      const lifecycle = createLifecycle(rules, "xstate")
       let snap = lifecycle.initial()
       let lastMoveIndex = -1
       events.forEach((e, i) => {
-        const before = lifecycle.layerOf(snap)
-        snap = lifecycle.step(snap, e).snapshot
+        const before = snap.layer
+        snap = lifecycle.step(snap, e).state
         const m = moves.find((x) => x.index === i)
         if (m && m.to > m.from) {
           // The k events ending here, all after the last transition, each promote above `before`.
@@ -132,13 +134,13 @@ describe("lifecycle machine", () => {
       let snap = lc.initial()
       const moves: [number, number, number][] = []
       events.forEach((e, i) => {
-        if (cuts.includes(i)) snap = lc.restore(JSON.parse(JSON.stringify(lc.persist(snap))))
+        if (cuts.includes(i)) snap = JSON.parse(JSON.stringify(stored(snap))) as LifecycleState
         const r = lc.step(snap, e)
         if (r.from !== r.to) moves.push([r.from, r.to, e.at])
-        snap = r.snapshot
+        snap = r.state
       })
       expect(moves).toEqual(straight.moves.map((m) => [m.from, m.to, m.at]))
-      expect(lc.persist(snap)).toEqual(lc.persist(straight.snap))
+      expect(stored(snap)).toEqual(stored(straight.snap))
     }
   )
 

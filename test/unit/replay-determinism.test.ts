@@ -1,7 +1,7 @@
 /**
  * Dry-run replay is deterministic: the same entries and config give byte-identical
  * lifecycle entries, backfill commands and dead letters whatever the speed, the batch
- * size or the run; the what-if diff of a config with itself is empty, and against another
+ * size, the run or the step (`ingest.step`: pure or xstate); the what-if diff of a config with itself is empty, and against another
  * config it accounts for every difference.
  */
 import { describe, expect, it } from "vitest"
@@ -25,7 +25,8 @@ const instantClock = (): Clock => {
 const bytes = (run: ReplayRun): string =>
   JSON.stringify([run.lifecycle, run.backfill, run.dead, [...run.finalLayers], run.counts])
 
-describe("dry-run determinism", () => {
+describe.each(["pure", "xstate"] as const)("dry-run determinism, ingest.step %s", (step) => {
+  const config = loadConfig({ env: {}, overrides: { ingest: { step } } })
   it("gives byte-identical outputs across runs, speeds and batch sizes", async () => {
     const reference = await dryRunReplay(entries, config)
     expect(reference.lifecycle.length).toBeGreaterThan(20)
@@ -40,6 +41,12 @@ describe("dry-run determinism", () => {
       dryRunReplay(entries, config, { batchSize: 37 })
     ])
     for (const v of variants) expect(bytes(v)).toBe(bytes(reference))
+  })
+
+  it("gives the outputs of the other step, byte for byte", async () => {
+    const other = loadConfig({ env: {}, overrides: { ingest: { step: step === "pure" ? "xstate" : "pure" } } })
+    const [ours, theirs] = await Promise.all([dryRunReplay(entries, config, { batchSize: 53 }), dryRunReplay(entries, other)])
+    expect(bytes(ours)).toBe(bytes(theirs))
   })
 
   it("summarises the outputs it returns", async () => {

@@ -10,15 +10,16 @@ import { describe, expect, it } from "vitest"
 import { transition } from "xstate"
 import { loadConfig } from "../../config/load.ts"
 import { rulesFromConfig } from "../../src/engine/lifecycle-rules.ts"
-import { createLifecycle, type LifecycleSnapshot } from "../../machines/lifecycle.ts"
+import { layerOfName } from "../../src/domain/layers.ts"
+import { createLifecycle, type LifecycleSnapshot, type LifecycleState } from "../../machines/lifecycle.ts"
 import { decodeScoresEntry } from "../../streams/scores-wire.ts"
 import { workload } from "../../fixtures/workload.ts"
 
 describe("Lifecycle.step", () => {
   it("equals xstate's transition() on every event", () => {
     const config = loadConfig({ env: {}, overrides: { lifecycle: { min_dwell: "2m" } } })
-    const lc = createLifecycle(rulesFromConfig(config.lifecycle))
-    const ours = new Map<string, LifecycleSnapshot>()
+    const lc = createLifecycle(rulesFromConfig(config.lifecycle), "xstate")
+    const ours = new Map<string, LifecycleState>()
     const theirs = new Map<string, LifecycleSnapshot>()
     let moves = 0
     for (const e of workload({ events: 5_000, symbols: 50, seed: 21, start: Date.UTC(2026, 0, 5), stepMs: 2_000, lateShare: 0.03 })) {
@@ -26,11 +27,11 @@ describe("Lifecycle.step", () => {
       if (!d.ok) continue
       const event = { type: "score" as const, at: d.at, cause: e.id, scores: d.scores }
       const a = lc.step(ours.get(d.symbol) ?? lc.initial(), event)
-      const [b] = transition(lc.machine, theirs.get(d.symbol) ?? lc.initial(), event)
-      expect(a.snapshot.value).toBe(b.value)
-      expect(a.snapshot.context).toEqual(b.context)
+      const [b] = transition(lc.machine, theirs.get(d.symbol) ?? lc.snapshotOf(lc.initial()), event)
+      expect(a.state.layer).toBe(layerOfName(b.value))
+      expect(a.state.context).toEqual(b.context)
       if (a.from !== a.to) moves++
-      ours.set(d.symbol, a.snapshot)
+      ours.set(d.symbol, a.state)
       theirs.set(d.symbol, b)
     }
     expect(moves).toBeGreaterThan(50)

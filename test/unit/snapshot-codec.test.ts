@@ -7,6 +7,7 @@
 import { fc, test } from "@fast-check/vitest"
 import { describe, expect, it } from "vitest"
 import { createActor, transition } from "xstate"
+import { layerOfName } from "../../src/domain/layers.ts"
 import { createLifecycle, type LifecycleSnapshot } from "../../machines/lifecycle.ts"
 import type { LifecycleInput } from "../../machines/rules.ts"
 import {
@@ -65,9 +66,9 @@ describe("encodeActor / decodeActor", () => {
     let snap = lc.initial()
     for (let i = 0; i < 20; i++) {
       at += 7 * MIN
-      snap = lc.step(snap, { type: "score", at, cause: `${at}-0`, scores: { liquidity: 0.81, catalyst: 0.849, activity: 0.5 } }).snapshot
+      snap = lc.step(snap, { type: "score", at, cause: `${at}-0`, scores: { liquidity: 0.81, catalyst: 0.849, activity: 0.5 } }).state
     }
-    const actor = lc.persist(snap)
+    const actor = snap
     expect(actor.layer).toBeGreaterThan(0)
     expect(encodeActor(actor).length).toBeLessThan(0.75 * encodeLegacyActor(actor).length)
   })
@@ -76,14 +77,14 @@ describe("encodeActor / decodeActor", () => {
     "an older engine's snapshot restores as XState's own persisted snapshot does, with the same next transitions",
     (inputs, cut) => {
       const k = inputs.length === 0 ? 0 : cut % (inputs.length + 1)
-      let before: LifecycleSnapshot = lc.initial()
+      let before: LifecycleSnapshot = lc.snapshotOf(lc.initial())
       for (const e of inputs.slice(0, k)) [before] = transition(lc.machine, before, e)
       // XState's own path: its persisted snapshot through JSON, restored by an actor.
       const xstateJson = JSON.stringify(lc.machine.getPersistedSnapshot(before))
       let theirs = createActor(lc.machine, { snapshot: JSON.parse(xstateJson) }).getSnapshot()
       // Ours: the unversioned form an older engine stored, read and rewritten compact, read again.
-      const legacy = encodeLegacyActor(lc.persist(before))
-      let ours = lc.restore(decoded(encodeActor(decoded(legacy))))
+      const legacy = encodeLegacyActor({ layer: layerOfName(before.value), context: before.context })
+      let ours = lc.snapshotOf(decoded(encodeActor(decoded(legacy))))
       expect(ours.value).toBe(theirs.value)
       expect(ours.context).toEqual(theirs.context)
       for (const e of inputs.slice(k)) {

@@ -11,7 +11,7 @@ import { loadConfig } from "../../config/load.ts"
 import { calendarOf } from "../../src/domain/calendar.ts"
 import { openTimeBetween } from "../../src/domain/market-time.ts"
 import { rulesFromConfig } from "../../src/engine/lifecycle-rules.ts"
-import { createLifecycle, type LifecycleSnapshot, type PersistedActor } from "../../machines/lifecycle.ts"
+import { createLifecycle, type LifecycleState, type PersistedActor } from "../../machines/lifecycle.ts"
 import { scoreNames } from "../../machines/rules.ts"
 import { decodeActor } from "../../machines/snapshot-codec.ts"
 import { processBatch, snapshotArgs } from "../../src/engine/batch.ts"
@@ -100,10 +100,10 @@ const runSplit = (entries: readonly StreamEntry[], cuts: readonly number[], rest
       limits: LIMITS, clock,
       snapshotOf: (s) => {
         const json = persisted.get(s)
-        return json === undefined ? lifecycle.initial() : lifecycle.restore(persistedOf(json))
+        return json === undefined ? lifecycle.initial() : persistedOf(json)
       }
     })
-    const args = snapshotArgs(lifecycle, r.snapshots)
+    const args = snapshotArgs(r.snapshots)
     for (let j = 0; j < args.length; j += 2) persisted.set(args[j] as string, args[j + 1] as string)
     commitClock(clock, lifecycle, r.streamTime, r.snapshots)
     out.lifecycle.push(...r.lifecycle)
@@ -133,7 +133,7 @@ describe("staleness", () => {
     `a stale demotion is due, and after every entry no qualified symbol is left past its deadline (${counted})`,
     (entries) => {
       const lifecycle = createLifecycle(rules)
-      const held = new Map<string, LifecycleSnapshot>()
+      const held = new Map<string, LifecycleState>()
       const clock = newStreamClock(lifecycle)
       for (const entry of entries) {
         const before = new Map(held)
@@ -144,11 +144,11 @@ describe("staleness", () => {
         for (const [s, snap] of r.snapshots) held.set(s, snap)
         commitClock(clock, lifecycle, r.streamTime, r.snapshots)
         // The state a stale event meets: after the entry's own score, for the entry's symbol.
-        const stateBefore = (symbol: string): LifecycleSnapshot | undefined => {
+        const stateBefore = (symbol: string): LifecycleState | undefined => {
           const previous = before.get(symbol)
           const d = decodeScoresEntry(entry.id, entry.fields, LIMITS)
           if (!d.ok || d.symbol !== symbol) return previous
-          return lifecycle.step(previous ?? lifecycle.initial(), { type: "score", at: d.at, cause: entry.id, scores: d.scores }).snapshot
+          return lifecycle.step(previous ?? lifecycle.initial(), { type: "score", at: d.at, cause: entry.id, scores: d.scores }).state
         }
         for (const e of staleEvents(r.lifecycle)) {
           const prior = stateBefore(e.symbol)?.context
@@ -167,7 +167,7 @@ describe("staleness", () => {
           if (deadline !== undefined) expect(deadline, symbol).toBeGreaterThan(r.streamTime ?? -Infinity)
           // None missed: a qualified symbol quiet for longer is past its dwell, or was demoted.
           const { lastAt, enteredAt } = snap.context
-          if (lifecycle.layerOf(snap) > 0 && lastAt !== null && r.streamTime !== null && quietTime[calendar](lastAt, r.streamTime) > STALE_AFTER) {
+          if (snap.layer > 0 && lastAt !== null && r.streamTime !== null && quietTime[calendar](lastAt, r.streamTime) > STALE_AFTER) {
             expect(r.streamTime - (enteredAt ?? -Infinity), symbol).toBeLessThan(rules.minDwellMs)
           }
         }
@@ -230,9 +230,9 @@ describe("staleness", () => {
     const lifecycle = createLifecycle(rules)
     let s = lifecycle.initial()
     // One qualifying score (a streak of 1 of 2), then the next one 31 minutes later.
-    s = lifecycle.step(s, { type: "score", at: T0, cause: "1-0", scores: { liquidity: 0.9, catalyst: 0.9 } }).snapshot
-    s = lifecycle.step(s, { type: "score", at: T0 + 31 * MIN, cause: "2-0", scores: { liquidity: 0.9 } }).snapshot
-    expect(lifecycle.layerOf(s)).toBe(0)
+    s = lifecycle.step(s, { type: "score", at: T0, cause: "1-0", scores: { liquidity: 0.9, catalyst: 0.9 } }).state
+    s = lifecycle.step(s, { type: "score", at: T0 + 31 * MIN, cause: "2-0", scores: { liquidity: 0.9 } }).state
+    expect(s.layer).toBe(0)
     expect(s.context.scores).toEqual({ liquidity: 0.9 })
     expect(s.context.streak).toEqual([1])
   })
@@ -244,9 +244,9 @@ describe("staleness", () => {
     const monday = Date.UTC(2026, 0, 12, 14, 31)
     const layerAfter = (calendar: "XNYS" | "none") => {
       const lifecycle = createLifecycle(setup(calendar).rules)
-      let s = lifecycle.step(lifecycle.initial(), { type: "score", at: friday, cause: "1-0", scores: { liquidity: 0.9 } }).snapshot
-      s = lifecycle.step(s, { type: "score", at: monday, cause: "2-0", scores: { liquidity: 0.9 } }).snapshot
-      return lifecycle.layerOf(s)
+      let s = lifecycle.step(lifecycle.initial(), { type: "score", at: friday, cause: "1-0", scores: { liquidity: 0.9 } }).state
+      s = lifecycle.step(s, { type: "score", at: monday, cause: "2-0", scores: { liquidity: 0.9 } }).state
+      return s.layer
     }
     // Two confirmations: promoted when the streak survives the weekend.
     expect(layerAfter("XNYS")).toBe(1)
