@@ -9,7 +9,7 @@
  * down. Goal: ratio ≥ 0.95. (The soak's drains measure trimming alone, archive off.)
  *   size full: a backlog of STRATA_BENCH_ARCHIVE_COST_EVENTS entries (default 200000); tiny: 2000.
  */
-import { readLatest } from "../../streams/consumer.ts"
+import { readLatest } from "../../streams/stream-read.ts"
 import { join } from "node:path"
 import { readArchiveMark } from "../../streams/archive-mark.ts"
 import { ingressKeys, partitionKeys } from "../../streams/keys.ts"
