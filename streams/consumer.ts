@@ -65,6 +65,14 @@ const readGroups = async (
  * stream given first). Order is only meaningful within one stream; the merge just keeps
  * a batch's entries close to their arrival order.
  *
+ * A batch never holds more than `count` entries, however many streams are read: XREADGROUP
+ * counts per stream, so the merged reply is cut after `count`. What is cut off is already
+ * delivered (in this consumer's pending list), so that stream's cursor goes back to the last
+ * entry of it handed out and the next read takes the rest from the pending list, in order,
+ * before anything new of that stream. The next read may be issued while the batch before it
+ * is still being applied (not acknowledged yet): the cursor never re-reads what was handed
+ * out. After a crash or `rewind()` the rest is pending like any other delivered entry.
+ *
  * A connection that drops while a read is in flight is the subtle case: Redis may have
  * delivered entries (moved them into the pending list) in a reply that was lost, and
  * ioredis re-sends the read after reconnecting, which then returns the entries *after*
@@ -74,6 +82,8 @@ const readGroups = async (
 export class GroupReader {
   readonly streams: readonly string[]
   private cursors: string[]
+  /** Per stream, the last entry handed out since the last rewind (undefined: none yet). */
+  private handedOut: (string | undefined)[]
   private connectionEpoch = 0
 
   constructor(
@@ -86,6 +96,7 @@ export class GroupReader {
   ) {
     this.streams = typeof streams === "string" ? [streams] : [...streams]
     this.cursors = this.streams.map(() => "0")
+    this.handedOut = this.streams.map(() => undefined)
     onConnectionClose(redis, () => {
       this.connectionEpoch++
     })
@@ -103,16 +114,37 @@ export class GroupReader {
 
   private async read(): Promise<SourcedEntry[]> {
     if (this.cursors.some((c) => c !== ">")) {
-      const read = await readGroups(this.redis, this.streams, this.group, this.consumer, this.count, 0, this.cursors)
-      // A stream whose pending entries are drained goes on with new ones.
-      this.cursors = this.streams.map((s, i) => this.cursors[i] === ">" ? ">" : read.findLast((e) => e.stream === s)?.id ?? ">")
-      if (read.length > 0) return mergeById(read, this.streams)
+      const batch = this.cut(await readGroups(this.redis, this.streams, this.group, this.consumer, this.count, 0, this.cursors), true)
+      if (batch.length > 0) return batch
     }
-    return mergeById(await readGroups(this.redis, this.streams, this.group, this.consumer, this.count, this.blockMs, this.cursors), this.streams)
+    return this.cut(await readGroups(this.redis, this.streams, this.group, this.consumer, this.count, this.blockMs, this.cursors), false)
+  }
+
+  /**
+   * The first `count` entries of a read, in ID order, and each stream's next cursor: a
+   * stream cut short goes on from the pending list after its last entry handed out ("0"
+   * when none was since the last rewind: then nothing of it is pending but the cut-off
+   * rest); a stream whose pending entries were read goes on after them, or with new
+   * entries once a read of its pending ones found none.
+   */
+  private cut(read: SourcedEntry[], ofPending: boolean): SourcedEntry[] {
+    const merged = mergeById(read, this.streams)
+    const batch = merged.slice(0, this.count)
+    const rest = merged.slice(this.count)
+    this.cursors = this.streams.map((s, i) => {
+      const last = batch.findLast((e) => e.stream === s)?.id
+      if (last !== undefined) this.handedOut[i] = last
+      if (rest.some((e) => e.stream === s)) return this.handedOut[i] ?? "0"
+      if (this.cursors[i] === ">") return ">"
+      // A stream whose pending entries are drained goes on with new ones.
+      return ofPending ? last ?? ">" : this.cursors[i] ?? ">"
+    })
+    return batch
   }
 
   rewind(): void {
     this.cursors = this.streams.map(() => "0")
+    this.handedOut = this.streams.map(() => undefined)
   }
 }
 
