@@ -139,7 +139,7 @@ export const scenario: Scenario = {
     const batchSize = loadConfig({ env: {} }).ingest.batch_size
     const batches = computeBatches(events, batchSize)
     // The order turns each round: the machine's load drifts.
-    const rounds_ = await bestOfRounds({
+    const measured = await bestOfRounds({
       rounds, variants: VARIANTS, turn: true,
       run: async (variant, round) => {
         const p = perEvent(await applyAll(ctx, batches, variant, events))
@@ -149,7 +149,7 @@ export const scenario: Scenario = {
       },
       better: (a, b) => a.step < b.step
     })
-    const best = Object.fromEntries(rounds_.best) as Partial<Record<Variant, ReturnType<typeof perEvent>>>
+    const best = Object.fromEntries(measured.best) as Partial<Record<Variant, ReturnType<typeof perEvent>>>
     const { compact, unversioned: old, "no-snapshots": bare } = best
     if (compact === undefined || old === undefined || bare === undefined) throw new Error("no round ran")
     const backlog = `${events.toLocaleString("en-US")} events, ${batchSize} per batch`
