@@ -1,22 +1,20 @@
 /**
- * Consumer-group plumbing shared by every reader of a stream: create the group, read this
- * consumer's own pending entries first (what a crash left unacknowledged), then new ones;
- * for readers that share work one entry at a time (the backfill workers): take over
- * entries another consumer left pending too long, reporting those removed from the stream
- * meanwhile, and keep an entry in hand with an atomic check-and-extend. For readers
- * outside a group: ranges, the latest entries, a tail from the last ID seen, a blocking
- * read of what comes next (of one stream, or of several, slot by slot on a Cluster); and the group and consumer figures of XINFO.
- * Every reader of a stream reads through here, so each reply is turned into a
- * `StreamEntry` in one place. Batches are whatever has arrived: a read returns as soon
- * as anything is there.
- * Does not decide what to do with an entry, a removed one included: the reader does.
+ * Consumer groups: create a group, read through it (this consumer's own pending entries
+ * first, what a crash left unacknowledged, then new ones; one stream or several of one
+ * slot), and for readers that share work one entry at a time (the backfill workers): take
+ * over entries another consumer left pending too long, reporting those removed from the
+ * stream meanwhile, keep an entry in hand with an atomic check-and-extend, hand it back.
+ * Also the group and consumer figures of XINFO, a group's backlog, and the bound up to
+ * which a group has applied every entry. Every read through a group goes through here.
+ * Batches are whatever has arrived: a read returns as soon as anything is there.
+ * Does not read outside a group (ranges, tails, followers: streams/stream-read.ts), and
+ * does not decide what to do with an entry, a removed one included: the reader does.
  */
 import { readFileSync } from "node:fs"
-import calculateSlot from "cluster-key-slot"
 import type { Redis } from "ioredis"
 import { onConnectionClose } from "../src/services/redis-client.ts"
 import { compareEntryIds } from "../src/domain/time.ts"
-import type { StreamEntry } from "./entry.ts"
+import { entriesByStream, entriesOfReply, type ReadReply, type StreamEntry } from "./entry.ts"
 
 /** Create the group at the stream's start (entries written before the first run count too). */
 export const ensureGroup = async (redis: Redis, stream: string, group: string, start = "0"): Promise<void> => {
@@ -27,19 +25,14 @@ export const ensureGroup = async (redis: Redis, stream: string, group: string, s
   }
 }
 
-type XReadReply = [string, [string, string[]][]][] | null
-
-const entriesOf = (reply: XReadReply): StreamEntry[] =>
-  reply?.[0]?.[1].map(([id, fields]) => ({ id, fields: fields ?? [] })) ?? []
-
 /** Read a batch: `cursor` "0" re-reads this consumer's pending entries, ">" reads new ones. */
 export const readGroup = async (
   redis: Redis, stream: string, group: string, consumer: string, count: number, blockMs: number, cursor: string
 ): Promise<StreamEntry[]> => {
   const reply = (cursor === ">"
     ? await redis.xreadgroup("GROUP", group, consumer, "COUNT", count, "BLOCK", blockMs, "STREAMS", stream, ">")
-    : await redis.xreadgroup("GROUP", group, consumer, "COUNT", count, "STREAMS", stream, cursor)) as XReadReply
-  return entriesOf(reply)
+    : await redis.xreadgroup("GROUP", group, consumer, "COUNT", count, "STREAMS", stream, cursor)) as ReadReply
+  return entriesOfReply(reply)
 }
 
 /** An entry read through a group, with the stream it came from (a reader may read several). */
@@ -58,8 +51,8 @@ const readGroups = async (
   const wait = cursors.every((c) => c === ">") ? ["BLOCK", blockMs] : []
   const args = ["GROUP", group, consumer, "COUNT", count, ...wait, "STREAMS", ...streams, ...cursors]
   // The typed command, not `call`: it gives the reply in the [stream, entries][] shape.
-  const reply = (await (redis as unknown as { xreadgroup(...a: (string | number)[]): Promise<unknown> }).xreadgroup(...args)) as XReadReply
-  return (reply ?? []).flatMap(([stream, list]) => list.map(([id, fields]) => ({ stream, id, fields: fields ?? [] })))
+  const reply = (await (redis as unknown as { xreadgroup(...a: (string | number)[]): Promise<unknown> }).xreadgroup(...args)) as ReadReply
+  return entriesByStream(reply).flatMap(({ stream, entries }) => entries.map((e) => ({ ...e, stream })))
 }
 
 /**
@@ -72,6 +65,14 @@ const readGroups = async (
  * stream given first). Order is only meaningful within one stream; the merge just keeps
  * a batch's entries close to their arrival order.
  *
+ * A batch never holds more than `count` entries, however many streams are read: XREADGROUP
+ * counts per stream, so the merged reply is cut after `count`. What is cut off is already
+ * delivered (in this consumer's pending list), so that stream's cursor goes back to the last
+ * entry of it handed out and the next read takes the rest from the pending list, in order,
+ * before anything new of that stream. The next read may be issued while the batch before it
+ * is still being applied (not acknowledged yet): the cursor never re-reads what was handed
+ * out. After a crash or `rewind()` the rest is pending like any other delivered entry.
+ *
  * A connection that drops while a read is in flight is the subtle case: Redis may have
  * delivered entries (moved them into the pending list) in a reply that was lost, and
  * ioredis re-sends the read after reconnecting, which then returns the entries *after*
@@ -81,6 +82,8 @@ const readGroups = async (
 export class GroupReader {
   readonly streams: readonly string[]
   private cursors: string[]
+  /** Per stream, the last entry handed out since the last rewind (undefined: none yet). */
+  private handedOut: (string | undefined)[]
   private connectionEpoch = 0
 
   constructor(
@@ -93,6 +96,7 @@ export class GroupReader {
   ) {
     this.streams = typeof streams === "string" ? [streams] : [...streams]
     this.cursors = this.streams.map(() => "0")
+    this.handedOut = this.streams.map(() => undefined)
     onConnectionClose(redis, () => {
       this.connectionEpoch++
     })
@@ -110,147 +114,43 @@ export class GroupReader {
 
   private async read(): Promise<SourcedEntry[]> {
     if (this.cursors.some((c) => c !== ">")) {
-      const read = await readGroups(this.redis, this.streams, this.group, this.consumer, this.count, 0, this.cursors)
-      // A stream whose pending entries are drained goes on with new ones.
-      this.cursors = this.streams.map((s, i) => this.cursors[i] === ">" ? ">" : read.findLast((e) => e.stream === s)?.id ?? ">")
-      if (read.length > 0) return mergeById(read, this.streams)
+      const batch = this.cut(await readGroups(this.redis, this.streams, this.group, this.consumer, this.count, 0, this.cursors), true)
+      if (batch.length > 0) return batch
     }
-    return mergeById(await readGroups(this.redis, this.streams, this.group, this.consumer, this.count, this.blockMs, this.cursors), this.streams)
+    return this.cut(await readGroups(this.redis, this.streams, this.group, this.consumer, this.count, this.blockMs, this.cursors), false)
+  }
+
+  /**
+   * The first `count` entries of a read, in ID order, and each stream's next cursor: a
+   * stream cut short goes on from the pending list after its last entry handed out ("0"
+   * when none was since the last rewind: then nothing of it is pending but the cut-off
+   * rest); a stream whose pending entries were read goes on after them, or with new
+   * entries once a read of its pending ones found none.
+   */
+  private cut(read: SourcedEntry[], ofPending: boolean): SourcedEntry[] {
+    const merged = mergeById(read, this.streams)
+    const batch = merged.slice(0, this.count)
+    const rest = merged.slice(this.count)
+    this.cursors = this.streams.map((s, i) => {
+      const last = batch.findLast((e) => e.stream === s)?.id
+      if (last !== undefined) this.handedOut[i] = last
+      if (rest.some((e) => e.stream === s)) return this.handedOut[i] ?? "0"
+      if (this.cursors[i] === ">") return ">"
+      // A stream whose pending entries are drained goes on with new ones.
+      return ofPending ? last ?? ">" : this.cursors[i] ?? ">"
+    })
+    return batch
   }
 
   rewind(): void {
     this.cursors = this.streams.map(() => "0")
+    this.handedOut = this.streams.map(() => undefined)
   }
 }
 
 /** Entries of several streams in ID order, ties in the order of `streams` (stable within each stream). */
 const mergeById = (entries: SourcedEntry[], streams: readonly string[]): SourcedEntry[] =>
   streams.length === 1 ? entries : entries.sort((a, b) => compareEntryIds(a.id, b.id) || streams.indexOf(a.stream) - streams.indexOf(b.stream))
-
-// ---------------------------------------------------------------- reads outside a group
-
-type RangeReply = [string, string[]][]
-
-const entriesOfRange = (rows: RangeReply): StreamEntry[] => rows.map(([id, fields]) => ({ id, fields }))
-
-/** Entries between two XRANGE bounds (inclusive; "(" before an ID excludes it), oldest first. */
-export const readRange = async (redis: Redis, stream: string, start: string, end: string, count?: number): Promise<StreamEntry[]> =>
-  entriesOfRange(count === undefined ? await redis.xrange(stream, start, end) : await redis.xrange(stream, start, end, "COUNT", count))
-
-/** The entry with this ID, if the stream still holds it. */
-export const readEntry = async (redis: Redis, stream: string, id: string): Promise<StreamEntry | undefined> =>
-  (await readRange(redis, stream, id, id, 1))[0]
-
-/** The latest `count` entries, newest first. */
-export const readLatest = async (redis: Redis, stream: string, count: number): Promise<StreamEntry[]> =>
-  entriesOfRange(await redis.xrevrange(stream, "+", "-", "COUNT", count))
-
-/** Every entry between two bounds, `chunk` at a time, oldest first. */
-export async function* readAll(redis: Redis, stream: string, from = "-", to = "+", chunk = 5000): AsyncGenerator<StreamEntry> {
-  let start = from
-  for (;;) {
-    const rows = await readRange(redis, stream, start, to, chunk)
-    yield* rows
-    const last = rows.at(-1)
-    if (rows.length < chunk || !last) return
-    start = `(${last.id}`
-  }
-}
-
-/**
- * Entries added after `after` ("$": after the stream's end now), up to `count`, blocking up
- * to `blockMs` when there are none. Needs a connection of its own while it blocks.
- */
-export const readAfter = async (redis: Redis, stream: string, after: string, count: number, blockMs: number): Promise<StreamEntry[]> =>
-  entriesOf((await redis.xread("COUNT", count, "BLOCK", blockMs, "STREAMS", stream, after)) as XReadReply)
-
-type ManyReply = { readonly stream: string; readonly entries: StreamEntry[] }[]
-
-/** One XREAD over `streams` (keys of one slot on a Cluster), after the IDs in `last`. */
-const readMany = async (redis: Redis, streams: readonly string[], last: ReadonlyMap<string, string>, count: number, blockMs?: number): Promise<ManyReply> => {
-  const ids = streams.map((k) => last.get(k) ?? "0-0")
-  const reply = (blockMs === undefined
-    ? await redis.xread("COUNT", count, "STREAMS", ...streams, ...ids)
-    : await redis.xread("COUNT", count, "BLOCK", blockMs, "STREAMS", ...streams, ...ids)) as XReadReply
-  return (reply ?? []).map(([stream, list]) => ({ stream, entries: list.map(([id, fields]) => ({ id, fields: fields ?? [] })) }))
-}
-
-/**
- * Follows several streams at once, outside any group, from where each ended at the first
- * read: each `next()` returns what was added since (up to `count` entries a stream),
- * waiting up to `blockMs` when nothing was. On standalone Redis that is one XREAD over
- * every stream, blocking once for all. A Redis Cluster refuses an XREAD whose keys span
- * slots, and two partitions' streams never share one: there each slot's streams are read
- * without blocking, one XREAD a slot, and when none had anything the reader blocks on
- * one slot's streams, a different slot each time, so an entry elsewhere waits at most
- * about `blockMs` × the number of slots before a read finds it.
- * Needs a connection of its own: it blocks.
- */
-export class StreamsFollower {
-  private readonly last = new Map<string, string>()
-  private started = false
-  private turn = 0
-  private readonly slots: readonly (readonly string[])[]
-
-  /** `from`: "end" follows what is added after the first read; "start" reads each stream from its first entry. */
-  constructor(
-    private readonly redis: Redis, readonly streams: readonly string[], private readonly count: number, private readonly blockMs: number,
-    private readonly from: "end" | "start" = "end"
-  ) {
-    const bySlot = new Map<number, string[]>()
-    for (const s of streams) {
-      const slot = redis.isCluster ? calculateSlot(s) : 0
-      const list = bySlot.get(slot)
-      if (list) list.push(s)
-      else bySlot.set(slot, [s])
-    }
-    this.slots = [...bySlot.values()]
-  }
-
-  async next(): Promise<ManyReply> {
-    if (!this.started) {
-      // Where each stream ends now: "$" in a read that does not block would never see anything.
-      for (const s of this.streams) this.last.set(s, this.from === "start" ? "0-0" : (await readLatest(this.redis, s, 1))[0]?.id ?? "0-0")
-      this.started = true
-    }
-    let out: ManyReply = []
-    if (this.slots.length === 1) out = await readMany(this.redis, this.slots[0] ?? [], this.last, this.count, this.blockMs)
-    else {
-      for (const streams of this.slots) out = [...out, ...(await readMany(this.redis, streams, this.last, this.count))]
-      if (out.length === 0) {
-        const streams = this.slots[this.turn++ % this.slots.length] ?? []
-        out = await readMany(this.redis, streams, this.last, this.count, this.blockMs)
-      }
-    }
-    for (const { stream, entries } of out) {
-      const id = entries.at(-1)?.id
-      if (id !== undefined) this.last.set(stream, id)
-    }
-    return out
-  }
-}
-
-/**
- * Follows a stream from the last ID seen without blocking: the first read only finds where
- * the stream ends, later reads return what was added since, at most `max` entries a read
- * (the rest waits for the next read, so a flood cannot stall a reader).
- */
-export class StreamTail {
-  private lastId: string | undefined
-
-  constructor(private readonly redis: Redis, readonly key: string, private readonly max = 5000) {}
-
-  async read(): Promise<StreamEntry[]> {
-    if (this.lastId === undefined) {
-      this.lastId = (await readLatest(this.redis, this.key, 1))[0]?.id ?? "0-0"
-      return []
-    }
-    const entries = await readRange(this.redis, this.key, `(${this.lastId}`, "+", this.max)
-    const last = entries.at(-1)
-    if (last) this.lastId = last.id
-    return entries
-  }
-}
 
 // ---------------------------------------------------------------- groups and consumers
 
@@ -364,8 +264,8 @@ export const readNew = async (
 export const pollNew = async (
   redis: Redis, stream: string, group: string, consumer: string, count: number
 ): Promise<ClaimedEntry[]> => {
-  const reply = (await redis.xreadgroup("GROUP", group, consumer, "COUNT", count, "STREAMS", stream, ">")) as XReadReply
-  return entriesOf(reply).map((e) => ({ ...e, deliveries: 1 }))
+  const reply = (await redis.xreadgroup("GROUP", group, consumer, "COUNT", count, "STREAMS", stream, ">")) as ReadReply
+  return entriesOfReply(reply).map((e) => ({ ...e, deliveries: 1 }))
 }
 
 const EXTEND_CLAIM = readFileSync(new URL("./lua/extend-claim-1.lua", import.meta.url), "utf8")

@@ -36,3 +36,13 @@ export const firstDuplicate = (fields: readonly string[]): string | undefined =>
   }
   return undefined
 }
+
+/** An XREAD / XREADGROUP reply: per stream, its entries (nil fields for an entry removed meanwhile). */
+export type ReadReply = [string, [string, string[] | null][]][] | null
+
+/** A read reply as entries, stream by stream (the one place such a reply becomes `StreamEntry`s). */
+export const entriesByStream = (reply: ReadReply): { readonly stream: string; readonly entries: StreamEntry[] }[] =>
+  (reply ?? []).map(([stream, list]) => ({ stream, entries: list.map(([id, fields]) => ({ id, fields: fields ?? [] })) }))
+
+/** The entries of a read reply over one stream. */
+export const entriesOfReply = (reply: ReadReply): StreamEntry[] => entriesByStream(reply)[0]?.entries ?? []

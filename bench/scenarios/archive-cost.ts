@@ -14,7 +14,7 @@
  */
 import { loadavg } from "node:os"
 import { join } from "node:path"
-import { readLatest } from "../../streams/consumer.ts"
+import { readLatest } from "../../streams/stream-read.ts"
 import { readArchiveMark } from "../../streams/archive-mark.ts"
 import { ingressKeys, partitionKeys } from "../../streams/keys.ts"
 import type { BenchFigure, Scenario } from "../scenario.ts"

@@ -27,6 +27,7 @@ import { benchNamespace } from "../lib/bench-namespace.ts"
 import { fillStream } from "../lib/fill.ts"
 import { readRedisCpu, redisCpuSince, usecOf, type RedisCpu } from "../lib/redis-cpu.ts"
 import { workload } from "../../fixtures/workload.ts"
+import { bestOfRounds } from "../lib/rounds.ts"
 
 export const GOAL_USEC_PER_EVENT = 4
 
@@ -150,19 +151,19 @@ export const scenario: Scenario = {
     const rounds = ctx.size === "tiny" ? 1 : Math.max(1, Number(process.env["STRATA_BENCH_STEP_ROUNDS"] ?? 2))
     const batchSize = loadConfig({ env: {} }).ingest.batch_size
     const batches = computeBatches(events, batchSize)
-    const best: Partial<Record<Variant, ReturnType<typeof perEvent>>> = {}
-    for (let round = 0; round < rounds; round++) {
-      // The order turns each round: the machine's load drifts.
-      const order = VARIANTS.map((_, i) => VARIANTS[(i + round) % VARIANTS.length] as Variant)
-      for (const variant of order) {
+    // The order turns each round: the machine's load drifts.
+    const measured = await bestOfRounds({
+      rounds, variants: VARIANTS, turn: true,
+      run: async (variant, round) => {
         const p = perEvent(await applyAll(ctx, batches, variant, events))
         ctx.log(`round ${round + 1} ${variant}: step ${p.step.toFixed(2)} µs/event (XPENDING ${p.xpending.toFixed(2)}, HSET ${p.hset.toFixed(2)}, ` +
           `XADD ${p.xadd.toFixed(2)}, XACK ${p.xack.toFixed(2)}, GET/SET ${p.marks.toFixed(2)}), ${p.wireBytes.toFixed(0)} B on the wire/event ` +
           `(${p.snapBytes.toFixed(0)} B snapshots), ${p.args.toFixed(2)} script arguments/event`)
-        const b = best[variant]
-        if (b === undefined || p.step < b.step) best[variant] = p
-      }
-    }
+        return p
+      },
+      better: (a, b) => a.step < b.step
+    })
+    const best = Object.fromEntries(measured.best) as Partial<Record<Variant, ReturnType<typeof perEvent>>>
     const { mark, pending: old, "mark-plain-rows": plain, "mark-no-snapshots": bare } = best
     if (mark === undefined || old === undefined || plain === undefined || bare === undefined) throw new Error("no round ran")
     const backlog = `${events.toLocaleString("en-US")} events, ${batchSize} per batch`

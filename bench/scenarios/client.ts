@@ -10,8 +10,9 @@ import { GROUPS, ingressKeys } from "../../streams/keys.ts"
 import type { BenchFigure, Scenario } from "../scenario.ts"
 import { benchNamespace } from "../lib/bench-namespace.ts"
 import { fillStream } from "../lib/fill.ts"
-import { CLIENTS, RAW_CLIENT, drainRate, openRawClient, type ClientName } from "../lib/raw-clients.ts"
+import { CLIENTS, RAW_CLIENT, drainRate, openRawClient } from "../lib/raw-clients.ts"
 import { workload } from "../../fixtures/workload.ts"
+import { bestOfRounds } from "../lib/rounds.ts"
 
 const ROUNDS = 3
 
@@ -20,9 +21,9 @@ export const scenario: Scenario = {
   description: "backlog drain rate (XREADGROUP + XACK) of each maintained Redis client; the raw baselines use the fastest",
   run: async (ctx) => {
     const events = ctx.size === "tiny" ? 2_000 : 200_000
-    const best = new Map<ClientName, number>()
-    for (let round = 0; round < ROUNDS; round++) {
-      for (const name of CLIENTS) {
+    const { best } = await bestOfRounds({
+      rounds: ROUNDS, variants: CLIENTS,
+      run: async (name, round) => {
         const ns = await benchNamespace(ctx, "client")
         try {
           const scores = ingressKeys(ns.prefix).scores
@@ -32,15 +33,16 @@ export const scenario: Scenario = {
           try {
             const rate = await drainRate(client, scores, GROUPS.engine, ns.config.ingest.batch_size, events)
             ctx.log(`round ${round + 1}: ${name} drained ${Math.round(rate)} ev/s`)
-            best.set(name, Math.max(best.get(name) ?? 0, rate))
+            return rate
           } finally {
             await client.close()
           }
         } finally {
           await ns.cleanup()
         }
-      }
-    }
+      },
+      better: (a, b) => a > b
+    })
     const chosen = best.get(RAW_CLIENT) ?? 0
     const fastest = [...best.entries()].sort((a, b) => b[1] - a[1])[0]!
     const figures: BenchFigure[] = CLIENTS.map((name) => ({

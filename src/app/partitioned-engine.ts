@@ -31,7 +31,7 @@ import { engineTrimming } from "../engine/trimming.ts"
 import { ingressTrimPlan } from "../../streams/trim-plan.ts"
 import { COMPANIES_DDL } from "../engine/companies-schema.ts"
 import { sendJson, startOpsServer, type RouteHandler } from "../http/ops-server.ts"
-import { partitionedStreamMetrics } from "../http/partitioned-metrics.ts"
+import { partitionedStreamMetrics, planFailureMetric } from "../http/partitioned-metrics.ts"
 import { partitionIngestMetrics } from "../http/partition-ingest-metrics.ts"
 import { dashboardService } from "../http/dashboard-api.ts"
 import { ConfigService } from "../services/config.ts"
@@ -130,6 +130,7 @@ export const partitionedEngine = (routes: Readonly<Record<string, RouteHandler>>
       for (const p of plan.release) yield* runner.release(p)
       for (const p of plan.take) yield* runner.take(p)
     }), log)
+    planFailureMetric(registry, plans.failures)
     const membership = new MembershipKeeper({
       redis: writes, prefix: config.redis.prefix, owner, count: config.partitions,
       ttlMs: config.lease.ttl_ms, debounceMs: config.lease.join_debounce_ms, log,

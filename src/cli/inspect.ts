@@ -7,7 +7,7 @@
  * backfill stream are read in the symbol's partition (streams/partition.ts).
  */
 import { decodeActor, persistedLayer } from "../../machines/snapshot-codec.ts"
-import { readLatest } from "../../streams/consumer.ts"
+import { readLatest } from "../../streams/stream-read.ts"
 import { fieldRecord } from "../../streams/entry.ts"
 import { FINAL_STATUSES, PROGRESS_DDL, type Progress } from "../backfill/progress.ts"
 import type { StorageKind } from "../domain/rows.ts"

@@ -28,7 +28,8 @@
  * Does not start or stop engines, and logs nothing (the CLI reports).
  */
 import type { Redis } from "ioredis"
-import { ensureGroup, readLatest, readRange } from "../../streams/consumer.ts"
+import { ensureGroup } from "../../streams/consumer.ts"
+import { readLatest, readRange } from "../../streams/stream-read.ts"
 import { fieldRecord, fieldValue } from "../../streams/entry.ts"
 import { finishMigrating, markMigrating, readInstallRecord, streamGroups, unrecordedState } from "../../streams/install-record.ts"
 import { GROUPS, ingressKeys, installKey, membershipKeys, partitionKeys, routerKeys, type PartitionKeys } from "../../streams/keys.ts"

@@ -5,7 +5,7 @@
  * The passes themselves are storage's (src/storage/tiering.ts).
  */
 import type { Redis } from "ioredis"
-import { StreamsFollower } from "../../streams/consumer.ts"
+import { StreamsFollower } from "../../streams/stream-read.ts"
 import { partitionKeys } from "../../streams/keys.ts"
 import { readSnapshots, type SnapshotPlace } from "../../streams/snapshots-read.ts"
 import { decodeLifecycleEntry } from "../../streams/lifecycle-wire.ts"

@@ -9,7 +9,8 @@
  */
 import type { Redis } from "ioredis"
 import { parseDeadLetter as parseBackfillDeadLetter } from "../../streams/backfill-dead-letter.ts"
-import { StreamTail, groupBacklog } from "../../streams/consumer.ts"
+import { groupBacklog } from "../../streams/consumer.ts"
+import { StreamTail } from "../../streams/stream-read.ts"
 import { parseDeadLetter } from "../../streams/dead-letter.ts"
 import { GROUPS, type IngressKeys, type PartitionKeys } from "../../streams/keys.ts"
 import { decodeLifecycleEntry } from "../../streams/lifecycle-wire.ts"
@@ -143,7 +144,7 @@ export class FigureReader {
       readAll(this.backfillDead)
     ])
     const transitionsTo: [number, number, number, number] = [0, 0, 0, 0]
-    // Each stream is tailed through streams/consumer.ts (StreamTail: at most 5,000 entries a
+    // Each stream is tailed through streams/stream-read.ts (StreamTail: at most 5,000 entries a
     // read, so a flood cannot stall a sample) and read through its own decoder; an entry
     // that does not decode is the projector's to dead-letter, not a transition.
     for (const entry of lifecycle) {

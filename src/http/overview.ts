@@ -50,7 +50,8 @@ export interface Overview {
   readonly backfill: { readonly byStatus: Record<string, number>; readonly queue: readonly QueuedCommand[] }
   readonly backlog: Record<string, number | null>
   /**
-   * Per partition: the consumer reading its engine group and how long it has been idle; in
+   * Per partition: the consumer reading its engine group (over both its scores streams in a
+   * partitioned install: the one that read last) and how long it has been idle; in
    * a partitioned install also its lease holder (`lease`), epoch, scores lag and streams.
    */
   readonly partitions: readonly OverviewPartition[]
@@ -103,13 +104,20 @@ export const etaMs = (planned: number, done: number, startedMs: number | null, n
   return Math.round(((nowMs - startedMs) / done) * (planned - done))
 }
 
-const engineConsumer = async (redis: Redis, stream: string): Promise<{ consumer: string; idleMs: number } | undefined> => {
-  if ((await redis.exists(stream)) === 0) return undefined
-  const rows = await consumersOf(redis, stream, GROUPS.engine).catch(() => [])
+/**
+ * The consumer of the engine group that read last over the given streams (a partition's
+ * router-filled and direct stream: the engine reads both, and either may be the one that
+ * moves), with how long it has been idle; undefined while no stream has one.
+ */
+export const engineConsumer = async (redis: Redis, streams: readonly string[]): Promise<{ consumer: string; idleMs: number } | undefined> => {
   let best: { consumer: string; idleMs: number } | undefined
-  for (const r of rows) {
-    const c = { consumer: r.name, idleMs: r.idleMs }
-    if (!best || c.idleMs < best.idleMs) best = c
+  for (const stream of streams) {
+    if ((await redis.exists(stream)) === 0) continue
+    const rows = await consumersOf(redis, stream, GROUPS.engine).catch(() => [])
+    for (const r of rows) {
+      const c = { consumer: r.name, idleMs: r.idleMs }
+      if (!best || c.idleMs < best.idleMs) best = c
+    }
   }
   return best
 }
@@ -144,7 +152,7 @@ export const overview = async (d: OverviewDeps): Promise<Overview> => {
     tableExists(d.sql, "backfill_progress"),
     backlogs(d.redis, ingress, keys),
     persistedStats(d.redis, keys),
-    d.install ? Promise.all(keys.map((k) => engineConsumer(d.redis, k.scores))) : engineConsumer(d.redis, ingress.scores).then((c) => [c]),
+    d.install ? Promise.all(keys.map((k) => engineConsumer(d.redis, [k.scores, k.scoresDirect]))) : engineConsumer(d.redis, [ingress.scores]).then((c) => [c]),
     d.streams ? allStreamFigures(d.redis, d.streams) : Promise.resolve([]),
     d.install ? installView(d.redis, d.install) : Promise.resolve(undefined)
   ])

@@ -3,12 +3,13 @@
  * partition it holds, labelled `partition`, and the ingress streams (unlabelled) while it
  * holds the router's lease, so that over every engine of the install each stream has
  * exactly one series, from the process that trims it; plus the install's partition count
- * and the router's epoch. An alert sees a partition nobody holds as one without a
- * `strata_partition_epoch` series (docs/metrics.md).
+ * and the router's epoch; and the partition plans this process could not act on. An alert
+ * sees a partition nobody holds as one without a `strata_partition_epoch` series
+ * (docs/metrics.md).
  * Does not serve HTTP, read PostgreSQL or decide anything.
  */
 import type { Redis } from "ioredis"
-import { Gauge, type Registry } from "prom-client"
+import { Counter, Gauge, type Registry } from "prom-client"
 import type { Config } from "../../config/schema.ts"
 import { GROUPS, ingressKeys, partitionKeys } from "../../streams/keys.ts"
 import type { LeaseHolder } from "../../streams/lease.ts"
@@ -53,5 +54,16 @@ export const partitionedStreamMetrics = (registry: Registry, s: PartitionedMetri
       const h = s.router.held()
       this.set(h === undefined ? 0 : Number(h.epoch))
     }
+  })
+}
+
+/**
+ * Partition plans this process could not act on (read at scrape time from the plan
+ * applier): each one leaves partitions held or unheld until a later heartbeat's plan.
+ */
+export const planFailureMetric = (registry: Registry, failures: () => number): void => {
+  new Counter({
+    name: "strata_partition_plan_failures_total", help: "partition plans this process could not act on (a later heartbeat's plan is acted on as usual)", registers: [registry],
+    collect() { this.reset(); this.inc(failures()) }
   })
 }

@@ -18,7 +18,7 @@
  */
 import type { Redis } from "ioredis"
 import { readArchiveMark } from "../../streams/archive-mark.ts"
-import { readRange } from "../../streams/consumer.ts"
+import { readRange } from "../../streams/stream-read.ts"
 import type { StreamEntry } from "../../streams/entry.ts"
 import { archiveKeys, directArchiveKeys, ingressKeys, installPartitionKeys, type ArchiveKeys } from "../../streams/keys.ts"
 import { compareEntryIds } from "../domain/time.ts"

@@ -5,7 +5,7 @@
  * as entry IDs or times and narrowed to some symbols. Read-only: nothing here writes.
  */
 import type { Redis } from "ioredis"
-import { readAll } from "../../streams/consumer.ts"
+import { readAll } from "../../streams/stream-read.ts"
 import { fieldValue, type StreamEntry } from "../../streams/entry.ts"
 import { normaliseSymbol } from "../domain/symbols.ts"
 import { parseEventTime } from "../domain/time.ts"

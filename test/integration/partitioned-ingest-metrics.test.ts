@@ -4,7 +4,8 @@
  * (labels `partition` and `owner`): one engine over 8 partitions counts every entry the
  * router passed on, its histogram counts one sample per committed batch; when a second
  * engine joins, the partitions the first gives up lose their series there and appear,
- * counted from zero, at their new holder's.
+ * counted from zero, at their new holder's. The plans an engine could not act on are counted
+ * per process.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { workloadArray } from "../../fixtures/workload.ts"
@@ -84,6 +85,10 @@ describe("a partitioned engine's ingest metrics", { timeout: 240_000 }, () => {
     expect(all.filter((x) => x.name === "strata_ingest_commit_latency_seconds_count").every((x) => x.labels["owner"] === a.handles.owner)).toBe(true)
     // A one-partition engine's process metrics too.
     expect(all.some((x) => x.name === "strata_process_cpu_seconds_total")).toBe(true)
+    // The plans it could not act on: none, counted per process.
+    expect(all.filter((x) => x.name === "strata_partition_plan_failures_total")).toEqual([
+      { name: "strata_partition_plan_failures_total", labels: { owner: a.handles.owner }, value: 0 }
+    ])
   })
 
   it("a partition given up loses its series at the engine that gave it up and is counted from zero at its new holder's", async () => {

@@ -3,9 +3,9 @@
  * knows xstate and the domain only; the domain is a leaf; storage and streams do not
  * import each other; outside streams/ a stream entry is built and read only through each
  * stream's encoder and decoder (no entry type or field fold of its own, none of a wire
- * module's patterns or limits), every stream is read through streams/consumer.ts and
- * written only with an encoder's fields; engine and backfill, peers joined by the backfill
- * stream, do not import each other; only the application layer (src/app/) wires processes,
+ * module's patterns or limits), every stream is read through streams/consumer.ts or
+ * streams/stream-read.ts and written only with an encoder's fields; engine and backfill,
+ * peers joined by the backfill stream, do not import each other; only the application layer (src/app/) wires processes,
  * and only the entry points (src/cli/, bench/) start one.
  */
 import { readdirSync, readFileSync, statSync } from "node:fs"
@@ -81,7 +81,7 @@ const RAW_BASELINES = new Set(["bench/lib/relay-raw.ts", "bench/lib/raw-clients.
  */
 const FIXTURES = "fixtures/"
 
-/** Stream commands that read: every reader goes through streams/consumer.ts. */
+/** Stream commands that read: every reader goes through streams/consumer.ts or stream-read.ts. */
 const STREAM_READ = /\.(xread|xreadgroup|xautoclaim|xclaim|xpending|xrange|xrevrange|xinfo)\(|redis\.call\(\s*["'`]X[A-Z]+/i
 /** A pair walk over a flat name/value list (for (let i = 0; i + 1 < xs.length; i += 2)). */
 const PAIR_WALK = /for\s*\(\s*let\s+(\w+)\s*=\s*\d+\s*;\s*\1\s*\+\s*1\s*<[^;]+;\s*\1\s*\+=\s*2\s*\)/
@@ -168,10 +168,10 @@ describe("architecture", () => {
     }
   })
 
-  it("talks to streams only through streams/: reads through consumer.ts, scripts in streams/lua", () => {
+  it("talks to streams only through streams/: reads through consumer.ts / stream-read.ts, scripts in streams/lua", () => {
     for (const f of [...graph.keys()].filter((f) => !f.startsWith("streams/") && !f.startsWith(FIXTURES) && !RAW_BASELINES.has(f))) {
       const m = STREAM_READ.exec(texts.get(f) ?? "")
-      expect(m?.[0], `${f} calls ${m?.[0]} itself instead of going through streams/ (consumer.ts for reads)`).toBeUndefined()
+      expect(m?.[0], `${f} calls ${m?.[0]} itself instead of going through streams/ (consumer.ts or stream-read.ts for reads)`).toBeUndefined()
     }
   })
 

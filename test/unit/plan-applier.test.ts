@@ -1,11 +1,14 @@
 /**
  * The plan applier without Redis: offering returns at once however long a plan takes to
- * act on, plans are applied one at a time in order, and of those waiting only the newest.
+ * act on, plans are applied one at a time in order, and of those waiting only the newest;
+ * a plan that fails is counted, and /metrics reads that count.
  */
 import { Deferred, Effect, Exit, Scope } from "effect"
+import { Registry } from "prom-client"
 import { describe, expect, it } from "vitest"
 import type { PartitionPlan } from "../../src/engine/partition-plan.ts"
 import { planApplier } from "../../src/engine/plan-applier.ts"
+import { planFailureMetric } from "../../src/http/partitioned-metrics.ts"
 import { createLogger } from "../../src/services/logger.ts"
 import { pollUntil } from "../../src/services/poll.ts"
 
@@ -51,6 +54,9 @@ describe("plan applier", () => {
     }), createLogger("test-plan-applier", "silent"))))
     await applier.offer(plan(1))
     await pollUntil("the failure counted", () => applier.failures() === 1, 5_000)
+    const registry = new Registry()
+    planFailureMetric(registry, applier.failures)
+    expect((await registry.getSingleMetric("strata_partition_plan_failures_total")?.get())?.values.map((v) => v.value)).toEqual([1])
     await applier.offer(plan(2))
     await pollUntil("the next plan applied", () => applied.includes(2), 5_000)
     await Effect.runPromise(Scope.close(scope, Exit.void))
