@@ -10,6 +10,7 @@
  * a run down. Each run also reports Redis' own account of its commands (INFO commandstats,
  * differences around the drain) and the load average. Goal: ratio ≥ 0.95 with both on.
  * STRATA_BENCH_ARCHIVE_COST_PROF=<folder>: the engines run with --cpu-prof into it.
+ * STRATA_BENCH_ARCHIVE_NICE: the archive thread's `archive.nice` (default 0, as installs run).
  *   size full: a backlog of STRATA_BENCH_ARCHIVE_COST_EVENTS entries (default 200000); tiny: 2000.
  */
 import { loadavg } from "node:os"
@@ -52,7 +53,7 @@ const drain = async (ctx: Parameters<Scenario["run"]>[0], events: number, mode: 
   const keep = { keep: { age: "0s", count: 1000 } }
   const name = label(mode)
   const ns = await benchNamespace(ctx, `arch-${name}`, {
-    archive: { enabled: mode.archive, every: "1s" },
+    archive: { enabled: mode.archive, every: "1s", nice: Number(process.env["STRATA_BENCH_ARCHIVE_NICE"] ?? 0) },
     streams: { trim: { enabled: mode.trim, every: "1s" }, scores: keep, lifecycle: keep, backfill: keep }
   })
   try {

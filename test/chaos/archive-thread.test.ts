@@ -123,12 +123,13 @@ describe("the archive thread", () => {
   }, 300_000)
 
   it.runIf(process.platform === "linux")("runs at archive.nice, its loader thread too, and leaves the engine's thread alone", async () => {
+    const low = await testNamespace({ ...ENGINE_ONLY, archive: { every: "100ms", nice: 10 } })
     const thisThread = readFileSync("/proc/thread-self/stat", "utf8").split(" ")[0] as string
     const own = niceOf(thisThread)
     // A test run under a higher nice already keeps it: a thread never raises its priority.
-    const expected = Math.max(own, ns.config.archive.nice)
+    const expected = Math.max(own, low.config.archive.nice)
     const before = new Set(readdirSync("/proc/self/task"))
-    const engine = await engineWithFault(ns.config, "")
+    const engine = await engineWithFault(low.config, "")
     try {
       await waitUntil("the archive thread reported its priority", () => engine.lines.some((l) => l["msg"] === "archive thread priority"), 60_000)
       const line = engine.lines.find((l) => l["msg"] === "archive thread priority")
@@ -140,6 +141,7 @@ describe("the archive thread", () => {
       expect(niceOf(thisThread)).toBe(own)
     } finally {
       await engine.stop()
+      await low.cleanup()
     }
   }, 300_000)
 })
