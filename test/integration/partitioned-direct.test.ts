@@ -154,8 +154,11 @@ describe("trimming a partition's direct stream", () => {
     spaces.push(ns)
     const keys = partitionKeys(ns.prefix, 1, COUNT)
     await ensureGroup(ns.redis, keys.scoresDirect, GROUPS.engine)
+    // IDs 10 ms apart: `keep.age` counts from the newest entry's ID, and `*` IDs written
+    // within one millisecond would all be kept by it, whatever the groups allow.
+    const base = (await redisTimeMs(ns.redis)) - 10_000
     const ids: string[] = []
-    for (let i = 0; i < 10; i++) ids.push((await ns.redis.xadd(keys.scoresDirect, "*", ...scoresFields("AA", { liquidity_score: i }))) as string)
+    for (let i = 0; i < 10; i++) ids.push((await ns.redis.xadd(keys.scoresDirect, `${base + i * 10}-0`, ...scoresFields("AA", { liquidity_score: i }))) as string)
     await ns.redis.xreadgroup("GROUP", GROUPS.engine, "p1", "COUNT", 5, "STREAMS", keys.scoresDirect, ">")
     await ns.redis.xack(keys.scoresDirect, GROUPS.engine, ids[0] as string, ids[1] as string)
     const plan = trimPlan(ns.config, 1)
