@@ -15,7 +15,7 @@ import { createLifecycle, createLifecycleMachine, type LifecycleSnapshot, type L
 import type { ScoreEvent } from "../../machines/rules.ts"
 import { decodeScoresEntry } from "../../streams/scores-wire.ts"
 import { dryRunReplay } from "../../src/replay/dry-run.ts"
-import { openRecording, readRecording } from "../../src/replay/file.ts"
+import { openRecording, readRecordingChunks } from "../../src/replay/file.ts"
 import type { BenchFigure, Scenario } from "../scenario.ts"
 import { workload, workloadArray } from "../../fixtures/workload.ts"
 
@@ -92,7 +92,7 @@ export const scenario: Scenario = {
       for (const step of round % 2 === 0 ? STEPS : [...STEPS].reverse()) {
         const c = withStep(config, step)
         fileRate[step] = Math.max(fileRate[step], await rateOf(n, async () => {
-          transitions[step] = (await dryRunReplay(readRecording(file), c)).lifecycle.length
+          transitions[step] = (await dryRunReplay({ chunks: readRecordingChunks(file) }, c)).lifecycle.length
         }))
         memoryRate[step] = Math.max(memoryRate[step], await rateOf(n, () => dryRunReplay(entries, c)))
       }

@@ -7,13 +7,12 @@
  * print the what-if report.
  */
 import type { Config } from "../../config/schema.ts"
-import type { StreamEntry } from "../../streams/entry.ts"
 import { whatIf } from "../replay/diff.ts"
 import { dryRunReplay } from "../replay/dry-run.ts"
 import { namespaceConfig, namespaceReplay } from "../app/replay-namespace.ts"
 import { parseSpeed, showSpeed, type Speed } from "../replay/pacing.ts"
 import { summaryText, whatIfText } from "../replay/report.ts"
-import { countEntries, entriesOf, parseBound, parseSymbols, type ReplaySource } from "../replay/source.ts"
+import { countEntries, entriesOf, parseBound, parseSymbols, replayInputOf, type ReplaySource } from "../replay/source.ts"
 import { installHistory } from "../replay/history.ts"
 import { summarise, type ReplayRun } from "../replay/summary.ts"
 import { withConnections, type Connections } from "./connect.ts"
@@ -73,10 +72,9 @@ export const replayCommand = oneShot("replay", async (file: string | undefined, 
     const run = async (config: Config, label: string, namespace: string | undefined): Promise<ReplayRun> => {
       const bar = progressBar(`replay ${label}`, total, showProgress)
       try {
-        const entries: AsyncIterable<StreamEntry> = entriesOf(source, symbols)
         return namespace === undefined
-          ? await dryRunReplay(entries, config, { speed, onProgress: bar.update })
-          : await namespaceReplay(entries, namespaceConfig(config, namespace), { speed, onProgress: bar.update, reset: opts.reset ?? false })
+          ? await dryRunReplay(replayInputOf(source, symbols), config, { speed, onProgress: bar.update })
+          : await namespaceReplay(entriesOf(source, symbols), namespaceConfig(config, namespace), { speed, onProgress: bar.update, reset: opts.reset ?? false })
       } finally {
         bar.stop()
       }

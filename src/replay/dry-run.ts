@@ -8,6 +8,7 @@ import type { Config } from "../../config/schema.ts"
 import type { LifecycleState } from "../../machines/lifecycle.ts"
 import type { Layer } from "../domain/layers.ts"
 import type { StreamEntry } from "../../streams/entry.ts"
+import { chunksOf, type ReplayInput } from "./chunks.ts"
 import { processBatch } from "../engine/batch.ts"
 import { commitClock } from "../engine/stream-clock.ts"
 import { replayMachine } from "./engine-context.ts"
@@ -24,7 +25,7 @@ export interface ReplayOptions {
 }
 
 export const dryRunReplay = async (
-  entries: AsyncIterable<StreamEntry> | Iterable<StreamEntry>, config: Config, options: ReplayOptions = {}
+  entries: ReplayInput, config: Config, options: ReplayOptions = {}
 ): Promise<ReplayRun> => {
   const machine = replayMachine(config)
   const actors = new Map<string, LifecycleState>()
@@ -54,16 +55,18 @@ export const dryRunReplay = async (
     options.onProgress?.(events)
   }
 
-  for await (const entry of entries) {
-    if (speed.kind !== "max") {
-      const wait = pacer.delay(pacingTime(entry.id, entry.fields))
-      if (wait > 0) {
-        flush()
-        await pacer.sleep(wait)
+  for await (const chunk of chunksOf(entries, batchSize)) {
+    for (const entry of chunk) {
+      if (speed.kind !== "max") {
+        const wait = pacer.delay(pacingTime(entry.id, entry.fields))
+        if (wait > 0) {
+          flush()
+          await pacer.sleep(wait)
+        }
       }
+      batch.push(entry)
+      if (batch.length >= batchSize) flush()
     }
-    batch.push(entry)
-    if (batch.length >= batchSize) flush()
   }
   flush()
 

@@ -2,14 +2,16 @@
  * Where replayed entries come from: a recording file, a live stream read with XRANGE in
  * chunks (never the whole stream at once), or the scanner's history (the archive in the
  * lake, then Redis past the mark: history.ts), optionally bounded by `--from`/`--to` given
- * as entry IDs or times and narrowed to some symbols. Read-only: nothing here writes.
+ * as entry IDs or times and narrowed to some symbols; a dry run reads a recording in chunks
+ * (`replayInputOf`). Read-only: nothing here writes.
  */
 import type { Redis } from "ioredis"
 import { readAll } from "../../streams/stream-read.ts"
 import { fieldValue, type StreamEntry } from "../../streams/entry.ts"
 import { normaliseSymbol } from "../domain/symbols.ts"
 import { parseEventTime } from "../domain/time.ts"
-import { readRecording } from "./file.ts"
+import { readRecording, readRecordingChunks } from "./file.ts"
+import type { ReplayInput } from "./chunks.ts"
 import { readHistory, type HistorySource } from "./history.ts"
 
 const ID_OR_MS = /^\d{1,20}(?:-\d{1,20})?$/
@@ -41,10 +43,12 @@ export type ReplaySource =
 
 /** Entries whose symbol (trimmed, upper-cased, as the engine reads it) is one of `symbols`. */
 export async function* onlySymbols(entries: AsyncIterable<StreamEntry>, symbols: ReadonlySet<string>): AsyncGenerator<StreamEntry> {
-  for await (const e of entries) {
-    const raw = fieldValue(e.fields, "symbol")
-    if (raw !== undefined && symbols.has(normaliseSymbol(raw))) yield e
-  }
+  for await (const e of entries) if (isOneOf(e, symbols)) yield e
+}
+
+const isOneOf = (e: StreamEntry, symbols: ReadonlySet<string>): boolean => {
+  const raw = fieldValue(e.fields, "symbol")
+  return raw !== undefined && symbols.has(normaliseSymbol(raw))
 }
 
 /** `--symbols AAPL,msft` as the set of normalised symbols (undefined: every symbol). */
@@ -62,6 +66,23 @@ export const entriesOf = (source: ReplaySource, symbols?: ReadonlySet<string>): 
       ? readStreamRange(source.redis, source.key, source.from ?? "-", source.to ?? "+")
       : readHistory(source)
   return symbols ? onlySymbols(all, symbols) : all
+}
+
+/**
+ * The source as a dry run reads it: a recording in its read buffers' chunks (one await per
+ * buffer), any other source entry by entry as `entriesOf` gives it.
+ */
+export const replayInputOf = (source: ReplaySource, symbols?: ReadonlySet<string>): ReplayInput => {
+  if (source.kind !== "file") return entriesOf(source, symbols)
+  const chunks = readRecordingChunks(source.path)
+  return { chunks: symbols ? onlySymbolChunks(chunks, symbols) : chunks }
+}
+
+async function* onlySymbolChunks(chunks: AsyncIterable<readonly StreamEntry[]>, symbols: ReadonlySet<string>): AsyncGenerator<StreamEntry[]> {
+  for await (const chunk of chunks) {
+    const kept = chunk.filter((e) => isOneOf(e, symbols))
+    if (kept.length > 0) yield kept
+  }
 }
 
 /** How many entries a source holds, for the progress bar (undefined when unknown cheaply). */

@@ -1,7 +1,7 @@
 /**
  * Dry-run replay is deterministic: the same entries and config give byte-identical
  * lifecycle entries, backfill commands and dead letters whatever the speed, the batch
- * size, the run or the step (`ingest.step`: pure or xstate); the what-if diff of a config with itself is empty, and against another
+ * size, the input's shape (an array, entries one by one, chunks of any cut), the run or the step (`ingest.step`: pure or xstate); the what-if diff of a config with itself is empty, and against another
  * config it accounts for every difference.
  */
 import { describe, expect, it } from "vitest"
@@ -22,6 +22,15 @@ const instantClock = (): Clock => {
   return { now: () => now, sleep: async (ms) => { now += ms } }
 }
 
+async function* oneByOne() {
+  for (const e of entries) yield e
+}
+
+/** The entries in chunks of 1, 2, … 97, 1, 2, … entries: cuts that never meet the batch's. */
+async function* unevenChunks() {
+  for (let i = 0, size = 1; i < entries.length; i += size, size = size % 97 + 1) yield entries.slice(i, i + size)
+}
+
 const bytes = (run: ReplayRun): string =>
   JSON.stringify([run.lifecycle, run.backfill, run.dead, [...run.finalLayers], run.counts])
 
@@ -38,7 +47,9 @@ describe.each(["pure", "xstate"] as const)("dry-run determinism, ingest.step %s"
       dryRunReplay(entries, config, { speed: { kind: "factor", factor: 1 }, clock: instantClock() }),
       dryRunReplay(entries, config, { speed: { kind: "factor", factor: 10 }, clock: instantClock() }),
       dryRunReplay(entries, config, { batchSize: 1 }),
-      dryRunReplay(entries, config, { batchSize: 37 })
+      dryRunReplay(entries, config, { batchSize: 37 }),
+      dryRunReplay(oneByOne(), config),
+      dryRunReplay({ chunks: unevenChunks() }, config, { batchSize: 100 })
     ])
     for (const v of variants) expect(bytes(v)).toBe(bytes(reference))
   })
