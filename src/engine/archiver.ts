@@ -96,6 +96,7 @@ export class ArchiveVerifyError extends Error {
 }
 
 const READ_CHUNK = 5_000
+const HOUR_MS = 3_600_000
 
 interface DeadMark { readonly reason: string; readonly id: string; readonly fields: readonly string[] }
 
@@ -156,12 +157,13 @@ const rowOf = (deps: ArchiverDeps, id: string, fields: readonly string[], deadOf
 
 /** Up to `max` entries of `stream` in (`after`, `end`], read `READ_CHUNK` at a time. */
 const readChunk = async (redis: Redis, stream: string, after: string | undefined, end: string, max: number) => {
-  const out: [string, string[]][] = []
+  const out: [string, readonly string[]][] = []
   let start = after === undefined ? "-" : `(${after}`
   while (out.length < max) {
     const want = Math.min(READ_CHUNK, max - out.length)
     const rows = await readRange(redis, stream, start, end, want)
-    out.push(...rows.map((e): [string, string[]] => [e.id, [...e.fields]]))
+    // Each reply's field lists are fresh arrays of this read: no copy is needed.
+    for (const e of rows) out.push([e.id, e.fields])
     const last = rows.at(-1)
     if (!last || rows.length < want) break
     start = `(${last.id}`
@@ -183,12 +185,20 @@ const archiveChunk = async (
   if (!holder) return undefined
   deps.faults?.afterRead?.()
   const byHour = new Map<string, ArchivedScore[]>()
+  // IDs ascend, so an hour's rows are consecutive: its folder is named once, not per row.
+  let hour = NaN
+  let hourRows: ArchivedScore[] = []
   for (const [id, fields] of entries) {
     const row = rowOf(deps, id, fields, deadOf)
-    const folder = hourFolder(row.idTime, deps.partition)
-    let rows = byHour.get(folder)
-    if (!rows) byHour.set(folder, (rows = []))
-    rows.push(row)
+    const h = Math.floor(row.idTime / HOUR_MS)
+    if (h !== hour) {
+      hour = h
+      const folder = hourFolder(row.idTime, deps.partition)
+      const had = byHour.get(folder)
+      if (!had) byHour.set(folder, (hourRows = []))
+      else hourRows = had
+    }
+    hourRows.push(row)
     if (row.dead) report.dead++
   }
   const written = new Set<string>()

@@ -127,14 +127,17 @@ export const encodeArchivePart = async (rows: readonly ArchivedScore[]): Promise
       { name: "id", data: rows.map((r) => r.id) },
       { name: "id_time", data: idTime },
       { name: "event_time", data: rows.map((r) => (r.eventTime === null ? null : BigInt(r.eventTime))) },
-      { name: "symbol", data: rows.map((r) => r.symbol) },
-      // Statistics of a JSON list prune nothing and cost time on every value.
+      // Statistics cost time on every value; they are kept only where a reader prunes by
+      // them: the ID and the two times (a row group's range), and `dead` (a group without
+      // dead rows). A row group's symbols, reasons and dead-letter IDs span any range, its
+      // stream is the part's one stream, and a JSON list's bounds prune nothing.
+      { name: "symbol", data: rows.map((r) => r.symbol), statistics: false },
       // The writer serialises JSON columns itself: pass the lists, not their text.
       { name: "fields", data: rows.map((r) => r.fields), statistics: false },
       { name: "dead", data: rows.map((r) => r.dead) },
-      { name: "dead_reason", data: rows.map((r) => r.deadReason) },
-      { name: "dead_id", data: rows.map((r) => r.deadId) },
-      { name: "stream", data: rows.map((r) => r.stream ?? null) }
+      { name: "dead_reason", data: rows.map((r) => r.deadReason), statistics: false },
+      { name: "dead_id", data: rows.map((r) => r.deadId), statistics: false },
+      { name: "stream", data: rows.map((r) => r.stream ?? null), statistics: false }
     ],
     rowGroupSize: ROW_GROUP_ROWS,
     kvMetadata: [
