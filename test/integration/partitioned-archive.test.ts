@@ -15,6 +15,7 @@ import { join } from "node:path"
 import { Effect, Exit, Scope } from "effect"
 import { afterAll, beforeAll, expect, it } from "vitest"
 import { workloadArray } from "../../fixtures/workload.ts"
+import { compareEntryIds } from "../../src/domain/time.ts"
 import type { PartitionedHandles } from "../../src/app/partitioned-engine.ts"
 import { startPartitionedEngine } from "../../src/app/engine-process.ts"
 import { readRecording } from "../../src/replay/file.ts"
@@ -97,11 +98,15 @@ it("archives every ingress entry exactly once while the router's holders trim it
   const rows = await allArchivedRows(store)
   expect(rows.map((r) => r.id)).toEqual(input.map((e) => e.id))
   expect(rows.map((r) => r.fields)).toEqual(input.map((e) => e.fields))
-  // Marked dead: exactly the entries the router dead-lettered, with its reason and letter.
+  // Marked dead: exactly the entries the router dead-lettered, with its reason and its first
+  // letter. A batch the stopped router had not acknowledged is routed again by the other
+  // engine, which may write its letters a second time (src/engine/router.ts); the first counts.
   const letters = (await ns.redis.xrange(ingress.scoresDead, "-", "+")).map(([id, f]) => ({ id, d: parseDeadLetter(f) }))
   expect(letters.length).toBeGreaterThan(50)
+  const firstLetters = new Map<string, [string, string, string]>()
+  for (const { id, d } of letters) if (d && !firstLetters.has(d.sourceId)) firstLetters.set(d.sourceId, [d.sourceId, d.reason, id])
   expect(rows.filter((r) => r.dead).map((r) => [r.id, r.deadReason, r.deadId]))
-    .toEqual(letters.map(({ id, d }) => [d?.sourceId, d?.reason, id]))
+    .toEqual([...firstLetters.values()].sort((a, b) => compareEntryIds(a[0], b[0])))
   // The partitions' own copies are no archive's: the lake holds the ingress history only.
   expect(rows.length).toBe(input.length)
 
