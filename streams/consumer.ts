@@ -190,6 +190,20 @@ export const consumersOf = async (redis: Redis, stream: string, group: string): 
   })
 
 /**
+ * The group's consumers, or none while the stream or the group does not exist yet (a loop
+ * creates its group when it starts: until then nobody reads). Any other failure throws.
+ */
+export const consumersIfAny = async (redis: Redis, stream: string, group: string): Promise<ConsumerInfo[]> => {
+  if ((await redis.exists(stream)) === 0) return []
+  try {
+    return await consumersOf(redis, stream, group)
+  } catch (e) {
+    if (String((e as Error).message).includes("NOGROUP")) return []
+    throw e
+  }
+}
+
+/**
  * Forget consumers of the group that hold nothing and have been silent longer than
  * `idleMs` (processes that stopped or died, when each names its consumers after its pid).
  */

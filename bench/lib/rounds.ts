@@ -1,7 +1,8 @@
 /**
  * Rounds of a comparison between variants on a shared machine whose load drifts: each
- * round runs every variant once, in the given order or (`turn`) in an order that turns by
- * one each round, and of each variant the best run is kept (`better(a, b)`: run a beats
+ * round runs every variant once, in the given order, in an order that turns by one each
+ * round (`turn`), or in the order `order` gives for the round (`alternating`: the given
+ * order, reversed every other round), and of each variant the best run is kept (`better(a, b)`: run a beats
  * the best so far, b; on a tie the earlier run stays). Every run is kept too, in order.
  * Does not measure anything, and does not choose how many rounds: the scenario does.
  */
@@ -10,17 +11,24 @@ export interface Rounds<V, R> {
   readonly runs: Map<V, R[]>
 }
 
+/** The variants in their order on even rounds, reversed on odd ones. */
+export const alternating = <V>(round: number, variants: readonly V[]): readonly V[] =>
+  round % 2 === 0 ? variants : [...variants].reverse()
+
 export const bestOfRounds = async <V, R>(o: {
   readonly rounds: number
   readonly variants: readonly V[]
   readonly turn?: boolean
+  /** A round's order: every variant once. */
+  readonly order?: (round: number, variants: readonly V[]) => readonly V[]
   readonly run: (variant: V, round: number) => Promise<R>
   readonly better: (a: R, b: R) => boolean
 }): Promise<Rounds<V, R>> => {
   const best = new Map<V, R>()
   const runs = new Map<V, R[]>(o.variants.map((v) => [v, []]))
   for (let round = 0; round < o.rounds; round++) {
-    const order = o.turn ? o.variants.map((_, i) => o.variants[(i + round) % o.variants.length] as V) : o.variants
+    const order = o.order ? o.order(round, o.variants)
+      : o.turn ? o.variants.map((_, i) => o.variants[(i + round) % o.variants.length] as V) : o.variants
     for (const variant of order) {
       const r = await o.run(variant, round)
       runs.get(variant)?.push(r)

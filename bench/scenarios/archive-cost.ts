@@ -24,6 +24,7 @@ import { ROOT, startChild } from "../lib/children.ts"
 import { fillStream, timeProgress } from "../lib/fill.ts"
 import { readRedisCpu, redisCpuSince, type RedisCpu } from "../lib/redis-cpu.ts"
 import { workload } from "../../fixtures/workload.ts"
+import { alternating, bestOfRounds } from "../lib/rounds.ts"
 
 const spec = (events: number) => ({ events, symbols: Math.min(10_000, events), seed: 3, start: Date.UTC(2026, 0, 5, 14, 30), stepMs: 50 })
 
@@ -106,24 +107,26 @@ export const scenario: Scenario = {
     const events = ctx.size === "tiny" ? 2_000 : Number(process.env["STRATA_BENCH_ARCHIVE_COST_EVENTS"] ?? 200_000)
     const prof = process.env["STRATA_BENCH_ARCHIVE_COST_PROF"]
     const parts = chosenParts()
-    const runs = new Map<string, Run[]>()
     const modes: Mode[] = [OFF, ...parts.map((p) => PARTS[p])]
-    for (let round = 0; round < 2; round++) {
-      for (const mode of round % 2 === 0 ? modes : [...modes].reverse()) {
+    const rounds = await bestOfRounds({
+      rounds: 2, variants: modes, order: alternating,
+      run: async (mode) => {
         const r = await drain(ctx, events, mode, prof)
-        runs.set(label(mode), [...(runs.get(label(mode)) ?? []), r])
         const behind = r.archivedAfterMs === undefined ? "" : `, archived ${(r.archivedAfterMs / 1000).toFixed(1)} s after the drain`
         ctx.log(`${label(mode)}: ${Math.round(r.ingest)} ev/s${behind} (load ${r.load.toFixed(1)}; redis ${(r.redis.serverUsec / events).toFixed(1)} µs/ev: ${topCommands(r, events)})`)
-      }
-    }
-    const best = (rs: readonly Run[]) => rs.reduce((a, b) => (b.ingest > a.ingest ? b : a))
-    const off = best(runs.get("off") ?? [])
+        return r
+      },
+      better: (a, b) => a.ingest > b.ingest
+    })
+    const runs = new Map([...rounds.runs].map(([mode, rs]) => [label(mode), rs]))
+    const best = new Map([...rounds.best].map(([mode, r]) => [label(mode), r]))
+    const off = best.get("off")!
     const loads = [...runs.values()].flat().map((r) => r.load)
     ctx.log(`load average at the runs' starts ${Math.min(...loads).toFixed(1)}–${Math.max(...loads).toFixed(1)}`)
     const figures: BenchFigure[] = []
     for (const part of parts) {
       const all = runs.get(part) ?? []
-      const on = best(all)
+      const on = best.get(part)!
       const ratio = on.ingest / off.ingest
       const what = part === "both" ? "the archive and trimming on" : part === "archive" ? "the archive on, trimming off" : "trimming on, the archive off"
       ctx.log(`${part}: runs ${all.map((r) => Math.round(r.ingest)).join(", ")} ev/s; off ${runs.get("off")?.map((r) => Math.round(r.ingest)).join(", ")} ev/s`)

@@ -3,7 +3,8 @@
  * SAMPLE_INTERVAL_MS, the last WINDOW_MS kept), hooks it to the ingest loop's commits,
  * and returns the routes to mount: the page and its files, `/api/overview`,
  * `/api/series` and `/api/symbol`. A failed reading is counted and logged and the next
- * one starts a new baseline; it never stops the loop. The same page serves an install of
+ * one starts a new baseline; it never stops the loop. A read the overview leaves out is
+ * counted and logged too, and the overview answers without it. The same page serves an install of
  * one partition and each engine of a partitioned install: the figures are the install's,
  * the commit latency that of the partitions this process runs (each ingest loop is hooked
  * once, when the sampler first sees it).
@@ -21,7 +22,7 @@ import { apiSymbolHandler } from "./api-symbol.ts"
 import { dashboardRoutes } from "./dashboard.ts"
 import { FigureReader } from "./figures.ts"
 import { sendJson, type RouteHandler } from "./ops-server.ts"
-import { overview } from "./overview.ts"
+import { overview, type OverviewReadFailure } from "./overview.ts"
 import { Sampler } from "./sampler.ts"
 import { trimPlan } from "../../streams/trim-plan.ts"
 import { ingressKeys, installPartitionKeys, partitionKeys } from "../../streams/keys.ts"
@@ -78,11 +79,17 @@ export const dashboardService = (d: DashboardDeps) =>
     const source = d.config.partitions === 1
       ? { streams: trimPlan(d.config) }
       : { install: d.config }
+    // Reads /api/overview could not make since this process started.
+    let overviewFailures = 0
+    const onReadFailure = (f: OverviewReadFailure) => {
+      overviewFailures++
+      d.log.warn({ ...f, failures: overviewFailures }, "overview read failed; the overview answers without it")
+    }
     const routes: Record<string, RouteHandler> = {
       ...dashboardRoutes(),
       "/api/overview": async (_req, res) => sendJson(res, 200, await overview({
         redis: d.redis, sql: d.sql, ingress, partitions, sampler, processStartedAt, ...source,
-        stats, projected: () => running().reduce((n, r) => n + r.projector.projected, 0)
+        stats, projected: () => running().reduce((n, r) => n + r.projector.projected, 0), onReadFailure
       })),
       "/api/series": (_req, res) => sendJson(res, 200, sampler.series()),
       "/api/symbol": apiSymbolHandler({

@@ -9,7 +9,7 @@
  */
 import type { Redis } from "ioredis"
 import { Gauge, type Registry } from "prom-client"
-import { consumersOf as groupConsumers, groupBacklog } from "../../streams/consumer.ts"
+import { consumersIfAny, groupBacklog } from "../../streams/consumer.ts"
 
 /** The streams of one scrape scope: its groups, its dead-letter streams by source, its label. */
 export interface StreamScope {
@@ -19,17 +19,6 @@ export interface StreamScope {
   readonly groups: readonly (readonly [string, string])[]
   /** [source, stream] of the dead-letter streams. */
   readonly dead: readonly (readonly [string, string])[]
-}
-
-const consumersOf = async (redis: Redis, stream: string, group: string): Promise<{ name: string; pending: number; idleMs: number }[]> => {
-  if ((await redis.exists(stream)) === 0) return []
-  try {
-    return await groupConsumers(redis, stream, group)
-  } catch (e) {
-    // The group is created by its loop at start; until then there is nobody to report.
-    if (String((e as Error).message).includes("NOGROUP")) return []
-    throw e
-  }
 }
 
 const withPartition = (s: StreamScope, labels: Record<string, string>): Record<string, string> =>
@@ -50,7 +39,7 @@ export const streamGauges = (registry: Registry, redis: Redis, scopes: () => rea
   // Both gauges come from one XINFO CONSUMERS round per scrape (prom-client collects them concurrently).
   let inflight: Promise<{ labels: Record<string, string>; pending: number; idleMs: number }[]> | undefined
   const consumers = () => inflight ??= Promise.all(scopes().flatMap((s) => s.groups.map(async ([stream, group]) =>
-    (await consumersOf(redis, stream, group)).map((c) => ({ labels: withPartition(s, { stream, group, consumer: c.name }), pending: c.pending, idleMs: c.idleMs })))))
+    (await consumersIfAny(redis, stream, group)).map((c) => ({ labels: withPartition(s, { stream, group, consumer: c.name }), pending: c.pending, idleMs: c.idleMs })))))
     .then((l) => l.flat()).finally(() => { inflight = undefined })
   new Gauge({
     name: "strata_consumer_pending", help: "entries delivered to a consumer and not yet acknowledged", labelNames: consumerLabels, registers: [registry],

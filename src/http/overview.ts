@@ -8,11 +8,13 @@
  * are the install's (summed over the partitions), `partitions` has each partition's owner,
  * epoch, scores lag and streams, and `router` and `members` are added
  * (engine/install-view.ts); `streams` then holds the ingress streams. Read only; every
- * figure comes from Redis, PostgreSQL, the process's own counters or the sampler.
+ * figure comes from Redis, PostgreSQL, the process's own counters or the sampler. A
+ * stream whose consumers cannot be read is handed to `onReadFailure` (the dashboard logs
+ * and counts it) and its partition is shown without a consumer.
  */
 import type { Redis } from "ioredis"
 import type { Sql } from "../services/postgres.ts"
-import { consumersOf } from "../../streams/consumer.ts"
+import { consumersIfAny } from "../../streams/consumer.ts"
 import type { Config } from "../../config/schema.ts"
 import { GROUPS, type IngressKeys, type PartitionKeys } from "../../streams/keys.ts"
 import { allStreamFigures, type StreamFigures, type TrimPlan } from "../../streams/trim.ts"
@@ -80,6 +82,13 @@ export interface OverviewPartition {
   readonly streams?: readonly StreamFigures[]
 }
 
+/** A read the overview could not make; it answers without that figure. */
+export interface OverviewReadFailure {
+  readonly read: "consumers"
+  readonly key: string
+  readonly error: string
+}
+
 export interface OverviewDeps {
   readonly redis: Redis
   readonly sql: Sql
@@ -96,6 +105,8 @@ export interface OverviewDeps {
   readonly clock?: () => number
   /** The streams the engine trims (streams/trim-plan.ts), for their figures. */
   readonly streams?: TrimPlan
+  /** Told of every read that failed and was left out. */
+  readonly onReadFailure: (f: OverviewReadFailure) => void
 }
 
 /** Remaining time at the pace so far: elapsed / done × remaining tasks. */
@@ -107,13 +118,22 @@ export const etaMs = (planned: number, done: number, startedMs: number | null, n
 /**
  * The consumer of the engine group that read last over the given streams (a partition's
  * router-filled and direct stream: the engine reads both, and either may be the one that
- * moves), with how long it has been idle; undefined while no stream has one.
+ * moves), with how long it has been idle; undefined while no stream has one. A stream
+ * whose consumers cannot be read (other than not existing yet) goes to `onReadFailure`
+ * and the others still count.
  */
-export const engineConsumer = async (redis: Redis, streams: readonly string[]): Promise<{ consumer: string; idleMs: number } | undefined> => {
+export const engineConsumer = async (
+  redis: Redis, streams: readonly string[], onReadFailure: (f: OverviewReadFailure) => void
+): Promise<{ consumer: string; idleMs: number } | undefined> => {
   let best: { consumer: string; idleMs: number } | undefined
   for (const stream of streams) {
-    if ((await redis.exists(stream)) === 0) continue
-    const rows = await consumersOf(redis, stream, GROUPS.engine).catch(() => [])
+    let rows: Awaited<ReturnType<typeof consumersIfAny>>
+    try {
+      rows = await consumersIfAny(redis, stream, GROUPS.engine)
+    } catch (e) {
+      onReadFailure({ read: "consumers", key: stream, error: e instanceof Error ? e.message : String(e) })
+      continue
+    }
     for (const r of rows) {
       const c = { consumer: r.name, idleMs: r.idleMs }
       if (!best || c.idleMs < best.idleMs) best = c
@@ -152,7 +172,9 @@ export const overview = async (d: OverviewDeps): Promise<Overview> => {
     tableExists(d.sql, "backfill_progress"),
     backlogs(d.redis, ingress, keys),
     persistedStats(d.redis, keys),
-    d.install ? Promise.all(keys.map((k) => engineConsumer(d.redis, [k.scores, k.scoresDirect]))) : engineConsumer(d.redis, [ingress.scores]).then((c) => [c]),
+    d.install
+      ? Promise.all(keys.map((k) => engineConsumer(d.redis, [k.scores, k.scoresDirect], d.onReadFailure)))
+      : engineConsumer(d.redis, [ingress.scores], d.onReadFailure).then((c) => [c]),
     d.streams ? allStreamFigures(d.redis, d.streams) : Promise.resolve([]),
     d.install ? installView(d.redis, d.install) : Promise.resolve(undefined)
   ])

@@ -9,52 +9,38 @@
  * down to its retention, and the history over a range straddling the trim point reads
  * without a gap or a duplicate.
  */
-import { spawn, type ChildProcess } from "node:child_process"
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs"
-import { tmpdir } from "node:os"
+import type { ChildProcess } from "node:child_process"
+import { existsSync, mkdirSync } from "node:fs"
 import { join } from "node:path"
-import { fileURLToPath } from "node:url"
-import { stringify } from "yaml"
 import { afterAll, beforeAll, expect, it } from "vitest"
 import { prng, workloadArray } from "../../fixtures/workload.ts"
 import { compareEntryIds } from "../../src/domain/time.ts"
 import { readHistory } from "../../src/replay/history.ts"
-import { localObjectStore, type ObjectStore } from "../../src/storage/object-store.ts"
+import type { ObjectStore } from "../../src/storage/object-store.ts"
 import { ARCHIVE_ROOT, parsePartKey } from "../../src/storage/scores-archive.ts"
 import { readArchiveMark } from "../../streams/archive-mark.ts"
 import type { StreamEntry } from "../../streams/entry.ts"
 import { archiveKeys, ingressKeys, routerKeys } from "../../streams/keys.ts"
 import { allArchivedRows, archivingPartitions } from "../helpers/archive.ts"
+import { crashInstall, exited, type CrashInstall } from "../helpers/archive-crash.ts"
 import { waitUntil } from "../helpers/engine.ts"
-import { testNamespace, type TestNamespace } from "../helpers/namespace.ts"
+import type { TestNamespace } from "../helpers/namespace.ts"
 import { xaddAll } from "../helpers/scanner-stream.ts"
 
-const ROOT = fileURLToPath(new URL("../..", import.meta.url))
 const COUNT = 4
 const KEEP = 20
 const KILLS = 4
 const OVERRIDES = archivingPartitions(COUNT, KEEP, 250)
 
+let install: CrashInstall
 let ns: TestNamespace
 let store: ObjectStore
 let dir: string
-let env: NodeJS.ProcessEnv
-const engines: ChildProcess[] = []
 
-const startEngine = (extra: NodeJS.ProcessEnv = {}): ChildProcess => {
-  const child = spawn(process.execPath, ["--import", "tsx", "src/cli/main.ts", "engine"], { cwd: ROOT, env: { ...env, ...extra }, stdio: "ignore" })
-  engines.push(child)
-  return child
-}
-
-const exited = (child: ChildProcess): Promise<void> =>
-  new Promise((resolve) => (child.exitCode !== null || child.signalCode !== null ? resolve() : child.once("exit", () => resolve())))
+const startEngine = (extra: NodeJS.ProcessEnv = {}): ChildProcess => install.startEngine(extra)
 
 /** The engine process holding the router's lease now (owner ids are host:pid:random). */
-const routerHolder = async (): Promise<ChildProcess | undefined> => {
-  const owner = await ns.redis.hget(routerKeys(ns.prefix).lease, "owner")
-  return owner === null ? undefined : engines.find((c) => c.exitCode === null && c.signalCode === null && owner.includes(`:${c.pid}:`))
-}
+const routerHolder = (): Promise<ChildProcess | undefined> => install.holderOf(routerKeys(ns.prefix).lease)
 
 /** Parts in the lake whose first entry lies past the mark: a chunk not yet counted. */
 const partsPastMark = async (): Promise<number> => {
@@ -64,21 +50,14 @@ const partsPastMark = async (): Promise<number> => {
 }
 
 beforeAll(async () => {
-  ns = await testNamespace(OVERRIDES)
-  store = localObjectStore(ns.config.storage.lake)
-  dir = mkdtempSync(join(tmpdir(), "strata-parchive-"))
-  writeFileSync(join(dir, "partitioned.yaml"), stringify(OVERRIDES))
-  env = { ...ns.env, LOG_LEVEL: "silent", STRATA_CONFIG: join(dir, "partitioned.yaml") }
+  install = await crashInstall(OVERRIDES, { folder: "strata-parchive-", logLevel: "silent", stderr: "ignore" })
+  ns = install.ns
+  store = install.store
+  dir = install.dir
 })
 
 afterAll(async () => {
-  for (const c of engines) {
-    c.kill("SIGKILL")
-    await exited(c)
-  }
-  await store?.close()
-  await ns?.cleanup()
-  rmSync(dir, { recursive: true, force: true })
+  await install?.close()
 })
 
 it(`archives every ingress entry exactly once through ${KILLS} kill -9 of the router's holder mid-archive`, async () => {

@@ -10,17 +10,14 @@
  * retention, and the history over a range straddling its trim point reads without a gap
  * or a duplicate.
  */
-import { spawn, type ChildProcess } from "node:child_process"
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs"
-import { tmpdir } from "node:os"
+import type { ChildProcess } from "node:child_process"
+import { existsSync, mkdirSync } from "node:fs"
 import { join } from "node:path"
-import { fileURLToPath } from "node:url"
-import { stringify } from "yaml"
 import { afterAll, beforeAll, expect, it } from "vitest"
 import { prng } from "../../fixtures/workload.ts"
 import { compareEntryIds } from "../../src/domain/time.ts"
 import { installHistory, readHistory } from "../../src/replay/history.ts"
-import { localObjectStore, type ObjectStore } from "../../src/storage/object-store.ts"
+import type { ObjectStore } from "../../src/storage/object-store.ts"
 import { archiveRoot, parsePartKey } from "../../src/storage/scores-archive.ts"
 import { readArchiveMark } from "../../streams/archive-mark.ts"
 import type { StreamEntry } from "../../streams/entry.ts"
@@ -28,11 +25,11 @@ import { directArchiveKeys, partitionKeys } from "../../streams/keys.ts"
 import { symbolPartition } from "../../streams/partition.ts"
 import { scoresFields } from "../../streams/scores-wire.ts"
 import { allArchivedRows, archivingPartitions } from "../helpers/archive.ts"
+import { crashInstall, exited, type CrashInstall } from "../helpers/archive-crash.ts"
 import { waitUntil } from "../helpers/engine.ts"
-import { testNamespace, type TestNamespace } from "../helpers/namespace.ts"
+import type { TestNamespace } from "../helpers/namespace.ts"
 import { xaddAll } from "../helpers/scanner-stream.ts"
 
-const ROOT = fileURLToPath(new URL("../..", import.meta.url))
 const COUNT = 4
 const P = 2
 const KEEP = 20
@@ -40,26 +37,15 @@ const KILLS = 5
 const EVENTS = 20_000
 const OVERRIDES = archivingPartitions(COUNT, KEEP, 1_000)
 
+let install: CrashInstall
 let ns: TestNamespace
 let store: ObjectStore
 let dir: string
-let env: NodeJS.ProcessEnv
-const engines: ChildProcess[] = []
 
-const startEngine = (extra: NodeJS.ProcessEnv = {}): ChildProcess => {
-  const child = spawn(process.execPath, ["--import", "tsx", "src/cli/main.ts", "engine"], { cwd: ROOT, env: { ...env, ...extra }, stdio: ["ignore", "ignore", "inherit"] })
-  engines.push(child)
-  return child
-}
-
-const exited = (child: ChildProcess): Promise<void> =>
-  new Promise((resolve) => (child.exitCode !== null || child.signalCode !== null ? resolve() : child.once("exit", () => resolve())))
+const startEngine = (extra: NodeJS.ProcessEnv = {}): ChildProcess => install.startEngine(extra)
 
 /** The engine process holding partition P's lease now (owner ids are host:pid:random). */
-const holderOfP = async (): Promise<ChildProcess | undefined> => {
-  const owner = await ns.redis.hget(partitionKeys(ns.prefix, P, COUNT).lease, "owner")
-  return owner === null ? undefined : engines.find((c) => c.exitCode === null && c.signalCode === null && owner.includes(`:${c.pid}:`))
-}
+const holderOfP = (): Promise<ChildProcess | undefined> => install.holderOf(partitionKeys(ns.prefix, P, COUNT).lease)
 
 const mark = () => readArchiveMark(ns.redis, directArchiveKeys(ns.prefix, P, COUNT))
 
@@ -71,21 +57,14 @@ const partsPastMark = async (): Promise<number> => {
 }
 
 beforeAll(async () => {
-  ns = await testNamespace(OVERRIDES)
-  store = localObjectStore(ns.config.storage.lake)
-  dir = mkdtempSync(join(tmpdir(), "strata-darchive-"))
-  writeFileSync(join(dir, "partitioned.yaml"), stringify(OVERRIDES))
-  env = { ...ns.env, LOG_LEVEL: "error", STRATA_CONFIG: join(dir, "partitioned.yaml") }
+  install = await crashInstall(OVERRIDES, { folder: "strata-darchive-", logLevel: "error", stderr: "inherit" })
+  ns = install.ns
+  store = install.store
+  dir = install.dir
 })
 
 afterAll(async () => {
-  for (const c of engines) {
-    c.kill("SIGKILL")
-    await exited(c)
-  }
-  await store?.close()
-  await ns?.cleanup()
-  rmSync(dir, { recursive: true, force: true })
+  await install?.close()
 })
 
 it(`archives every direct entry exactly once through ${KILLS} kill -9 of its partition's holder mid-archive`, async () => {

@@ -12,13 +12,9 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { Effect, Exit, Scope } from "effect"
 import { afterAll, beforeAll, expect, it } from "vitest"
 import { workloadArray } from "../../fixtures/workload.ts"
 import { compareEntryIds } from "../../src/domain/time.ts"
-import type { PartitionedHandles } from "../../src/app/partitioned-engine.ts"
-import { startPartitionedEngine } from "../../src/app/engine-process.ts"
-import { readRecording } from "../../src/replay/file.ts"
 import { readHistory } from "../../src/replay/history.ts"
 import { createLogger } from "../../src/services/logger.ts"
 import { localObjectStore, type ObjectStore } from "../../src/storage/object-store.ts"
@@ -28,10 +24,11 @@ import { parseDeadLetter } from "../../streams/dead-letter.ts"
 import type { StreamEntry } from "../../streams/entry.ts"
 import { archiveKeys, GROUPS, ingressKeys, partitionKeys, routerKeys } from "../../streams/keys.ts"
 import { Lease } from "../../streams/lease.ts"
-import { allArchivedRows, archivingPartitions } from "../helpers/archive.ts"
+import { allArchivedRows, archivingPartitions, collect, recordedRange } from "../helpers/archive.ts"
 import { runStrata } from "../helpers/cli.ts"
 import { waitUntil } from "../helpers/engine.ts"
 import { testNamespace, type TestNamespace } from "../helpers/namespace.ts"
+import { startPartitioned, type RunningPartitioned } from "../helpers/partitioned.ts"
 import { xaddAll } from "../helpers/scanner-stream.ts"
 
 const COUNT = 4
@@ -39,23 +36,9 @@ const KEEP = 20
 const OVERRIDES = archivingPartitions(COUNT, KEEP, 300)
 const log = createLogger("test-partitioned-archive", process.env["LOG_LEVEL"] ?? "silent")
 
-interface Running { readonly handles: PartitionedHandles; readonly stop: () => Promise<void> }
-
-const start = async (ns: TestNamespace): Promise<Running> => {
-  const scope = Effect.runSync(Scope.make())
-  const handles = await Effect.runPromise(Scope.provide(scope)(startPartitionedEngine(ns.config, log)))
-  return { handles, stop: () => Effect.runPromise(Scope.close(scope, Exit.void)) }
-}
-
-const collect = async (it: AsyncIterable<StreamEntry>) => {
-  const out: StreamEntry[] = []
-  for await (const e of it) out.push(e)
-  return out
-}
-
 let ns: TestNamespace
 let store: ObjectStore
-const running: Running[] = []
+const running: RunningPartitioned[] = []
 
 beforeAll(async () => {
   ns = await testNamespace(OVERRIDES)
@@ -75,21 +58,21 @@ it("archives every ingress entry exactly once while the router's holders trim it
   const lastOf = (entries: readonly StreamEntry[]) => (entries.at(-1) as StreamEntry).id
   const trimmedTo = async (n: number) => (await ns.redis.xlen(ingress.scores)) === n
 
-  running.push(await start(ns), await start(ns))
+  running.push(await startPartitioned(ns, log), await startPartitioned(ns, log))
   const routing = () => running.find((e) => e.handles.router.lease.held() !== undefined)
   await waitUntil("one engine holds the router's lease", () => routing() !== undefined, 60_000)
 
   await xaddAll(ns.redis, ingress.scores, half)
   await waitUntil("the first half archived", async () => (await readArchiveMark(ns.redis, keys)) === lastOf(half), 120_000)
   await waitUntil("the ingress stream trimmed to its retention", () => trimmedTo(KEEP), 60_000)
-  const first = routing() as Running
+  const first = routing() as RunningPartitioned
   const removedBefore = Number(await ns.redis.hget(routerKeys(ns.prefix).trims, "scores:removed"))
   expect(removedBefore).toBe(half.length - KEEP)
 
   // The router's holder stops: the other engine takes its lease and goes on from the mark.
   running.splice(running.indexOf(first), 1)
   await first.stop()
-  const second = running[0] as Running
+  const second = running[0] as RunningPartitioned
   await waitUntil("the other engine holds the router's lease", () => second.handles.router.lease.held() !== undefined, 60_000)
   await xaddAll(ns.redis, ingress.scores, input.slice(2_000))
   await waitUntil("everything archived", async () => (await readArchiveMark(ns.redis, keys)) === lastOf(input), 120_000)
@@ -118,17 +101,7 @@ it("archives every ingress entry exactly once while the router's holders trim it
   const want = input.slice(1_500, input.length - 4)
   expect(await collect(readHistory({ redis: ns.redis, store, scores: ingress.scores, keys, from, to, chunk: 7 }))).toEqual(want)
   // `strata record` reads the same history in the same install.
-  const dir = mkdtempSync(join(tmpdir(), "strata-partitioned-archive-"))
-  try {
-    const out = join(dir, "range.ndjson")
-    const config = join(dir, "config.yaml")
-    writeFileSync(config, JSON.stringify({ partitions: COUNT, storage: ns.config.storage }))
-    const r = await runStrata({ ...ns.env, STRATA_CONFIG: config }, ["record", "--from", from, "--to", to, "-o", out, "--no-progress", "--json"])
-    expect(r.code, r.err).toBe(0)
-    expect(await collect(readRecording(out))).toEqual(want)
-  } finally {
-    rmSync(dir, { recursive: true, force: true })
-  }
+  expect(await recordedRange(ns, COUNT, from, to, "strata-partitioned-archive-")).toEqual(want)
 }, 400_000)
 
 it("an install grown from one partition archives on from partition 0's mark, its earlier archive kept whole", async () => {

@@ -10,13 +10,9 @@
  * over a range straddling the trim points reads without a gap or a duplicate, as does
  * `strata record`.
  */
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
-import { tmpdir } from "node:os"
-import { join } from "node:path"
 import { afterAll, beforeAll, expect, it } from "vitest"
 import { workloadArray } from "../../fixtures/workload.ts"
 import { partitionView } from "../../src/engine/install-view.ts"
-import { readRecording } from "../../src/replay/file.ts"
 import { installHistory, readHistory } from "../../src/replay/history.ts"
 import { createLogger } from "../../src/services/logger.ts"
 import { localObjectStore, type ObjectStore } from "../../src/storage/object-store.ts"
@@ -27,8 +23,7 @@ import { archiveKeys, directArchiveKeys, ingressKeys, partitionKeys } from "../.
 import { symbolPartition } from "../../streams/partition.ts"
 import { scoresFields } from "../../streams/scores-wire.ts"
 import { redisTimeMs } from "../../streams/trim.ts"
-import { allArchivedRows, archivingPartitions } from "../helpers/archive.ts"
-import { runStrata } from "../helpers/cli.ts"
+import { allArchivedRows, archivingPartitions, collect, recordedRange } from "../helpers/archive.ts"
 import { waitUntil } from "../helpers/engine.ts"
 import { testNamespace, type TestNamespace } from "../helpers/namespace.ts"
 import { splitByPath, startPartitioned, type RunningPartitioned } from "../helpers/partitioned.ts"
@@ -38,12 +33,6 @@ const COUNT = 4
 const KEEP = 20
 const OVERRIDES = archivingPartitions(COUNT, KEEP, 300)
 const log = createLogger("test-direct-archive", process.env["LOG_LEVEL"] ?? "silent")
-
-const collect = async (it: AsyncIterable<StreamEntry>) => {
-  const out: StreamEntry[] = []
-  for await (const e of it) out.push(e)
-  return out
-}
 
 let ns: TestNamespace
 let store: ObjectStore
@@ -130,15 +119,5 @@ it("archives every direct entry exactly once per stream, trims the direct stream
   const want = input.slice(1_500, input.length - 4)
   const history = installHistory(ns.prefix, COUNT)
   expect(await collect(readHistory({ redis: ns.redis, store, ...history, from, to, chunk: 7 }))).toEqual(want)
-  const dir = mkdtempSync(join(tmpdir(), "strata-direct-archive-"))
-  try {
-    const out = join(dir, "range.ndjson")
-    const config = join(dir, "config.yaml")
-    writeFileSync(config, JSON.stringify({ partitions: COUNT, storage: ns.config.storage }))
-    const r = await runStrata({ ...ns.env, STRATA_CONFIG: config }, ["record", "--from", from, "--to", to, "-o", out, "--no-progress", "--json"])
-    expect(r.code, r.err).toBe(0)
-    expect(await collect(readRecording(out))).toEqual(want)
-  } finally {
-    rmSync(dir, { recursive: true, force: true })
-  }
+  expect(await recordedRange(ns, COUNT, from, to, "strata-direct-archive-")).toEqual(want)
 }, 400_000)
