@@ -30,8 +30,11 @@ describe("the engine's trimming", () => {
     })
     const scores = `${ns.prefix}:scores`
     await ns.redis.xgroup("CREATE", scores, USER, "0", "MKSTREAM")
+    // One millisecond apart: keep.age 0s keeps the newest entry's millisecond, and IDs from
+    // "*" on a fast machine can put far more than keep.count entries in it.
+    const t0 = Date.now() - 60_000
     const ids: string[] = []
-    for (let i = 0; i < 50; i++) ids.push((await ns.redis.xadd(scores, "*", "symbol", `S${i % 7}`, "liquidity", "0.9")) as string)
+    for (let i = 0; i < 50; i++) ids.push((await ns.redis.xadd(scores, `${t0 + i}-0`, "symbol", `S${i % 7}`, "liquidity", "0.9")) as string)
     // The user's tool has read 20 entries and acknowledged the first 15.
     await ns.redis.xreadgroup("GROUP", USER, "tool", "COUNT", 20, "STREAMS", scores, ">")
     await ns.redis.xack(scores, USER, ...ids.slice(0, 15))
