@@ -105,13 +105,24 @@ export const unfinishedEntries = async (sql: Sql, limit: number): Promise<Unfini
     SELECT command_id, symbol, entry_id, status FROM backfill_progress WHERE status IN ('queued', 'running') AND entry_id IS NOT NULL
     ORDER BY created_at LIMIT ${limit}`
 
+/**
+ * The command is running, delivered `deliveries` times as stream entry `entryId`. A start
+ * never reopens a command already finished from the same entry: that start is stale. A
+ * worker's statement given up at `stall_ms` may still run once PostgreSQL answers, and a
+ * worker may reclaim an entry whose first worker is still finishing it. Let such a start
+ * land after the finish, and the finishing worker acknowledges the entry while the row says
+ * running for ever. A finished command started from another entry (a re-driven dead letter
+ * is a new entry) runs again.
+ */
 export const startCommand = async (sql: Sql, c: BackfillCommand, entryId: string, deliveries: number): Promise<void> => {
   await sql`
     INSERT INTO backfill_progress (command_id, symbol, layer, data_types, at_ms, cause, entry_id, status, deliveries, started_at)
     VALUES (${c.id}, ${c.symbol}, ${c.layer}, ${c.dataTypes.join(",")}, ${c.at}, ${c.cause}, ${entryId}, 'running', ${deliveries}, now())
     ON CONFLICT (command_id) DO UPDATE SET
       status = 'running', entry_id = EXCLUDED.entry_id, deliveries = EXCLUDED.deliveries,
-      started_at = coalesce(backfill_progress.started_at, now()), finished_at = NULL, updated_at = now()`
+      started_at = coalesce(backfill_progress.started_at, now()), finished_at = NULL, updated_at = now()
+    WHERE NOT (backfill_progress.status IN ('done', 'shrunk', 'cancelled', 'dead')
+               AND backfill_progress.entry_id IS NOT DISTINCT FROM EXCLUDED.entry_id)`
 }
 
 export const setPlanned = async (sql: Sql, id: string, planned: number, skipped: number, effectiveLayer: number): Promise<void> => {

@@ -33,7 +33,7 @@ import { deadLetterFields } from "../../streams/backfill-dead-letter.ts"
 import { executeCommand, type ExecuteDeps, type TaskError } from "./execute.ts"
 import { attemptFailed, entryRemoved, finishCommand, lastError, startCommand, unfinishedEntries } from "./progress.ts"
 import { advance, newRotation, visitOrder, type Rotation } from "./rotation.ts"
-import { newStallClock, watchdog, type WorkStalled } from "./stall.ts"
+import { newStallClock, tracked, watchdog, type WorkStalled } from "./stall.ts"
 
 /** What went wrong without stopping a worker, for logs and metrics. */
 export interface WorkerCounters {
@@ -277,7 +277,12 @@ const handle = (control: Redis, deps: WorkerDeps, consumer: string, taken: Taken
     }
     yield* boundedPostgres(deps, "start the command", () => startCommand(deps.sql, cmd, taken.id, taken.deliveries))
     const stall = newStallClock()
-    const work = executeCommand({ ...deps, snapshotsKey: taken.keys.snapshots, stall: stall.clock }, cmd).pipe(Effect.map((r) => ({ _tag: "Finished" as const, result: r })))
+    // The finish is part of the work: the heartbeat keeps the claim through it, so no other
+    // worker reclaims the entry while this one is still recording its end.
+    const work = executeCommand({ ...deps, snapshotsKey: taken.keys.snapshots, stall: stall.clock }, cmd).pipe(
+      Effect.tap((r) => tracked(stall.clock, "finish the command", boundedPostgres(deps, "finish the command", () => finishCommand(deps.sql, cmd.id, r.status)))),
+      Effect.map((r) => ({ _tag: "Finished" as const, result: r }))
+    )
     // Whichever ends first wins: the work, a heartbeat that lost the entry, or the stall bound;
     // the others are interrupted (a stalled statement's promise is left to settle or not).
     const outcome = yield* Effect.raceFirst(work, Effect.raceFirst(heartbeat(control, deps, taken.keys, consumer, taken.id), watchdog(stall, deps.backfill.stall_ms))).pipe(
@@ -286,7 +291,6 @@ const handle = (control: Redis, deps: WorkerDeps, consumer: string, taken: Taken
     )
     if (outcome._tag === "Success") {
       const r = outcome.success.result
-      yield* boundedPostgres(deps, "finish the command", () => finishCommand(deps.sql, cmd.id, r.status))
       yield* tryRedis("acknowledge the entry", () => control.xack(taken.keys.backfill, GROUPS.workers, taken.id))
       deps.log.info({ command: cmd.id, symbol: cmd.symbol, status: r.status, layer: r.effectiveLayer, tasks: r.tasks, warmed: r.warmed }, "backfill command finished")
       return
