@@ -27,7 +27,7 @@ import { benchNamespace } from "../lib/bench-namespace.ts"
 import { fillStream } from "../lib/fill.ts"
 import { readRedisCpu, redisCpuSince, usecOf, type RedisCpu } from "../lib/redis-cpu.ts"
 import { workload } from "../../fixtures/workload.ts"
-import { bestOfRounds } from "../lib/rounds.ts"
+import { bestOfRounds, turning } from "../lib/rounds.ts"
 
 export const GOAL_USEC_PER_EVENT = 4
 
@@ -153,7 +153,7 @@ export const scenario: Scenario = {
     const batches = computeBatches(events, batchSize)
     // The order turns each round: the machine's load drifts.
     const measured = await bestOfRounds({
-      rounds, variants: VARIANTS, turn: true,
+      rounds, variants: VARIANTS, order: turning,
       run: async (variant, round) => {
         const p = perEvent(await applyAll(ctx, batches, variant, events))
         ctx.log(`round ${round + 1} ${variant}: step ${p.step.toFixed(2)} µs/event (XPENDING ${p.xpending.toFixed(2)}, HSET ${p.hset.toFixed(2)}, ` +
