@@ -1,6 +1,6 @@
 /**
- * The archive thread's CPU per row, by stage: fills a Redis (STRATA_PROBE_REDIS, e.g.
- * redis://127.0.0.1:6400, a private server) with N scores entries shaped like archive-cost's
+ * The archive thread's CPU per row, by stage: fills a Redis (a private redis-server it starts
+ * and stops, or the one STRATA_PROBE_REDIS names) with N scores entries shaped like archive-cost's
  * workload, then runs `archivePass` over them into a local-folder lake, several times, and
  * splits the process' CPU (process.cpuUsage, user + system: the machine is shared, so wall
  * time says little) by what the pass was doing: XRANGE calls (send + reply decoding), building
@@ -8,7 +8,7 @@
  * (after a put until the next put or listing), the leftover listing and deletions, and the rest
  * (mark, lease, group bound). Encoding alone is then measured on the rows read back from the
  * part, and rows = build − encode.
- * Does not start or stop Redis; it deletes only the keys of its own prefix.
+ * On a Redis it is given, it deletes only the keys of its own prefix.
  * Run: npx tsx bench/lib/archive-cpu-probe.ts [events=100000] [reps=3]
  */
 import { mkdtempSync, rmSync } from "node:fs"
@@ -18,6 +18,7 @@ import { Redis } from "ioredis"
 import { workload } from "../../fixtures/workload.ts"
 import { archivePass, type ArchiverDeps } from "../../src/engine/archiver.ts"
 import { localObjectStore, objectAsyncBuffer, type ObjectStore } from "../../src/storage/object-store.ts"
+import { startRedis, type PrivateServer } from "../../src/services/private-servers.ts"
 import { ARCHIVE_ROOT, decodeArchivePart, encodeArchivePart, type ArchivedScore } from "../../src/storage/scores-archive.ts"
 import { GROUPS, ingressKeys, partitionKeys } from "../../streams/keys.ts"
 import { PartitionLease } from "../../streams/lease.ts"
@@ -25,7 +26,7 @@ import { fillStream } from "./fill.ts"
 
 const events = Number(process.argv[2] ?? 100_000)
 const reps = Number(process.argv[3] ?? 3)
-const url = process.env["STRATA_PROBE_REDIS"] ?? "redis://127.0.0.1:6400"
+const given = process.env["STRATA_PROBE_REDIS"]
 const prefix = "probe"
 
 type Stage = "read" | "build" | "put" | "verify" | "list" | "other"
@@ -69,7 +70,7 @@ const meteredStore = (store: ObjectStore, m: Meter): ObjectStore => ({
   close: () => store.close()
 })
 
-const main = async () => {
+const main = async (url: string) => {
   const redis = new Redis(url, { lazyConnect: false })
   // An install of one partition: partition 0's lease fences the mark (keys.ts archiveKeys).
   const keys = partitionKeys(prefix, 0)
@@ -130,4 +131,11 @@ const main = async () => {
   redis.disconnect()
 }
 
-await main()
+const serverDir = given === undefined ? mkdtempSync(join(tmpdir(), "strata-probe-redis-")) : undefined
+const server: PrivateServer | undefined = serverDir === undefined ? undefined : await startRedis(serverDir)
+try {
+  await main(given ?? server!.url)
+} finally {
+  await server?.stop()
+  if (serverDir !== undefined) rmSync(serverDir, { recursive: true, force: true })
+}
