@@ -1,6 +1,7 @@
 /**
  * Reads of a stream outside any consumer group: ranges (XRANGE), the latest entries
- * (XREVRANGE), every entry between two bounds a chunk at a time, a blocking read of what
+ * (XREVRANGE), every entry between two bounds a chunk at a time (entry by entry or chunk
+ * by chunk), a blocking read of what
  * comes after an ID (XREAD), a follower of several streams at once (slot by slot on a
  * Cluster) and a non-blocking tail from the last ID seen. These reads deliver nothing and
  * acknowledge nothing: a reader keeps its own place.
@@ -27,16 +28,22 @@ export const readEntry = async (redis: Redis, stream: string, id: string): Promi
 export const readLatest = async (redis: Redis, stream: string, count: number): Promise<StreamEntry[]> =>
   entriesOfRange(await redis.xrevrange(stream, "+", "-", "COUNT", count))
 
-/** Every entry between two bounds, `chunk` at a time, oldest first. */
-export async function* readAll(redis: Redis, stream: string, from = "-", to = "+", chunk = 5000): AsyncGenerator<StreamEntry> {
+/** Every entry between two bounds as the reads return them: chunks of at most `chunk` (none empty), oldest first. */
+export async function* readAllChunks(redis: Redis, stream: string, from = "-", to = "+", chunk = 5000): AsyncGenerator<StreamEntry[]> {
   let start = from
   for (;;) {
     const rows = await readRange(redis, stream, start, to, chunk)
-    yield* rows
     const last = rows.at(-1)
-    if (rows.length < chunk || !last) return
+    if (!last) return
+    yield rows
+    if (rows.length < chunk) return
     start = `(${last.id}`
   }
+}
+
+/** Every entry between two bounds, `chunk` at a time, oldest first. */
+export async function* readAll(redis: Redis, stream: string, from = "-", to = "+", chunk = 5000): AsyncGenerator<StreamEntry> {
+  for await (const rows of readAllChunks(redis, stream, from, to, chunk)) yield* rows
 }
 
 /**

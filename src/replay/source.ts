@@ -2,11 +2,11 @@
  * Where replayed entries come from: a recording file, a live stream read with XRANGE in
  * chunks (never the whole stream at once), or the scanner's history (the archive in the
  * lake, then Redis past the mark: history.ts), optionally bounded by `--from`/`--to` given
- * as entry IDs or times and narrowed to some symbols; a dry run reads a recording in chunks
- * (`replayInputOf`). Read-only: nothing here writes.
+ * as entry IDs or times and narrowed to some symbols; a dry run reads a recording or a
+ * stream in chunks (`replayInputOf`). Read-only: nothing here writes.
  */
 import type { Redis } from "ioredis"
-import { readAll } from "../../streams/stream-read.ts"
+import { readAll, readAllChunks } from "../../streams/stream-read.ts"
 import { fieldValue, type StreamEntry } from "../../streams/entry.ts"
 import { normaliseSymbol } from "../domain/symbols.ts"
 import { parseEventTime } from "../domain/time.ts"
@@ -69,12 +69,15 @@ export const entriesOf = (source: ReplaySource, symbols?: ReadonlySet<string>): 
 }
 
 /**
- * The source as a dry run reads it: a recording in its read buffers' chunks (one await per
- * buffer), any other source entry by entry as `entriesOf` gives it.
+ * The source as a dry run reads it: a recording in its read buffers' chunks and a stream in
+ * its XRANGE replies (one await per chunk); the history entry by entry as `entriesOf` gives
+ * it, since it merges several streams by entry ID (history.ts).
  */
 export const replayInputOf = (source: ReplaySource, symbols?: ReadonlySet<string>): ReplayInput => {
-  if (source.kind !== "file") return entriesOf(source, symbols)
-  const chunks = readRecordingChunks(source.path)
+  if (source.kind === "history") return entriesOf(source, symbols)
+  const chunks = source.kind === "file"
+    ? readRecordingChunks(source.path)
+    : readAllChunks(source.redis, source.key, source.from ?? "-", source.to ?? "+")
   return { chunks: symbols ? onlySymbolChunks(chunks, symbols) : chunks }
 }
 

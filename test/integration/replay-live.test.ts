@@ -16,6 +16,10 @@ import { ingressKeys, partitionKeys } from "../../streams/keys.ts"
 import type { WhatIfReport } from "../../src/replay/diff.ts"
 import { dryRunReplay } from "../../src/replay/dry-run.ts"
 import { readRecording } from "../../src/replay/file.ts"
+import { chunksOf } from "../../src/replay/chunks.ts"
+import { replayInputOf } from "../../src/replay/source.ts"
+import { readAllChunks } from "../../streams/stream-read.ts"
+import type { StreamEntry } from "../../streams/entry.ts"
 import { namespaceConfig, namespaceReplay, resetNamespace } from "../../src/app/replay-namespace.ts"
 import { recordStream } from "../../src/replay/record.ts"
 import { summarise, type ReplayRun } from "../../src/replay/summary.ts"
@@ -99,6 +103,21 @@ describe("replay equals the live engine", () => {
     // Small batches: stale demotions come due batches after the quiet symbols' last scores.
     const small = await dryRunReplay(readRecording(file), ns.config, { batchSize: 50 })
     expect(outputsOf(small)).toBe(outputsOf(live))
+  })
+
+  it("a dry run of the live stream, read in its XRANGE chunks, writes byte-identical outputs", async () => {
+    const scores = ingressKeys(ns.prefix).scores
+    const replayed = await dryRunReplay(replayInputOf({ kind: "stream", redis: ns.redis, key: scores }), ns.config)
+    expect(outputsOf(replayed)).toBe(outputsOf(live))
+    // Small reads: every chunk holds 1 to 7 entries, and together they are the range, in order.
+    const chunks: StreamEntry[][] = []
+    for await (const c of readAllChunks(ns.redis, scores, entries[3]!.id, entries[1_000]!.id, 7)) chunks.push(c)
+    expect(chunks.every((c) => c.length >= 1 && c.length <= 7)).toBe(true)
+    expect(chunks.flat()).toEqual(entries.slice(3, 1_001))
+    const some = new Set([benchSymbol(20), benchSymbol(21)])
+    const filtered: StreamEntry[] = []
+    for await (const c of chunksOf(replayInputOf({ kind: "stream", redis: ns.redis, key: scores }, some), 100)) filtered.push(...c)
+    expect(filtered).toEqual(entries.filter((e) => some.has(e.fields[1] as string)))
   })
 
   it.each([["max"], ["10x"]])("the real engine in a fresh namespace at %s writes byte-identical outputs", async (speed) => {
