@@ -6,7 +6,6 @@
  * no de-duplication), dead-lettered entries marked as in an uninterrupted run, the mark is
  * the last entry, and the engine's outputs equal those of the uninterrupted run.
  */
-import { spawn, type ChildProcess } from "node:child_process"
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -24,18 +23,13 @@ import { ENGINE_ONLY, testNamespace, type TestNamespace } from "../helpers/names
 import { S3RVER_CREDENTIALS, startS3, type TestS3 } from "../helpers/s3.ts"
 import { xaddAll } from "../helpers/scanner-stream.ts"
 import { allArchivedRows } from "../helpers/archive.ts"
+import { exited, startEngineProcess } from "../helpers/processes.ts"
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url))
 const EVENTS = 50_000
 const SYMBOLS = 500
 const KILLS = 12
 const ARCHIVE = { every: "50ms", max_rows: 1_500 }
-
-const startEngineProcess = (env: NodeJS.ProcessEnv): ChildProcess =>
-  spawn(process.execPath, ["--import", "tsx", "src/cli/main.ts", "engine"], { cwd: ROOT, env, stdio: ["ignore", "ignore", "inherit"] })
-
-const exited = (child: ChildProcess): Promise<void> =>
-  new Promise((resolve) => (child.exitCode !== null || child.signalCode !== null ? resolve() : child.once("exit", () => resolve())))
 
 /** Parts whose first entry lies past the mark: left by a chunk that was not verified yet. */
 const unverifiedParts = async (store: ObjectStore, mark: string | undefined): Promise<number> =>

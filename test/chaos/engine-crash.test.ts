@@ -9,7 +9,7 @@
  * from the snapshots, passivated actors included) demotes them exactly as the
  * uninterrupted run does.
  */
-import { spawn, spawnSync, type ChildProcess } from "node:child_process"
+import { spawnSync } from "node:child_process"
 import { mkdtempSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -20,6 +20,7 @@ import { runEngine, streamFields, waitUntil } from "../helpers/engine.ts"
 import { ENGINE_ONLY, testNamespace, type TestNamespace } from "../helpers/namespace.ts"
 import { benchSymbol, prng, workloadArray } from "../../fixtures/workload.ts"
 import { xaddAll } from "../helpers/scanner-stream.ts"
+import { exited, startEngineProcess } from "../helpers/processes.ts"
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url))
 const EVENTS = 40_000
@@ -32,12 +33,6 @@ const QUIET_FROM = 15_000
 // the others are scored every ~17 min on average. A small actor cache, so that some
 // stale actors are passivated when they come due.
 const OVERRIDES = "lifecycle:\n  stale_after: 2h\ningest:\n  snapshot_cache: 300\n"
-
-const startEngineProcess = (env: NodeJS.ProcessEnv): ChildProcess =>
-  spawn(process.execPath, ["--import", "tsx", "src/cli/main.ts", "engine"], { cwd: ROOT, env, stdio: ["ignore", "ignore", "inherit"] })
-
-const exited = (child: ChildProcess): Promise<void> =>
-  new Promise((resolve) => (child.exitCode !== null || child.signalCode !== null ? resolve() : child.once("exit", () => resolve())))
 
 const hashAll = async (ns: TestNamespace, key: string) => ns.redis.hgetall(key)
 

@@ -12,11 +12,10 @@
  * Each on standalone Redis and on a 3-master Redis Cluster (the reference run on the same
  * server as the run it is compared with).
  */
-import { spawn, type ChildProcess } from "node:child_process"
+import type { ChildProcess } from "node:child_process"
 import { mkdtempSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { fileURLToPath } from "node:url"
 import { Effect, Exit, Scope } from "effect"
 import { stringify } from "yaml"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
@@ -30,8 +29,8 @@ import { installSettled } from "../helpers/partitioned.ts"
 import { appliedEntries, expectEndsAsReference } from "../helpers/partitioned-outcome.ts"
 import { xaddAll } from "../helpers/scanner-stream.ts"
 import { SERVERS, useServer } from "../helpers/servers.ts"
+import { exited, startEngineProcess } from "../helpers/processes.ts"
 
-const ROOT = fileURLToPath(new URL("../..", import.meta.url))
 const COUNT = 8
 const ENGINES = 3
 const KILLS = 6
@@ -39,15 +38,6 @@ const OVERRIDES = {
   partitions: COUNT, backfill: { enabled: false }, archive: { enabled: false },
   ingest: { block_ms: 200 }, lease: { ttl_ms: 2_000, join_debounce_ms: 500 }
 }
-
-const startEngineProcess = (env: NodeJS.ProcessEnv, log?: string[]): ChildProcess => {
-  const child = spawn(process.execPath, ["--import", "tsx", "src/cli/main.ts", "engine"], { cwd: ROOT, env, stdio: ["ignore", "ignore", log ? "pipe" : "inherit"] })
-  child.stderr?.on("data", (d: Buffer) => log?.push(d.toString()))
-  return child
-}
-
-const exited = (child: ChildProcess): Promise<void> =>
-  new Promise((resolve) => (child.exitCode !== null || child.signalCode !== null ? resolve() : child.once("exit", () => resolve())))
 
 /** Routed, applied and projected everywhere. */
 const settled = (ns: TestNamespace) => installSettled(ns, COUNT)

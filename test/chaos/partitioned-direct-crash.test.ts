@@ -7,11 +7,10 @@
  * engine over the same direct input, every entry was applied exactly once (nothing lost,
  * nothing doubled), nothing is left pending, and each symbol's lifecycle chain is unbroken.
  */
-import { spawn, type ChildProcess } from "node:child_process"
+import type { ChildProcess } from "node:child_process"
 import { mkdtempSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { fileURLToPath } from "node:url"
 import { stringify } from "yaml"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { prng, workloadArray } from "../../fixtures/workload.ts"
@@ -24,8 +23,8 @@ import { testNamespace, type TestNamespace } from "../helpers/namespace.ts"
 import { installSettled, splitByPath, startPartitioned } from "../helpers/partitioned.ts"
 import { appliedEntries, expectEndsAsReference } from "../helpers/partitioned-outcome.ts"
 import { xaddAll } from "../helpers/scanner-stream.ts"
+import { exited, startEngineProcess } from "../helpers/processes.ts"
 
-const ROOT = fileURLToPath(new URL("../..", import.meta.url))
 const COUNT = 4
 const ENGINES = 2
 const KILLS = 3
@@ -33,12 +32,6 @@ const OVERRIDES = {
   partitions: COUNT, backfill: { enabled: false }, archive: { enabled: false },
   ingest: { block_ms: 200 }, lease: { ttl_ms: 2_000, join_debounce_ms: 500 }
 }
-
-const startEngineProcess = (env: NodeJS.ProcessEnv): ChildProcess =>
-  spawn(process.execPath, ["--import", "tsx", "src/cli/main.ts", "engine"], { cwd: ROOT, env, stdio: ["ignore", "ignore", "inherit"] })
-
-const exited = (child: ChildProcess): Promise<void> =>
-  new Promise((resolve) => (child.exitCode !== null || child.signalCode !== null ? resolve() : child.once("exit", () => resolve())))
 
 /** Every entry into its symbol's direct stream (the input holds only entries with a valid symbol). */
 const feedDirect = (ns: TestNamespace, entries: readonly StreamEntry[]) =>

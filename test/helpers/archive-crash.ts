@@ -4,20 +4,17 @@
  * engine child), `strata engine` children started on it, the child holding a lease, and a
  * close that kills every child started (SIGKILL) and removes the rest.
  */
-import { spawn, type ChildProcess } from "node:child_process"
+import type { ChildProcess } from "node:child_process"
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { fileURLToPath } from "node:url"
 import { stringify } from "yaml"
 import { localObjectStore, type ObjectStore } from "../../src/storage/object-store.ts"
 import { testNamespace, type TestNamespace } from "./namespace.ts"
+import { exited, startEngineProcess } from "./processes.ts"
 
-const ROOT = fileURLToPath(new URL("../..", import.meta.url))
 
-/** Resolves once the child has exited (at once when it already has). */
-export const exited = (child: ChildProcess): Promise<void> =>
-  new Promise((resolve) => (child.exitCode !== null || child.signalCode !== null ? resolve() : child.once("exit", () => resolve())))
+export { exited }
 
 export interface CrashInstall {
   readonly ns: TestNamespace
@@ -47,7 +44,7 @@ export const crashInstall = async (overrides: Record<string, unknown>, o: {
   return {
     ns, store, dir,
     startEngine: (extra = {}) => {
-      const child = spawn(process.execPath, ["--import", "tsx", "src/cli/main.ts", "engine"], { cwd: ROOT, env: { ...env, ...extra }, stdio: ["ignore", "ignore", o.stderr] })
+      const child = startEngineProcess({ ...env, ...extra }, o.stderr)
       engines.push(child)
       return child
     },

@@ -1,8 +1,10 @@
 /**
  * Real processes in tests: liveness by pid, the tree of processes below a pid (Linux /proc),
- * and runs of a command killed with SIGKILL at random instants (the crash tests).
+ * runs of a command killed with SIGKILL at random instants (the crash tests), and
+ * `strata engine` children with the wait for their exit.
  */
-import { spawn } from "node:child_process"
+import { spawn, type ChildProcess } from "node:child_process"
+import { fileURLToPath } from "node:url"
 import { readdirSync, readFileSync } from "node:fs"
 
 /** The parent pid from /proc/<pid>/stat, or undefined once the process is gone. */
@@ -95,3 +97,21 @@ export const killRuns = async (o: {
   }
   return { kills, midway }
 }
+
+const ROOT = fileURLToPath(new URL("../..", import.meta.url))
+
+/**
+ * A `strata engine` child of the project's CLI with `env`; its stdout is dropped, its
+ * stderr dropped, passed to the test's own, or (given an array) collected line chunk by chunk.
+ */
+export const startEngineProcess = (env: NodeJS.ProcessEnv, stderr: "ignore" | "inherit" | string[] = "inherit"): ChildProcess => {
+  const child = spawn(process.execPath, ["--import", "tsx", "src/cli/main.ts", "engine"], {
+    cwd: ROOT, env, stdio: ["ignore", "ignore", Array.isArray(stderr) ? "pipe" : stderr]
+  })
+  if (Array.isArray(stderr)) child.stderr?.on("data", (d: Buffer) => stderr.push(d.toString()))
+  return child
+}
+
+/** Resolves once the child has exited (at once when it already has). */
+export const exited = (child: ChildProcess): Promise<void> =>
+  new Promise((resolve) => (child.exitCode !== null || child.signalCode !== null ? resolve() : child.once("exit", () => resolve())))
