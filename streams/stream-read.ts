@@ -1,9 +1,9 @@
 /**
  * Reads of a stream outside any consumer group: ranges (XRANGE), the latest entries
- * (XREVRANGE), every entry between two bounds a chunk at a time (entry by entry or chunk
- * by chunk), a blocking read of what
- * comes after an ID (XREAD), a follower of several streams at once (slot by slot on a
- * Cluster) and a non-blocking tail from the last ID seen. These reads deliver nothing and
+ * (XREVRANGE), every entry between two bounds a chunk at a time (handed out entry by entry
+ * or chunk by chunk), a blocking read of what comes after an ID (XREAD), a follower of
+ * several streams at once (slot by slot on a Cluster) and a non-blocking tail from the
+ * last ID seen. These reads deliver nothing and
  * acknowledge nothing: a reader keeps its own place.
  * Does not read through a group, claim, or report group figures (streams/consumer.ts does),
  * and does not decide what an entry means: the reader does.

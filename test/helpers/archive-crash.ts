@@ -13,9 +13,6 @@ import { localObjectStore, type ObjectStore } from "../../src/storage/object-sto
 import { testNamespace, type TestNamespace } from "./namespace.ts"
 import { exited, startEngineProcess } from "./processes.ts"
 
-
-export { exited }
-
 export interface CrashInstall {
   readonly ns: TestNamespace
   readonly store: ObjectStore

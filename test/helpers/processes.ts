@@ -102,7 +102,7 @@ const ROOT = fileURLToPath(new URL("../..", import.meta.url))
 
 /**
  * A `strata engine` child of the project's CLI with `env`; its stdout is dropped, its
- * stderr dropped, passed to the test's own, or (given an array) collected line chunk by chunk.
+ * stderr dropped, passed to the test's own, or (given an array) collected as it comes.
  */
 export const startEngineProcess = (env: NodeJS.ProcessEnv, stderr: "ignore" | "inherit" | string[] = "inherit"): ChildProcess => {
   const child = spawn(process.execPath, ["--import", "tsx", "src/cli/main.ts", "engine"], {
