@@ -9,7 +9,7 @@ import { partitionKeys } from "../../streams/keys.ts"
 import type { BenchContext } from "../scenario.ts"
 import type { BenchNamespace } from "./bench-namespace.ts"
 import { ROOT, startChild } from "./children.ts"
-import { timeProgress } from "./fill.ts"
+import { drainRateOf, timeProgress } from "./fill.ts"
 
 /** Events/s; `logName` names the child's log in the scratch folder; `nodeArgs` go to node itself. */
 export const engineDrainRate = async (
@@ -19,7 +19,7 @@ export const engineDrainRate = async (
   try {
     const stats = partitionKeys(ns.prefix, 0).stats
     const t = await timeProgress(async () => Number(await ns.redis.hget(stats, "entries") ?? 0), events, 600_000)
-    return events / ((t.done - t.first) / 1000)
+    return drainRateOf(events, t)
   } finally {
     await child.stop()
   }

@@ -23,9 +23,20 @@ export const fillStream = async (redis: Redis, stream: string, entries: Iterable
   return n
 }
 
+/** How often `timeProgress` reads by default, ms. */
+export const PROGRESS_EVERY_MS = 20
+
+/**
+ * Events/s of a drain timed by `timeProgress`. A drain short enough to finish between two
+ * readings (a tiny backlog on a fast machine) has first = done: it counts as one reading
+ * interval, not as an infinite rate.
+ */
+export const drainRateOf = (events: number, t: { readonly first: number; readonly done: number }, everyMs = PROGRESS_EVERY_MS): number =>
+  events / (Math.max(t.done - t.first, everyMs) / 1000)
+
 /** Poll `read` every `everyMs` until it reaches `target`; returns the time it first exceeded 0 and the time it got there. */
 export const timeProgress = async (
-  read: () => Promise<number>, target: number, timeoutMs: number, everyMs = 20
+  read: () => Promise<number>, target: number, timeoutMs: number, everyMs = PROGRESS_EVERY_MS
 ): Promise<{ first: number; done: number }> => {
   const deadline = performance.now() + timeoutMs
   let first = NaN

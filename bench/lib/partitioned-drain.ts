@@ -23,7 +23,7 @@ import { openRedis } from "../../src/services/redis.ts"
 import type { BenchContext } from "../scenario.ts"
 import { benchNamespace } from "./bench-namespace.ts"
 import type { Child } from "./children.ts"
-import { fillStream, timeProgress } from "./fill.ts"
+import { drainRateOf, fillStream, timeProgress } from "./fill.ts"
 import { appliedEntries, settleInstall, startEngine } from "./partitioned-install.ts"
 import { RAW_CLIENT, drainRate, openRawClient } from "./raw-clients.ts"
 
@@ -50,7 +50,7 @@ export const engineDrainRate = async (
     for (let p = 0; p < count; p++) m.rename(staging[p] as string, partitionKeys(ns.prefix, p, count).scores)
     await m.exec()
     const t = await timeProgress(() => appliedEntries(ns.redis, ns.prefix, count), events, 600_000)
-    return events / ((t.done - t.first) / 1000)
+    return drainRateOf(events, t)
   } finally {
     await Promise.all(children.map((c) => c.stop()))
     await ns.cleanup()

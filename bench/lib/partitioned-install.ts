@@ -8,7 +8,8 @@
  */
 import { join } from "node:path"
 import type { Redis } from "ioredis"
-import { partitionKeys } from "../../streams/keys.ts"
+import { membershipKeys, partitionKeys } from "../../streams/keys.ts"
+import { assignPartitions } from "../../src/engine/rendezvous.ts"
 import type { BenchNamespace } from "./bench-namespace.ts"
 import { ROOT, startChild, type Child } from "./children.ts"
 
@@ -62,8 +63,20 @@ export const pollUntil = async (what: string, check: () => Promise<boolean>, tim
 }
 
 /**
- * Until every partition is held by one of `pids`, each of them holds some, and the holders
- * have not changed for a heartbeat and a half (`tickMs`: a third of the lease TTL): the
+ * The holder each partition should have once every live member of `pids` counts: the
+ * rendezvous plan (src/engine/rendezvous.ts) over their owner ids, as pids. Undefined
+ * while some pid is not a member yet. The plan may give a member nothing (two members and
+ * six partitions: all six to one in 1 of 32 installs, owner ids being random).
+ */
+const plannedHolders = async (redis: Redis, prefix: string, count: number, pids: ReadonlySet<number>): Promise<(number | undefined)[] | undefined> => {
+  const members = (await redis.zrange(membershipKeys(prefix).members, "0", "-1")).filter((m) => pids.has(pidOfOwner(m) ?? -1))
+  if (members.length !== pids.size) return undefined
+  return assignPartitions(members, count).map(pidOfOwner)
+}
+
+/**
+ * Until every partition is held by the one of `pids` the plan names, and the holders have
+ * not changed for a heartbeat and a half (`tickMs`: a third of the lease TTL): the
  * install has settled on its plan.
  */
 export const settleInstall = async (
@@ -74,7 +87,8 @@ export const settleInstall = async (
   await pollUntil(what, async () => {
     const v = await partitionView(redis, prefix, count)
     const key = v.holders.join(",")
-    const ok = v.holders.every((h) => h !== undefined && pids.has(h)) && [...pids].every((pid) => v.holders.includes(pid))
+    const planned = await plannedHolders(redis, prefix, count, pids)
+    const ok = planned !== undefined && v.holders.every((h, p) => h !== undefined && h === planned[p])
     if (!ok || key !== last) {
       last = key
       since = performance.now()

@@ -21,7 +21,7 @@ import { ingressKeys, partitionKeys } from "../../streams/keys.ts"
 import type { BenchFigure, Scenario } from "../scenario.ts"
 import { benchNamespace } from "../lib/bench-namespace.ts"
 import { ROOT, startChild } from "../lib/children.ts"
-import { fillStream, timeProgress } from "../lib/fill.ts"
+import { drainRateOf, fillStream, timeProgress } from "../lib/fill.ts"
 import { readRedisCpu, redisCpuSince, type RedisCpu } from "../lib/redis-cpu.ts"
 import { workload } from "../../fixtures/workload.ts"
 import { alternating, bestOfRounds } from "../lib/rounds.ts"
@@ -70,8 +70,7 @@ const drain = async (ctx: Parameters<Scenario["run"]>[0], events: number, mode: 
     try {
       const t = await timeProgress(async () => Number(await ns.redis.hget(keys.stats, "entries") ?? 0), events, 600_000)
       const redis = redisCpuSince(before, await readRedisCpu(ns.redis))
-      // A tiny backlog can be drained between two samples: at least one sampling interval.
-      const ingest = events / (Math.max(t.done - t.first, 20) / 1000)
+      const ingest = drainRateOf(events, t)
       if (!mode.archive) return { ingest, archive: undefined, redis, load }
       const a = await timeProgress(async () => {
         const mark = await readArchiveMark(ns.redis, keys)
@@ -79,7 +78,7 @@ const drain = async (ctx: Parameters<Scenario["run"]>[0], events: number, mode: 
       }, events, 600_000)
       // From the drain's first applied entry to the mark at the last one: the archive may run
       // behind ingest (a lower priority) and archive the backlog in one chunk at the end.
-      return { ingest, archive: events / (Math.max(a.done - t.first, 20) / 1000), archivedAfterMs: Math.max(0, a.done - t.done), redis, load }
+      return { ingest, archive: drainRateOf(events, { first: t.first, done: a.done }), archivedAfterMs: Math.max(0, a.done - t.done), redis, load }
     } finally {
       await child.stop()
     }

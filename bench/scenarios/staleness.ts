@@ -16,7 +16,7 @@ import { ingressKeys, partitionKeys } from "../../streams/keys.ts"
 import type { BenchContext, BenchFigure, Scenario } from "../scenario.ts"
 import { benchNamespace } from "../lib/bench-namespace.ts"
 import { ROOT, startChild } from "../lib/children.ts"
-import { fillStream, timeProgress } from "../lib/fill.ts"
+import { drainRateOf, fillStream, timeProgress } from "../lib/fill.ts"
 import { workload } from "../../fixtures/workload.ts"
 
 const run = promisify(execFile)
@@ -34,7 +34,7 @@ const drain = async (ctx: BenchContext, events: number, staleAfter: string): Pro
     try {
       const stats = partitionKeys(ns.prefix, 0).stats
       const t = await timeProgress(async () => Number(await ns.redis.hget(stats, "entries") ?? 0), events, 600_000)
-      return { rate: events / ((t.done - t.first) / 1000), stale: Number(await ns.redis.hget(stats, "stale") ?? 0) }
+      return { rate: drainRateOf(events, t), stale: Number(await ns.redis.hget(stats, "stale") ?? 0) }
     } finally {
       await child.stop()
     }
