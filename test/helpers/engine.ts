@@ -13,7 +13,12 @@ export interface RunningEngine {
 export const runEngine = async (config: Config): Promise<RunningEngine> => {
   const scope = Effect.runSync(Scope.make())
   const log = createLogger("test-engine", process.env["LOG_LEVEL"] ?? "silent")
-  const handles = await Effect.runPromise(Scope.provide(scope)(startEngine(config, log)))
+  // An engine that fails to start closes what it had opened (its lease first of all), as
+  // the CLI's scope does; left open, the lease would hold the install until its TTL.
+  const handles = await Effect.runPromise(Scope.provide(scope)(startEngine(config, log))).catch(async (e: unknown) => {
+    await Effect.runPromise(Scope.close(scope, Exit.void))
+    throw e
+  })
   return { handles, stop: () => Effect.runPromise(Scope.close(scope, Exit.void)) }
 }
 
